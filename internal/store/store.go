@@ -1,0 +1,180 @@
+// Package store opens Roster's database (SQLite or PostgreSQL), applies migrations and runs
+// transactions. Both databases share one SQL dialect for nearly everything ($1 placeholders,
+// ON CONFLICT, RETURNING); the few differences live here.
+//
+// Times are stored as Unix seconds (UTC) in BIGINT columns in both databases, so that every
+// comparison and expiry check is the same SQL on both.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Dialect tells which database a DB talks to.
+type Dialect int
+
+// The two databases Roster runs on.
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+func (d Dialect) String() string {
+	if d == Postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// ILike is the case-insensitive LIKE operator of the dialect.
+func (d Dialect) ILike() string {
+	if d == Postgres {
+		return "ILIKE"
+	}
+	return "LIKE"
+}
+
+// Querier is what both *sql.DB and *sql.Tx offer; read-only helpers take it.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is an open database with its dialect and the clock every transaction reads.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+	// Now is the clock. Tests replace it to move time without sleeping.
+	Now func() time.Time
+}
+
+// Open connects to "sqlite:PATH" or a "postgres://" URL. It does not migrate.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	var (
+		db      *sql.DB
+		dialect Dialect
+		err     error
+	)
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			return nil, fmt.Errorf("store: empty SQLite path in %q", dsn)
+		}
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Set("_txlock", "immediate")
+		db, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		dialect = SQLite
+		if err == nil {
+			db.SetMaxOpenConns(8)
+			db.SetMaxIdleConns(8)
+			db.SetConnMaxIdleTime(0)
+		}
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		db, err = sql.Open("pgx", dsn)
+		dialect = Postgres
+		if err == nil {
+			db.SetMaxOpenConns(20)
+			db.SetMaxIdleConns(20)
+			db.SetConnMaxIdleTime(5 * time.Minute)
+		}
+	default:
+		return nil, fmt.Errorf("store: database %q: expected sqlite:PATH or postgres://URL", dsn)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", dialect, err)
+	}
+	return &DB{DB: db, Dialect: dialect, Now: time.Now}, nil
+}
+
+// Tx is one transaction with the instant it started: every rule inside it reads Now, so a
+// transaction sees one consistent time.
+type Tx struct {
+	*sql.Tx
+	Dialect     Dialect
+	Now         time.Time
+	afterCommit []func()
+}
+
+// AfterCommit runs fn once the transaction has committed (for instance to wake a worker).
+func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
+
+// Tx runs fn in a transaction and commits if it returns nil; otherwise it rolls back and
+// returns fn's error. Everything a user action changes, including the emails and audit events
+// it causes, goes through one call.
+func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect, Now: db.Now().UTC().Truncate(time.Second)}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
+	return nil
+}
+
+// Unix converts a time to the stored form.
+func Unix(t time.Time) int64 { return t.Unix() }
+
+// NullUnix converts an optional time to the stored form (NULL for nil or zero).
+func NullUnix(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t.Unix()
+}
+
+// Time converts a stored time back.
+func Time(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+
+// NullTime converts a stored optional time back (nil for NULL).
+func NullTime(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := Time(n.Int64)
+	return &t
+}
+
+// IsNoRows reports whether err is sql.ErrNoRows.
+func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// Placeholders returns "$from, $from+1, ..." for n values, for IN lists.
+func Placeholders(from, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}
