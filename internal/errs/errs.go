@@ -61,8 +61,9 @@ func Field(field, format string, args ...any) *Error {
 	return &Error{Code: Invalid, Message: field + ": " + msg, Fields: []FieldError{{Field: field, Message: msg}}}
 }
 
-// Wrap returns an Internal error that hides cause from the caller.
-func Wrap(cause error, what string) *Error {
+// Wrap returns an Internal error that hides cause from the caller; nil for a nil cause (it
+// returns error, not *Error, so that a nil result stays a nil interface).
+func Wrap(cause error, what string) error {
 	if cause == nil {
 		return nil
 	}
@@ -111,7 +112,7 @@ func As(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	return Wrap(err, "unexpected")
+	return &Error{Code: Internal, Message: "internal error", Cause: fmt.Errorf("unexpected: %w", err)}
 }
 
 var statuses = map[Code]int{

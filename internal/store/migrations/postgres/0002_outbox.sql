@@ -17,5 +17,7 @@ CREATE TABLE outbox (
     claimed_until   BIGINT  NOT NULL DEFAULT 0,       -- a worker holds it until then
     sent_at         BIGINT
 );
-CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
-CREATE INDEX outbox_to ON outbox (to_addr);
+-- The worker's queue: only queued messages, oldest due first (a claim moves next_attempt_at
+-- to the claim's end, so claimed messages leave the due range).
+CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE status = 'queued';
+CREATE INDEX outbox_to ON outbox (lower(to_addr), id); -- admins look mail up by address

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"roster/internal/account"
+	"roster/internal/authz"
+	"roster/internal/config"
+	"roster/internal/store"
+)
+
+// flags returns a flag set with the global configuration flags, read from the environment
+// first so that flags win.
+func (m *Main) flags(name string) (*flag.FlagSet, *config.Config, error) {
+	cfg := config.Default()
+	if err := cfg.FromEnv(m.Getenv); err != nil {
+		return nil, nil, err
+	}
+	fs := flag.NewFlagSet("roster "+name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	cfg.Register(fs)
+	return fs, &cfg, nil
+}
+
+func (m *Main) parse(fs *flag.FlagSet, cfg *config.Config, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return cfg.Finish()
+}
+
+// open connects to the database and migrates it.
+func (m *Main) open(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	m.closers = append(m.closers, db.Close)
+	if err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+func accountConfig(cfg *config.Config) account.Config {
+	return account.Config{BaseURL: cfg.BaseURL, ResetTTL: cfg.ResetTTL}
+}
+
+func (m *Main) migrate(ctx context.Context, args []string) error {
+	fs, cfg, err := m.flags("migrate")
+	if err != nil {
+		return err
+	}
+	if err := m.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	if _, err := m.open(ctx, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, "schema up to date")
+	return nil
+}
+
+func (m *Main) printConfig(args []string) error {
+	fs, cfg, err := m.flags("config")
+	if err != nil {
+		return err
+	}
+	if err := m.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	fmt.Fprint(m.Stdout, cfg.Describe())
+	return nil
+}
+
+// userAdd creates an active account and prints its id. Without --password-stdin, a person
+// with an email receives a link to choose their password.
+func (m *Main) userAdd(ctx context.Context, args []string) error {
+	fs, cfg, err := m.flags("user add")
+	if err != nil {
+		return err
+	}
+	var in account.NewUser
+	var fromStdin bool
+	fs.StringVar(&in.Email, "email", "", "email address")
+	fs.StringVar(&in.FirstName, "first-name", "", "first name")
+	fs.StringVar(&in.LastName, "last-name", "", "last name")
+	fs.StringVar(&in.Username, "username", "", "username (default: from the email)")
+	fs.StringVar(&in.Language, "language", "", "language: en or fr")
+	fs.BoolVar(&in.IsAdmin, "admin", false, "make a platform administrator")
+	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+	if err := m.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	if fromStdin {
+		line, err := bufio.NewReader(m.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("--password-stdin: no password on standard input")
+		}
+		in.Password = strings.TrimRight(line, "\r\n")
+	}
+	db, err := m.open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	accounts := account.NewService(db, accountConfig(cfg))
+	ctx = authz.With(ctx, authz.System)
+	var u *account.User
+	err = db.Tx(ctx, func(tx *store.Tx) error {
+		var err error
+		if u, err = accounts.CreateUser(ctx, tx, in); err != nil {
+			return err
+		}
+		if in.Password == "" && u.Email != "" {
+			_, err = accounts.IssueAccountSetup(ctx, tx, u)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, u.ID)
+	return nil
+}
+
+// tokenCreate prints a new API token once; only its hash is kept.
+func (m *Main) tokenCreate(ctx context.Context, args []string) error {
+	fs, cfg, err := m.flags("token create")
+	if err != nil {
+		return err
+	}
+	var name, login string
+	var scim bool
+	var group int64
+	fs.StringVar(&name, "name", "", "what the token is for")
+	fs.StringVar(&login, "user", "", "act as this user (username or email), with that user's rights")
+	fs.BoolVar(&scim, "scim", false, "a SCIM provisioning token (needs --group)")
+	fs.Int64Var(&group, "group", 0, "with --scim: the group under which it provisions")
+	if err := m.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	if name == "" {
+		return fmt.Errorf("--name is required")
+	}
+	if scim != (group != 0) {
+		return fmt.Errorf("--scim and --group go together")
+	}
+	db, err := m.open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	accounts := account.NewService(db, accountConfig(cfg))
+	var userID int64
+	if login != "" {
+		u, err := accounts.UserByLogin(ctx, db, login)
+		if err != nil {
+			return fmt.Errorf("--user %s: %w", login, err)
+		}
+		userID = u.ID
+	}
+	token, err := accounts.CreateAPIToken(authz.With(ctx, authz.System), name, userID, group)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, token)
+	return nil
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"roster/internal/account"
+	"roster/internal/api"
+	"roster/internal/httpx"
+	"roster/internal/mail"
+	"roster/internal/server"
+	"roster/internal/sso"
+	"roster/internal/web"
+)
+
+// serve runs the HTTP server and the background jobs until ctx ends, then stops gracefully:
+// in-flight requests finish, and so does the batch of emails being sent.
+func (m *Main) serve(ctx context.Context, args []string) error {
+	fs, cfg, err := m.flags("serve")
+	if err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	// Listen before the base URL is settled, so that --addr 127.0.0.1:0 (tests) gets its
+	// real port into the links.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	cfg.Addr = ln.Addr().String()
+	if err := cfg.Finish(); err != nil {
+		return err
+	}
+	db, err := m.open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	accounts := account.NewService(db, accountConfig(cfg))
+	metrics := httpx.NewMetrics()
+	metrics.Gauge("roster_outbox_queued", func() float64 {
+		var n float64
+		db.QueryRowContext(context.Background(), `SELECT count(*) FROM outbox WHERE status = 'queued'`).Scan(&n)
+		return n
+	})
+	pages, err := web.New(web.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), ResetTTL: cfg.ResetTTL,
+		MailDelivered: cfg.SMTP != ""}, web.Services{Log: m.Log, DB: db, Accounts: accounts,
+		SSO: sso.NewService(db, accounts, sso.Config{BaseURL: cfg.BaseURL, Log: m.Log})})
+	if err != nil {
+		return err
+	}
+	handler := server.New(server.Deps{Log: m.Log, DB: db, Accounts: accounts, Web: pages,
+		API:     api.New(api.Config{SecureCookies: cfg.SecureCookies()}, api.Services{Log: m.Log, DB: db, Accounts: accounts}),
+		Metrics: metrics, Secure: cfg.SecureCookies()})
+
+	if has, err := accounts.HasUsers(ctx); err != nil {
+		return err
+	} else if !has {
+		link, err := accounts.FirstAdminLink(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "No account yet: open %s to create the first administrator.\n", link)
+	}
+
+	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopJobs()
+	var wg sync.WaitGroup
+	if cfg.SMTP != "" {
+		sender, err := mail.NewSender(cfg.SMTP, cfg.MailFrom)
+		if err != nil {
+			return err
+		}
+		worker := mail.NewWorker(db, sender, m.Log)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := worker.Run(jobs); err != nil && !errors.Is(err, context.Canceled) {
+				m.Log.Error("mail worker stopped", "err", err)
+			}
+		}()
+	} else {
+		m.Log.Info("no SMTP server configured: emails stay in the outbox, readable at /admin/mail")
+	}
+
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	m.Addr = cfg.Addr
+	m.Log.Info("roster serving", "addr", cfg.Addr, "base_url", cfg.BaseURL, "db", db.Dialect.String())
+	close(m.ready)
+
+	select {
+	case err := <-errc:
+		stopJobs()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	m.Log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdown)
+	stopJobs()
+	wg.Wait()
+	return err
+}

@@ -1,0 +1,119 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"roster/internal/errs"
+	"roster/internal/store"
+)
+
+// Login throttling: every value is here.
+//
+// Failures are counted per login name ("login:" + the normalised login, whether or not an
+// account has it, so that locking tells nothing) and per client address ("ip:" + address), in
+// a window of 15 minutes that starts at the first failure. Reaching the limit locks the key
+// for 60 seconds; each further failure while the count stands doubles the lock (2, 4, 8
+// minutes) up to 15 minutes. A key forgets its failures once its window is over and it has
+// not been locked for a whole window. A successful login clears the login key and does not
+// count against the address.
+//
+// 5 per login stops online guessing of one account (at most about 100 guesses a day) while a
+// person mistyping gets several tries; 50 per address lets a campus behind one NAT log in with
+// the usual typos but stops one machine trying a common password against many logins. The
+// price is that anyone can lock a known login for up to 15 minutes by failing on purpose;
+// the locked person can still reset their password.
+var (
+	loginRule = throttleRule{prefix: "login:", limit: 5, window: 15 * time.Minute}
+	ipRule    = throttleRule{prefix: "ip:", limit: 50, window: 15 * time.Minute}
+)
+
+const (
+	baseLock = time.Minute
+	maxLock  = 15 * time.Minute
+)
+
+// throttleRule counts failures under keys with one prefix.
+type throttleRule struct {
+	prefix string
+	limit  int
+	window time.Duration
+}
+
+// reserveSQL counts an attempt before its password is checked, in one statement, so that
+// parallel attempts cannot all slip in under the limit: each one increments the row in turn,
+// and once the limit is reached the lock is set by the same statement. While the key is
+// locked the DO UPDATE's WHERE does not match, nothing changes and no row is returned.
+// $1 key, $2 now, $3 now minus the window.
+func (r throttleRule) reserveSQL() string {
+	const reset = `(login_throttle.window_start <= CAST($3 AS BIGINT) AND login_throttle.locked_until <= CAST($3 AS BIGINT))`
+	var lock strings.Builder
+	// Lock durations by how far past the limit the count is: 60 s, 120 s, ... up to maxLock.
+	steps := 0
+	for d := baseLock; d < maxLock; d *= 2 {
+		steps++
+	}
+	fmt.Fprintf(&lock, "WHEN login_throttle.failures + 1 - %d >= %d THEN CAST($2 AS BIGINT) + %d ", r.limit, steps, int(maxLock.Seconds()))
+	for i := steps - 1; i >= 0; i-- {
+		d := baseLock << i
+		fmt.Fprintf(&lock, "WHEN login_throttle.failures + 1 - %d >= %d THEN CAST($2 AS BIGINT) + %d ", r.limit, i, int(d.Seconds()))
+	}
+	return `INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, 1, CAST($2 AS BIGINT), 0)
+		ON CONFLICT (key) DO UPDATE SET
+			failures = CASE WHEN ` + reset + ` THEN 1 ELSE login_throttle.failures + 1 END,
+			window_start = CASE WHEN ` + reset + ` THEN CAST($2 AS BIGINT) ELSE login_throttle.window_start END,
+			locked_until = CASE WHEN ` + reset + ` THEN 0 ` + lock.String() + `ELSE login_throttle.locked_until END
+		WHERE login_throttle.locked_until <= CAST($2 AS BIGINT)
+		RETURNING failures`
+}
+
+var reserveLogin, reserveIP = loginRule.reserveSQL(), ipRule.reserveSQL()
+
+// reserve counts one attempt under key. It returns nil when the attempt may check a
+// password, or errs.TooMany with the seconds to wait.
+func (s *Service) reserve(ctx context.Context, r throttleRule, query, key string) error {
+	now := s.now()
+	var failures int
+	err := s.db.QueryRowContext(ctx, query, r.prefix+key, now.Unix(), now.Add(-r.window).Unix()).Scan(&failures)
+	if err == nil {
+		return nil
+	}
+	if !store.IsNoRows(err) {
+		return wrap(err, "throttle")
+	}
+	// Locked. Read how long for the message only; the decision was made above.
+	var until int64
+	err = s.db.QueryRowContext(ctx, `SELECT locked_until FROM login_throttle WHERE key = $1`, r.prefix+key).Scan(&until)
+	if err != nil && !store.IsNoRows(err) { // a row purged meanwhile: say 1 second
+		return wrap(err, "throttle")
+	}
+	return tooMany(max(1, until-now.Unix()))
+}
+
+func tooMany(seconds int64) error {
+	return &errs.Error{Code: errs.TooMany, RetryAfter: int(seconds),
+		Message: fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", seconds)}
+}
+
+// refund takes back an attempt that turned out not to be a failure (a success, for the
+// address key, or an attempt stopped by the other key), unlocking the key if that brings it
+// back under the limit.
+func refund(ctx context.Context, q store.Querier, r throttleRule, key string) error {
+	_, err := q.ExecContext(ctx, `UPDATE login_throttle SET failures = failures - 1,
+		locked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until END
+		WHERE key = $1 AND failures > 0`, r.prefix+key, r.limit)
+	if err != nil {
+		return wrap(err, "throttle refund")
+	}
+	return nil
+}
+
+// clearThrottle forgets the failures of a key, after a successful login.
+func clearThrottle(ctx context.Context, q store.Querier, r throttleRule, key string) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = $1`, r.prefix+key); err != nil {
+		return wrap(err, "throttle clear")
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"roster/internal/audit"
+	"roster/internal/errs"
+	"roster/internal/store"
+)
+
+// User is one person's account. Username and Email are both login identifiers; Email is also
+// where mail goes.
+type User struct {
+	ID                                   int64
+	Username, Email, FirstName, LastName string
+	Language                             string // "", "en" or "fr"; "" follows the browser
+	Status                               string // StatusActive or StatusSuspended
+	Auth                                 string // AuthLocal, AuthCAS or AuthOIDC
+	IDNumber                             string // external id from the student information system
+	IsAdmin                              bool   // platform administrator
+	CustomFields                         map[string]string
+	CreatedAt                            time.Time
+	ActivatedAt, LastLoginAt, DeleteAt   *time.Time
+	HasPassword                          bool
+
+	passwordHash string // never leaves the package
+}
+
+// Account statuses and authentication sources.
+const (
+	StatusActive    = "active"
+	StatusSuspended = "suspended"
+	AuthLocal       = "local"
+	AuthCAS         = "cas"
+	AuthOIDC        = "oidc"
+)
+
+// Name is the display name, "First Last".
+func (u *User) Name() string { return strings.TrimSpace(u.FirstName + " " + u.LastName) }
+
+// NewUser is what creating an account takes.
+type NewUser struct {
+	// Username defaults to the lower-cased email address: it is unique by nature, needs no
+	// guessing loop, and is what people type anyway. Two accounts may share an email only if
+	// at least one of them is given another username.
+	Username, Email, FirstName, LastName, Language string
+	Password                                       string // optional; checked against the policy
+	// PasswordHash is an already hashed password from an import (argon2id, bcrypt or
+	// SHA-512 crypt); it is upgraded to argon2id at the first login. Exclusive with Password.
+	PasswordHash string
+	IsAdmin      bool
+	Auth         string // default AuthLocal
+	IDNumber     string
+	CustomFields map[string]string
+}
+
+// normalize trims the input and fills the defaults.
+func (in *NewUser) normalize() {
+	in.Email = strings.TrimSpace(in.Email)
+	in.FirstName = strings.TrimSpace(in.FirstName)
+	in.LastName = strings.TrimSpace(in.LastName)
+	in.Username = strings.ToLower(strings.TrimSpace(in.Username))
+	if in.Username == "" {
+		in.Username = strings.ToLower(in.Email)
+	}
+	in.Language = strings.ToLower(strings.TrimSpace(in.Language))
+	if in.Auth = strings.TrimSpace(in.Auth); in.Auth == "" {
+		in.Auth = AuthLocal
+	}
+}
+
+// Validate trims the input and fills its defaults in place (idempotent), then checks every
+// field and returns an errs.Invalid error listing each bad one, the password policy included.
+func (in *NewUser) Validate() error {
+	in.normalize()
+	var f errs.Fields
+	emailOK := false
+	if in.Email == "" {
+		f.Add("email", "is required")
+	} else if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || a.Name != "" {
+		f.Add("email", "is not a valid email address")
+	} else {
+		emailOK = true
+	}
+	if in.FirstName == "" {
+		f.Add("first_name", "is required")
+	}
+	if in.LastName == "" {
+		f.Add("last_name", "is required")
+	}
+	defaulted := in.Username == strings.ToLower(in.Email) // a bad email is reported once, as email
+	if n := utf8.RuneCountInString(in.Username); (emailOK || !defaulted) &&
+		(n > 100 || strings.IndexFunc(in.Username, badUsernameRune) >= 0) {
+		f.Add("username", "must be at most 100 characters, without spaces")
+	}
+	if in.Language != "" && in.Language != "en" && in.Language != "fr" {
+		f.Add("language", "must be en or fr")
+	}
+	switch in.Auth {
+	case AuthLocal, AuthCAS, AuthOIDC:
+	default:
+		f.Add("auth", "must be local, cas or oidc")
+	}
+	if (in.Password != "" || in.PasswordHash != "") && in.Auth != AuthLocal {
+		f.Add("password", "accounts that log in with single sign-on have no password here")
+	} else if in.Password != "" && in.PasswordHash != "" {
+		f.Add("password", "give a password or a password hash, not both")
+	} else if in.Password != "" {
+		if err := CheckPasswordPolicy(in.Password, in.Username, in.Email); err != nil {
+			f = append(f, errs.As(err).Fields...)
+		}
+	} else if in.PasswordHash != "" && !knownHash(in.PasswordHash) {
+		f.Add("password", "the hash is not argon2id, bcrypt or SHA-512 crypt")
+	}
+	return f.Err()
+}
+
+func badUsernameRune(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
+
+// CreateUser creates an active account within tx, activated now (billing starts), and records
+// "user.create". It does not check permissions: its callers do (the command line, the
+// first-administrator page, invitations, imports). The password, if any, is hashed here, so
+// callers that hold a busy transaction should pass an already computed PasswordHash
+// (see HashPassword).
+//
+// Errors: Invalid (fields named), Conflict on the field "username" when it is taken.
+func (s *Service) CreateUser(ctx context.Context, tx *store.Tx, in NewUser) (*User, error) {
+	in.normalize()
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	hash := in.PasswordHash
+	if in.Password != "" {
+		var err error
+		if hash, err = s.hasher.Hash(ctx, in.Password); err != nil {
+			return nil, err
+		}
+	}
+	return s.insertUser(ctx, tx, in, hash)
+}
+
+// HashPassword checks password against the policy for this username and email and returns its
+// argon2id hash, for NewUser.PasswordHash. It waits for a free hashing slot.
+func (s *Service) HashPassword(ctx context.Context, password, username, email string) (string, error) {
+	if err := CheckPasswordPolicy(password, username, email); err != nil {
+		return "", err
+	}
+	return s.hasher.Hash(ctx, password)
+}
+
+func (s *Service) insertUser(ctx context.Context, tx *store.Tx, in NewUser, hash string) (*User, error) {
+	fields := in.CustomFields
+	if fields == nil {
+		fields = map[string]string{}
+	}
+	custom, err := json.Marshal(fields)
+	if err != nil {
+		return nil, wrap(err, "custom fields")
+	}
+	now := tx.Now.Unix()
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO users (username, email, email_norm, first_name, last_name, language,
+		status, auth, password_hash, is_admin, idnumber, custom_fields, created_at, updated_at, activated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, $11, $12, $12, $12) RETURNING id`,
+		in.Username, in.Email, strings.ToLower(in.Email), in.FirstName, in.LastName, in.Language,
+		in.Auth, hash, in.IsAdmin, in.IDNumber, string(custom), now).Scan(&id)
+	if store.IsUnique(err) {
+		return nil, &errs.Error{Code: errs.Conflict, Message: "username: " + in.Username + " is already taken",
+			Fields: []errs.FieldError{{Field: "username", Message: "is already taken"}}}
+	}
+	if err != nil {
+		return nil, wrap(err, "insert user")
+	}
+	if err := audit.Record(ctx, tx, audit.Event{Action: "user.create", TargetType: "user", TargetID: strconv.FormatInt(id, 10),
+		Details: map[string]any{"username": in.Username, "admin": in.IsAdmin, "auth": in.Auth}}); err != nil {
+		return nil, wrap(err, "audit")
+	}
+	return userByID(ctx, tx, id)
+}
+
+// UserByID returns the account with this id. Errors: NotFound (deleted accounts included).
+func (s *Service) UserByID(ctx context.Context, id int64) (*User, error) {
+	return userByID(ctx, s.db, id)
+}
+
+// UserByLogin finds the account a person means by login: a username, else an email address,
+// case-insensitively. A username wins over another account's equal email. When several
+// accounts share an email, the email matches none of them: we cannot know which one the
+// person means, and picking one would check a password against (or mail a reset link for)
+// an account they may not own; they log in with their username instead.
+//
+// Errors: NotFound.
+func (s *Service) UserByLogin(ctx context.Context, q store.Querier, login string) (*User, error) {
+	login = normLogin(login)
+	if login == "" {
+		return nil, errs.New(errs.NotFound, "no such account")
+	}
+	u, err := scanUser(q.QueryRowContext(ctx, selectUser+` WHERE username = $1 AND deleted_at IS NULL`, login))
+	if !errs.Is(err, errs.NotFound) {
+		return u, err
+	}
+	rows, err := q.QueryContext(ctx, selectUser+` WHERE email_norm = $1 AND deleted_at IS NULL LIMIT 2`, login)
+	if err != nil {
+		return nil, wrap(err, "user by email")
+	}
+	defer rows.Close()
+	var found []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "user by email")
+	}
+	if len(found) != 1 {
+		return nil, errs.New(errs.NotFound, "no such account")
+	}
+	return found[0], nil
+}
+
+// HasUsers reports whether any account exists, which decides whether the first-administrator
+// setup is open.
+func (s *Service) HasUsers(ctx context.Context) (bool, error) { return hasUsers(ctx, s.db) }
+
+func hasUsers(ctx context.Context, q store.Querier) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM users LIMIT 1`).Scan(&one)
+	if store.IsNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap(err, "has users")
+	}
+	return true, nil
+}
+
+// normLogin is the form logins are compared and throttled under.
+func normLogin(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
+
+const selectUser = `SELECT id, username, email, first_name, last_name, language, status, auth, idnumber,
+	is_admin, custom_fields, created_at, activated_at, last_login_at, delete_at, password_hash FROM users`
+
+func userByID(ctx context.Context, q store.Querier, id int64) (*User, error) {
+	return scanUser(q.QueryRowContext(ctx, selectUser+` WHERE id = $1 AND deleted_at IS NULL`, id))
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(row scanner) (*User, error) {
+	var (
+		u                              User
+		custom                         string
+		created                        int64
+		activated, lastLogin, deleteAt sql.NullInt64
+	)
+	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Language, &u.Status, &u.Auth,
+		&u.IDNumber, &u.IsAdmin, &custom, &created, &activated, &lastLogin, &deleteAt, &u.passwordHash)
+	if store.IsNoRows(err) {
+		return nil, errs.New(errs.NotFound, "no such account")
+	}
+	if err != nil {
+		return nil, wrap(err, "scan user")
+	}
+	u.CustomFields = map[string]string{}
+	if custom != "" {
+		if err := json.Unmarshal([]byte(custom), &u.CustomFields); err != nil {
+			return nil, wrap(err, "custom fields of user "+strconv.FormatInt(u.ID, 10))
+		}
+	}
+	u.CreatedAt = store.Time(created)
+	u.ActivatedAt, u.LastLoginAt, u.DeleteAt = store.NullTime(activated), store.NullTime(lastLogin), store.NullTime(deleteAt)
+	u.HasPassword = u.passwordHash != ""
+	return &u, nil
+}

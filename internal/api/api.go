@@ -1,0 +1,171 @@
+// Package api is Roster's JSON API under /api/v1. Handlers are thin: decode, call a service,
+// encode. Errors are RFC 9457 problem details; lists are {"items": [...], "next_cursor": ...}.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"roster/internal/account"
+	"roster/internal/errs"
+	"roster/internal/store"
+)
+
+// Config is what the API needs to know about the deployment.
+type Config struct {
+	SecureCookies bool
+}
+
+// Services are the parts the handlers call. Each feature adds its service here.
+type Services struct {
+	Log      *slog.Logger
+	DB       *store.DB
+	Accounts *account.Service
+}
+
+// API holds the handlers' dependencies.
+type API struct {
+	Services
+	cfg Config
+	log *slog.Logger
+	db  *store.DB
+}
+
+// New returns the API.
+func New(cfg Config, s Services) *API {
+	return &API{Services: s, cfg: cfg, log: s.Log, db: s.DB}
+}
+
+// Routes registers the endpoints; the table reads in one screen.
+func (a *API) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/auth/login", a.login)
+	mux.HandleFunc("POST /api/v1/auth/logout", a.logout)
+	mux.HandleFunc("POST /api/v1/auth/password/forgot", a.forgot)
+	mux.HandleFunc("POST /api/v1/auth/password/reset", a.reset)
+	mux.HandleFunc("POST /api/v1/account/setup", a.accountSetup)
+	mux.HandleFunc("GET /api/v1/me", a.me)
+	mux.HandleFunc("GET /api/v1/mail", a.mail)
+	mux.HandleFunc("/api/", a.notFound)
+}
+
+func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
+	a.problem(w, r, errs.New(errs.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+}
+
+// maxBody bounds a JSON request body.
+const maxBody = 1 << 20
+
+// decode reads a JSON body into v. Unknown fields, wrong types and trailing data are errors
+// that name the field.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var maxErr *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &maxErr):
+			return errs.New(errs.TooLarge, "the body is larger than %d bytes", maxBody)
+		case errors.As(err, &typeErr):
+			return errs.Field(typeErr.Field, "must be a %s", typeErr.Type.String())
+		case errors.As(err, &syntaxErr):
+			return errs.New(errs.Invalid, "malformed JSON at byte %d", syntaxErr.Offset)
+		case errors.Is(err, io.EOF):
+			return errs.New(errs.Invalid, "the body is empty: a JSON object is expected")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return errs.Field(name, "unknown field")
+		default:
+			return errs.New(errs.Invalid, "malformed JSON: %v", err)
+		}
+	}
+	if dec.More() {
+		return errs.New(errs.Invalid, "malformed JSON: data after the object")
+	}
+	return nil
+}
+
+// writeJSON writes v with a status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	enc.Encode(v)
+}
+
+// Problem is an RFC 9457 problem details body.
+type Problem struct {
+	Type   string            `json:"type"`
+	Title  string            `json:"title"`
+	Status int               `json:"status"`
+	Detail string            `json:"detail,omitempty"`
+	Errors []errs.FieldError `json:"errors,omitempty"`
+}
+
+// problem writes err as problem details. Internal causes are logged, never sent.
+func (a *API) problem(w http.ResponseWriter, r *http.Request, err error) {
+	e := errs.As(err)
+	status := errs.HTTPStatus(e.Code)
+	if e.Code == errs.Internal {
+		a.log.Error("api", "method", r.Method, "path", r.URL.Path, "err", e.Cause)
+	}
+	if e.Code == errs.TooMany && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	p := Problem{Type: "https://roster.invalid/problems/" + string(e.Code), Title: http.StatusText(status),
+		Status: status, Detail: e.Message, Errors: e.Fields}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// ID renders an id as the API's string form.
+func ID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// parseID reads a path id.
+func parseID(r *http.Request, name string) (int64, error) {
+	v := r.PathValue(name)
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errs.New(errs.NotFound, "no %s with id %q", name, v)
+	}
+	return id, nil
+}
+
+// limit reads ?limit= (default 50, at most 500).
+func limit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 500 {
+		return 0, errs.Field("limit", "must be a whole number from 1 to 500, not %q", v)
+	}
+	return n, nil
+}
+
+// List is the shape of every list the API returns.
+type List[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// cursorOf renders a keyset cursor.
+func cursorOf(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return fmt.Sprint(id)
+}

@@ -1,0 +1,76 @@
+// Package mail writes Roster's emails to the outbox, in the transaction of the change that
+// causes them, and delivers them by SMTP from a background worker.
+package mail
+
+import (
+	"context"
+	"fmt"
+	netmail "net/mail"
+	"strings"
+
+	"roster/internal/errs"
+	"roster/internal/store"
+)
+
+// Message is an email to queue: a template, its data and its recipient. The subject and the
+// plain-text and HTML bodies are rendered when it is queued, in the recipient's language.
+type Message struct {
+	Template string         // e.g. "password_reset", "account_setup"
+	To       string         // address
+	ToName   string         // display name
+	UserID   int64          // the recipient's account, when there is one
+	Language string         // "fr" or "en"; anything else falls back to English
+	Data     map[string]any // template data; "Link" is the one link the reader acts on
+}
+
+// Enqueue renders m and writes it to the outbox within tx. It is delivered after commit.
+//
+// It fails with an errs.Invalid error naming the field "email" when m.To is not one plain
+// address (net/mail syntax, no display name: that goes in ToName), and with a plain error
+// when the template is unknown or its data incomplete (a programming error).
+func Enqueue(ctx context.Context, tx *store.Tx, m Message) error {
+	to, err := checkAddress(m.To)
+	if err != nil {
+		return err
+	}
+	m.To = to
+	if strings.ContainsAny(m.ToName, "\r\n") {
+		return errs.Field("name", "must be on one line")
+	}
+	r, err := render(m)
+	if err != nil {
+		return fmt.Errorf("mail: render %s: %w", m.Template, err)
+	}
+	var uid any
+	if m.UserID != 0 {
+		uid = m.UserID
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox
+		(template, to_addr, to_name, user_id, language, subject, text_body, html_body, created_at, next_attempt_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
+		m.Template, m.To, m.ToName, uid, r.Language, r.Subject, r.Text, r.HTML, tx.Now.Unix())
+	if err != nil {
+		return fmt.Errorf("mail: enqueue: %w", err)
+	}
+	tx.AfterCommit(wake)
+	return nil
+}
+
+// checkAddress returns addr trimmed if it is one plain email address: net/mail syntax, no
+// display name, and a domain with a dot (or localhost), since a dotless domain is nearly
+// always a typo that would only bounce later.
+func checkAddress(addr string) (string, error) {
+	addr = strings.TrimSpace(addr)
+	if addr == "" {
+		return "", errs.Field("email", "no email address")
+	}
+	a, err := netmail.ParseAddress(addr)
+	if err != nil || a.Name != "" || a.Address != addr {
+		return "", errs.Field("email", "%q is not a valid email address", addr)
+	}
+	domain := addr[strings.LastIndexByte(addr, '@')+1:]
+	if !strings.Contains(domain, ".") && domain != "localhost" {
+		return "", errs.Field("email", "%q is not a valid email address: the domain %q has no dot", addr, domain)
+	}
+	return addr, nil
+}

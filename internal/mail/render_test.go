@@ -1,0 +1,170 @@
+package mail
+
+import (
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sampleData is data for each template, with a first name that must come out escaped in HTML.
+func sampleData(name string) map[string]any {
+	link := "https://roster.example.org/x/TOKEN_abc-123"
+	switch name {
+	case "password_reset":
+		return map[string]any{"FirstName": "<b>x</b>", "Username": "jdoe", "Link": "https://roster.example.org/password/reset/TOKEN_abc-123", "Minutes": 30}
+	case "account_setup":
+		return map[string]any{"FirstName": "<b>x</b>", "Username": "jdoe", "Link": "https://roster.example.org/account/setup/TOKEN_abc-123"}
+	case "invitation":
+		return map[string]any{"InviterName": "<b>x</b>", "Link": "https://roster.example.org/invitation/TOKEN_abc-123",
+			"PlatformName": "Campus", "GroupNames": []string{"Physics", "Lab A"}, "CourseName": "Optics"}
+	case "email_changed":
+		return map[string]any{"FirstName": "<b>x</b>", "OldEmail": "old@example.org", "NewEmail": "new@example.org"}
+	case "deletion_notice":
+		return map[string]any{"Count": 3, "Date": time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	}
+	return map[string]any{"Link": link}
+}
+
+func TestRenderEveryTemplate(t *testing.T) {
+	for name, sp := range specs {
+		for _, lang := range languages {
+			t.Run(lang+"/"+name, func(t *testing.T) {
+				data := sampleData(name)
+				r, err := render(Message{Template: name, To: "a@example.org", Language: lang, Data: data})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Language != lang {
+					t.Errorf("language %q, want %q", r.Language, lang)
+				}
+				for part, s := range map[string]string{"subject": r.Subject, "text": r.Text, "html": r.HTML} {
+					if strings.TrimSpace(s) == "" {
+						t.Errorf("%s is empty", part)
+					}
+					if strings.Contains(s, "<no value>") || strings.Contains(s, "%!") {
+						t.Errorf("%s has a missing value:\n%s", part, s)
+					}
+				}
+				if strings.ContainsAny(r.Subject, "\r\n") {
+					t.Errorf("subject on several lines: %q", r.Subject)
+				}
+				escaped := strings.Contains(r.HTML, "&lt;b&gt;x&lt;/b&gt;") && !strings.Contains(r.HTML, "<b>x</b>")
+				if name != "deletion_notice" && !escaped { // deletion_notice holds no names
+					t.Errorf("HTML does not escape the name:\n%s", r.HTML)
+				}
+				if !strings.Contains(r.HTML, `<html lang="`+lang+`">`) {
+					t.Errorf("HTML not marked as %s", lang)
+				}
+				links := strings.Count(r.Text, "http://") + strings.Count(r.Text, "https://")
+				hrefs := strings.Count(r.HTML, "href=")
+				if !sp.link {
+					if links != 0 || hrefs != 0 {
+						t.Errorf("an email without action has %d links in text, %d in HTML", links, hrefs)
+					}
+					return
+				}
+				link := data["Link"].(string)
+				if links != 1 || linesEqual(r.Text, link) != 1 {
+					t.Errorf("text: want the link once, on its own line; got %d links:\n%s", links, r.Text)
+				}
+				if hrefs != 1 || !strings.Contains(r.HTML, `href="`+link+`"`) {
+					t.Errorf("HTML: want one href to the link, got %d:\n%s", hrefs, r.HTML)
+				}
+			})
+		}
+	}
+}
+
+func TestRenderOptionalDataMayBeMissing(t *testing.T) {
+	for _, lang := range languages {
+		r, err := render(Message{Template: "invitation", Language: lang,
+			Data: map[string]any{"InviterName": "Ann", "Link": "https://r.example.org/invitation/T"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(r.Text, "<no value>") || strings.Contains(r.Text, "«  »") || strings.Contains(r.Text, `""`) {
+			t.Errorf("%s:\n%s", lang, r.Text)
+		}
+	}
+	r, err := render(Message{Template: "deletion_notice", Language: "fr", Data: map[string]any{"Count": 1, "Date": time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "1 compte sera supprimé le 1 août 2026"; r.Subject != want {
+		t.Errorf("subject %q, want %q", r.Subject, want)
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    Message
+		want string
+	}{
+		{"unknown template", Message{Template: "nope"}, "unknown template"},
+		{"missing link", Message{Template: "account_setup", Data: map[string]any{"Username": "u"}}, `"Link"`},
+		{"missing username", Message{Template: "password_reset", Data: map[string]any{"Link": "https://x.org/password/reset/T", "Minutes": 30}}, `"Username"`},
+		{"relative link", Message{Template: "account_setup", Data: map[string]any{"Username": "u", "Link": "/account/setup/T"}}, "absolute"},
+		{"javascript link", Message{Template: "account_setup", Data: map[string]any{"Username": "u", "Link": "javascript:alert(1)"}}, "absolute"},
+		{"link in a mail without action", Message{Template: "email_changed", Data: map[string]any{"OldEmail": "a@x.org", "NewEmail": "b@x.org", "Link": "https://x.org/"}}, "no link"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := render(tc.m)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLanguageFallback(t *testing.T) {
+	for in, want := range map[string]string{"fr": "fr", "FR": "fr", "fr-CA": "fr", "fr_BE": "fr", "en": "en", "de": "en", "": "en", "french": "en"} {
+		if got := language(in); got != want {
+			t.Errorf("language(%q) = %q, want %q", in, got, want)
+		}
+	}
+	r, err := render(Message{Template: "account_setup", Language: "de", Data: map[string]any{"Username": "u", "Link": "https://x.org/account/setup/T"}})
+	if err != nil || r.Language != "en" || r.Subject != "An account was created for you" {
+		t.Fatalf("%+v %v", r, err)
+	}
+}
+
+// TestCatalog fails when a template lacks a file in a language, or a file has no template.
+func TestCatalog(t *testing.T) {
+	var want []string
+	for name := range specs {
+		for _, lang := range languages {
+			want = append(want, lang+"/"+name+".txt", lang+"/"+name+".html")
+		}
+	}
+	var got []string
+	err := fs.WalkDir(templateFS, "templates", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Dir(p) == "templates" {
+			return err
+		}
+		got = append(got, strings.TrimPrefix(p, "templates/"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing template file %s", w)
+		}
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			t.Errorf("template file %s belongs to no template in specs", g)
+		}
+	}
+	// Parsing every file of the catalog must not panic.
+	if n := len(catalog()); n != len(specs)*len(languages) {
+		t.Errorf("catalog has %d entries, want %d", n, len(specs)*len(languages))
+	}
+}

@@ -1,0 +1,187 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	netmail "net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// DefaultFrom is the sender when --mail-from is not set.
+const DefaultFrom = "Roster <noreply@localhost>"
+
+// Sender delivers messages to one SMTP server. It is safe for concurrent use: each Dial
+// opens a connection of its own.
+type Sender struct {
+	client *gomail.Client
+	from   *netmail.Address
+	domain string // of the sender, for Message-IDs
+	server string // the URL with the password masked, for logs
+}
+
+// NewSender reads the --smtp URL and the --mail-from address.
+//
+// smtpURL is smtp://[user:pass@]host[:port] (port 25 by default; STARTTLS is used when the
+// server offers it, so a local MailDev without TLS works) or smtps://[user:pass@]host[:port]
+// (implicit TLS, port 465 by default). Credentials are sent only over TLS or to localhost.
+// from is "Name <addr>" or a bare address; empty means DefaultFrom.
+func NewSender(smtpURL, from string) (*Sender, error) {
+	u, err := url.Parse(smtpURL)
+	if err != nil {
+		return nil, fmt.Errorf("mail: --smtp: %w", err)
+	}
+	if u.Scheme != "smtp" && u.Scheme != "smtps" {
+		return nil, fmt.Errorf("mail: --smtp %q: expected smtp://host:port or smtps://host:port", maskURL(u))
+	}
+	host := u.Hostname()
+	if host == "" {
+		return nil, fmt.Errorf("mail: --smtp %q: no host", maskURL(u))
+	}
+	port := 25
+	if u.Scheme == "smtps" {
+		port = 465
+	}
+	if p := u.Port(); p != "" {
+		port, err = strconv.Atoi(p)
+		if err != nil || port <= 0 || port > 65535 {
+			return nil, fmt.Errorf("mail: --smtp %q: bad port", maskURL(u))
+		}
+	}
+	opts := []gomail.Option{
+		gomail.WithPort(port),
+		gomail.WithTimeout(30 * time.Second),
+		gomail.WithoutNoop(), // one NOOP per message would halve throughput; errors show at MAIL FROM
+	}
+	if u.Scheme == "smtps" {
+		opts = append(opts, gomail.WithSSL())
+	} else {
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	}
+	if u.User != nil && u.User.Username() != "" {
+		pass, _ := u.User.Password()
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
+			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
+	}
+	client, err := gomail.NewClient(host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("mail: --smtp %q: %w", maskURL(u), err)
+	}
+	if from == "" {
+		from = DefaultFrom
+	}
+	addr, err := netmail.ParseAddress(from)
+	if err != nil {
+		return nil, fmt.Errorf("mail: --mail-from %q: %w", from, err)
+	}
+	return &Sender{
+		client: client,
+		from:   addr,
+		domain: addr.Address[strings.LastIndexByte(addr.Address, '@')+1:],
+		server: maskURL(u),
+	}, nil
+}
+
+// String names the server, with any password masked.
+func (s *Sender) String() string { return s.server }
+
+// From is the sender address of every message.
+func (s *Sender) From() string { return s.from.String() }
+
+func maskURL(u *url.URL) string {
+	c := *u
+	if _, ok := c.User.Password(); ok {
+		c.User = url.UserPassword(c.User.Username(), "xxxxx")
+	}
+	return c.String()
+}
+
+// outgoing is one claimed outbox row.
+type outgoing struct {
+	id        int64
+	to, name  string
+	subject   string
+	text      string
+	html      string
+	attempts  int
+	createdAt int64
+}
+
+// message builds the MIME message: multipart/alternative with the text then the HTML part,
+// UTF-8, quoted-printable. The Message-ID is derived from the outbox row, so a message sent
+// again after a lost acknowledgement carries the same ID and can be recognised as a duplicate.
+func (s *Sender) message(o outgoing, now time.Time) (*gomail.Msg, error) {
+	m := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingQP))
+	m.FromMailAddress(s.from)
+	if err := m.AddToFormat(o.name, o.to); err != nil {
+		return nil, fmt.Errorf("recipient %q: %w", o.to, err)
+	}
+	m.Subject(o.subject)
+	m.SetDateWithValue(now)
+	m.SetMessageIDWithValue(fmt.Sprintf("roster.%d.%d@%s", o.id, o.createdAt, s.domain))
+	m.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
+	m.SetBodyString(gomail.TypeTextPlain, o.text)
+	m.AddAlternativeString(gomail.TypeTextHTML, o.html)
+	return m, nil
+}
+
+// result is what happened to one message of a batch.
+type result struct {
+	sent bool
+	err  error // nil and !sent: not attempted (shutdown), released for later
+}
+
+// deliver sends the batch over one connection, in order, and reports each message's fate.
+// It stops between messages once ctx is done; the messages left are not attempted.
+func (s *Sender) deliver(ctx context.Context, batch []outgoing, now time.Time) []result {
+	res := make([]result, len(batch))
+	conn, err := s.client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		for i := range res {
+			res[i].err = fmt.Errorf("connect to %s: %w", s.server, err)
+		}
+		return res
+	}
+	defer func() { _ = s.client.CloseWithSMTPClient(conn) }()
+	var broken error
+	for i, o := range batch {
+		if ctx.Err() != nil {
+			break
+		}
+		if broken != nil {
+			res[i].err = broken
+			continue
+		}
+		m, err := s.message(o, now)
+		if err != nil {
+			res[i].err = err
+			continue
+		}
+		err = s.client.SendWithSMTPClient(conn, m)
+		switch {
+		case err == nil || m.IsDelivered(): // accepted, even if the RSET after it failed
+			res[i].sent = true
+		case isConnError(err):
+			// The connection is gone: the rest of the batch would fail the same way.
+			broken = err
+			res[i].err = err
+		default:
+			res[i].err = err
+		}
+	}
+	return res
+}
+
+// isConnError tells a dead connection from a refusal of one message.
+func isConnError(err error) bool {
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		return se.Reason == gomail.ErrConnCheck || se.Reason == gomail.ErrSMTPReset
+	}
+	return false
+}

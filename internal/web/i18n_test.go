@@ -1,0 +1,88 @@
+package web
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCatalogComplete fails on any key missing from a language, and on any key that a
+// template or a handler uses but no catalog has.
+func TestCatalogComplete(t *testing.T) {
+	c, err := LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range Languages {
+		for _, b := range Languages {
+			for k := range c[a] {
+				if _, ok := c[b][k]; !ok {
+					t.Errorf("key %q is in %s but missing in %s", k, a, b)
+				}
+			}
+		}
+	}
+	used := map[string]string{}
+	inTemplates := regexp.MustCompile(`\.L\.T "([^"]+)"`)
+	fs.WalkDir(templateFS, "templates", func(path string, d fs.DirEntry, err error) error {
+		if d.IsDir() {
+			return nil
+		}
+		b, _ := fs.ReadFile(templateFS, path)
+		for _, m := range inTemplates.FindAllStringSubmatch(string(b), -1) {
+			used[m[1]] = path
+		}
+		return nil
+	})
+	inGo := regexp.MustCompile(`L\.T\("([^"]+)"`)
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, _ := os.ReadFile(f)
+		for _, m := range inGo.FindAllStringSubmatch(string(b), -1) {
+			used[m[1]] = f
+		}
+	}
+	if len(used) < 20 {
+		t.Fatalf("found only %d keys in use: the scan is broken", len(used))
+	}
+	for k, where := range used {
+		for _, lang := range Languages {
+			if _, ok := c[lang][k]; !ok {
+				t.Errorf("%s uses key %q, missing in %s", where, k, lang)
+			}
+		}
+	}
+}
+
+func TestMatchLanguage(t *testing.T) {
+	for accept, want := range map[string]string{
+		"fr-FR,fr;q=0.9,en;q=0.8": "fr",
+		"en-GB":                   "en",
+		"de-DE":                   "en",
+		"":                        "en",
+		"de;q=1, fr-CA;q=0.5":     "fr",
+	} {
+		if got := MatchLanguage(accept); got != want {
+			t.Errorf("MatchLanguage(%q) = %s, want %s", accept, got, want)
+		}
+	}
+}
+
+func TestAgo(t *testing.T) {
+	c, _ := LoadCatalog()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	then := now.Add(-(3*24 + 4) * time.Hour)
+	if got := ago(Localizer{Lang: "en", c: c}, &then, now); got != "3 days 4 hours" {
+		t.Errorf("ago = %q", got)
+	}
+	if got := ago(Localizer{Lang: "fr", c: c}, nil, now); got != "Jamais" {
+		t.Errorf("ago(nil) = %q", got)
+	}
+}

@@ -1,0 +1,61 @@
+package web
+
+import (
+	"net/http"
+
+	"roster/internal/account"
+	"roster/internal/httpx"
+)
+
+type setupData struct {
+	FirstName, LastName, Email, Username string
+}
+
+// setupForm is the page behind the one-time link printed by the first `roster serve`: it
+// creates the first platform administrator.
+func (w *Web) setupForm(rw http.ResponseWriter, r *http.Request) {
+	p := w.page(rw, r, "setup.title")
+	if err := w.Accounts.CheckFirstAdminToken(r.Context(), r.PathValue("token")); err != nil {
+		w.linkGone(rw, r, p, err)
+		return
+	}
+	p.Data = &setupData{}
+	w.render(rw, r, http.StatusOK, "setup", p)
+}
+
+func (w *Web) setupSubmit(rw http.ResponseWriter, r *http.Request) {
+	p := w.page(rw, r, "setup.title")
+	token := r.PathValue("token")
+	if err := w.Accounts.CheckFirstAdminToken(r.Context(), token); err != nil {
+		w.linkGone(rw, r, p, err)
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		http.Error(rw, "bad form", http.StatusBadRequest)
+		return
+	}
+	d := &setupData{FirstName: formValue(r, "first_name"), LastName: formValue(r, "last_name"),
+		Email: formValue(r, "email"), Username: formValue(r, "username")}
+	p.Data = d
+	password := r.PostFormValue("password")
+	if password != r.PostFormValue("confirm") {
+		p.Fields["confirm"] = p.L.T("password.mismatch")
+		w.render(rw, r, http.StatusUnprocessableEntity, "setup", p)
+		return
+	}
+	u, err := w.Accounts.CompleteFirstAdmin(r.Context(), token, account.NewUser{
+		Username: d.Username, Email: d.Email, FirstName: d.FirstName, LastName: d.LastName,
+		Language: p.L.Lang, Password: password, IsAdmin: true,
+	})
+	if err != nil {
+		w.render(rw, r, showError(p, err), "setup", p)
+		return
+	}
+	session, err := w.Accounts.CreateSession(r.Context(), u.ID, httpx.ClientIP(r), r.UserAgent())
+	if err != nil {
+		w.render(rw, r, showError(p, err), "setup", p)
+		return
+	}
+	httpx.SetSession(rw, session, w.cfg.SecureCookies)
+	http.Redirect(rw, r, "/", http.StatusSeeOther)
+}

@@ -1,0 +1,195 @@
+// Package web serves Roster's HTML pages: server-rendered Go templates, embedded, in French
+// and English. Handlers are thin: parse the form, call a service, re-render with a translated
+// message or redirect (post-redirect-get). Every rule lives in the services.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"roster/internal/account"
+	"roster/internal/httpx"
+	"roster/internal/sso"
+	"roster/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Config is what the pages need to know about the deployment.
+type Config struct {
+	BaseURL       string
+	SecureCookies bool
+	ResetTTL      time.Duration
+	MailDelivered bool // an SMTP server is configured
+}
+
+// Services are the parts the pages call. Each feature adds its service here.
+type Services struct {
+	Log      *slog.Logger
+	DB       *store.DB
+	Accounts *account.Service
+	SSO      *sso.Service
+}
+
+// Web holds the page handlers' dependencies.
+type Web struct {
+	Services
+	cfg     Config
+	log     *slog.Logger
+	db      *store.DB
+	catalog Catalog
+	pages   map[string]*template.Template
+}
+
+// New parses the templates and catalogs.
+func New(cfg Config, s Services) (*Web, error) {
+	catalog, err := LoadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	w := &Web{Services: s, cfg: cfg, log: s.Log, db: s.DB, catalog: catalog, pages: map[string]*template.Template{}}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		"ago": func(l Localizer, t *time.Time) string { return ago(l, t, time.Now()) },
+		"date": func(t time.Time) string {
+			return t.Format("2006-01-02 15:04")
+		},
+	}
+	for _, n := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		w.pages[name] = t
+	}
+	return w, nil
+}
+
+// Routes registers the pages. The table reads in one screen; the handlers are one per file.
+func (w *Web) Routes(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+
+	mux.HandleFunc("GET /{$}", w.home)
+	mux.HandleFunc("GET /setup/{token}", w.setupForm)
+	mux.HandleFunc("POST /setup/{token}", w.setupSubmit)
+	mux.HandleFunc("GET /login", w.loginForm)
+	mux.HandleFunc("POST /login", w.loginSubmit)
+	mux.HandleFunc("POST /logout", w.logout)
+	mux.HandleFunc("GET /password/forgot", w.forgotForm)
+	mux.HandleFunc("POST /password/forgot", w.forgotSubmit)
+	mux.HandleFunc("GET /password/reset/{token}", w.resetForm)
+	mux.HandleFunc("POST /password/reset/{token}", w.resetSubmit)
+	mux.HandleFunc("GET /account/setup/{token}", w.accountSetupForm)
+	mux.HandleFunc("POST /account/setup/{token}", w.accountSetupSubmit)
+	mux.HandleFunc("GET /admin/mail", w.adminMail)
+	mux.HandleFunc("GET /sso/{slug}/login", w.ssoStart)
+	mux.HandleFunc("GET /sso/{slug}/cas", w.ssoCAS)
+	mux.HandleFunc("POST /sso/{slug}/cas", w.ssoCASLogout)
+	mux.HandleFunc("GET /sso/{slug}/callback", w.ssoCallback)
+	mux.HandleFunc("GET /admin/sso", w.ssoAdmin)
+	mux.HandleFunc("POST /admin/sso/convert", w.ssoConvert)
+	mux.HandleFunc("GET /admin/sso/new", w.ssoNew)
+	mux.HandleFunc("GET /admin/sso/{id}", w.ssoEdit)
+	mux.HandleFunc("POST /admin/sso/{id}", w.ssoSave)
+}
+
+// Page is what every template receives: the localizer, the logged-in user, and the page's own
+// data in Data.
+type Page struct {
+	L     Localizer
+	User  *account.User
+	Title string
+	Error string // a message for the whole form
+	// Fields holds messages per form field.
+	Fields map[string]string
+	Notice string
+	Data   any
+}
+
+// page starts the view data for r.
+func (w *Web) page(rw http.ResponseWriter, r *http.Request, titleKey string) *Page {
+	u := currentUser(r)
+	lang := ""
+	if u != nil {
+		lang = u.Language
+	}
+	l := Localizer{Lang: pickLanguage(rw, r, lang), c: w.catalog}
+	return &Page{L: l, User: u, Title: l.T(titleKey), Fields: map[string]string{}}
+}
+
+// render writes a page with a status. Rendering into a buffer first means a template error
+// gives a clean 500, never half a page.
+func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name string, p *Page) {
+	t, ok := w.pages[name]
+	if !ok {
+		w.log.Error("web: no such template", "name", name)
+		http.Error(rw, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		w.log.Error("web: render", "template", name, "err", err)
+		http.Error(rw, "internal error", http.StatusInternalServerError)
+		return
+	}
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	rw.Header().Set("Cache-Control", "no-store")
+	rw.WriteHeader(status)
+	rw.Write(buf.Bytes())
+}
+
+// currentUser is the logged-in person, or nil.
+func currentUser(r *http.Request) *account.User {
+	u, _ := httpx.User(r.Context()).(*account.User)
+	return u
+}
+
+// requireLogin redirects anonymous visitors to the login page and reports whether to go on.
+func (w *Web) requireLogin(rw http.ResponseWriter, r *http.Request) *account.User {
+	u := currentUser(r)
+	if u == nil {
+		http.Redirect(rw, r, "/login", http.StatusSeeOther)
+	}
+	return u
+}
+
+// ago says how long ago t was, as "3 days 4 hours"; "never" for nil.
+func ago(l Localizer, t *time.Time, now time.Time) string {
+	if t == nil {
+		return l.T("time.never")
+	}
+	d := now.Sub(*t)
+	if d < time.Minute {
+		return l.T("time.now")
+	}
+	days := int(d / (24 * time.Hour))
+	hours := int(d/time.Hour) % 24
+	mins := int(d/time.Minute) % 60
+	switch {
+	case days > 0:
+		return l.T("time.days_hours", days, hours)
+	case hours > 0:
+		return l.T("time.hours_minutes", hours, mins)
+	default:
+		return l.T("time.minutes", mins)
+	}
+}
