@@ -48,6 +48,16 @@ ensure_maildev() {
   npm install --prefix .tools --no-audit --no-fund --loglevel=error "maildev@$MAILDEV_VERSION" </dev/null
 }
 
+# ensure_cas_server: the real CAS peer of the single sign-on tests is Debian's
+# python3-django-cas-server, run by the system Python (the tests build a Django project).
+CAS_PYTHON=/usr/bin/python3
+ensure_cas_server() {
+  if [[ -x $CAS_PYTHON ]] && "$CAS_PYTHON" -c 'import cas_server, django' >/dev/null 2>&1; then
+    return
+  fi
+  apt_install python3-django-cas-server
+}
+
 pg_ready() { pg_isready -q -h 127.0.0.1 -p "$PG_PORT" -t 1 >/dev/null 2>&1; }
 
 # psql_as ROLE DB SQL: runs SQL over TCP without a password prompt, printing bare values.
@@ -95,6 +105,7 @@ ensure_postgres() {
 # "PACKAGE FUNCTION", e.g. "./internal/importer FuzzParseCSV". A failing input is written to
 # the package's testdata/fuzz/ folder: commit it, and it becomes a regular test case.
 FUZZ_TARGETS=(
+  "./internal/scim FuzzParseFilter"
 )
 fuzz_briefly() {
   local entry pkg name
@@ -110,10 +121,12 @@ ensure_go
 ensure_chromium
 ensure_maildev
 ensure_postgres
+ensure_cas_server
+export ROSTER_TEST_CAS_PYTHON=$CAS_PYTHON
 export ROSTER_TEST_MAILDEV="$PWD/.tools/node_modules/.bin/maildev"
 export ROSTER_TEST_CHROMIUM=/usr/bin/chromium
 export ROSTER_TEST_REQUIRE=1
-say "set-up done in $((SECONDS - start))s: ROSTER_TEST_POSTGRES=$ROSTER_TEST_POSTGRES ROSTER_TEST_MAILDEV=$ROSTER_TEST_MAILDEV ROSTER_TEST_CHROMIUM=$ROSTER_TEST_CHROMIUM ROSTER_TEST_REQUIRE=1"
+say "set-up done in $((SECONDS - start))s: ROSTER_TEST_POSTGRES=$ROSTER_TEST_POSTGRES ROSTER_TEST_MAILDEV=$ROSTER_TEST_MAILDEV ROSTER_TEST_CHROMIUM=$ROSTER_TEST_CHROMIUM ROSTER_TEST_CAS_PYTHON=$ROSTER_TEST_CAS_PYTHON ROSTER_TEST_REQUIRE=1"
 
 say "gofmt"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then

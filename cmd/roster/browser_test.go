@@ -12,28 +12,8 @@ import (
 	"roster/internal/testenv"
 )
 
-// browser starts a headless Chromium (Debian's) for the test.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(testenv.ChromiumPath(t)),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
+// browser starts a headless Chromium for the test.
+func browser(t *testing.T) context.Context { return testenv.Browser(t) }
 
 var resetLink = regexp.MustCompile(`http://\S+/password/reset/[A-Za-z0-9_-]{43,}`)
 
@@ -128,11 +108,4 @@ func TestBrowserSetupLogoutForgotResetLogin(t *testing.T) {
 }
 
 // text returns the visible text of the first element matching sel.
-func text(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(sel))
-	if err != nil {
-		t.Fatalf("read %s: %v", sel, err)
-	}
-	return s
-}
+func text(t *testing.T, ctx context.Context, sel string) string { return testenv.Text(t, ctx, sel) }

@@ -9,12 +9,13 @@ import (
 	"sync"
 	"time"
 
-	"roster/internal/account"
 	"roster/internal/api"
+	"roster/internal/course"
 	"roster/internal/httpx"
+	"roster/internal/jobs"
 	"roster/internal/mail"
+	"roster/internal/scim"
 	"roster/internal/server"
-	"roster/internal/sso"
 	"roster/internal/web"
 )
 
@@ -43,7 +44,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	accounts := account.NewService(db, accountConfig(cfg))
+	svc := newServices(db, cfg, m.Log)
 	metrics := httpx.NewMetrics()
 	metrics.Gauge("roster_outbox_queued", func() float64 {
 		var n float64
@@ -51,28 +52,48 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return n
 	})
 	pages, err := web.New(web.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), ResetTTL: cfg.ResetTTL,
-		MailDelivered: cfg.SMTP != ""}, web.Services{Log: m.Log, DB: db, Accounts: accounts,
-		SSO: sso.NewService(db, accounts, sso.Config{BaseURL: cfg.BaseURL, Log: m.Log})})
+		MailDelivered: cfg.SMTP != ""}, web.Services{Log: m.Log, DB: db, Accounts: svc.accounts, Groups: svc.groups,
+		Invites: svc.invites, Courses: svc.courses, SSO: svc.sso})
 	if err != nil {
 		return err
 	}
-	handler := server.New(server.Deps{Log: m.Log, DB: db, Accounts: accounts, Web: pages,
-		API:     api.New(api.Config{SecureCookies: cfg.SecureCookies()}, api.Services{Log: m.Log, DB: db, Accounts: accounts}),
+	handler := server.New(server.Deps{Log: m.Log, DB: db, Accounts: svc.accounts, Web: pages,
+		API: api.New(api.Config{SecureCookies: cfg.SecureCookies()}, api.Services{Log: m.Log, DB: db,
+			Accounts: svc.accounts, Groups: svc.groups, Invites: svc.invites, Courses: svc.courses}),
+		SCIM: scim.New(scim.Services{DB: db, Accounts: svc.accounts, Groups: svc.groups},
+			scim.Config{BaseURL: cfg.BaseURL, Log: m.Log}),
 		Metrics: metrics, Secure: cfg.SecureCookies()})
 
-	if has, err := accounts.HasUsers(ctx); err != nil {
+	if has, err := svc.accounts.HasUsers(ctx); err != nil {
 		return err
 	} else if !has {
-		link, err := accounts.FirstAdminLink(ctx)
+		link, err := svc.accounts.FirstAdminLink(ctx)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "No account yet: open %s to create the first administrator.\n", link)
 	}
 
+	tasks := jobs.New(db, m.Log, jobs.AccountTasks(svc.accounts, m.Log)...)
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := tasks.Run(jobs); err != nil && !errors.Is(err, context.Canceled) {
+			m.Log.Error("periodic tasks stopped", "err", err)
+		}
+	}()
+	// Group sync and meta links follow their source within about a second.
+	follower := course.NewFollower(db, m.Log)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := follower.Run(jobs); err != nil && !errors.Is(err, context.Canceled) {
+			m.Log.Error("course sync follower stopped", "err", err)
+		}
+	}()
 	if cfg.SMTP != "" {
 		sender, err := mail.NewSender(cfg.SMTP, cfg.MailFrom)
 		if err != nil {

@@ -104,3 +104,11 @@ func storedHash(t testing.TB, db *store.DB, id int64) string {
 }
 
 var adminCtx = authz.With(bg, authz.System)
+
+// allowSharedEmail sets the platform setting that lets accounts share an email.
+func allowSharedEmail(t testing.TB, s *Service, on bool) {
+	t.Helper()
+	if err := s.SetSharedEmailAllowed(adminCtx, on); err != nil {
+		t.Fatal(err)
+	}
+}

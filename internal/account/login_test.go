@@ -60,32 +60,27 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 	})
 }
 
-// TestLoginTimingUnknownVsWrong checks that an unknown login costs a real argon2id check
-// (with the production parameters), like a wrong password does. The two are interleaved and
-// their fastest runs compared, so that load from elsewhere on the machine does not decide.
-func TestLoginTimingUnknownVsWrong(t *testing.T) {
+// TestLoginCostUnknownVsWrong checks that an unknown login pays for one real argon2id check
+// with the production parameters, exactly as a wrong password does, so that timing does not
+// tell them apart. It counts the checks rather than timing them against each other, which
+// load elsewhere on the machine would decide; the one timing bound is a floor, which load
+// cannot break. BenchmarkLogin* give the figures.
+func TestLoginCostUnknownVsWrong(t *testing.T) {
 	db, _ := storetest.OpenSQLite(t)
 	s := NewService(db, Config{})
 	mustCreate(t, s, NewUser{Username: "amartin", Email: "alice@example.org"})
-	s.hasher.VerifyDummy(bg, "warm up the dummy hash")
-	fastest := map[string]time.Duration{}
-	for i := 0; i < loginRule.limit-1; i++ { // under the throttle limit
-		for _, login := range []string{"amartin", "nobody-at-all"} {
-			start := time.Now()
-			_, err := s.Login(bg, login, "wrong-password-123", "")
-			d := time.Since(start)
-			wantCode(t, err, errs.Unauthorized)
-			if f, ok := fastest[login]; !ok || d < f {
-				fastest[login] = d
-			}
+	for _, login := range []string{"amartin", "nobody-at-all"} {
+		before := s.hasher.argonChecks.Load()
+		start := time.Now()
+		_, err := s.Login(bg, login, "wrong-password-123", "")
+		d := time.Since(start)
+		wantCode(t, err, errs.Unauthorized)
+		if n := s.hasher.argonChecks.Load() - before; n != 1 {
+			t.Errorf("login %q did %d argon2id checks, want 1", login, n)
 		}
-	}
-	known, unknown := fastest["amartin"], fastest["nobody-at-all"]
-	if r := float64(unknown) / float64(known); r < 0.7 || r > 1.4 {
-		t.Fatalf("unknown login %v vs wrong password %v", unknown, known)
-	}
-	if unknown < 10*time.Millisecond {
-		t.Fatalf("unknown login took only %v: no dummy hash?", unknown)
+		if d < 10*time.Millisecond {
+			t.Errorf("login %q took only %v: the argon2id check is missing or too cheap", login, d)
+		}
 	}
 }
 

@@ -29,7 +29,9 @@ type User struct {
 	CustomFields                         map[string]string
 	CreatedAt                            time.Time
 	ActivatedAt, LastLoginAt, DeleteAt   *time.Time
-	HasPassword                          bool
+	// DeactivatedAt is when billing stopped (suspension or deletion); nil while active.
+	DeactivatedAt *time.Time
+	HasPassword   bool
 
 	passwordHash string // never leaves the package
 }
@@ -49,8 +51,10 @@ func (u *User) Name() string { return strings.TrimSpace(u.FirstName + " " + u.La
 // NewUser is what creating an account takes.
 type NewUser struct {
 	// Username defaults to the lower-cased email address: it is unique by nature, needs no
-	// guessing loop, and is what people type anyway. Two accounts may share an email only if
-	// at least one of them is given another username.
+	// guessing loop, and is what people type anyway. Email is optional (people without an
+	// address log in with their username, which is then required). Two accounts may share an
+	// email only when the platform allows it (SettingSharedEmail) and at least one of them is
+	// given another username.
 	Username, Email, FirstName, LastName, Language string
 	Password                                       string // optional; checked against the policy
 	// PasswordHash is an already hashed password from an import (argon2id, bcrypt or
@@ -82,13 +86,13 @@ func (in *NewUser) normalize() {
 func (in *NewUser) Validate() error {
 	in.normalize()
 	var f errs.Fields
-	emailOK := false
-	if in.Email == "" {
-		f.Add("email", "is required")
-	} else if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || a.Name != "" {
-		f.Add("email", "is not a valid email address")
-	} else {
-		emailOK = true
+	emailOK := in.Email == ""
+	if in.Email != "" {
+		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || a.Name != "" {
+			f.Add("email", "is not a valid email address")
+		} else {
+			emailOK = true
+		}
 	}
 	if in.FirstName == "" {
 		f.Add("first_name", "is required")
@@ -97,7 +101,9 @@ func (in *NewUser) Validate() error {
 		f.Add("last_name", "is required")
 	}
 	defaulted := in.Username == strings.ToLower(in.Email) // a bad email is reported once, as email
-	if n := utf8.RuneCountInString(in.Username); (emailOK || !defaulted) &&
+	if in.Username == "" {
+		f.Add("username", "is required for an account without email")
+	} else if n := utf8.RuneCountInString(in.Username); (emailOK || !defaulted) &&
 		(n > 100 || strings.IndexFunc(in.Username, badUsernameRune) >= 0) {
 		f.Add("username", "must be at most 100 characters, without spaces")
 	}
@@ -127,11 +133,14 @@ func badUsernameRune(r rune) bool { return unicode.IsSpace(r) || unicode.IsContr
 
 // CreateUser creates an active account within tx, activated now (billing starts), and records
 // "user.create". It does not check permissions: its callers do (the command line, the
-// first-administrator page, invitations, imports). The password, if any, is hashed here, so
-// callers that hold a busy transaction should pass an already computed PasswordHash
-// (see HashPassword).
+// first-administrator page, invitations, imports), and those that take custom fields from a
+// person check them first with ValidateCustomFields (a just-in-time SSO account cannot fill
+// in required fields, so requiring them is the caller's choice). The password, if any, is
+// hashed here, so callers that hold a busy transaction should pass an already computed
+// PasswordHash (see HashPassword).
 //
-// Errors: Invalid (fields named), Conflict on the field "username" when it is taken.
+// Errors: Invalid (fields named), Conflict on the field "username" when it is taken, and on
+// the field "email" when another account has it and SettingSharedEmail is off.
 func (s *Service) CreateUser(ctx context.Context, tx *store.Tx, in NewUser) (*User, error) {
 	in.normalize()
 	if err := in.Validate(); err != nil {
@@ -165,6 +174,17 @@ func (s *Service) insertUser(ctx context.Context, tx *store.Tx, in NewUser, hash
 	if err != nil {
 		return nil, wrap(err, "custom fields")
 	}
+	// A taken username is the first thing to say (the email check could say it otherwise
+	// when the username defaults to the email); the unique index still decides races.
+	var taken int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE username = $1`, in.Username).Scan(&taken); err == nil {
+		return nil, usernameTaken(in.Username)
+	} else if !store.IsNoRows(err) {
+		return nil, wrap(err, "username taken")
+	}
+	if err := checkEmailFree(ctx, tx, in.Email, 0); err != nil {
+		return nil, err
+	}
 	now := tx.Now.Unix()
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO users (username, email, email_norm, first_name, last_name, language,
@@ -173,8 +193,7 @@ func (s *Service) insertUser(ctx context.Context, tx *store.Tx, in NewUser, hash
 		in.Username, in.Email, strings.ToLower(in.Email), in.FirstName, in.LastName, in.Language,
 		in.Auth, hash, in.IsAdmin, in.IDNumber, string(custom), now).Scan(&id)
 	if store.IsUnique(err) {
-		return nil, &errs.Error{Code: errs.Conflict, Message: "username: " + in.Username + " is already taken",
-			Fields: []errs.FieldError{{Field: "username", Message: "is already taken"}}}
+		return nil, usernameTaken(in.Username)
 	}
 	if err != nil {
 		return nil, wrap(err, "insert user")
@@ -184,6 +203,11 @@ func (s *Service) insertUser(ctx context.Context, tx *store.Tx, in NewUser, hash
 		return nil, wrap(err, "audit")
 	}
 	return userByID(ctx, tx, id)
+}
+
+func usernameTaken(username string) error {
+	return &errs.Error{Code: errs.Conflict, Message: "username: " + username + " is already taken",
+		Fields: []errs.FieldError{{Field: "username", Message: "is already taken"}}}
 }
 
 // UserByID returns the account with this id. Errors: NotFound (deleted accounts included).
@@ -249,7 +273,7 @@ func hasUsers(ctx context.Context, q store.Querier) (bool, error) {
 func normLogin(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
 
 const selectUser = `SELECT id, username, email, first_name, last_name, language, status, auth, idnumber,
-	is_admin, custom_fields, created_at, activated_at, last_login_at, delete_at, password_hash FROM users`
+	is_admin, custom_fields, created_at, activated_at, last_login_at, delete_at, password_hash, deactivated_at FROM users`
 
 func userByID(ctx context.Context, q store.Querier, id int64) (*User, error) {
 	return scanUser(q.QueryRowContext(ctx, selectUser+` WHERE id = $1 AND deleted_at IS NULL`, id))
@@ -263,9 +287,10 @@ func scanUser(row scanner) (*User, error) {
 		custom                         string
 		created                        int64
 		activated, lastLogin, deleteAt sql.NullInt64
+		deactivated                    sql.NullInt64
 	)
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Language, &u.Status, &u.Auth,
-		&u.IDNumber, &u.IsAdmin, &custom, &created, &activated, &lastLogin, &deleteAt, &u.passwordHash)
+		&u.IDNumber, &u.IsAdmin, &custom, &created, &activated, &lastLogin, &deleteAt, &u.passwordHash, &deactivated)
 	if store.IsNoRows(err) {
 		return nil, errs.New(errs.NotFound, "no such account")
 	}
@@ -280,6 +305,7 @@ func scanUser(row scanner) (*User, error) {
 	}
 	u.CreatedAt = store.Time(created)
 	u.ActivatedAt, u.LastLoginAt, u.DeleteAt = store.NullTime(activated), store.NullTime(lastLogin), store.NullTime(deleteAt)
+	u.DeactivatedAt = store.NullTime(deactivated)
 	u.HasPassword = u.passwordHash != ""
 	return &u, nil
 }

@@ -45,7 +45,16 @@ func TestCreateUser(t *testing.T) {
 		if e := errs.As(err); e.Code != errs.Conflict || len(e.Fields) != 1 || e.Fields[0].Field != "username" {
 			t.Fatalf("duplicate username: %v", err)
 		}
-		// With another username, the same email is allowed.
+		// With another username, the same email is refused by default...
+		err = db.Tx(bg, func(tx *store.Tx) error {
+			_, err := s.CreateUser(bg, tx, NewUser{Username: "AMartin2", Email: "Alice.Martin@example.org", FirstName: "A", LastName: "M"})
+			return err
+		})
+		if e := errs.As(err); e.Code != errs.Conflict || len(e.Fields) != 1 || e.Fields[0].Field != "email" {
+			t.Fatalf("shared email, setting off: %v", err)
+		}
+		// ...and allowed when the platform setting says so.
+		allowSharedEmail(t, s, true)
 		mustCreate(t, s, NewUser{Username: "AMartin2", Email: "alice.martin@example.org"})
 	})
 }
@@ -57,7 +66,8 @@ func TestCreateUserValidation(t *testing.T) {
 			in     NewUser
 			fields []string
 		}{
-			{NewUser{}, []string{"email", "first_name", "last_name"}},
+			{NewUser{}, []string{"first_name", "last_name", "username"}},
+			{NewUser{FirstName: "B", LastName: "C"}, []string{"username"}},
 			{NewUser{Email: "Bob <bob@example.org>", FirstName: "B", LastName: "C"}, []string{"email"}},
 			{NewUser{Email: "not an address", FirstName: "B", LastName: "C"}, []string{"email"}},
 			{NewUser{Email: "b@example.org", FirstName: "B", LastName: "C", Username: "has space"}, []string{"username"}},
@@ -111,7 +121,9 @@ func TestUserByLogin(t *testing.T) {
 		_, err := s.UserByLogin(bg, db, "nobody")
 		wantCode(t, err, errs.NotFound)
 
-		// Two accounts sharing an email: the email finds neither; usernames still work.
+		// Two accounts sharing an email (allowed by the setting): the email finds neither;
+		// usernames still work.
+		allowSharedEmail(t, s, true)
 		mustCreate(t, s, NewUser{Username: "bob1", Email: "shared@example.org"})
 		mustCreate(t, s, NewUser{Username: "bob2", Email: "Shared@example.org"})
 		_, err = s.UserByLogin(bg, db, "shared@example.org")
@@ -124,5 +136,23 @@ func TestUserByLogin(t *testing.T) {
 		if u, _ := s.UserByLogin(bg, db, "alice@example.org"); u.ID != c.ID {
 			t.Fatalf("username did not win: %+v", u)
 		}
+	})
+}
+
+// TestUserWithoutEmail: an account may have no email; it then needs a username, logs in with
+// it, and several such accounts do not "share" the empty address.
+func TestUserWithoutEmail(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		s := newService(t, db)
+		a := mustCreate(t, s, NewUser{Username: " JDoe ", FirstName: "John", LastName: "Doe"})
+		if a.Username != "jdoe" || a.Email != "" {
+			t.Fatalf("created %+v", a)
+		}
+		mustCreate(t, s, NewUser{Username: "jdoe2", FirstName: "Jane", LastName: "Doe"})
+		if u, err := s.Login(bg, "JDOE", goodPassword, ""); err != nil || u.ID != a.ID {
+			t.Fatalf("login by username: %v", err)
+		}
+		_, err := s.UserByLogin(bg, db, "")
+		wantCode(t, err, errs.NotFound)
 	})
 }

@@ -13,7 +13,10 @@ import (
 	"strings"
 
 	"roster/internal/account"
+	"roster/internal/course"
 	"roster/internal/errs"
+	"roster/internal/group"
+	"roster/internal/invite"
 	"roster/internal/store"
 )
 
@@ -27,6 +30,9 @@ type Services struct {
 	Log      *slog.Logger
 	DB       *store.DB
 	Accounts *account.Service
+	Courses  *course.Service
+	Groups   *group.Service
+	Invites  *invite.Service
 }
 
 // API holds the handlers' dependencies.
@@ -51,6 +57,46 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/account/setup", a.accountSetup)
 	mux.HandleFunc("GET /api/v1/me", a.me)
 	mux.HandleFunc("GET /api/v1/mail", a.mail)
+	mux.HandleFunc("POST /api/v1/groups", a.createGroup)
+	mux.HandleFunc("GET /api/v1/groups/{id}", a.getGroup)
+	mux.HandleFunc("PATCH /api/v1/groups/{id}", a.patchGroup)
+	mux.HandleFunc("DELETE /api/v1/groups/{id}", a.deleteGroup)
+	mux.HandleFunc("GET /api/v1/groups/{id}/delete-preview", a.groupDeletePreview)
+	mux.HandleFunc("GET /api/v1/groups/{id}/members", a.groupMembers)
+	mux.HandleFunc("GET /api/v1/groups/{id}/members.csv", a.groupMembersCSV)
+	mux.HandleFunc("PUT /api/v1/groups/{id}/members/{user_id}", a.putGroupMember)
+	mux.HandleFunc("DELETE /api/v1/groups/{id}/members/{user_id}", a.deleteGroupMember)
+	mux.HandleFunc("GET /api/v1/groups/{id}/members/{user_id}/preview", a.previewGroupMember)
+	mux.HandleFunc("POST /api/v1/courses", a.courseCreate)
+	mux.HandleFunc("GET /api/v1/courses", a.courseList)
+	mux.HandleFunc("GET /api/v1/courses/{id}", a.courseGet)
+	mux.HandleFunc("POST /api/v1/courses/{id}/methods", a.methodCreate)
+	mux.HandleFunc("GET /api/v1/courses/{id}/methods", a.methodList)
+	mux.HandleFunc("POST /api/v1/courses/{id}/enrolments", a.enrolCreate)
+	mux.HandleFunc("GET /api/v1/courses/{id}/participants", a.participantList)
+	mux.HandleFunc("GET /api/v1/courses/{id}/participants.csv", a.participantCSV)
+	mux.HandleFunc("GET /api/v1/users", a.listUsers)
+	mux.HandleFunc("GET /api/v1/users/{id}", a.getUser)
+	mux.HandleFunc("PATCH /api/v1/users/{id}", a.patchUser)
+	mux.HandleFunc("DELETE /api/v1/users/{id}", a.deleteUser)
+	mux.HandleFunc("GET /api/v1/billing", a.billing)
+	mux.HandleFunc("GET /api/v1/audit", a.audit)
+	mux.HandleFunc("GET /api/v1/profile-fields", a.listProfileFields)
+	mux.HandleFunc("POST /api/v1/profile-fields", a.createProfileField)
+	mux.HandleFunc("PATCH /api/v1/profile-fields/{id}", a.patchProfileField)
+	mux.HandleFunc("DELETE /api/v1/profile-fields/{id}", a.deleteProfileField)
+	mux.HandleFunc("POST /api/v1/users", a.createUser)
+	mux.HandleFunc("POST /api/v1/invitations", a.createInvitations)
+	mux.HandleFunc("GET /api/v1/invitations", a.listInvitations)
+	mux.HandleFunc("GET /api/v1/invitations/{id}", a.getInvitation)
+	mux.HandleFunc("PATCH /api/v1/invitations/{id}", a.patchInvitation)
+	mux.HandleFunc("DELETE /api/v1/invitations/{id}", a.cancelInvitation)
+	mux.HandleFunc("POST /api/v1/invitations/{id}/resend", a.resendInvitation)
+	mux.HandleFunc("POST /api/v1/invitations/{id}/link", a.invitationLink)
+	mux.HandleFunc("POST /api/v1/invitations/resend", a.resendGroupInvitations)
+	mux.HandleFunc("POST /api/v1/invitations/cancel", a.cancelInvitations)
+	mux.HandleFunc("POST /api/v1/invitations/add-existing", a.addExisting)
+	mux.HandleFunc("POST /api/v1/invitations/accept", a.acceptInvitation)
 	mux.HandleFunc("/api/", a.notFound)
 }
 

@@ -27,14 +27,15 @@ type User struct {
 	LastLoginAt  *time.Time        `json:"last_login_at"`
 }
 
-// UserOf converts an account to its API form.
-func UserOf(u *account.User) User {
+// UserOf converts an account to its API form. Billable says whether the account counts for
+// billing in the month of now (active at some moment of it), whatever its status is now.
+func UserOf(u *account.User, now time.Time) User {
 	cf := u.CustomFields
 	if cf == nil {
 		cf = map[string]string{}
 	}
 	return User{ID: ID(u.ID), Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-		Language: u.Language, Status: u.Status, Auth: u.Auth, Billable: u.Status == "active" && u.ActivatedAt != nil,
+		Language: u.Language, Status: u.Status, Auth: u.Auth, Billable: u.BillableAt(now),
 		DeleteAt: u.DeleteAt, CustomFields: cf, CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt}
 }
 
@@ -66,7 +67,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.SetSession(w, token, a.cfg.SecureCookies)
-	writeJSON(w, http.StatusOK, UserOf(u))
+	writeJSON(w, http.StatusOK, UserOf(u, a.db.Now()))
 }
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) {
@@ -150,5 +151,5 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) {
 		a.problem(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"platform_admin": p.PlatformAdmin, "user": UserOf(u)})
+	writeJSON(w, http.StatusOK, map[string]any{"platform_admin": p.PlatformAdmin, "user": UserOf(u, a.db.Now())})
 }

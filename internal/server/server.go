@@ -28,6 +28,8 @@ type Deps struct {
 	API      *api.API
 	Metrics  *httpx.Metrics
 	Secure   bool // cookies carry the Secure flag
+	// SCIM serves /scim/v2/ (internal/scim); nil leaves it unmounted.
+	SCIM http.Handler
 }
 
 // New returns the handler for every route Roster serves.
@@ -37,6 +39,9 @@ func New(d Deps) http.Handler {
 	mux.Handle("GET /metrics", d.Metrics)
 	d.Web.Routes(mux)
 	d.API.Routes(mux)
+	if d.SCIM != nil {
+		mux.Handle("/scim/v2/", d.SCIM)
+	}
 
 	// Cross-site request forgery: state-changing requests from another origin are refused, by
 	// the browser's Sec-Fetch-Site and Origin headers (requests with a bearer token come from

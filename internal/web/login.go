@@ -26,6 +26,7 @@ func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request) {
 	p := w.page(rw, r, "login.title")
 	d := &loginData{Next: localPath(r.URL.Query().Get("next"))}
 	d.SSO = w.ssoButtons(r, d.Next)
+	d.Guest = w.courseGuestAccess(r)
 	if c, err := r.Cookie(rememberCookie); err == nil && c.Value != "" {
 		d.Login, d.Remember = c.Value, true
 	}

@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"roster/internal/account"
+	"roster/internal/course"
+	"roster/internal/group"
 	"roster/internal/httpx"
+	"roster/internal/invite"
 	"roster/internal/sso"
 	"roster/internal/store"
 )
@@ -39,7 +42,10 @@ type Services struct {
 	Log      *slog.Logger
 	DB       *store.DB
 	Accounts *account.Service
+	Courses  *course.Service
 	SSO      *sso.Service
+	Invites  *invite.Service
+	Groups   *group.Service
 }
 
 // Web holds the page handlers' dependencies.
@@ -101,6 +107,19 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /account/setup/{token}", w.accountSetupForm)
 	mux.HandleFunc("POST /account/setup/{token}", w.accountSetupSubmit)
 	mux.HandleFunc("GET /admin/mail", w.adminMail)
+	mux.HandleFunc("GET /admin/users", w.adminUsers)
+	mux.HandleFunc("GET /admin/users/{id}", w.adminUser)
+	mux.HandleFunc("POST /admin/users/{id}", w.adminUserSave)
+	mux.HandleFunc("POST /admin/users/{id}/status", w.adminUserStatus)
+	mux.HandleFunc("GET /admin/users/{id}/delete", w.adminUserDeleteForm)
+	mux.HandleFunc("POST /admin/users/{id}/delete", w.adminUserDelete)
+	mux.HandleFunc("GET /admin/profile-fields", w.adminProfileFields)
+	mux.HandleFunc("POST /admin/profile-fields", w.adminProfileFieldCreate)
+	mux.HandleFunc("POST /admin/profile-fields/{id}", w.adminProfileFieldSave)
+	mux.HandleFunc("POST /admin/profile-fields/{id}/delete", w.adminProfileFieldDelete)
+	mux.HandleFunc("POST /admin/settings/accounts", w.adminAccountSettings)
+	mux.HandleFunc("GET /admin/billing", w.adminBilling)
+	mux.HandleFunc("GET /admin/audit", w.adminAudit)
 	mux.HandleFunc("GET /sso/{slug}/login", w.ssoStart)
 	mux.HandleFunc("GET /sso/{slug}/cas", w.ssoCAS)
 	mux.HandleFunc("POST /sso/{slug}/cas", w.ssoCASLogout)
@@ -109,7 +128,42 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/sso/convert", w.ssoConvert)
 	mux.HandleFunc("GET /admin/sso/new", w.ssoNew)
 	mux.HandleFunc("GET /admin/sso/{id}", w.ssoEdit)
+	mux.HandleFunc("GET /courses", w.courseList)
+	mux.HandleFunc("POST /courses", w.courseCreate)
+	mux.HandleFunc("GET /courses/enrol.js", w.courseEnrolJS)
+	mux.HandleFunc("GET /courses/{id}", w.coursePage)
+	mux.HandleFunc("GET /courses/{id}/participants", w.courseParticipants)
+	mux.HandleFunc("POST /courses/{id}/participants/bulk", w.courseParticipantsBulk)
+	mux.HandleFunc("GET /courses/{id}/participants/download", w.courseParticipantsDownload)
+	mux.HandleFunc("GET /courses/{id}/enrol/search", w.courseEnrolSearch)
+	mux.HandleFunc("POST /courses/{id}/enrol", w.courseEnrolSubmit)
 	mux.HandleFunc("POST /admin/sso/{id}", w.ssoSave)
+	mux.HandleFunc("GET /invitations", w.invitations)
+	mux.HandleFunc("GET /invitations/new", w.inviteForm)
+	mux.HandleFunc("POST /invitations/new", w.inviteSubmit)
+	mux.HandleFunc("POST /invitations/add-existing", w.inviteAddExisting)
+	mux.HandleFunc("POST /invitations/resend-all", w.invitationsResendAll)
+	mux.HandleFunc("POST /invitations/cancel-many", w.invitationsCancelMany)
+	mux.HandleFunc("POST /invitations/lifetime", w.invitationsLifetime)
+	mux.HandleFunc("POST /invitations/{id}/resend", w.invitationAction)
+	mux.HandleFunc("POST /invitations/{id}/cancel", w.invitationAction)
+	mux.HandleFunc("POST /invitations/{id}/link", w.invitationLink)
+	mux.HandleFunc("GET /invitation/{token}", w.invitationAcceptForm)
+	mux.HandleFunc("POST /invitation/{token}", w.invitationAcceptSubmit)
+	mux.HandleFunc("POST /invitation/{token}/renew", w.invitationRenew)
+	mux.HandleFunc("GET /external/new", w.externalForm)
+	mux.HandleFunc("POST /external/new", w.externalSubmit)
+	mux.HandleFunc("GET /groups", w.groups)
+	mux.HandleFunc("POST /groups", w.groupCreate)
+	mux.HandleFunc("GET /groups/{id}", w.groupPage)
+	mux.HandleFunc("POST /groups/{id}", w.groupSave)
+	mux.HandleFunc("POST /groups/{id}/move", w.groupMove)
+	mux.HandleFunc("GET /groups/{id}/delete", w.groupDeleteForm)
+	mux.HandleFunc("POST /groups/{id}/delete", w.groupDelete)
+	mux.HandleFunc("GET /groups/{id}/members/add", w.groupAddPreview)
+	mux.HandleFunc("POST /groups/{id}/members", w.groupAdd)
+	mux.HandleFunc("POST /groups/{id}/members/remove", w.groupRemove)
+	mux.HandleFunc("GET /groups/{id}/members.csv", w.groupMembersCSV)
 }
 
 // Page is what every template receives: the localizer, the logged-in user, and the page's own
@@ -123,6 +177,8 @@ type Page struct {
 	Fields map[string]string
 	Notice string
 	Data   any
+	// ManagesGroups puts "Groups" in the navigation (see managesGroups).
+	ManagesGroups bool
 }
 
 // page starts the view data for r.
@@ -133,7 +189,7 @@ func (w *Web) page(rw http.ResponseWriter, r *http.Request, titleKey string) *Pa
 		lang = u.Language
 	}
 	l := Localizer{Lang: pickLanguage(rw, r, lang), c: w.catalog}
-	return &Page{L: l, User: u, Title: l.T(titleKey), Fields: map[string]string{}}
+	return &Page{L: l, User: u, Title: l.T(titleKey), Fields: map[string]string{}, ManagesGroups: w.managesGroups(r.Context(), u)}
 }
 
 // render writes a page with a status. Rendering into a buffer first means a template error

@@ -1,0 +1,93 @@
+package account
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"roster/internal/audit"
+	"roster/internal/authz"
+	"roster/internal/errs"
+	"roster/internal/store"
+)
+
+// Platform settings about accounts, stored in the settings table (key, value).
+
+// SettingSharedEmail lets several accounts have the same email address ("true" or "false",
+// off by default). Logins stay unique either way: usernames are unique, and an email shared
+// by several accounts logs none of them in (see UserByLogin).
+const SettingSharedEmail = "accounts.allow_shared_email"
+
+// SharedEmailAllowed reports whether SettingSharedEmail is on.
+func SharedEmailAllowed(ctx context.Context, q store.Querier) (bool, error) {
+	v, err := setting(ctx, q, SettingSharedEmail)
+	if err != nil {
+		return false, err
+	}
+	on, _ := strconv.ParseBool(v)
+	return on, nil
+}
+
+// SetSharedEmailAllowed turns SettingSharedEmail on or off and records "settings.change".
+// Platform administrators only. Turning it off leaves accounts that already share an address
+// as they are; only new duplicates are refused.
+//
+// Errors: Unauthorized/Forbidden.
+func (s *Service) SetSharedEmailAllowed(ctx context.Context, on bool) error {
+	if err := authz.RequirePlatformAdmin(ctx); err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		if err := setSetting(ctx, tx, SettingSharedEmail, strconv.FormatBool(on)); err != nil {
+			return err
+		}
+		return wrap(audit.Record(ctx, tx, audit.Event{Action: "settings.change", TargetType: "setting",
+			TargetID: SettingSharedEmail, Details: map[string]any{"value": on}}), "audit")
+	})
+}
+
+func setting(ctx context.Context, q store.Querier, key string) (string, error) {
+	var v string
+	err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
+	if store.IsNoRows(err) {
+		return "", nil
+	}
+	return v, wrap(err, "setting "+key)
+}
+
+func setSetting(ctx context.Context, tx *store.Tx, key, value string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return wrap(err, "set setting "+key)
+}
+
+// checkEmailFree fails with Conflict on "email" when another live account (not self) has
+// email and the platform does not allow shared addresses. On PostgreSQL it first takes a
+// transaction lock on the address, so that two concurrent creations cannot both pass the
+// check (SQLite transactions are serialised already).
+func checkEmailFree(ctx context.Context, tx *store.Tx, email string, self int64) error {
+	norm := strings.ToLower(strings.TrimSpace(email))
+	if norm == "" {
+		return nil
+	}
+	shared, err := SharedEmailAllowed(ctx, tx)
+	if err != nil || shared {
+		return err
+	}
+	if tx.Dialect == store.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7410006, hashtext($1))`, norm); err != nil {
+			return wrap(err, "lock email")
+		}
+	}
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE email_norm = $1 AND id <> $2 AND deleted_at IS NULL LIMIT 1`,
+		norm, self).Scan(&one)
+	if store.IsNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return wrap(err, "email taken")
+	}
+	return &errs.Error{Code: errs.Conflict, Message: "email: " + email + " is already used by another account",
+		Fields: []errs.FieldError{{Field: "email", Message: "is already used by another account"}}}
+}

@@ -1,0 +1,359 @@
+package course
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"roster/internal/authz"
+	"roster/internal/errs"
+	"roster/internal/store"
+)
+
+// The status of a participant, folded over their enrolments: Active when one enrolment is
+// active and current, NotCurrent when the active ones are all outside their dates, Suspended
+// when every one is suspended.
+const NotCurrent = "not_current"
+
+// Participant is one row of the participants list: one person, with every enrolment.
+type Participant struct {
+	UserID     int64
+	Username   string
+	Email      string
+	FirstName  string
+	LastName   string
+	Status     string // Active, Suspended or NotCurrent
+	LastAccess *time.Time
+	Roles      []string // role short names, distinct, sorted
+	Groups     []string // course group names, sorted
+	Enrolments []Enrolment
+}
+
+// Enrolment is one person's enrolment by one method.
+type Enrolment struct {
+	MethodID   int64
+	MethodType string
+	MethodName string
+	Role       string
+	Status     string
+	StartsAt   *time.Time
+	EndsAt     *time.Time
+}
+
+// The columns the list sorts by.
+var SortColumns = []string{"lastname", "firstname", "email", "roles", "groups", "lastaccess", "status", "methods"}
+
+// ParticipantFilter narrows, sorts and pages the participants list. Filters combine (AND).
+type ParticipantFilter struct {
+	Q            string // part of the first name, last name, "first last", email or username
+	Role         string // role short name
+	GroupID      int64  // course group; NoGroup for people in none
+	Status       string // Active, Suspended or NotCurrent
+	Method       string // a method id, or a method type
+	InactiveDays int    // no access to the course for more than N days (or never)
+	Sort         string // one of SortColumns; "lastname" by default
+	Desc         bool
+	Limit        int // 20 by default; All for every row
+	Offset       int
+}
+
+// NoGroup as ParticipantFilter.GroupID selects the people in no course group; All as Limit
+// returns every row.
+const (
+	NoGroup = -1
+	All     = -1
+)
+
+// Validate checks the filter. Errors: Invalid naming the field.
+func (f *ParticipantFilter) Validate() error {
+	var fe errs.Fields
+	if f.Status != "" && f.Status != Active && f.Status != Suspended && f.Status != NotCurrent {
+		fe.Add("status", "must be active, suspended or not_current")
+	}
+	if f.Sort != "" && !slices.Contains(SortColumns, f.Sort) {
+		fe.Add("sort", "must be one of %s", strings.Join(SortColumns, ", "))
+	}
+	if f.InactiveDays < 0 {
+		fe.Add("inactive_days", "must not be negative")
+	}
+	if f.Limit < All || f.Offset < 0 {
+		fe.Add("limit", "must not be negative")
+	}
+	if f.GroupID < NoGroup {
+		fe.Add("group", "no such course group")
+	}
+	return fe.Err()
+}
+
+// Page is one page of the list with the number of rows all pages hold.
+type Page struct {
+	Items []Participant
+	Total int
+}
+
+// Participants returns one page of a course's participants. It needs authz.ViewParticipants.
+// Errors: Forbidden, NotFound, Invalid (filter).
+func (s *Service) Participants(ctx context.Context, courseID int64, f ParticipantFilter) (*Page, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if err := authz.CanInCourse(ctx, s.db, authz.ViewParticipants, courseID, now); err != nil {
+		return nil, err
+	}
+	if _, err := getCourse(ctx, s.db, courseID); err != nil {
+		return nil, err
+	}
+	return participants(ctx, s.db, courseID, f, now)
+}
+
+func participants(ctx context.Context, db *store.DB, courseID int64, f ParticipantFilter, now time.Time) (*Page, error) {
+	query, countQuery, args := participantsSQL(db.Dialect, courseID, f, now)
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrap(err, "course: participants")
+	}
+	defer rows.Close()
+	page := &Page{}
+	byID := map[int64]int{}
+	total := -1
+	for rows.Next() {
+		var (
+			p      Participant
+			st     int
+			access sql.NullInt64
+		)
+		if err := rows.Scan(&p.UserID, &p.Username, &p.Email, &p.FirstName, &p.LastName, &st, &access, &total); err != nil {
+			return nil, wrap(err, "course: participants")
+		}
+		p.Status = [...]string{Suspended, NotCurrent, Active}[st]
+		p.LastAccess = store.NullTime(access)
+		byID[p.UserID] = len(page.Items)
+		page.Items = append(page.Items, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "course: participants")
+	}
+	rows.Close()
+	// The total: counted apart, because a window count over the whole list costs more than a
+	// second, narrower query (it skips the sort and the joins no filter needs).
+	if total >= 0 {
+		page.Total = total
+	} else if f.Offset == 0 && (f.Limit == All || len(page.Items) < effectiveLimit(f.Limit)) {
+		page.Total = len(page.Items)
+	} else if err := db.QueryRowContext(ctx, countQuery, args...).Scan(&page.Total); err != nil {
+		return nil, wrap(err, "course: count participants")
+	}
+	if len(page.Items) == 0 {
+		return page, nil
+	}
+	if err := fillDetails(ctx, db, courseID, page.Items, byID); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+func effectiveLimit(n int) int {
+	if n == 0 {
+		return 20
+	}
+	return n
+}
+
+// participantsSQL builds the list query and its count: enrolments folded per person (status,
+// and the sort key of the roles and methods columns), filters, sort, page. Both queries take
+// the same arguments; the page bounds are written in the list query as numbers.
+func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now time.Time) (list, count string, args []any) {
+	args = []any{courseID, now.Unix()}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var having, where, pre []string
+	needUsers, needAccess := false, false
+	if f.Role != "" {
+		having = append(having, `SUM(CASE WHEN e.role = `+arg(f.Role)+` THEN 1 ELSE 0 END) > 0`)
+	}
+	if f.Method != "" {
+		if id, err := strconv.ParseInt(f.Method, 10, 64); err == nil {
+			having = append(having, `SUM(CASE WHEN e.method_id = `+arg(id)+` THEN 1 ELSE 0 END) > 0`)
+		} else {
+			having = append(having, `SUM(CASE WHEN e.method_id IN (SELECT id FROM course_methods WHERE course_id = $1 AND type = `+
+				arg(f.Method)+`) THEN 1 ELSE 0 END) > 0`)
+		}
+	}
+	switch f.Status {
+	case Active:
+		where = append(where, `p.st = 2`)
+	case NotCurrent:
+		where = append(where, `p.st = 1`)
+	case Suspended:
+		where = append(where, `p.st = 0`)
+	}
+	if q := strings.TrimSpace(f.Q); q != "" {
+		n := arg("%" + escapeLike(strings.ToLower(q)) + "%")
+		where = append(where, `(lower(u.last_name) LIKE `+n+` ESCAPE '\' OR lower(u.first_name) LIKE `+n+` ESCAPE '\'
+			OR lower(u.first_name || ' ' || u.last_name) LIKE `+n+` ESCAPE '\' OR u.email_norm LIKE `+n+` ESCAPE '\'
+			OR u.username LIKE `+n+` ESCAPE '\')`)
+		needUsers = true
+	}
+	switch {
+	case f.GroupID == NoGroup:
+		where = append(where, `NOT EXISTS (SELECT 1 FROM course_group_members gm JOIN course_groups cg ON cg.id = gm.course_group_id
+			WHERE cg.course_id = $1 AND gm.user_id = p.user_id)`)
+	case f.GroupID > 0:
+		// Inside the fold: it narrows the enrolments read before they are grouped.
+		pre = append(pre, `e.user_id IN (SELECT gm.user_id FROM course_group_members gm WHERE gm.course_group_id = `+arg(f.GroupID)+`)`)
+	}
+	if f.InactiveDays > 0 {
+		where = append(where, `(a.last_access_at IS NULL OR a.last_access_at < `+arg(now.Unix()-int64(f.InactiveDays)*86400)+`)`)
+		needAccess = true
+	}
+	dir := " ASC"
+	if f.Desc {
+		dir = " DESC"
+	}
+	// NULLs (never accessed, no group) sort last ascending and first descending on both
+	// databases: SQLite puts them first by default, PostgreSQL last.
+	nullsLast := func(expr string) string {
+		return `(CASE WHEN ` + expr + ` IS NULL THEN 1 ELSE 0 END)` + dir + `, ` + expr + dir
+	}
+	var order string
+	extra, join := "", ""
+	switch f.Sort {
+	case "firstname":
+		order = `lower(u.first_name)` + dir + `, lower(u.last_name)` + dir
+	case "email":
+		order = `u.email_norm` + dir
+	case "roles":
+		extra = `, MIN(e.role) AS sort_key`
+		order = `p.sort_key` + dir + `, lower(u.last_name), lower(u.first_name)`
+	case "methods":
+		extra = `, MIN(e.method_id) AS sort_key`
+		order = `p.sort_key` + dir + `, lower(u.last_name), lower(u.first_name)`
+	case "groups":
+		join = ` LEFT JOIN (SELECT gm.user_id, MIN(cg.name) AS name FROM course_group_members gm
+			JOIN course_groups cg ON cg.id = gm.course_group_id WHERE cg.course_id = $1 GROUP BY gm.user_id) g ON g.user_id = p.user_id`
+		order = nullsLast(`g.name`) + `, lower(u.last_name), lower(u.first_name)`
+	case "lastaccess":
+		order = nullsLast(`a.last_access_at`) + `, lower(u.last_name), lower(u.first_name)`
+	case "status":
+		order = `p.st` + dir + `, lower(u.last_name), lower(u.first_name)`
+	default:
+		order = `lower(u.last_name)` + dir + `, lower(u.first_name)` + dir
+	}
+	order += `, u.id` + dir
+	cte := `WITH p AS (SELECT e.user_id,
+			MAX(CASE WHEN e.status = 'active' AND (e.starts_at IS NULL OR e.starts_at <= $2) AND (e.ends_at IS NULL OR e.ends_at > $2) THEN 2
+				WHEN e.status = 'active' THEN 1 ELSE 0 END) AS st` + extra + `
+		FROM course_enrolments e WHERE e.course_id = $1`
+	for _, c := range pre {
+		cte += ` AND ` + c
+	}
+	cte += ` GROUP BY e.user_id`
+	if len(having) > 0 {
+		cte += ` HAVING ` + strings.Join(having, " AND ")
+	}
+	cte += `) `
+	filter := ""
+	if len(where) > 0 {
+		filter = ` WHERE ` + strings.Join(where, " AND ")
+	}
+	accessJoin := ` LEFT JOIN course_access a ON a.course_id = $1 AND a.user_id = p.user_id`
+	total := `, -1`
+	if d == store.Postgres {
+		// PostgreSQL counts the filtered rows on the way for less than a second query costs;
+		// SQLite's window count costs more than its second query.
+		total = `, count(*) OVER ()`
+	}
+	list = cte + `SELECT u.id, u.username, u.email, u.first_name, u.last_name, p.st, a.last_access_at` + total + `
+		FROM p JOIN users u ON u.id = p.user_id` + accessJoin + join + filter + ` ORDER BY ` + order
+	limit := effectiveLimit(f.Limit)
+	if limit > 0 {
+		list += ` LIMIT ` + strconv.Itoa(limit) + ` OFFSET ` + strconv.Itoa(f.Offset)
+	} else if f.Offset > 0 {
+		if d == store.Postgres {
+			list += ` OFFSET ` + strconv.Itoa(f.Offset)
+		} else {
+			list += ` LIMIT -1 OFFSET ` + strconv.Itoa(f.Offset)
+		}
+	}
+	count = cte + `SELECT count(*) FROM p`
+	if needUsers {
+		count += ` JOIN users u ON u.id = p.user_id`
+	}
+	if needAccess {
+		count += accessJoin
+	}
+	count += filter
+	return list, count, args
+}
+
+// fillDetails reads the enrolments and course groups of the listed people: by an id list for a
+// page, by course for a long list.
+func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Participant, byID map[int64]int) error {
+	args := []any{courseID}
+	in := ""
+	if len(items) <= 500 {
+		for _, p := range items {
+			args = append(args, p.UserID)
+		}
+		in = ` AND e.user_id IN (` + store.Placeholders(2, len(items)) + `)`
+	}
+	rows, err := db.QueryContext(ctx, `SELECT e.user_id, e.method_id, m.type, m.name, e.role, e.status, e.starts_at, e.ends_at
+		FROM course_enrolments e JOIN course_methods m ON m.id = e.method_id WHERE e.course_id = $1`+in+` ORDER BY e.method_id`, args...)
+	if err != nil {
+		return wrap(err, "course: participant enrolments")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			uid    int64
+			e      Enrolment
+			st, en sql.NullInt64
+		)
+		if err := rows.Scan(&uid, &e.MethodID, &e.MethodType, &e.MethodName, &e.Role, &e.Status, &st, &en); err != nil {
+			return wrap(err, "course: participant enrolments")
+		}
+		i, ok := byID[uid]
+		if !ok {
+			continue
+		}
+		e.StartsAt, e.EndsAt = store.NullTime(st), store.NullTime(en)
+		p := &items[i]
+		p.Enrolments = append(p.Enrolments, e)
+		if !slices.Contains(p.Roles, e.Role) {
+			p.Roles = append(p.Roles, e.Role)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return wrap(err, "course: participant enrolments")
+	}
+	rows.Close()
+	gin := strings.ReplaceAll(in, "e.user_id", "gm.user_id")
+	grows, err := db.QueryContext(ctx, `SELECT DISTINCT gm.user_id, cg.name FROM course_group_members gm
+		JOIN course_groups cg ON cg.id = gm.course_group_id WHERE cg.course_id = $1`+gin+` ORDER BY cg.name`, args...)
+	if err != nil {
+		return wrap(err, "course: participant groups")
+	}
+	defer grows.Close()
+	for grows.Next() {
+		var (
+			uid  int64
+			name string
+		)
+		if err := grows.Scan(&uid, &name); err != nil {
+			return wrap(err, "course: participant groups")
+		}
+		if i, ok := byID[uid]; ok {
+			items[i].Groups = append(items[i].Groups, name)
+		}
+	}
+	for i := range items {
+		slices.Sort(items[i].Roles)
+	}
+	return wrap(grows.Err(), "course: participant groups")
+}

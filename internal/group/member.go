@@ -1,0 +1,308 @@
+package group
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"roster/internal/audit"
+	"roster/internal/authz"
+	"roster/internal/errs"
+	"roster/internal/store"
+)
+
+// The kinds of source a membership can have.
+const (
+	SourceManual     = "manual"
+	SourcePropagated = "propagated" // Ref: the group the learner was added to
+	SourceImport     = "import"     // Ref: the import batch
+	SourceSCIM       = "scim"
+	SourceSync       = "sync"
+)
+
+// Source is why a membership exists: its kind and, for propagated and import, a reference.
+// Its text form is "manual", "scim", "sync", "import:<batch>" or "propagated:<group id>".
+type Source struct {
+	Kind string
+	Ref  int64
+}
+
+// Manual is the source of memberships added by a person on a page, through the API or the
+// command line.
+var Manual = Source{Kind: SourceManual}
+
+func (s Source) String() string {
+	if s.Kind == SourcePropagated || s.Kind == SourceImport {
+		return s.Kind + ":" + strconv.FormatInt(s.Ref, 10)
+	}
+	return s.Kind
+}
+
+// ParseSource reads the text form of a source; "" is manual. Errors: Invalid naming source.
+func ParseSource(text string) (Source, error) {
+	kind, ref, hasRef := strings.Cut(strings.TrimSpace(text), ":")
+	switch kind {
+	case "":
+		if !hasRef {
+			return Manual, nil
+		}
+	case SourceManual, SourceSCIM, SourceSync:
+		if !hasRef {
+			return Source{Kind: kind}, nil
+		}
+	case SourcePropagated, SourceImport:
+		n, err := strconv.ParseInt(ref, 10, 64)
+		if hasRef && err == nil && n > 0 {
+			return Source{Kind: kind, Ref: n}, nil
+		}
+	}
+	return Source{}, errs.Field("source", "unknown source %q (manual, import:N, scim, sync)", text)
+}
+
+// ValidRole reports whether role is one of Roles.
+func ValidRole(role string) bool { return slices.Contains(Roles, role) }
+
+func checkRole(role string) error {
+	if !ValidRole(role) {
+		return errs.Field("role", "unknown role %q (learner, trainer, group_admin, user_admin)", role)
+	}
+	return nil
+}
+
+// AddMember gives a person a role in a group, with its source (ParseSource; "" is manual). A
+// learner also becomes a learner of the groups the propagation rule reaches. Adding a
+// membership that already exists changes nothing and is not an error, so concurrent adds leave
+// exactly one. It needs authz.CanGrantRole. Errors: Forbidden, NotFound (group or user),
+// Invalid (role, source).
+func (s *Service) AddMember(ctx context.Context, groupID, userID int64, role, source string) error {
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		if err := checkRole(role); err != nil {
+			return err
+		}
+		if err := authz.CanGrantRole(ctx, tx, groupID, role); err != nil {
+			return err
+		}
+		return AddMemberTx(ctx, tx, groupID, userID, role, source)
+	})
+}
+
+// AddMemberTx is AddMember inside the caller's transaction, without the permission check:
+// features that grant memberships on their own terms (an accepted invitation, an import, SCIM,
+// the sync) have checked their rights already, when the invitation was sent or the token
+// issued.
+func AddMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role, source string) error {
+	if err := checkRole(role); err != nil {
+		return err
+	}
+	src, err := ParseSource(source)
+	if err != nil {
+		return err
+	}
+	if src.Kind == SourcePropagated {
+		return errs.Field("source", "propagated memberships are made by the propagation rule, not added")
+	}
+	if _, err := getGroup(ctx, tx, groupID); err != nil {
+		return err
+	}
+	if err := checkUser(ctx, tx, userID); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, groupID, userID, role, src.Kind, src.Ref, tx.Now.Unix())
+	if err != nil {
+		return wrap(err, "group: add member")
+	}
+	added, _ := res.RowsAffected()
+	var also []int64
+	if role == Learner {
+		// Even when the row existed, re-assert what it implies: idempotent, and it repairs.
+		if also, err = propagate(ctx, tx, groupID, userID); err != nil {
+			return err
+		}
+	}
+	if added == 0 {
+		return nil
+	}
+	return audit.Record(ctx, tx, audit.Event{Action: "group.member.add", TargetType: "group", TargetID: idStr(groupID),
+		Details: map[string]any{"user_id": userID, "role": role, "source": src.String(), "propagated_to": also}})
+}
+
+// propagate inserts the learner rows that a direct learner membership of userID in groupID
+// implies, and returns the groups concerned.
+func propagate(ctx context.Context, tx *store.Tx, groupID, userID int64) ([]int64, error) {
+	chain, err := chainOf(ctx, tx, groupID)
+	if err != nil {
+		return nil, err
+	}
+	targets := Propagation(chain)
+	if len(targets) <= 1 {
+		return nil, nil
+	}
+	targets = targets[1:]
+	var (
+		b    strings.Builder
+		args = []any{userID, groupID, tx.Now.Unix()}
+	)
+	for i, t := range targets {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		args = append(args, t)
+		b.WriteString("($" + strconv.Itoa(len(args)) + ", $1, 'learner', 'propagated', $2, $3)")
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at)
+		VALUES `+b.String()+` ON CONFLICT DO NOTHING`, args...); err != nil {
+		return nil, wrap(err, "group: propagate")
+	}
+	return targets, nil
+}
+
+func checkUser(ctx context.Context, q store.Querier, userID int64) error {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL`, userID).Scan(&one)
+	if store.IsNoRows(err) {
+		e := errs.Field("user_id", "user %d not found", userID)
+		e.Code = errs.NotFound
+		return e
+	}
+	return wrap(err, "group: check user")
+}
+
+// PreviewAdd says which other groups adding userID to groupID with role would also make them
+// a learner of ("will also make Alice a learner of Region and Company"), nearest first. Groups
+// where the person is already a learner, for whatever reason, are left out: they would not
+// join them. Only learner propagates; for other roles the list is empty. It needs
+// authz.CanGrantRole. Errors: Forbidden, NotFound (group or user), Invalid (role).
+func (s *Service) PreviewAdd(ctx context.Context, groupID, userID int64, role string) ([]Group, error) {
+	if err := checkRole(role); err != nil {
+		return nil, err
+	}
+	if err := authz.CanGrantRole(ctx, s.db, groupID, role); err != nil {
+		return nil, err
+	}
+	if _, err := getGroup(ctx, s.db, groupID); err != nil {
+		return nil, err
+	}
+	if err := checkUser(ctx, s.db, userID); err != nil {
+		return nil, err
+	}
+	if role != Learner {
+		return nil, nil
+	}
+	chain, err := chainOf(ctx, s.db, groupID)
+	if err != nil {
+		return nil, err
+	}
+	targets := Propagation(chain)[1:]
+	var out []Group
+	for _, t := range targets {
+		var one int
+		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 AND role = 'learner' LIMIT 1`,
+			t, userID).Scan(&one)
+		if err == nil {
+			continue
+		}
+		if !store.IsNoRows(err) {
+			return nil, wrap(err, "group: preview")
+		}
+		g, err := getGroup(ctx, s.db, t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *g)
+	}
+	return out, nil
+}
+
+// RemoveMember removes a person's role in a group from one source (ParseSource). An empty role
+// means every role; an empty source every source that is not propagation. When the person is
+// no longer a learner of the group for any reason, the learner memberships it propagated go
+// too; those that exist for another reason (added by hand, propagated from another group)
+// stay. A propagated membership cannot be removed by itself: it goes when its origin does.
+// It needs authz.CanManageGroup (and CanGrantRole for user_admin). Errors: Forbidden,
+// NotFound (group, or no such membership), Invalid (role, source).
+func (s *Service) RemoveMember(ctx context.Context, groupID, userID int64, role, source string) error {
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		if role != "" {
+			if err := checkRole(role); err != nil {
+				return err
+			}
+		}
+		if err := authz.CanGrantRole(ctx, tx, groupID, role); err != nil {
+			return err
+		}
+		if role == "" {
+			// Every role: taking away a user_admin role needs the rights to grant it.
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 AND role = $3 LIMIT 1`,
+				groupID, userID, UserAdmin).Scan(&one)
+			if err == nil {
+				if err := authz.CanGrantRole(ctx, tx, groupID, UserAdmin); err != nil {
+					return err
+				}
+			} else if !store.IsNoRows(err) {
+				return wrap(err, "group: remove member")
+			}
+		}
+		return RemoveMemberTx(ctx, tx, groupID, userID, role, source)
+	})
+}
+
+// RemoveMemberTx is RemoveMember inside the caller's transaction, without the permission check.
+func RemoveMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role, source string) error {
+	if role != "" {
+		if err := checkRole(role); err != nil {
+			return err
+		}
+	}
+	if _, err := getGroup(ctx, tx, groupID); err != nil {
+		return err
+	}
+	where := `group_id = $1 AND user_id = $2`
+	args := []any{groupID, userID}
+	if role != "" {
+		args = append(args, role)
+		where += ` AND role = $` + strconv.Itoa(len(args))
+	}
+	var src Source
+	if strings.TrimSpace(source) == "" {
+		where += ` AND source_kind <> 'propagated'`
+	} else {
+		var err error
+		if src, err = ParseSource(source); err != nil {
+			return err
+		}
+		if src.Kind == SourcePropagated {
+			return errs.Field("source", "this membership comes from group %d: remove the learner from that group instead", src.Ref)
+		}
+		args = append(args, src.Kind, src.Ref)
+		where += ` AND source_kind = $` + strconv.Itoa(len(args)-1) + ` AND source_ref = $` + strconv.Itoa(len(args))
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE `+where, args...)
+	if err != nil {
+		return wrap(err, "group: remove member")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.New(errs.NotFound, "user %d has no such membership in group %d", userID, groupID)
+	}
+	// Still a learner here for another reason? Then what it implies stays.
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2
+		AND role = 'learner' AND source_kind <> 'propagated' LIMIT 1`, groupID, userID).Scan(&one)
+	var unpropagated int64
+	switch {
+	case store.IsNoRows(err):
+		res, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE source_kind = 'propagated' AND source_ref = $1
+			AND user_id = $2`, groupID, userID)
+		if err != nil {
+			return wrap(err, "group: remove propagated")
+		}
+		unpropagated, _ = res.RowsAffected()
+	case err != nil:
+		return wrap(err, "group: remove member")
+	}
+	details := map[string]any{"user_id": userID, "role": role, "source": source, "propagated_removed": unpropagated}
+	return audit.Record(ctx, tx, audit.Event{Action: "group.member.remove", TargetType: "group", TargetID: idStr(groupID),
+		Details: details})
+}

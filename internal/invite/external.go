@@ -1,0 +1,165 @@
+package invite
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"roster/internal/account"
+	"roster/internal/audit"
+	"roster/internal/authz"
+	"roster/internal/errs"
+	"roster/internal/group"
+	"roster/internal/store"
+)
+
+// ExternalRequest is what the direct creation of an account takes ("create an account").
+type ExternalRequest struct {
+	FirstName, LastName string
+	// Email may be empty for a person without an address; Username is then required.
+	Email, Username string
+	Language        string
+	DeleteAt        *time.Time
+	CustomFields    map[string]string
+	Groups          []Grant
+	// Password, when set by the administrator, is the account's password (checked against
+	// the policy). It is never emailed.
+	Password string
+	// SendCredentials emails the person their username and a BASE/account/setup/TOKEN link to
+	// choose their password (ignored without an email address).
+	SendCredentials bool
+}
+
+// Created is the result of CreateExternal.
+type Created struct {
+	User *account.User
+	// SetupLink is a one-time BASE/account/setup/TOKEN link for the administrator to hand
+	// over, given when the account has neither a password nor an email to send one to.
+	SetupLink string
+	// Invitations counts the pending invitations of the address applied to the new account.
+	Invitations int
+}
+
+// CreateExternal creates an account at once, active and billable from now, as a member of the
+// groups given, in one transaction with its email and audit events. The person gets an
+// account-setup email (their username and a link to choose a password; never a password) when
+// SendCredentials is set and they have an address. Pending invitations of the address are
+// applied to the new account, so nobody ends up with a dangling invitation.
+//
+// Rights: authz.CanCreateAccountsIn and authz.CanGrantRole for each grant; an account in no
+// group needs a platform administrator. Before courses exist, that means platform and user
+// administrators; the courses feature will let teachers add people to their courses.
+//
+// Errors: Unauthorized; Forbidden naming group and role; Invalid naming first_name,
+// last_name, email, username, password, language, delete_at, custom_fields, groups[i]...;
+// Conflict naming username (taken) or email (another account has it and the platform does
+// not allow shared addresses: account.SettingSharedEmail).
+func (s *Service) CreateExternal(ctx context.Context, in ExternalRequest) (*Created, error) {
+	if _, err := authz.RequireUser(ctx); err != nil {
+		return nil, err
+	}
+	in.FirstName, in.LastName = cleanName(in.FirstName), cleanName(in.LastName)
+	in.Email, in.Username = strings.TrimSpace(in.Email), strings.ToLower(strings.TrimSpace(in.Username))
+	var f errs.Fields
+	if in.FirstName == "" {
+		f.Add("first_name", "is required")
+	}
+	if in.LastName == "" {
+		f.Add("last_name", "is required")
+	}
+	switch {
+	case in.Email != "":
+		if problem := checkAddress(in.Email); problem != "" {
+			f.Add("email", "%s", problem)
+		}
+	case in.Username == "":
+		f.Add("username", "is required for an account without email")
+	}
+	opts := normalizeOptions(&f, in.Language, in.DeleteAt, in.CustomFields, s.db.Now())
+	if err := opts.checkCustomFields(ctx, s.db, &f); err != nil {
+		return nil, err
+	}
+	grants, gerr := normalizeGrants(in.Groups)
+	if gerr != nil {
+		f = append(f, errs.As(gerr).Fields...)
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if len(grants) == 0 {
+		if err := authz.RequirePlatformAdmin(ctx); err != nil {
+			return nil, onlyAdmins(err, "only platform administrators may create accounts outside any group; choose a group")
+		}
+	} else if _, err := checkGrants(ctx, s.db, forCreate, grants); err != nil {
+		// Checked before hashing too, so a refused request costs nothing; checked again below.
+		return nil, err
+	}
+	username := in.Username
+	if username == "" {
+		username = strings.ToLower(in.Email)
+	}
+	var hash string
+	if in.Password != "" {
+		var err error
+		if hash, err = s.accounts.HashPassword(ctx, in.Password, username, in.Email); err != nil {
+			return nil, err
+		}
+	}
+	out := &Created{}
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		if _, err := checkGrants(ctx, tx, forCreate, grants); err != nil {
+			return err
+		}
+		u, err := s.accounts.CreateUser(ctx, tx, account.NewUser{Username: in.Username, Email: in.Email,
+			FirstName: in.FirstName, LastName: in.LastName, Language: opts.Language, PasswordHash: hash,
+			CustomFields: opts.CustomFields})
+		if err != nil {
+			return err
+		}
+		out.User = u
+		if err := setDeleteAt(ctx, tx, u, opts.DeleteAt); err != nil {
+			return err
+		}
+		for _, g := range grants {
+			if err := group.AddMemberTx(ctx, tx, g.GroupID, u.ID, g.Role, group.SourceManual); err != nil {
+				return err
+			}
+		}
+		if out.Invitations, err = s.ApplyPendingFor(ctx, tx, u.ID, u.Email); err != nil {
+			return err
+		}
+		switch {
+		case in.SendCredentials && u.Email != "":
+			if _, err := s.accounts.IssueAccountSetup(ctx, tx, u); err != nil {
+				return err
+			}
+		case hash == "":
+			if out.SetupLink, err = s.setupLink(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, tx, audit.Event{Action: "external.create", TargetType: "user", TargetID: idStr(u.ID),
+			Details: map[string]any{"username": u.Username, "groups": len(grants), "notified": in.SendCredentials && u.Email != ""}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// setupLink issues an account-setup link that is not emailed, for the administrator to hand
+// over. It writes the account package's one_time_tokens row (purpose account_setup), which
+// that package's /account/setup/TOKEN page then accepts.
+// It belongs in the account package (an exported IssueSetupLink without the email), so that
+// the table has one owner; it is here until that exists.
+func (s *Service) setupLink(ctx context.Context, tx *store.Tx, userID int64) (string, error) {
+	token, hash := newToken()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO one_time_tokens (token_hash, purpose, user_id, created_at, expires_at)
+		VALUES ($1, 'account_setup', $2, $3, $4)`, hash, userID, tx.Now.Unix(), tx.Now.Add(account.AccountSetupTTL).Unix()); err != nil {
+		return "", wrap(err, "setup link")
+	}
+	if err := audit.Record(ctx, tx, audit.Event{Action: "account.setup_link", TargetType: "user", TargetID: idStr(userID)}); err != nil {
+		return "", wrap(err, "audit")
+	}
+	return s.cfg.BaseURL + "/account/setup/" + token, nil
+}

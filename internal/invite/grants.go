@@ -1,0 +1,216 @@
+package invite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"roster/internal/account"
+	"roster/internal/authz"
+	"roster/internal/errs"
+	"roster/internal/group"
+	"roster/internal/store"
+)
+
+// The two rights a grant can be checked against: inviting someone into a group, or creating
+// their account directly in it.
+const (
+	forInvite = authz.InviteTo
+	forCreate = authz.CreateAccountsIn
+)
+
+// normalizeGrants checks the shape of grants (known roles, positive ids) and drops repeats.
+// Errors name the field "groups[i]".
+func normalizeGrants(grants []Grant) ([]Grant, error) {
+	var (
+		f    errs.Fields
+		out  = make([]Grant, 0, len(grants))
+		seen = map[Grant]bool{}
+	)
+	for i, g := range grants {
+		g.Role = strings.TrimSpace(g.Role)
+		field := fmt.Sprintf("groups[%d]", i)
+		switch {
+		case g.GroupID <= 0:
+			f.Add(field+".group_id", "must be the id of a group")
+		case g.Role == "":
+			f.Add(field+".role", "is required (learner, trainer, group_admin or user_admin)")
+		case !group.ValidRole(g.Role):
+			f.Add(field+".role", "unknown role %q (learner, trainer, group_admin or user_admin)", g.Role)
+		case !seen[g]:
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	return out, f.Err()
+}
+
+// checkGrants verifies that the caller may give each grant (op: forInvite or forCreate, and
+// the right to grant the role, see authz.CanGrantRole) and that each group exists, and returns
+// the grants with their group names. Permission comes first, existence next, so a scoped
+// administrator cannot probe ids outside their scope. Errors: Forbidden naming the group and
+// the role, Invalid naming groups[i].group_id for an unknown group.
+func checkGrants(ctx context.Context, q store.Querier, op authz.GroupOp, grants []Grant) ([]GroupGrant, error) {
+	out := make([]GroupGrant, 0, len(grants))
+	for i, g := range grants {
+		if err := checkGrant(ctx, q, op, g); err != nil {
+			if errs.Is(err, errs.Forbidden) {
+				e := errs.As(err)
+				e.Fields = []errs.FieldError{{Field: fmt.Sprintf("groups[%d]", i), Message: e.Message}}
+			}
+			return nil, err
+		}
+		name, err := groupName(ctx, q, g.GroupID)
+		if err != nil {
+			if errs.Is(err, errs.NotFound) {
+				return nil, errs.Field(fmt.Sprintf("groups[%d].group_id", i), "no group with id %d", g.GroupID)
+			}
+			return nil, err
+		}
+		out = append(out, GroupGrant{Grant: g, GroupName: name})
+	}
+	return out, nil
+}
+
+// checkGrant is one grant's permission check, with a message naming the group (when the
+// caller may see it) and the role.
+func checkGrant(ctx context.Context, q store.Querier, op authz.GroupOp, g Grant) error {
+	err := authz.CanInGroup(ctx, q, op, g.GroupID)
+	if err == nil {
+		err = authz.CanGrantRole(ctx, q, g.GroupID, g.Role)
+	}
+	if !errs.Is(err, errs.Forbidden) {
+		return err
+	}
+	what := fmt.Sprintf("group %d", g.GroupID)
+	if authz.CanViewGroup(ctx, q, g.GroupID) == nil {
+		if name, nerr := groupName(ctx, q, g.GroupID); nerr == nil {
+			what = fmt.Sprintf("the group %q", name)
+		}
+	}
+	verb := "invite people to"
+	if op == forCreate {
+		verb = "create accounts in"
+	}
+	return errs.New(errs.Forbidden, "you may not %s %s as %s", verb, what, g.Role)
+}
+
+func groupName(ctx context.Context, q store.Querier, id int64) (string, error) {
+	var name string
+	err := q.QueryRowContext(ctx, `SELECT name FROM groups WHERE id = $1`, id).Scan(&name)
+	if store.IsNoRows(err) {
+		return "", errs.New(errs.NotFound, "group %d not found", id)
+	}
+	return name, wrap(err, "group name")
+}
+
+// options are the settings an invitation or a direct creation carries for the account.
+type options struct {
+	Language     string
+	DeleteAt     *time.Time
+	CustomFields map[string]string
+	CustomJSON   string
+}
+
+// Limits on custom fields given with an invitation. The definitions of custom profile fields
+// belong to the account administration; values are stored as given, within these bounds.
+const (
+	maxCustomFields   = 50
+	maxCustomKeyLen   = 100
+	maxCustomValueLen = 1000
+)
+
+// normalizeOptions checks language, deletion date and custom fields, adding to f.
+func normalizeOptions(f *errs.Fields, lang string, deleteAt *time.Time, custom map[string]string, now time.Time) options {
+	o := options{Language: strings.ToLower(strings.TrimSpace(lang)), CustomFields: map[string]string{}}
+	if o.Language != "" && o.Language != "en" && o.Language != "fr" {
+		f.Add("language", "must be en or fr")
+	}
+	if deleteAt != nil && !deleteAt.IsZero() {
+		t := deleteAt.UTC().Truncate(time.Second)
+		if !t.After(now) {
+			f.Add("delete_at", "must be in the future")
+		}
+		o.DeleteAt = &t
+	}
+	if len(custom) > maxCustomFields {
+		f.Add("custom_fields", "at most %d fields", maxCustomFields)
+	}
+	for k, v := range custom {
+		k = strings.TrimSpace(k)
+		switch {
+		case k == "" || utf8.RuneCountInString(k) > maxCustomKeyLen:
+			f.Add("custom_fields", "field names must be 1 to %d characters", maxCustomKeyLen)
+		case utf8.RuneCountInString(v) > maxCustomValueLen:
+			f.Add("custom_fields."+k, "at most %d characters", maxCustomValueLen)
+		default:
+			o.CustomFields[k] = strings.TrimSpace(v)
+		}
+	}
+	o.CustomJSON = mustJSON(o.CustomFields)
+	return o
+}
+
+// checkCustomFields validates the custom field values against the definitions of the
+// platform's profile fields (account.ValidateCustomFields: known keys, kinds, every required
+// field present), normalizing them in place, and adds what is wrong to f.
+func (o *options) checkCustomFields(ctx context.Context, q store.Querier, f *errs.Fields) error {
+	err := account.ValidateCustomFields(ctx, q, o.CustomFields, true)
+	if errs.Is(err, errs.Invalid) {
+		*f = append(*f, errs.As(err).Fields...)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	o.CustomJSON = mustJSON(o.CustomFields)
+	return nil
+}
+
+// CourseCheck validates a course an invitation enrols in, and names it for the email. The
+// courses feature sets it (SetCourseCheck); until then an invitation with a course is refused.
+type CourseCheck func(ctx context.Context, q store.Querier, courseID int64) (name string, err error)
+
+// SetCourseCheck registers the check of invitations to a course. Call it at start.
+func (s *Service) SetCourseCheck(c CourseCheck) { s.courseCheck = c }
+
+func (s *Service) checkCourse(ctx context.Context, q store.Querier, courseID int64) (string, error) {
+	if courseID == 0 {
+		return "", nil
+	}
+	if courseID < 0 || s.courseCheck == nil {
+		return "", errs.Field("course_id", "no course with id %d", courseID)
+	}
+	return s.courseCheck(ctx, q, courseID)
+}
+
+// applyGrants gives userID the group roles of invitation invID (propagation included), with
+// source manual: once accepted, the membership is as if an administrator had added the person.
+func applyGrants(ctx context.Context, tx *store.Tx, invID, userID int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT group_id, role FROM invitation_groups WHERE invitation_id = $1
+		ORDER BY group_id, role`, invID)
+	if err != nil {
+		return wrap(err, "grants")
+	}
+	var grants []Grant
+	for rows.Next() {
+		var g Grant
+		if err := rows.Scan(&g.GroupID, &g.Role); err != nil {
+			rows.Close()
+			return wrap(err, "grants")
+		}
+		grants = append(grants, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return wrap(err, "grants")
+	}
+	for _, g := range grants {
+		if err := group.AddMemberTx(ctx, tx, g.GroupID, userID, g.Role, group.SourceManual); err != nil {
+			return err
+		}
+	}
+	return nil
+}

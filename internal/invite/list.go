@@ -1,0 +1,245 @@
+package invite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"roster/internal/authz"
+	"roster/internal/errs"
+	"roster/internal/mail"
+	"roster/internal/store"
+)
+
+// Filter selects invitations for List.
+type Filter struct {
+	// Status is pending (the default), accepted, cancelled, expired or all.
+	Status string
+	// GroupID keeps the invitations granting a role in this group; with Subgroups, in this
+	// group or any below it. 0: every invitation the caller may see.
+	GroupID   int64
+	Subgroups bool
+	Q         string // part of the address or name, any case
+	Limit     int    // default 50, at most 500
+	Cursor    string // next_cursor of the previous page
+}
+
+// Limits of a page of List.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 500
+)
+
+// List returns invitations, newest first, with who invited, the number of sendings and the
+// latest delivery status of the address, and the cursor of the next page ("" at the end).
+//
+// Rights: platform administrators see every invitation; others those granting a role in a
+// group where they may invite (authz.InviteTo), and with GroupID they need that right there.
+// Errors: Unauthorized, Forbidden, Invalid naming status, limit or cursor.
+func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, error) {
+	if _, err := authz.RequireUser(ctx); err != nil {
+		return nil, "", err
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultLimit
+	}
+	if f.Limit < 1 || f.Limit > MaxLimit {
+		return nil, "", errs.Field("limit", "must be from 1 to %d", MaxLimit)
+	}
+	now := s.db.Now()
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	switch strings.TrimSpace(f.Status) {
+	case "", StatusPending:
+		where = append(where, `i.status = 'pending' AND (i.expires_at IS NULL OR i.expires_at > `+arg(now.Unix())+`)`)
+	case StatusExpired:
+		where = append(where, `(i.status = 'expired' OR (i.status = 'pending' AND i.expires_at <= `+arg(now.Unix())+`))`)
+	case StatusAccepted, StatusCancelled:
+		where = append(where, `i.status = `+arg(f.Status))
+	case "all":
+	default:
+		return nil, "", errs.Field("status", "must be pending, accepted, cancelled, expired or all")
+	}
+	if f.Cursor != "" {
+		c, err := strconv.ParseInt(f.Cursor, 10, 64)
+		if err != nil || c <= 0 {
+			return nil, "", errs.Field("cursor", "is not a cursor this list gave")
+		}
+		where = append(where, `i.id < `+arg(c))
+	}
+	if q := strings.ToLower(strings.TrimSpace(f.Q)); q != "" {
+		like := arg("%" + escapeLike(q) + "%")
+		where = append(where, `(i.email_norm LIKE `+like+` ESCAPE '\' OR lower(i.name) LIKE `+like+` ESCAPE '\')`)
+	}
+	if f.GroupID != 0 {
+		if err := authz.CanInviteTo(ctx, s.db, f.GroupID); err != nil {
+			return nil, "", err
+		}
+		if f.Subgroups {
+			where = append(where, `EXISTS (SELECT 1 FROM invitation_groups ig JOIN group_paths p ON p.descendant_id = ig.group_id
+				WHERE ig.invitation_id = i.id AND p.ancestor_id = `+arg(f.GroupID)+`)`)
+		} else {
+			where = append(where, `EXISTS (SELECT 1 FROM invitation_groups ig WHERE ig.invitation_id = i.id AND ig.group_id = `+
+				arg(f.GroupID)+`)`)
+		}
+	} else {
+		all, roots, err := authz.GroupScope(ctx, s.db, authz.InviteTo)
+		if err != nil {
+			return nil, "", err
+		}
+		if !all {
+			if len(roots) == 0 {
+				return nil, "", errs.New(errs.Forbidden, "you may not see invitations: you administer no group")
+			}
+			ph := make([]string, len(roots))
+			for i, r := range roots {
+				ph[i] = arg(r)
+			}
+			where = append(where, `EXISTS (SELECT 1 FROM invitation_groups ig JOIN group_paths p ON p.descendant_id = ig.group_id
+				WHERE ig.invitation_id = i.id AND p.ancestor_id IN (`+strings.Join(ph, ", ")+`))`)
+		}
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " AND " + strings.Join(where, " AND ")
+	}
+	items, err := queryInvitations(ctx, s.db, now, cond+` ORDER BY i.id DESC LIMIT `+arg(f.Limit+1), args...)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(items) > f.Limit {
+		items = items[:f.Limit]
+		next = strconv.FormatInt(items[len(items)-1].ID, 10)
+	}
+	if err := fillGroups(ctx, s.db, items); err != nil {
+		return nil, "", err
+	}
+	addrs := make([]string, len(items))
+	for i, inv := range items {
+		addrs[i] = inv.Email
+	}
+	status, err := mail.LastStatusFor(ctx, s.db, addrs)
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range items {
+		items[i].LastDelivery = status[items[i].Email]
+	}
+	return items, next, nil
+}
+
+// Get returns one invitation with its groups. Rights: as for managing it (see canManage).
+// Errors: Unauthorized, Forbidden, NotFound.
+func (s *Service) Get(ctx context.Context, id int64) (*Invitation, error) {
+	if _, err := authz.RequireUser(ctx); err != nil {
+		return nil, err
+	}
+	inv, err := loadInvitation(ctx, s.db, s.db.Now(), `i.id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := canManage(ctx, s.db, inv); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+const selectInvitation = `SELECT i.id, i.email, i.name, i.status, COALESCE(i.course_id, 0), i.language, i.delete_at,
+	i.custom_fields, COALESCE(i.invited_by, 0), COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), i.created_at,
+	i.sent_count, i.last_sent_at, i.expires_at, i.due_at, COALESCE(i.accepted_user_id, 0), i.accepted_at, i.cancelled_at
+	FROM invitations i LEFT JOIN users u ON u.id = i.invited_by WHERE `
+
+// loadInvitation returns the one invitation matching cond, with its groups. Errors: NotFound.
+func loadInvitation(ctx context.Context, q store.Querier, now time.Time, cond string, args ...any) (*Invitation, error) {
+	items, err := queryInvitations(ctx, q, now, ` AND `+cond, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, errs.New(errs.NotFound, "no such invitation")
+	}
+	if err := fillGroups(ctx, q, items[:1]); err != nil {
+		return nil, err
+	}
+	return &items[0], nil
+}
+
+// queryInvitations runs selectInvitation with more conditions (starting with " AND ").
+func queryInvitations(ctx context.Context, q store.Querier, now time.Time, more string, args ...any) ([]Invitation, error) {
+	rows, err := q.QueryContext(ctx, selectInvitation+`1 = 1`+more, args...)
+	if err != nil {
+		return nil, wrap(err, "list")
+	}
+	defer rows.Close()
+	var out []Invitation
+	for rows.Next() {
+		var (
+			inv                                          Invitation
+			custom, first, last                          string
+			created                                      int64
+			deleteAt, lastSent, expires, due, acc, cance sql.NullInt64
+		)
+		if err := rows.Scan(&inv.ID, &inv.Email, &inv.Name, &inv.Status, &inv.CourseID, &inv.Language, &deleteAt,
+			&custom, &inv.InvitedBy, &first, &last, &created, &inv.SentCount, &lastSent, &expires, &due,
+			&inv.AcceptedUserID, &acc, &cance); err != nil {
+			return nil, wrap(err, "list")
+		}
+		inv.InviterName = strings.TrimSpace(first + " " + last)
+		inv.CreatedAt = store.Time(created)
+		inv.DeleteAt, inv.LastSentAt, inv.ExpiresAt = store.NullTime(deleteAt), store.NullTime(lastSent), store.NullTime(expires)
+		inv.DueAt, inv.AcceptedAt, inv.CancelledAt = store.NullTime(due), store.NullTime(acc), store.NullTime(cance)
+		inv.CustomFields = map[string]string{}
+		if custom != "" {
+			if err := json.Unmarshal([]byte(custom), &inv.CustomFields); err != nil {
+				return nil, wrap(err, "custom fields of invitation "+idStr(inv.ID))
+			}
+		}
+		if inv.Status == StatusPending && inv.ExpiresAt != nil && !inv.ExpiresAt.After(now) {
+			inv.Status = StatusExpired
+		}
+		out = append(out, inv)
+	}
+	return out, wrap(rows.Err(), "list")
+}
+
+// fillGroups reads the group grants of items.
+func fillGroups(ctx context.Context, q store.Querier, items []Invitation) error {
+	if len(items) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Invitation, len(items))
+	args := make([]any, len(items))
+	for i := range items {
+		byID[items[i].ID] = &items[i]
+		args[i] = items[i].ID
+	}
+	rows, err := q.QueryContext(ctx, `SELECT ig.invitation_id, ig.group_id, ig.role, g.name FROM invitation_groups ig
+		JOIN groups g ON g.id = ig.group_id WHERE ig.invitation_id IN (`+store.Placeholders(1, len(args))+`)
+		ORDER BY g.name, ig.role`, args...)
+	if err != nil {
+		return wrap(err, "groups of invitations")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id int64
+			g  GroupGrant
+		)
+		if err := rows.Scan(&id, &g.GroupID, &g.Role, &g.GroupName); err != nil {
+			return wrap(err, "groups of invitations")
+		}
+		byID[id].Groups = append(byID[id].Groups, g)
+	}
+	return wrap(rows.Err(), "groups of invitations")
+}

@@ -1,0 +1,218 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"roster/internal/account"
+	"roster/internal/authz"
+	"roster/internal/errs"
+	"roster/internal/group"
+)
+
+// A group's members: adding one goes through a preview that says what the propagation rule
+// will also do ("This will also make Alice a learner of Region and Company"), then a
+// confirmation; removing one takes a role and a source; the list downloads as CSV.
+
+type groupAddData struct {
+	G       *group.Group
+	U       *account.User
+	Role    string
+	Also    string // the sentence naming the other groups the person will join, or ""
+	Already bool   // the person already holds the role here by hand: nothing will change
+}
+
+// groupAddPreview finds the account named by login (username or email) and shows what adding
+// it with role will do, with a button to confirm.
+func (w *Web) groupAddPreview(rw http.ResponseWriter, r *http.Request) {
+	if w.requireLogin(rw, r) == nil {
+		return
+	}
+	id, ok := w.groupID(rw, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	q := r.URL.Query()
+	login, role := strings.TrimSpace(q.Get("login")), q.Get("role")
+	p := w.page(rw, r, "groups.add.title")
+	back := func(status int) {
+		addFormErrors(p)
+		w.groupRender(rw, r, p, id, &groupPageData{Login: login, AddRole: role}, status)
+	}
+	if !group.ValidRole(role) {
+		p.Fields["add_role"] = p.L.T("groups.bad_role")
+		back(http.StatusUnprocessableEntity)
+		return
+	}
+	// Looking accounts up is for those who may add them: ask first, so that nobody else can
+	// learn which logins exist. PreviewAdd checks again.
+	if err := authz.CanGrantRole(ctx, w.db, id, role); err != nil {
+		back(showError(p, err))
+		return
+	}
+	if login == "" {
+		p.Fields["login"] = p.L.T("groups.login_required")
+		back(http.StatusUnprocessableEntity)
+		return
+	}
+	u, err := w.Accounts.UserByLogin(ctx, w.db, login)
+	if errs.Is(err, errs.NotFound) {
+		p.Fields["login"] = p.L.T("groups.no_account", login)
+		back(http.StatusUnprocessableEntity)
+		return
+	}
+	if err != nil {
+		back(showError(p, err))
+		return
+	}
+	also, err := w.Groups.PreviewAdd(ctx, id, u.ID, role)
+	if err != nil {
+		back(showError(p, err))
+		return
+	}
+	g, err := w.Groups.Get(ctx, id)
+	if err != nil {
+		w.groupMessage(rw, r, p, err)
+		return
+	}
+	d := &groupAddData{G: g, U: u, Role: role}
+	if len(also) > 0 {
+		names := make([]string, len(also))
+		for i, a := range also {
+			names[i] = a.Name
+		}
+		d.Also = p.L.T("groups.add.also", u.Name(), joinAnd(p.L, names))
+	}
+	// Already there by hand? Then confirming changes nothing; say so.
+	key := u.Username
+	if key == "" {
+		key = u.Email
+	}
+	same, _, err := w.Groups.Members(ctx, id, group.MemberFilter{Q: key, Role: role, Limit: group.MaxLimit})
+	if err != nil {
+		back(showError(p, err))
+		return
+	}
+	for _, m := range same {
+		if m.UserID == u.ID && m.Source.Kind == group.SourceManual {
+			d.Already = true
+		}
+	}
+	p.Data = d
+	w.render(rw, r, http.StatusOK, "group_add", p)
+}
+
+// groupAdd adds the member confirmed on the preview.
+func (w *Web) groupAdd(rw http.ResponseWriter, r *http.Request) {
+	if w.requireLogin(rw, r) == nil {
+		return
+	}
+	id, ok := w.groupID(rw, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		http.Error(rw, "bad form", http.StatusBadRequest)
+		return
+	}
+	userID, _ := strconv.ParseInt(formValue(r, "user_id"), 10, 64)
+	role := formValue(r, "role")
+	if err := w.Groups.AddMember(r.Context(), id, userID, role, ""); err != nil {
+		p := w.page(rw, r, "groups.title")
+		status := showError(p, err)
+		addFormErrors(p)
+		w.groupRender(rw, r, p, id, &groupPageData{AddRole: role}, status)
+		return
+	}
+	http.Redirect(rw, r, groupURL(id)+"?done=added#members", http.StatusSeeOther)
+}
+
+// groupRemove removes one membership: a person's role from one source.
+func (w *Web) groupRemove(rw http.ResponseWriter, r *http.Request) {
+	if w.requireLogin(rw, r) == nil {
+		return
+	}
+	id, ok := w.groupID(rw, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		http.Error(rw, "bad form", http.StatusBadRequest)
+		return
+	}
+	userID, _ := strconv.ParseInt(formValue(r, "user_id"), 10, 64)
+	if err := w.Groups.RemoveMember(r.Context(), id, userID, formValue(r, "role"), formValue(r, "source")); err != nil {
+		p := w.page(rw, r, "groups.title")
+		status := showError(p, err)
+		for _, msg := range p.Fields {
+			p.Error = msg // the row's hidden fields have nowhere to show a message
+		}
+		w.groupRender(rw, r, p, id, &groupPageData{}, status)
+		return
+	}
+	http.Redirect(rw, r, groupURL(id)+"?done=removed#members", http.StatusSeeOther)
+}
+
+// groupMembersCSV downloads the members matching the page's search and role filter.
+func (w *Web) groupMembersCSV(rw http.ResponseWriter, r *http.Request) {
+	if w.requireLogin(rw, r) == nil {
+		return
+	}
+	id, ok := w.groupID(rw, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	out := &csvDownload{rw: rw, name: "group-" + strconv.FormatInt(id, 10) + "-members.csv"}
+	err := w.Groups.MembersCSV(r.Context(), id, group.MemberFilter{Q: q.Get("q"), Role: q.Get("role")}, out)
+	if err != nil && !out.started {
+		p := w.page(rw, r, "groups.title")
+		w.groupMessage(rw, r, p, err)
+		return
+	}
+	if err != nil {
+		// Part of the file is sent already: all that is left is to log it.
+		w.log.Error("web: members csv", "group", id, "err", err)
+	}
+}
+
+// csvDownload sends the download's headers with its first bytes, so that an error found
+// before anything is written can still be a page.
+type csvDownload struct {
+	rw      http.ResponseWriter
+	name    string
+	started bool
+}
+
+func (c *csvDownload) Write(b []byte) (int, error) {
+	if !c.started {
+		c.started = true
+		h := c.rw.Header()
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", `attachment; filename="`+c.name+`"`)
+		h.Set("Cache-Control", "no-store")
+	}
+	return c.rw.Write(b)
+}
+
+// addFormErrors moves the messages about the add form's fields beside them: the service
+// names the person user_id (the form asks for a login) and the role role (a name the members
+// filter uses too).
+func addFormErrors(p *Page) {
+	for from, to := range map[string]string{"user_id": "login", "role": "add_role"} {
+		if msg, ok := p.Fields[from]; ok {
+			delete(p.Fields, from)
+			p.Fields[to] = msg
+		}
+	}
+}
+
+// joinAnd joins names as "A, B and C" in the page's language.
+func joinAnd(l Localizer, names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " " + l.T("groups.and") + " " + names[len(names)-1]
+}
