@@ -106,6 +106,7 @@ ensure_postgres() {
 # the package's testdata/fuzz/ folder: commit it, and it becomes a regular test case.
 FUZZ_TARGETS=(
   "./internal/scim FuzzParseFilter"
+  "./internal/invite FuzzParseAddresses"
 )
 fuzz_briefly() {
   local entry pkg name
