@@ -1,7 +1,10 @@
 package web
 
 import (
+	"context"
 	"net/http"
+
+	"roster/internal/account"
 
 	"roster/internal/errs"
 	"roster/internal/httpx"
@@ -49,46 +52,43 @@ type passwordData struct {
 	Action   string
 }
 
+// tokenPassword is a page that sets a password through a one-time link: the reset link and
+// the "an account was created for you" link work the same way, with their own service calls.
+type tokenPassword struct {
+	titleKey string
+	check    func(ctx context.Context, token string) (*account.User, error)
+	complete func(ctx context.Context, token, password string) error
+	done     string // where to go after, with its notice
+	// endsSessions: the service ended every session of the person, this browser's too.
+	endsSessions bool
+}
+
+func (w *Web) resetPassword() tokenPassword {
+	return tokenPassword{titleKey: "reset.title", check: w.Accounts.CheckResetToken,
+		complete: w.Accounts.ResetPassword, done: "/login?done=reset", endsSessions: true}
+}
+
+func (w *Web) accountSetup() tokenPassword {
+	return tokenPassword{titleKey: "account_setup.title", check: w.Accounts.CheckAccountSetupToken,
+		complete: w.Accounts.CompleteAccountSetup, done: "/login?done=setup"}
+}
+
 func (w *Web) resetForm(rw http.ResponseWriter, r *http.Request) {
-	p := w.page(rw, r, "reset.title")
-	u, err := w.Accounts.CheckResetToken(r.Context(), r.PathValue("token"))
-	if err != nil {
-		w.linkGone(rw, r, p, err)
-		return
-	}
-	p.Data = &passwordData{Username: u.Username, Action: r.URL.Path}
-	w.render(rw, r, http.StatusOK, "password", p)
+	w.passwordForm(rw, r, w.resetPassword())
 }
-
 func (w *Web) resetSubmit(rw http.ResponseWriter, r *http.Request) {
-	p := w.page(rw, r, "reset.title")
-	token := r.PathValue("token")
-	u, err := w.Accounts.CheckResetToken(r.Context(), token)
-	if err != nil {
-		w.linkGone(rw, r, p, err)
-		return
-	}
-	p.Data = &passwordData{Username: u.Username, Action: r.URL.Path}
-	password, ok := w.twoPasswords(rw, r, p)
-	if !ok {
-		return
-	}
-	if err := w.Accounts.ResetPassword(r.Context(), token, password); err != nil {
-		if errs.Is(err, errs.Gone) {
-			w.linkGone(rw, r, p, err)
-			return
-		}
-		w.render(rw, r, showError(p, err), "password", p)
-		return
-	}
-	// The reset ended every session, this browser's too.
-	httpx.ClearSession(rw, w.cfg.SecureCookies)
-	http.Redirect(rw, r, "/login?done=reset", http.StatusSeeOther)
+	w.passwordSubmit(rw, r, w.resetPassword())
+}
+func (w *Web) accountSetupForm(rw http.ResponseWriter, r *http.Request) {
+	w.passwordForm(rw, r, w.accountSetup())
+}
+func (w *Web) accountSetupSubmit(rw http.ResponseWriter, r *http.Request) {
+	w.passwordSubmit(rw, r, w.accountSetup())
 }
 
-func (w *Web) accountSetupForm(rw http.ResponseWriter, r *http.Request) {
-	p := w.page(rw, r, "account_setup.title")
-	u, err := w.Accounts.CheckAccountSetupToken(r.Context(), r.PathValue("token"))
+func (w *Web) passwordForm(rw http.ResponseWriter, r *http.Request, f tokenPassword) {
+	p := w.page(rw, r, f.titleKey)
+	u, err := f.check(r.Context(), r.PathValue("token"))
 	if err != nil {
 		w.linkGone(rw, r, p, err)
 		return
@@ -97,10 +97,10 @@ func (w *Web) accountSetupForm(rw http.ResponseWriter, r *http.Request) {
 	w.render(rw, r, http.StatusOK, "password", p)
 }
 
-func (w *Web) accountSetupSubmit(rw http.ResponseWriter, r *http.Request) {
-	p := w.page(rw, r, "account_setup.title")
+func (w *Web) passwordSubmit(rw http.ResponseWriter, r *http.Request, f tokenPassword) {
+	p := w.page(rw, r, f.titleKey)
 	token := r.PathValue("token")
-	u, err := w.Accounts.CheckAccountSetupToken(r.Context(), token)
+	u, err := f.check(r.Context(), token)
 	if err != nil {
 		w.linkGone(rw, r, p, err)
 		return
@@ -110,7 +110,7 @@ func (w *Web) accountSetupSubmit(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := w.Accounts.CompleteAccountSetup(r.Context(), token, password); err != nil {
+	if err := f.complete(r.Context(), token, password); err != nil {
 		if errs.Is(err, errs.Gone) {
 			w.linkGone(rw, r, p, err)
 			return
@@ -118,7 +118,10 @@ func (w *Web) accountSetupSubmit(rw http.ResponseWriter, r *http.Request) {
 		w.render(rw, r, showError(p, err), "password", p)
 		return
 	}
-	http.Redirect(rw, r, "/login?done=setup", http.StatusSeeOther)
+	if f.endsSessions {
+		httpx.ClearSession(rw, w.cfg.SecureCookies)
+	}
+	http.Redirect(rw, r, f.done, http.StatusSeeOther)
 }
 
 // twoPasswords reads "password" and "confirm"; on a mismatch it re-renders and says false.
