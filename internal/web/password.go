@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"roster/internal/account"
-
 	"roster/internal/errs"
 	"roster/internal/httpx"
 )
