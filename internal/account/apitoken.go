@@ -10,6 +10,7 @@ import (
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 )
 
@@ -42,10 +43,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, name string, userID int64,
 	if err := f.Err(); err != nil {
 		return "", err
 	}
-	token, hash, err := newToken()
-	if err != nil {
-		return "", err
-	}
+	token, hash := secret.New()
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		var uid, gid any
 		if userID != 0 {
@@ -105,7 +103,7 @@ func (s *Service) TokenPrincipal(ctx context.Context, token string) (*authz.Prin
 		uid, gid, usedAt sql.NullInt64
 	)
 	err := s.db.QueryRowContext(ctx, `SELECT id, user_id, scim_group_id, last_used_at FROM api_tokens
-		WHERE token_hash = $1 AND revoked_at IS NULL`, hashToken(token)).Scan(&id, &uid, &gid, &usedAt)
+		WHERE token_hash = $1 AND revoked_at IS NULL`, secret.Hash(token)).Scan(&id, &uid, &gid, &usedAt)
 	if store.IsNoRows(err) {
 		return nil, errBadToken()
 	}

@@ -7,6 +7,7 @@ import (
 
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 )
@@ -36,7 +37,7 @@ func TestAPITokens(t *testing.T) {
 		}
 		var stored int
 		db.QueryRowContext(bg, `SELECT count(*) FROM api_tokens WHERE token_hash IN ($1, $2, $3)`,
-			hashToken(platform), hashToken(asUser), hashToken(scim)).Scan(&stored)
+			secret.Hash(platform), secret.Hash(asUser), secret.Hash(scim)).Scan(&stored)
 		if stored != 3 {
 			t.Fatal("tokens not stored as their SHA-256")
 		}
@@ -59,7 +60,7 @@ func TestAPITokens(t *testing.T) {
 		// last_used_at is written at most once a minute.
 		used := func() int64 {
 			var v sql.NullInt64
-			db.QueryRowContext(bg, `SELECT last_used_at FROM api_tokens WHERE token_hash = $1`, hashToken(platform)).Scan(&v)
+			db.QueryRowContext(bg, `SELECT last_used_at FROM api_tokens WHERE token_hash = $1`, secret.Hash(platform)).Scan(&v)
 			return v.Int64
 		}
 		first := used()

@@ -6,6 +6,7 @@ import (
 
 	"roster/internal/audit"
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 )
 
@@ -93,7 +94,7 @@ func (s *Service) CompleteFirstAdmin(ctx context.Context, token string, in NewUs
 				rows.Close()
 				return wrap(err, "use setup tokens")
 			}
-			mine = mine || h == hashToken(token)
+			mine = mine || h == secret.Hash(token)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

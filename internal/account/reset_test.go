@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 )
@@ -55,7 +56,7 @@ func TestPasswordReset(t *testing.T) {
 		}
 		var stored string
 		db.QueryRowContext(bg, `SELECT token_hash FROM one_time_tokens WHERE purpose = 'password_reset'`).Scan(&stored)
-		if stored != hashToken(token) {
+		if stored != secret.Hash(token) {
 			t.Fatal("the token itself is stored, or another hash")
 		}
 		if u, err := s.CheckResetToken(bg, token); err != nil || u.ID != a.ID {

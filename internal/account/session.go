@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 )
 
@@ -30,10 +31,7 @@ func (s *Service) CreateSession(ctx context.Context, userID int64, ip, userAgent
 	if len(userAgent) > maxUserAgent {
 		userAgent = userAgent[:maxUserAgent]
 	}
-	token, hash, err := newToken()
-	if err != nil {
-		return "", err
-	}
+	token, hash := secret.New()
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		u, err := userByID(ctx, tx, userID)
 		if err != nil || u.Status != StatusActive {
@@ -66,7 +64,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*User, error) 
 		return nil, errNoSession()
 	}
 	now := s.now()
-	hash := hashToken(token)
+	hash := secret.Hash(token)
 	var userID, created, seen int64
 	err := s.db.QueryRowContext(ctx, `SELECT user_id, created_at, last_seen_at FROM sessions
 		WHERE id_hash = $1 AND expires_at > $2`, hash, now.Unix()).Scan(&userID, &created, &seen)
@@ -103,7 +101,7 @@ func (s *Service) EndSession(ctx context.Context, token string) error {
 		return nil
 	}
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hashToken(token))
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, secret.Hash(token))
 		return wrap(err, "end session")
 	})
 }
@@ -113,7 +111,7 @@ func (s *Service) EndSession(ctx context.Context, token string) error {
 func (s *Service) EndAllSessions(ctx context.Context, tx *store.Tx, userID int64, except string) error {
 	keep := ""
 	if except != "" {
-		keep = hashToken(except)
+		keep = secret.Hash(except)
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2`, userID, keep)
 	return wrap(err, "end sessions")

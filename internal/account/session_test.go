@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 )
@@ -23,7 +24,7 @@ func TestSessions(t *testing.T) {
 		}
 		var stored string
 		db.QueryRowContext(bg, `SELECT id_hash FROM sessions`).Scan(&stored)
-		if stored != hashToken(tok) || len(stored) != 64 {
+		if stored != secret.Hash(tok) || len(stored) != 64 {
 			t.Fatalf("stored %q", stored)
 		}
 		if u, err := s.SessionUser(bg, tok); err != nil || u.ID != a.ID {
@@ -34,7 +35,7 @@ func TestSessions(t *testing.T) {
 
 		lastSeen := func() int64 {
 			var v int64
-			db.QueryRowContext(bg, `SELECT last_seen_at FROM sessions WHERE id_hash = $1`, hashToken(tok)).Scan(&v)
+			db.QueryRowContext(bg, `SELECT last_seen_at FROM sessions WHERE id_hash = $1`, secret.Hash(tok)).Scan(&v)
 			return v
 		}
 		// last_seen_at is written at most once a minute.

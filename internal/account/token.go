@@ -2,14 +2,11 @@ package account
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 )
 
@@ -21,32 +18,10 @@ const (
 	purposeAccountSetup  = "account_setup"
 )
 
-// newToken returns a secret for a link or a cookie: 32 bytes from crypto/rand as URL-safe
-// base64 without padding (43 characters), and the SHA-256 (hex) that is all we store, so that
-// a copy of the database does not let anyone in.
-func newToken() (token, hash string, err error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", "", wrap(err, "random token")
-	}
-	token = base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token), nil
-}
-
-// hashToken is the stored form of a token. A plain SHA-256 is enough: the token has 256 bits
-// of entropy, so there is nothing to brute-force, unlike a password.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
 // issueToken stores a new one-time token for purpose within tx and returns it. userID 0 means
 // no account (the first administrator); ttl 0 means no expiry.
 func issueToken(ctx context.Context, tx *store.Tx, purpose string, userID int64, ttl time.Duration) (string, error) {
-	token, hash, err := newToken()
-	if err != nil {
-		return "", err
-	}
+	token, hash := secret.New()
 	var uid, expires any
 	if userID != 0 {
 		uid = userID
@@ -72,7 +47,7 @@ func errTokenGone() error {
 func peekToken(ctx context.Context, q store.Querier, now time.Time, purpose, token string) (userID int64, err error) {
 	var uid sql.NullInt64
 	err = q.QueryRowContext(ctx, `SELECT user_id FROM one_time_tokens WHERE token_hash = $1 AND purpose = $2
-		AND used_at IS NULL AND (expires_at IS NULL OR expires_at > $3)`, hashToken(token), purpose, now.Unix()).Scan(&uid)
+		AND used_at IS NULL AND (expires_at IS NULL OR expires_at > $3)`, secret.Hash(token), purpose, now.Unix()).Scan(&uid)
 	if store.IsNoRows(err) {
 		return 0, errTokenGone()
 	}
@@ -89,7 +64,7 @@ func consumeToken(ctx context.Context, tx *store.Tx, purpose, token string) (use
 	var uid sql.NullInt64
 	err = tx.QueryRowContext(ctx, `UPDATE one_time_tokens SET used_at = $1
 		WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND (expires_at IS NULL OR expires_at > $1)
-		RETURNING user_id`, tx.Now.Unix(), hashToken(token), purpose).Scan(&uid)
+		RETURNING user_id`, tx.Now.Unix(), secret.Hash(token), purpose).Scan(&uid)
 	if store.IsNoRows(err) {
 		return 0, errTokenGone()
 	}

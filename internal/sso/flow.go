@@ -9,6 +9,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 )
 
@@ -34,10 +35,7 @@ func (s *Service) Begin(ctx context.Context, slug, next string) (*Start, error) 
 	if err != nil {
 		return nil, err
 	}
-	state, err := randomToken()
-	if err != nil {
-		return nil, err
-	}
+	state, _ := secret.New()
 	var nonce, verifier, redirect string
 	switch p.Kind {
 	case KindCAS:
@@ -47,15 +45,13 @@ func (s *Service) Begin(ctx context.Context, slug, next string) (*Start, error) 
 		if err != nil {
 			return nil, err
 		}
-		if nonce, err = randomToken(); err != nil {
-			return nil, err
-		}
+		nonce, _ = secret.New()
 		verifier = oauth2.GenerateVerifier()
 		redirect = conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce))
 	}
 	nonceHash := ""
 	if nonce != "" {
-		nonceHash = hashToken(nonce)
+		nonceHash = secret.Hash(nonce)
 	}
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		// Forget flows nobody finished, a day after they expired.
@@ -63,7 +59,7 @@ func (s *Service) Begin(ctx context.Context, slug, next string) (*Start, error) 
 			return wrap(err, "purge flows")
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO sso_flows (state_hash, provider_id, nonce_hash, verifier, next, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, hashToken(state), p.ID, nonceHash, verifier, localPath(next),
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, secret.Hash(state), p.ID, nonceHash, verifier, localPath(next),
 			tx.Now.Unix(), tx.Now.Add(s.cfg.FlowTTL).Unix())
 		return wrap(err, "insert flow")
 	})
@@ -87,7 +83,7 @@ func consumeFlow(ctx context.Context, db *store.DB, providerID int64, state stri
 	err := db.Tx(ctx, func(tx *store.Tx) error {
 		return tx.QueryRowContext(ctx, `UPDATE sso_flows SET used_at = $1
 			WHERE state_hash = $2 AND provider_id = $3 AND used_at IS NULL AND expires_at > $1
-			RETURNING nonce_hash, verifier, next`, tx.Now.Unix(), hashToken(state), providerID).Scan(&f.nonceHash, &f.verifier, &f.next)
+			RETURNING nonce_hash, verifier, next`, tx.Now.Unix(), secret.Hash(state), providerID).Scan(&f.nonceHash, &f.verifier, &f.next)
 	})
 	if store.IsNoRows(err) {
 		return nil, errFlow()

@@ -9,6 +9,7 @@ import (
 	"roster/internal/account"
 	"roster/internal/audit"
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 )
 
@@ -61,7 +62,7 @@ func (s *Service) FinishCAS(ctx context.Context, r Return) (*Login, error) {
 	}
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sso_cas_sessions (ticket_hash, provider_id, session_hash, user_id, created_at)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, hashToken(r.Ticket), p.ID, hashToken(login.SessionToken),
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, secret.Hash(r.Ticket), p.ID, secret.Hash(login.SessionToken),
 			login.User.ID, tx.Now.Unix())
 		return wrap(err, "remember ticket")
 	})
@@ -316,7 +317,7 @@ func (s *Service) SingleLogout(ctx context.Context, slug, logoutRequest string) 
 		var session string
 		var userID int64
 		err := tx.QueryRowContext(ctx, `SELECT session_hash, user_id FROM sso_cas_sessions WHERE ticket_hash = $1 AND provider_id = $2`,
-			hashToken(ticket), p.ID).Scan(&session, &userID)
+			secret.Hash(ticket), p.ID).Scan(&session, &userID)
 		if store.IsNoRows(err) {
 			return nil
 		}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"roster/internal/errs"
+	"roster/internal/secret"
 )
 
 // OpenID Connect: authorization code with PKCE (S256), state and nonce kept server-side as
@@ -134,7 +135,7 @@ func verifyIDToken(ctx context.Context, verifier *oidc.IDTokenVerifier, raw, non
 		msg := strings.TrimPrefix(err.Error(), "oidc: ")
 		return nil, oidcRefused("the ID token is not valid (%s).", msg)
 	}
-	if nonceHash == "" || idt.Nonce == "" || hashToken(idt.Nonce) != nonceHash {
+	if nonceHash == "" || idt.Nonce == "" || secret.Hash(idt.Nonce) != nonceHash {
 		return nil, oidcRefused("the ID token's nonce is not this login's.")
 	}
 	return idt, nil

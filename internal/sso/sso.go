@@ -15,10 +15,6 @@ package sso
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -126,22 +122,6 @@ func wrap(err error, what string) error {
 		return nil
 	}
 	return errs.Wrap(err, what)
-}
-
-// randomToken returns 32 random bytes as URL-safe base64 (43 characters).
-func randomToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", wrap(err, "random")
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// hashToken is the stored form of a secret: SHA-256, hex. It is the same function as the
-// account package's, so that a session cookie's hash matches sessions.id_hash.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 // localPath keeps a redirect target only when it stays on this site.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"roster/internal/secret"
+
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v4"
 )
@@ -49,7 +51,7 @@ func TestVerifyIDTokenRefusals(t *testing.T) {
 		return s
 	}
 	good := sign(key, claims(nil))
-	if idt, err := verifyIDToken(context.Background(), verifier, good, hashToken(nonce)); err != nil || idt.Subject != "id-alice" {
+	if idt, err := verifyIDToken(context.Background(), verifier, good, secret.Hash(nonce)); err != nil || idt.Subject != "id-alice" {
 		t.Fatalf("a good token is refused: %v", err)
 	}
 	// Tampered: the payload of a good token changed to another subject, signature kept.
@@ -60,14 +62,14 @@ func TestVerifyIDTokenRefusals(t *testing.T) {
 	for name, tc := range map[string]struct {
 		token, nonceHash, want string
 	}{
-		"tampered":       {tampered, hashToken(nonce), "signature"},
-		"wrong audience": {sign(key, claims(func(c map[string]any) { c["aud"] = "another-client" })), hashToken(nonce), "audience"},
-		"expired":        {sign(key, claims(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })), hashToken(nonce), "expired"},
-		"wrong issuer":   {sign(key, claims(func(c map[string]any) { c["iss"] = "https://evil.example" })), hashToken(nonce), "issued by a different provider"},
-		"other key":      {sign(other, claims(nil)), hashToken(nonce), "signature"},
-		"wrong nonce":    {good, hashToken("another login's nonce"), "nonce"},
-		"no nonce":       {sign(key, claims(func(c map[string]any) { delete(c, "nonce") })), hashToken(nonce), "nonce"},
-		"not a jwt":      {"not.a.token", hashToken(nonce), "not valid"},
+		"tampered":       {tampered, secret.Hash(nonce), "signature"},
+		"wrong audience": {sign(key, claims(func(c map[string]any) { c["aud"] = "another-client" })), secret.Hash(nonce), "audience"},
+		"expired":        {sign(key, claims(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })), secret.Hash(nonce), "expired"},
+		"wrong issuer":   {sign(key, claims(func(c map[string]any) { c["iss"] = "https://evil.example" })), secret.Hash(nonce), "issued by a different provider"},
+		"other key":      {sign(other, claims(nil)), secret.Hash(nonce), "signature"},
+		"wrong nonce":    {good, secret.Hash("another login's nonce"), "nonce"},
+		"no nonce":       {sign(key, claims(func(c map[string]any) { delete(c, "nonce") })), secret.Hash(nonce), "nonce"},
+		"not a jwt":      {"not.a.token", secret.Hash(nonce), "not valid"},
 	} {
 		_, err := verifyIDToken(context.Background(), verifier, tc.token, tc.nonceHash)
 		if err == nil {
