@@ -107,6 +107,7 @@ ensure_postgres() {
 FUZZ_TARGETS=(
   "./internal/scim FuzzParseFilter"
   "./internal/invite FuzzParseAddresses"
+  "./internal/bulk FuzzParse"
 )
 fuzz_briefly() {
   local entry pkg name

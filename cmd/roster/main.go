@@ -102,6 +102,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		if len(args) > 1 && args[1] == "create" {
 			return m.tokenCreate(ctx, args[2:])
 		}
+	case "import":
+		return m.importFile(ctx, args[1:])
+	case "sync":
+		return m.sync(ctx, args[1:])
 	case "config":
 		return m.printConfig(args[1:])
 	case "version", "--version":

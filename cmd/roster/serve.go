@@ -74,7 +74,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "No account yet: open %s to create the first administrator.\n", link)
 	}
 
-	tasks := jobs.New(db, m.Log, jobs.AccountTasks(svc.accounts, m.Log)...)
+	tasks := jobs.New(db, m.Log, append(jobs.AccountTasks(svc.accounts, m.Log),
+		append(jobs.InvitationTasks(svc.invites, m.Log), jobs.CourseTasks(svc.courses, m.Log)...)...)...)
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
 	var wg sync.WaitGroup

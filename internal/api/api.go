@@ -97,6 +97,8 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/invitations/cancel", a.cancelInvitations)
 	mux.HandleFunc("POST /api/v1/invitations/add-existing", a.addExisting)
 	mux.HandleFunc("POST /api/v1/invitations/accept", a.acceptInvitation)
+	mux.HandleFunc("POST /api/v1/imports", a.createImport)
+	mux.HandleFunc("GET /api/v1/sync/runs", a.syncRuns)
 	mux.HandleFunc("/api/", a.notFound)
 }
 

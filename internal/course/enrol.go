@@ -47,6 +47,8 @@ type EnrolResult struct {
 // It needs authz.ManageParticipants. Errors: Forbidden, NotFound (course, method, users,
 // groups, each named), Invalid (role, dates, nobody to enrol), Conflict (a listed user is
 // already enrolled by this method; members of picked groups who are, are skipped instead).
+// When the method sends a welcome, people new to the course get one (held until the course
+// opens).
 func (s *Service) Enrol(ctx context.Context, courseID int64, r EnrolRequest) (*EnrolResult, error) {
 	var res EnrolResult
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
@@ -85,8 +87,17 @@ func (s *Service) Enrol(ctx context.Context, courseID int64, r EnrolRequest) (*E
 			return err
 		}
 		all := dedupe(append(users, fromGroups...))
+		var fresh []int64 // new to the course: they get the welcome, if the method sends one
+		if m.SendWelcome {
+			if fresh, err = notEnrolled(ctx, tx, courseID, all); err != nil {
+				return err
+			}
+		}
 		n, err := insertEnrolments(ctx, tx, courseID, m.ID, r.Role, starts, ends, all)
 		if err != nil {
+			return err
+		}
+		if err := s.welcome(ctx, tx, courseID, r.Role, fresh); err != nil {
 			return err
 		}
 		res.Enrolled, res.Skipped = n, len(all)-n
@@ -184,7 +195,16 @@ func (s *Service) SelfEnrol(ctx context.Context, courseID, methodID int64, key s
 		if err != nil {
 			return err
 		}
+		var fresh []int64 // new to the course: they get the welcome, if the method sends one
+		if m.SendWelcome {
+			if fresh, err = notEnrolled(ctx, tx, courseID, []int64{p.UserID}); err != nil {
+				return err
+			}
+		}
 		if _, err := insertEnrolments(ctx, tx, courseID, m.ID, m.Role, starts, ends, []int64{p.UserID}); err != nil {
+			return err
+		}
+		if err := s.welcome(ctx, tx, courseID, m.Role, fresh); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: "course.self_enrol", TargetType: "course", TargetID: idStr(courseID),

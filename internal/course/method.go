@@ -41,7 +41,7 @@ type Method struct {
 	Name        string // optional label; pages fall back to the type
 	Enabled     bool
 	Role        string        // the role it gives
-	SendWelcome bool          // manual, self: a welcome email on enrolment (no template yet)
+	SendWelcome bool          // manual, self: a welcome email to people new to the course (mail.go)
 	EnrolPeriod time.Duration // manual, self: default length of an enrolment; 0 for none
 
 	EnrolKey      string     // self: optional key

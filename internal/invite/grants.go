@@ -176,6 +176,43 @@ type CourseCheck func(ctx context.Context, q store.Querier, courseID int64) (nam
 // SetCourseCheck registers the check of invitations to a course. Call it at start.
 func (s *Service) SetCourseCheck(c CourseCheck) { s.courseCheck = c }
 
+// CourseOpens reports whether a course has opened at now and, when it has not, when it opens.
+type CourseOpens func(ctx context.Context, q store.Querier, courseID int64, now time.Time) (open bool, opensAt time.Time, err error)
+
+// CourseEnrol enrols an existing account in a course within the caller's transaction.
+type CourseEnrol func(ctx context.Context, tx *store.Tx, courseID, userID int64) error
+
+// SetCourseHooks registers what invitations to a course need from the courses feature: check
+// (as SetCourseCheck); opens, by which an invitation to a course that has not opened is held
+// (due_at = the opening, no email) until SendDue sends it; enrolExisting, by which an invited
+// address that has an active account is enrolled at once (Result.Message says so). Call it at
+// start; nil hooks leave the behaviour without them.
+func (s *Service) SetCourseHooks(check CourseCheck, opens CourseOpens, enrolExisting CourseEnrol) {
+	s.courseCheck, s.courseOpens, s.enrolExisting = check, opens, enrolExisting
+}
+
+// holdUntil is the opening of a course that has not opened at the transaction's time, when
+// the invitations to it are to be held; nil when they are sent at once.
+func (s *Service) holdUntil(ctx context.Context, tx *store.Tx, courseID int64) (*time.Time, error) {
+	if courseID == 0 || s.courseOpens == nil {
+		return nil, nil
+	}
+	open, opensAt, err := s.courseOpens(ctx, tx, courseID, tx.Now)
+	if err != nil || open {
+		return nil, err
+	}
+	return &opensAt, nil
+}
+
+// courseName names the course of an invitation for its email, without checking the caller's
+// rights (they were checked when it was sent, or by canManage).
+func (s *Service) courseName(ctx context.Context, q store.Querier, courseID int64) (string, error) {
+	if courseID == 0 || s.courseCheck == nil {
+		return "", nil
+	}
+	return s.courseCheck(authz.With(ctx, authz.System), q, courseID)
+}
+
 func (s *Service) checkCourse(ctx context.Context, q store.Querier, courseID int64) (string, error) {
 	if courseID == 0 {
 		return "", nil

@@ -115,6 +115,9 @@ type Service struct {
 	hooks    []AcceptHook
 	// courseCheck validates course_id; nil until the courses feature registers one.
 	courseCheck CourseCheck
+	// courseOpens and enrolExisting: see SetCourseHooks; nil until registered.
+	courseOpens   CourseOpens
+	enrolExisting CourseEnrol
 }
 
 // NewService returns a service over db; accounts creates the accounts.

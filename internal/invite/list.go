@@ -145,7 +145,7 @@ func (s *Service) Get(ctx context.Context, id int64) (*Invitation, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := canManage(ctx, s.db, inv); err != nil {
+	if err := s.canManage(ctx, s.db, inv); err != nil {
 		return nil, err
 	}
 	return inv, nil

@@ -13,8 +13,9 @@ import (
 
 // canManage says whether the caller may re-send, cancel, re-address or copy the link of inv:
 // platform administrators always; others only if they could have sent it, that is if they may
-// invite with every grant it carries. An invitation with no group is the platform's.
-func canManage(ctx context.Context, q store.Querier, inv *Invitation) error {
+// invite with every grant it carries and into its course (the registered CourseCheck). An
+// invitation with neither group nor course is the platform's.
+func (s *Service) canManage(ctx context.Context, q store.Querier, inv *Invitation) error {
 	p, err := authz.RequireUser(ctx)
 	if err != nil {
 		return err
@@ -22,11 +23,16 @@ func canManage(ctx context.Context, q store.Querier, inv *Invitation) error {
 	if p.PlatformAdmin || p.System {
 		return nil
 	}
-	if len(inv.Groups) == 0 {
+	if len(inv.Groups) == 0 && (inv.CourseID == 0 || s.courseCheck == nil) {
 		return errs.New(errs.Forbidden, "only platform administrators may manage this invitation")
 	}
 	for _, g := range inv.Groups {
 		if err := checkGrant(ctx, q, forInvite, g.Grant); err != nil {
+			return err
+		}
+	}
+	if inv.CourseID != 0 && s.courseCheck != nil {
+		if _, err := s.courseCheck(ctx, q, inv.CourseID); err != nil {
 			return err
 		}
 	}
@@ -39,7 +45,7 @@ func (s *Service) managed(ctx context.Context, tx *store.Tx, id int64) (*Invitat
 	if err != nil {
 		return nil, err
 	}
-	if err := canManage(ctx, tx, inv); err != nil {
+	if err := s.canManage(ctx, tx, inv); err != nil {
 		return nil, err
 	}
 	return inv, nil
@@ -55,8 +61,9 @@ func closed(inv *Invitation) error {
 
 // reissue gives a pending or expired invitation a new token and a new lifetime (the old link
 // stops working) and returns the new link; with send it emails the link to the invited address
-// and counts the sending. Errors: Conflict when the invitation is closed, or when it expired
-// and a newer one of the same address is pending.
+// and counts the sending. Either way it is no longer held (due_at): sent now, or its link handed
+// over by other means. Errors: Conflict when the invitation is closed, or when it expired and a
+// newer one of the same address is pending.
 func (s *Service) reissue(ctx context.Context, tx *store.Tx, inv *Invitation, send bool) (string, error) {
 	// Checked before the UPDATE, not by its unique violation: on PostgreSQL a failed statement
 	// would spoil the rest of the transaction (ResendAll goes on with the next one).
@@ -78,7 +85,7 @@ func (s *Service) reissue(ctx context.Context, tx *store.Tx, inv *Invitation, se
 	if send {
 		sent, args = `, sent_count = sent_count + 1, last_sent_at = $4`, append(args, tx.Now.Unix())
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE invitations SET token_hash = $1, expires_at = $2, status = 'pending'`+sent+`
+	res, err := tx.ExecContext(ctx, `UPDATE invitations SET token_hash = $1, expires_at = $2, status = 'pending', due_at = NULL`+sent+`
 		WHERE id = $3 AND status IN ('pending', 'expired')`, args...)
 	if store.IsUnique(err) {
 		return "", errs.New(errs.Conflict, "a newer invitation of %s is pending: re-send that one", inv.Email)
@@ -108,11 +115,9 @@ func (s *Service) reissue(ctx context.Context, tx *store.Tx, inv *Invitation, se
 			names = append(names, g.GroupName)
 		}
 	}
-	course := ""
-	if inv.CourseID != 0 && s.courseCheck != nil {
-		if course, err = s.courseCheck(ctx, tx, inv.CourseID); err != nil {
-			return "", err
-		}
+	course, err := s.courseName(ctx, tx, inv.CourseID)
+	if err != nil {
+		return "", err
 	}
 	if err := queueInvitation(ctx, tx, s, inv.Email, inv.Name, inv.Language, token, inviter, names, course); err != nil {
 		return "", err
@@ -123,12 +128,17 @@ func (s *Service) reissue(ctx context.Context, tx *store.Tx, inv *Invitation, se
 
 // Resend emails a pending (or expired) invitation again, with a new link: the link of the
 // earlier emails stops working, and an expired invitation gets a new lifetime.
-// Errors: Unauthorized, Forbidden, NotFound, Conflict (accepted or cancelled).
+// Errors: Unauthorized, Forbidden, NotFound, Conflict (accepted or cancelled, or held until
+// its course opens: SendDue sends it then).
 func (s *Service) Resend(ctx context.Context, id int64) error {
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		inv, err := s.managed(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		if inv.DueAt != nil && inv.Status == StatusPending {
+			return errs.New(errs.Conflict, "the invitation of %s is held until its course opens on %s: it will be sent then",
+				inv.Email, inv.DueAt.Format("2006-01-02 15:04"))
 		}
 		_, err = s.reissue(ctx, tx, inv, true)
 		return err
@@ -136,7 +146,8 @@ func (s *Service) Resend(ctx context.Context, id int64) error {
 }
 
 // ResendAll re-sends every pending or expired invitation that grants a role in the group
-// (not its sub-groups) and that the caller may manage, and returns how many it sent.
+// (not its sub-groups) and that the caller may manage, and returns how many it sent. Those
+// held until their course opens are left to SendDue.
 // Errors: Unauthorized, Forbidden (authz.CanInviteTo), NotFound.
 func (s *Service) ResendAll(ctx context.Context, groupID int64) (int, error) {
 	if err := authz.CanInviteTo(ctx, s.db, groupID); err != nil {
@@ -156,7 +167,7 @@ func (s *Service) ResendAll(ctx context.Context, groupID int64) (int, error) {
 			return err
 		}
 		for i := range items {
-			if canManage(ctx, tx, &items[i]) != nil {
+			if items[i].DueAt != nil || s.canManage(ctx, tx, &items[i]) != nil {
 				continue
 			}
 			if _, err := s.reissue(ctx, tx, &items[i], true); err != nil {
@@ -260,7 +271,7 @@ func (s *Service) CancelMany(ctx context.Context, emails string) ([]Result, erro
 			if err != nil {
 				return err
 			}
-			if err := canManage(ctx, tx, inv); err != nil {
+			if err := s.canManage(ctx, tx, inv); err != nil {
 				if !errs.Is(err, errs.Forbidden) {
 					return err
 				}
@@ -334,6 +345,9 @@ func (s *Service) ChangeAddress(ctx context.Context, id int64, newEmail string) 
 			if b.courseName, err = s.courseCheck(ctx, tx, inv.CourseID); err != nil {
 				return err
 			}
+		}
+		if b.dueAt, err = s.holdUntil(ctx, tx, inv.CourseID); err != nil {
+			return err
 		}
 		name := e.Name
 		if name == "" {

@@ -33,6 +33,10 @@ type Request struct {
 // it in the groups) or InvalidAddress (Message says why). Nothing is written when the request
 // itself is wrong.
 //
+// With a course (see SetCourseHooks): invitations to a course that has not opened are held
+// (due_at is its opening, no email is queued) until SendDue sends them; an address whose
+// account is active is enrolled in the course at once, in the same transaction.
+//
 // Rights: authz.CanInviteTo and authz.CanGrantRole for every grant; an invitation without any
 // group or course needs a platform administrator.
 //
@@ -78,6 +82,9 @@ func (s *Service) Invite(ctx context.Context, req Request) ([]Result, error) {
 		}
 		b, err := s.newBatch(ctx, tx, named, req.CourseID, course, opts)
 		if err != nil {
+			return err
+		}
+		if b.dueAt, err = s.holdUntil(ctx, tx, req.CourseID); err != nil {
 			return err
 		}
 		results, err = b.invite(entries)
@@ -147,6 +154,7 @@ type batch struct {
 	inviterID  int64
 	inviter    string
 	expires    *time.Time
+	dueAt      *time.Time // the course's opening when the invitations are held until then
 }
 
 func (s *Service) newBatch(ctx context.Context, tx *store.Tx, grants []GroupGrant, courseID int64, courseName string,
@@ -231,6 +239,11 @@ func (b *batch) invite(entries []Entry) ([]Result, error) {
 			results[i].Message = "this address has an account"
 			if u.status != "active" {
 				results[i].Message = "this address has an account, which is " + u.status
+			} else if b.courseID != 0 && b.s.enrolExisting != nil {
+				if err := b.s.enrolExisting(b.ctx, b.tx, b.courseID, u.id); err != nil {
+					return nil, err
+				}
+				results[i].Message = "this address has an account: enrolled in the course directly"
 			}
 			continue
 		}
@@ -293,7 +306,7 @@ func (b *batch) insert(rows []newInvitation) (map[string]int64, error) {
 		args []any
 	)
 	q.WriteString(`INSERT INTO invitations (email, email_norm, name, token_hash, status, course_id, language,
-		delete_at, custom_fields, invited_by, created_at, sent_count, last_sent_at, expires_at) VALUES `)
+		delete_at, custom_fields, invited_by, created_at, sent_count, last_sent_at, expires_at, due_at) VALUES `)
 	var course, inviter any
 	if b.courseID != 0 {
 		course = b.courseID
@@ -302,6 +315,11 @@ func (b *batch) insert(rows []newInvitation) (map[string]int64, error) {
 		inviter = b.inviterID
 	}
 	now := tx.Now.Unix()
+	// A held invitation is not sent yet; its lifetime starts when SendDue sends it.
+	sentCount, lastSent, expires := 1, any(now), store.NullUnix(b.expires)
+	if b.dueAt != nil {
+		sentCount, lastSent, expires = 0, nil, nil
+	}
 	for i, r := range rows {
 		token, hash := newToken()
 		norm := strings.ToLower(r.Email)
@@ -310,10 +328,10 @@ func (b *batch) insert(rows []newInvitation) (map[string]int64, error) {
 			q.WriteString(", ")
 		}
 		n := len(args)
-		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, 'pending', $%d, $%d, $%d, $%d, $%d, $%d, 1, $%d, $%d)",
-			n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+10, n+11)
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, 'pending', $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)",
+			n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14)
 		args = append(args, r.Email, norm, r.Name, hash, course, b.opts.Language, store.NullUnix(b.opts.DeleteAt),
-			b.opts.CustomJSON, inviter, now, store.NullUnix(b.expires))
+			b.opts.CustomJSON, inviter, now, sentCount, lastSent, expires, store.NullUnix(b.dueAt))
 	}
 	q.WriteString(` ON CONFLICT DO NOTHING RETURNING id, email_norm`)
 	res, err := tx.QueryContext(ctx, q.String(), args...)
@@ -369,6 +387,9 @@ func (b *batch) auditDetails(email string) map[string]any {
 	if b.courseID != 0 {
 		d["course_id"] = b.courseID
 	}
+	if b.dueAt != nil {
+		d["due_at"] = b.dueAt.Unix()
+	}
 	return d
 }
 
@@ -405,8 +426,11 @@ func (b *batch) insertGrants(created map[string]int64) error {
 	return nil
 }
 
-// mail queues the invitation email.
+// mail queues the invitation email, unless the invitation is held until its course opens.
 func (b *batch) mail(email, name, token string, groupNames []string) error {
+	if b.dueAt != nil {
+		return nil
+	}
 	return queueInvitation(b.ctx, b.tx, b.s, email, name, b.opts.Language, token, b.inviter, groupNames, b.courseName)
 }
 

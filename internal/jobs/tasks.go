@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"roster/internal/account"
+	"roster/internal/course"
+	"roster/internal/invite"
 )
 
 // AccountTasks are the periodic tasks of the account service: the daily deletion of accounts
@@ -24,5 +26,39 @@ func AccountTasks(accounts *account.Service, log *slog.Logger) []Task {
 			return err
 		}},
 		{Name: "account.purge", Every: time.Hour, Run: accounts.Purge},
+	}
+}
+
+// InvitationTasks are the periodic tasks of invitations: every minute, the invitations held
+// until their course opens are sent once it has (invite.Service.SendDue).
+func InvitationTasks(invites *invite.Service, log *slog.Logger) []Task {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return []Task{
+		{Name: "invite.due", Every: time.Minute, Run: func(ctx context.Context) error {
+			n, err := invites.SendDue(ctx)
+			if n > 0 {
+				log.Info("held invitations sent", "sent", n)
+			}
+			return err
+		}},
+	}
+}
+
+// CourseTasks are the periodic tasks of courses: every minute, the welcome emails held until
+// their course opens are sent once it has (course.Service.SendDueWelcomes).
+func CourseTasks(courses *course.Service, log *slog.Logger) []Task {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return []Task{
+		{Name: "course.welcome", Every: time.Minute, Run: func(ctx context.Context) error {
+			n, err := courses.SendDueWelcomes(ctx)
+			if n > 0 {
+				log.Info("held welcome emails sent", "sent", n)
+			}
+			return err
+		}},
 	}
 }

@@ -54,6 +54,14 @@ var specs = map[string]spec{
 	"deletion_notice": {
 		required: []string{"Count", "Date"},
 	},
+	"course_welcome": {
+		required: []string{"FirstName", "CourseName", "Link"},
+		optional: map[string]any{"RoleName": ""},
+		link:     true,
+	},
+	"course_message": { // written by a teacher: no link of Roster's, the body is shown as typed
+		required: []string{"SenderName", "CourseName", "Subject", "Body"},
+	},
 }
 
 // rendered is a message ready to store.

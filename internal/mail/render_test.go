@@ -24,6 +24,12 @@ func sampleData(name string) map[string]any {
 		return map[string]any{"FirstName": "<b>x</b>", "OldEmail": "old@example.org", "NewEmail": "new@example.org"}
 	case "deletion_notice":
 		return map[string]any{"Count": 3, "Date": time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	case "course_welcome":
+		return map[string]any{"FirstName": "<b>x</b>", "CourseName": "Optics & <i>Lab</i>", "Link": "https://roster.example.org/courses/42",
+			"RoleName": "Student"}
+	case "course_message":
+		return map[string]any{"SenderName": "<b>x</b>", "CourseName": "Optics", "Subject": "Room change",
+			"Body": "The lab moves to room B12.\n<script>alert(1)</script>"}
 	}
 	return map[string]any{"Link": link}
 }
@@ -110,6 +116,10 @@ func TestRenderErrors(t *testing.T) {
 		{"relative link", Message{Template: "account_setup", Data: map[string]any{"Username": "u", "Link": "/account/setup/T"}}, "absolute"},
 		{"javascript link", Message{Template: "account_setup", Data: map[string]any{"Username": "u", "Link": "javascript:alert(1)"}}, "absolute"},
 		{"link in a mail without action", Message{Template: "email_changed", Data: map[string]any{"OldEmail": "a@x.org", "NewEmail": "b@x.org", "Link": "https://x.org/"}}, "no link"},
+		{"link in a course message", Message{Template: "course_message", Data: map[string]any{"SenderName": "A", "CourseName": "C",
+			"Subject": "S", "Body": "B", "Link": "https://x.org/"}}, "no link"},
+		{"course welcome without course", Message{Template: "course_welcome", Data: map[string]any{"FirstName": "A",
+			"Link": "https://x.org/courses/1"}}, `"CourseName"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render(tc.m)

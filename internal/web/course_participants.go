@@ -205,6 +205,8 @@ func (w *Web) courseParticipants(rw http.ResponseWriter, r *http.Request) {
 		p.Notice = p.L.T("participants.done.unenrol", atoi(q.Get("n")))
 	case "status", "dates":
 		p.Notice = p.L.T("participants.done.changed", atoi(q.Get("n")))
+	case "message":
+		p.Notice = p.L.T("participants.done.message", atoi(q.Get("n")))
 	}
 	w.render(rw, r, http.StatusOK, "course_participants", p)
 }
@@ -262,6 +264,12 @@ func (w *Web) courseParticipantsBulk(rw http.ResponseWriter, r *http.Request) {
 		res, err = w.Courses.Unenrol(ctx, id, users, 0)
 		done = "unenrol"
 	case "message":
+		var m *course.MessageResult
+		m, err = w.Courses.SendMessage(ctx, id, users, r.PostFormValue("subject"), r.PostFormValue("body"))
+		if err == nil {
+			res, done = &course.BulkResult{Changed: m.Queued}, "message"
+		}
+	case "mailto":
 		w.courseMessage(rw, r, p, id, users)
 		return
 	case "csv", "xlsx", "ods", "json":
@@ -278,7 +286,8 @@ func (w *Web) courseParticipantsBulk(rw http.ResponseWriter, r *http.Request) {
 }
 
 // courseMessage shows the addresses of the selection and a link that opens the reader's mail
-// program with them in Bcc. (Sending through Roster's outbox needs a course_message template.)
+// program with them in Bcc: the secondary way to write to them ("message" sends through
+// Roster's outbox).
 func (w *Web) courseMessage(rw http.ResponseWriter, r *http.Request, p *Page, id int64, users []int64) {
 	ctx := r.Context()
 	c, err := w.Courses.Get(ctx, id)

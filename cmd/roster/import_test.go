@@ -1,0 +1,42 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestImportCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"ROSTER_DB": "sqlite:" + filepath.Join(dir, "roster.db")}
+	file := filepath.Join(dir, "users.csv")
+	if err := os.WriteFile(file, []byte("username,firstname,lastname,email\nann,Ann,A,ann@x.org\nbob,Bob,B,bob@x.org\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, env, "", "import", file)
+	if err != nil || !strings.Contains(out, "created 2, updated 0, enrolled 0, skipped 0, errors 0") || !strings.Contains(out, "preview only") {
+		t.Fatalf("preview: %v\n%s", err, out)
+	}
+	out, err = run(t, env, "", "import", file, "--format", "moodle", "--apply")
+	if err != nil || !strings.Contains(out, "applied as import batch 1") {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	out, err = run(t, env, "", "import", "--apply", file)
+	if err != nil || !strings.Contains(out, "skipped 2") {
+		t.Fatalf("again: %v\n%s", err, out)
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	_ = os.WriteFile(bad, []byte("username,email,shoe\n"), 0o600)
+	if out, err = run(t, env, "", "import", bad); err == nil || !strings.Contains(err.Error(), `unknown column "shoe"`) {
+		t.Fatalf("bad header: %v\n%s", err, out)
+	}
+	_ = os.WriteFile(bad, []byte("username,email,firstname,lastname\ncid,not-an-email,C,D\n"), 0o600)
+	if out, err = run(t, env, "", "import", bad, "--apply"); err == nil || !strings.Contains(out, "line 2: error (email:") {
+		t.Fatalf("bad row: %v\n%s", err, out)
+	}
+	out, err = run(t, env, "", "import", "--undo", "1", "--apply")
+	if err != nil || !strings.Contains(out, "deleted 2 accounts") {
+		t.Fatalf("undo: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime/debug"
+	"strings"
+
+	"roster/internal/sis"
+)
+
+// errSyncStopped makes `roster sync` exit non-zero when the threshold stopped the run.
+var errSyncStopped = fmt.Errorf("sync stopped")
+
+// sync runs the student-information-system sync once: `roster sync [--source csv:PATH|
+// oneroster:PATH|NAME] [--dry-run] [--action suspend|unenrol|keep] [--threshold PCT]`. It
+// prints `added N, changed N, removed N`, then the skipped rows on stderr.
+func (m *Main) sync(ctx context.Context, args []string) error {
+	fs, cfg, err := m.flags("sync")
+	if err != nil {
+		return err
+	}
+	var spec, name, action string
+	var dry bool
+	var threshold float64
+	fs.StringVar(&spec, "source", "", "csv:PATH, oneroster:PATH (folder or zip) or a configured source's NAME")
+	fs.StringVar(&name, "name", "", "the source's name (default csv or oneroster): its enrolments are those it made under this name")
+	fs.BoolVar(&dry, "dry-run", false, "show the whole difference, apply nothing")
+	fs.StringVar(&action, "action", sis.ActionSuspend, "for people no longer listed: suspend, unenrol or keep")
+	fs.Float64Var(&threshold, "threshold", sis.DefaultThreshold, "stop without applying when more than PCT % of the source's enrolments would be removed or suspended (100: no limit)")
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		spec, args = args[0], args[1:]
+	}
+	if err := m.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	if spec == "" {
+		return fmt.Errorf("--source is required (csv:PATH or oneroster:PATH)")
+	}
+	if threshold <= 0 {
+		threshold = 1e-9 // 0 %: no removal at all (0 means the default in sis)
+	}
+	if debug.SetMemoryLimit(-1) == math.MaxInt64 { // GOMEMLIMIT not set
+		debug.SetMemoryLimit(sis.MemoryLimit)
+	}
+	src, err := sis.Open(spec, name)
+	if err != nil {
+		return err
+	}
+	db, err := m.open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	rep, err := sis.Run(ctx, db, src, sis.RunOptions{Action: action, Threshold: threshold, DryRun: dry})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, rep.Summary())
+	if rep.Kept > 0 {
+		fmt.Fprintf(m.Stdout, "kept %d no longer listed\n", rep.Kept)
+	}
+	if dry && rep.Plan != nil {
+		printPlan(m, rep.Plan)
+	}
+	for i, is := range rep.Issues {
+		if i == 50 {
+			fmt.Fprintf(m.Stderr, "... and %d more skipped rows (see sync run %d)\n", len(rep.Issues)-50, rep.RunID)
+			break
+		}
+		fmt.Fprintln(m.Stderr, "skipped:", is)
+	}
+	if rep.Message != "" {
+		fmt.Fprintln(m.Stderr, "roster sync:", rep.Message)
+	}
+	if rep.Stopped() {
+		return errSyncStopped
+	}
+	return nil
+}
+
+// printPlan shows a dry run's difference, one line per enrolment, by ids.
+func printPlan(m *Main, p *sis.Plan) {
+	for _, k := range p.Add {
+		fmt.Fprintf(m.Stdout, "+ course %d user %d %s\n", k.Course(), k.User(), p.Want[k].Role)
+	}
+	for _, c := range p.Change {
+		fmt.Fprintf(m.Stdout, "~ course %d user %d %s\n", c.Key.Course(), c.Key.User(), c.Want.Role)
+	}
+	for _, r := range p.Unenrol {
+		fmt.Fprintf(m.Stdout, "- course %d user %d\n", r.Key.Course(), r.Key.User())
+	}
+	for _, r := range p.Suspend {
+		fmt.Fprintf(m.Stdout, "- course %d user %d (suspend)\n", r.Key.Course(), r.Key.User())
+	}
+}

@@ -1,0 +1,113 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+
+	"roster/internal/bulk"
+	"roster/internal/course"
+	"roster/internal/errs"
+	"roster/internal/group"
+)
+
+// maxImportBody bounds an uploaded bulk file.
+const maxImportBody = 256 << 20
+
+// ImportRow is one line of an import report.
+type ImportRow struct {
+	Line    int               `json:"line"`
+	Action  string            `json:"action"`
+	Errors  []errs.FieldError `json:"errors"`
+	Notes   []string          `json:"notes,omitempty"`
+	Changes []string          `json:"changes,omitempty"`
+}
+
+// ImportReport is the body of POST /api/v1/imports.
+type ImportReport struct {
+	BatchID string       `json:"batch_id,omitempty"`
+	Applied bool         `json:"applied"`
+	Summary bulk.Summary `json:"summary"`
+	Rows    []ImportRow  `json:"rows"`
+}
+
+// createImport is POST /api/v1/imports?format=moodle|tsv|groups|enrolments&mode=preview|apply
+// with the file as the body, and the upload options type=add_new|add_update|update_only,
+// match=email, allow_renames, valid_only, create_groups and notify (true/false). The body is spooled
+// to a temporary file: applying reads it twice (check, then apply) without holding it.
+func (a *API) createImport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	o := bulk.Options{Format: q.Get("format"), Mode: q.Get("type"), MatchEmail: q.Get("match") == "email", CreateGroups: true}
+	var f errs.Fields
+	for name, dst := range map[string]*bool{"allow_renames": &o.AllowRenames, "valid_only": &o.ValidOnly, "create_groups": &o.CreateGroups, "notify": &o.Notify} {
+		if v := q.Get(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				f.Add(name, "must be true or false")
+			}
+			*dst = b
+		}
+	}
+	mode := q.Get("mode")
+	if mode == "" {
+		mode = "preview"
+	}
+	if mode != "preview" && mode != "apply" {
+		f.Add("mode", "must be preview or apply")
+	}
+	if err := f.Err(); err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	tmp, err := os.CreateTemp("", "roster-import-*")
+	if err != nil {
+		a.problem(w, r, errs.Wrap(err, "import: spool"))
+		return
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if _, err := io.Copy(tmp, http.MaxBytesReader(w, r.Body, maxImportBody)); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			a.problem(w, r, errs.New(errs.TooLarge, "the file is larger than %d MB: split it", maxImportBody>>20))
+			return
+		}
+		a.problem(w, r, errs.Wrap(err, "import: read body"))
+		return
+	}
+	open := func() (io.ReadCloser, error) {
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return io.NopCloser(tmp), nil
+	}
+	groups, courses := a.Groups, a.Courses
+	if groups == nil {
+		groups = group.NewService(a.db)
+	}
+	if courses == nil {
+		courses = course.NewService(a.db, course.Config{})
+	}
+	svc := bulk.NewService(a.db, a.Accounts, groups, courses)
+	var rep *bulk.Report
+	if mode == "apply" {
+		rep, err = svc.Apply(r.Context(), open, o)
+	} else {
+		rc, _ := open()
+		rep, err = svc.Preview(r.Context(), rc, o)
+	}
+	if err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	out := ImportReport{Applied: rep.Applied, Summary: rep.Summary, Rows: make([]ImportRow, 0, len(rep.Rows))}
+	if rep.BatchID != 0 {
+		out.BatchID = ID(rep.BatchID)
+	}
+	for _, row := range rep.Rows {
+		out.Rows = append(out.Rows, ImportRow{Line: row.Line, Action: row.Action, Errors: row.Errors, Notes: row.Notes, Changes: row.Changes})
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,60 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"roster/internal/audit"
+	"roster/internal/authz"
+	"roster/internal/course"
+	"roster/internal/group"
+	"roster/internal/store"
+	"roster/internal/store/storetest"
+)
+
+func TestImportsAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		r := newRig(t, db)
+		courses := course.NewService(db, course.Config{})
+		mux := http.NewServeMux()
+		New(Config{}, Services{Log: slog.New(slog.DiscardHandler), DB: db, Accounts: r.accounts, Groups: group.NewService(db),
+			Courses: courses}).Routes(mux)
+		r.h = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			ctx := audit.WithIP(req.Context(), "192.0.2.7")
+			if p := r.who[req.Header.Get("X-As")]; p != nil {
+				ctx = authz.With(ctx, p)
+			}
+			mux.ServeHTTP(w, req.WithContext(ctx))
+		})
+		if _, err := courses.Create(authz.With(bg, authz.System), course.Course{Shortname: "math102", Fullname: "Maths", Visible: true}); err != nil {
+			t.Fatal(err)
+		}
+		file := "username,firstname,lastname,email,course1,role1\nann,Ann,A,ann@x.org,math102,student\nbob,Bob,B,bob@x.org,nope,student\n"
+		var rep ImportReport
+		code, body := r.do("admin", "POST", "/api/v1/imports?format=moodle&mode=apply", file, &rep)
+		if code != 200 || rep.Applied || rep.Summary.Created != 1 || rep.Summary.Errors != 1 || len(rep.Rows) != 2 ||
+			rep.Rows[1].Errors[0].Line != 3 || rep.Rows[1].Errors[0].Field != "course1" {
+			t.Fatalf("with an error: %d %s", code, body)
+		}
+		if !strings.Contains(body, `"summary":{"created":1,"updated":0,"enrolled":1,"skipped":0,"errors":1}`) {
+			t.Errorf("summary shape: %s", body)
+		}
+		rep = ImportReport{}
+		code, body = r.do("admin", "POST", "/api/v1/imports?format=moodle&mode=apply&valid_only=true", file, &rep)
+		if code != 200 || !rep.Applied || rep.BatchID == "" || rep.Summary.Enrolled != 1 {
+			t.Fatalf("valid only: %d %s", code, body)
+		}
+		if code, body := r.do("admin", "POST", "/api/v1/imports?format=moodle", "username,shoe\n", nil); code != 422 ||
+			!strings.Contains(body, `"line":1`) || !strings.Contains(body, "shoe") {
+			t.Errorf("bad header: %d %s", code, body)
+		}
+		if code, body := r.do("admin", "POST", "/api/v1/imports?format=xml", "x", nil); code != 422 || !strings.Contains(body, `"field":"format"`) {
+			t.Errorf("bad format: %d %s", code, body)
+		}
+		if code, _ := r.do("", "POST", "/api/v1/imports?format=moodle", file, nil); code != 401 {
+			t.Errorf("anonymous: %d", code)
+		}
+	})
+}

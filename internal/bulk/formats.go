@@ -1,0 +1,244 @@
+package bulk
+
+import (
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"roster/internal/errs"
+)
+
+// tsv reads rows pasted from a spreadsheet: email, first name, last name, groups, roles,
+// language, deletion date, separated by tabs; a header row is optional.
+type tsv struct {
+	t     *table
+	first bool
+}
+
+func newTSV(r io.Reader) (*tsv, error) {
+	t, _, err := newTable(r, '\t')
+	if err != nil {
+		return nil, err
+	}
+	return &tsv{t: t, first: true}, nil
+}
+
+var tsvColumns = []string{"email", "first_name", "last_name", "groups", "roles", "language", "delete_at"}
+
+func (p *tsv) Next() (*Row, error) {
+	rec, err := p.t.next()
+	if err != nil {
+		return nil, err
+	}
+	if p.first {
+		p.first = false
+		h := strings.ToLower(rec.fields[0])
+		if !strings.Contains(h, "@") && (strings.Contains(h, "mail") || strings.Contains(h, "courriel")) {
+			return p.Next()
+		}
+	}
+	row := &Row{Line: rec.line, User: &UserFields{Set: map[string]bool{"email": true, "firstname": true, "lastname": true}}}
+	if len(rec.fields) > len(tsvColumns) {
+		row.addErr("column "+strconv.Itoa(len(tsvColumns)+1), "the row has %d values, at most %d expected", len(rec.fields), len(tsvColumns))
+	}
+	u := row.User
+	u.Email, u.FirstName, u.LastName = at(rec, 0), at(rec, 1), at(rec, 2)
+	if v := at(rec, 5); v != "" {
+		u.Language = strings.ToLower(v)
+		u.Set["lang"] = true
+		if u.Language != "en" && u.Language != "fr" {
+			row.addErr("language", "language %q is not available (en, fr)", v)
+		}
+	}
+	if v := at(rec, 6); v != "" {
+		t, err := parseTime(v)
+		if err != nil {
+			row.addErr("delete_at", "%q is not a date (YYYY-MM-DD)", v)
+		} else {
+			u.DeleteAt = &t
+		}
+	}
+	groups, roles := splitList(at(rec, 3)), splitList(at(rec, 4))
+	if len(roles) > 1 && len(roles) != len(groups) {
+		row.addErr("roles", "give one role, or one role per group (%d groups, %d roles)", len(groups), len(roles))
+	}
+	for i, g := range groups {
+		role := "learner"
+		if len(roles) == 1 {
+			role = roles[0]
+		} else if i < len(roles) {
+			role = roles[i]
+		}
+		role = strings.ToLower(role)
+		if r, ok := moodleGroupRoles[role]; ok {
+			role = r
+		} else {
+			row.addErr("roles", "unknown role %q (learner, trainer, group_admin, user_admin)", role)
+		}
+		row.Groups = append(row.Groups, GroupRef{IDNumber: g, Role: role, Column: "groups"})
+	}
+	if len(groups) == 0 && len(roles) > 0 {
+		row.addErr("roles", "roles need groups")
+	}
+	return row, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == '|' }) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// enrolments reads Moodle's flat file: action,role,user,course[,starts_at,ends_at].
+type enrolments struct{ t *table }
+
+func newEnrolments(r io.Reader) (*enrolments, error) {
+	t, _, err := newTable(r, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &enrolments{t: t}, nil
+}
+
+func (p *enrolments) Next() (*Row, error) {
+	rec, err := p.t.next()
+	if err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(rec.fields[0], "action") { // a header
+		return p.Next()
+	}
+	row := &Row{Line: rec.line}
+	if len(rec.fields) < 4 || len(rec.fields) > 6 {
+		row.addErr("", "expected action,role,user,course[,starts_at,ends_at]: %d values", len(rec.fields))
+		return row, nil
+	}
+	e := Enrol{Course: rec.fields[3], Column: "course"}
+	switch strings.ToLower(rec.fields[0]) {
+	case "add":
+	case "del":
+		e.Remove = true
+	default:
+		row.addErr("action", "must be add or del, not %q", rec.fields[0])
+	}
+	role := strings.ToLower(rec.fields[1])
+	if r, ok := moodleCourseRoles[role]; ok {
+		role = r
+	}
+	e.Role = role
+	row.Login = strings.ToLower(rec.fields[2])
+	if row.Login == "" {
+		row.addErr("user", "is required")
+	}
+	if e.Course == "" {
+		row.addErr("course", "is required")
+	}
+	for i, name := range []string{"starts_at", "ends_at"} {
+		if v := at(rec, 4+i); v != "" && v != "0" {
+			t, err := parseTime(v)
+			if err != nil {
+				row.addErr(name, "%q is not a date (YYYY-MM-DD or Unix seconds)", v)
+				continue
+			}
+			if i == 0 {
+				e.StartsAt = &t
+			} else {
+				e.EndsAt = &t
+			}
+		}
+	}
+	if e.StartsAt != nil && e.EndsAt != nil && !e.EndsAt.After(*e.StartsAt) {
+		row.addErr("ends_at", "the end must be after the start")
+	}
+	row.Enrols = []Enrol{e}
+	return row, nil
+}
+
+// groups reads Moodle's "Upload cohorts" file.
+type groups struct {
+	t   *table
+	col map[string]int
+}
+
+var groupColumns = map[string]bool{"name": true, "idnumber": true, "description": true, "category": true,
+	"category_id": true, "category_idnumber": true, "category_path": true, "context": true, "visible": true,
+	"theme": true, "descriptionformat": true, "component": true}
+
+func newGroups(r io.Reader) (*groups, error) {
+	t, _, err := newTable(r, 0)
+	if err != nil {
+		return nil, err
+	}
+	head, err := t.next()
+	if err == io.EOF {
+		return nil, errEmpty
+	}
+	if err != nil {
+		return nil, err
+	}
+	g := &groups{t: t, col: map[string]int{}}
+	var fe errs.Fields
+	for i, h := range head.fields {
+		name := strings.ToLower(h)
+		if !groupColumns[name] {
+			fe = append(fe, errs.FieldError{Field: h, Line: head.line, Message: "unknown column " + strconv.Quote(h)})
+			continue
+		}
+		g.col[name] = i
+	}
+	if _, ok := g.col["name"]; !ok {
+		fe = append(fe, errs.FieldError{Field: "name", Line: head.line, Message: "the file needs a name column"})
+	}
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (p *groups) get(rec *record, name string) string {
+	i, ok := p.col[name]
+	if !ok {
+		return ""
+	}
+	return at(rec, i)
+}
+
+func (p *groups) Next() (*Row, error) {
+	rec, err := p.t.next()
+	if err != nil {
+		return nil, err
+	}
+	row := &Row{Line: rec.line}
+	g := &GroupFields{Name: p.get(rec, "name"), IDNumber: p.get(rec, "idnumber"), Description: p.get(rec, "description")}
+	for _, c := range []string{"category", "category_idnumber", "category_path", "category_id", "context"} {
+		if v := p.get(rec, c); v != "" {
+			g.Parent = v
+			break
+		}
+	}
+	if g.Parent == "1" || strings.EqualFold(g.Parent, "system") {
+		g.Parent = "" // Moodle's system context: the top of the tree
+	}
+	if g.Name == "" {
+		row.addErr("name", "is required")
+	}
+	if v := p.get(rec, "visible"); v != "" {
+		b, ok := flag(v)
+		if !ok {
+			row.addErr("visible", "must be yes or no")
+		}
+		g.Private = !b
+	}
+	if v := p.get(rec, "theme"); v != "" {
+		row.note("theme: ignored (Roster has no use for it)")
+	}
+	row.Group = g
+	return row, nil
+}
+
+var _ = time.Second

@@ -1,0 +1,104 @@
+package bulk
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"roster/internal/errs"
+)
+
+// Formats of bulk files.
+const (
+	FormatMoodle     = "moodle"
+	FormatTSV        = "tsv"
+	FormatGroups     = "groups"
+	FormatEnrolments = "enrolments"
+)
+
+// Formats lists every format, for help texts.
+var Formats = []string{FormatMoodle, FormatTSV, FormatGroups, FormatEnrolments}
+
+// Row is one parsed line of a file. Which parts are set depends on the format: user rows
+// (moodle, tsv) fill User and may carry Enrols and Groups; an enrolments line fills Enrols
+// with one entry and Login; a groups line fills Group.
+type Row struct {
+	Line int
+	User *UserFields
+	// Login names an existing account (enrolments format): username or email.
+	Login  string
+	Enrols []Enrol
+	Groups []GroupRef
+	Group  *GroupFields
+	Notes  []string // columns accepted but ignored, and other remarks
+	Errors []errs.FieldError
+}
+
+// UserFields are the account fields a row gives; Set says which columns were present (a
+// missing column leaves a field unchanged on update).
+type UserFields struct {
+	Username, Email, FirstName, LastName, Password, Auth, IDNumber, Language string
+	Suspended                                                                bool
+	NoEmail                                                                  bool // Moodle's emailstop
+	DeleteAt                                                                 *time.Time
+	Custom                                                                   map[string]string
+	Set                                                                      map[string]bool
+}
+
+// Enrol is one course enrolment a row asks for.
+type Enrol struct {
+	Course      string // shortname
+	Role        string // Roster course role shortname; "" for the method's default (student)
+	CourseGroup string // course group name; "" for none
+	Suspended   bool
+	StartsAt    *time.Time
+	EndsAt      *time.Time
+	Period      time.Duration // Moodle's enrolperiod: EndsAt = start + Period
+	Remove      bool          // enrolments format "del"
+	Column      string        // the column it came from, for messages
+}
+
+// GroupRef is a group membership a row asks for, the group named by idnumber.
+type GroupRef struct {
+	IDNumber string
+	Role     string // group role
+	Column   string
+}
+
+// GroupFields is one line of an "Upload cohorts" file.
+type GroupFields struct {
+	Name, IDNumber, Description, Parent string
+	Private                             bool
+}
+
+func (r *Row) addErr(field, format string, args ...any) {
+	r.Errors = append(r.Errors, errs.FieldError{Field: field, Line: r.Line, Message: fmt.Sprintf(format, args...)})
+}
+
+func (r *Row) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
+
+// Parser reads one format row by row.
+type Parser interface {
+	// Next returns the next row or io.EOF. A row with problems is returned with Errors; an
+	// error is returned only when the file cannot be read further (encoding, quoting, a line
+	// too long).
+	Next() (*Row, error)
+}
+
+// NewParser returns the parser of format over r. The header (where the format has one) is
+// read now: unknown or missing columns are an error here.
+func NewParser(format string, r io.Reader) (Parser, error) {
+	switch format {
+	case FormatMoodle, "":
+		return newMoodle(r)
+	case FormatTSV:
+		return newTSV(r)
+	case FormatGroups:
+		return newGroups(r)
+	case FormatEnrolments:
+		return newEnrolments(r)
+	}
+	return nil, errs.Field("format", "unknown format %q (moodle, tsv, groups, enrolments)", format)
+}

@@ -1,0 +1,459 @@
+package bulk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"roster/internal/account"
+	"roster/internal/audit"
+	"roster/internal/authz"
+	"roster/internal/course"
+	"roster/internal/errs"
+	"roster/internal/group"
+	"roster/internal/store"
+)
+
+// DefaultBatchSize is how many rows one transaction applies.
+const DefaultBatchSize = 5000
+
+// maxReportRows caps the rows a report lists (rows with errors first come within it; the
+// summary always counts every row).
+const maxReportRows = 200000
+
+// Service previews, applies and undoes bulk files.
+type Service struct {
+	db       *store.DB
+	accounts *account.Service
+	groups   *group.Service
+	courses  *course.Service
+	// BatchSize is how many rows one transaction applies; DefaultBatchSize when 0.
+	BatchSize int
+	// serial applies row by row through account.CreateUser and group.AddMemberTx instead of
+	// the batch paths (tests compare both).
+	serial bool
+}
+
+// NewService returns the import service.
+func NewService(db *store.DB, accounts *account.Service, groups *group.Service, courses *course.Service) *Service {
+	return &Service{db: db, accounts: accounts, groups: groups, courses: courses}
+}
+
+// Summary counts the rows of a report by outcome; Enrolled counts enrolments.
+type Summary struct {
+	Created  int `json:"created"`
+	Updated  int `json:"updated"`
+	Enrolled int `json:"enrolled"`
+	Skipped  int `json:"skipped"`
+	Errors   int `json:"errors"`
+}
+
+// RowResult is one line of a report.
+type RowResult struct {
+	Line    int               `json:"line"`
+	Action  string            `json:"action"`
+	Errors  []errs.FieldError `json:"errors"`
+	Notes   []string          `json:"notes,omitempty"`
+	Changes []string          `json:"changes,omitempty"` // update: the columns that change
+	UserID  int64             `json:"-"`
+}
+
+// Report is what a preview or an apply says.
+type Report struct {
+	BatchID int64       `json:"batch_id,omitempty"`
+	Applied bool        `json:"applied"`
+	Summary Summary     `json:"summary"`
+	Rows    []RowResult `json:"rows"`
+}
+
+func (r *Report) add(p *Plan, enrolled int) {
+	switch p.Action {
+	case ActCreate:
+		r.Summary.Created++
+	case ActUpdate:
+		r.Summary.Updated++
+	case ActSkip:
+		r.Summary.Skipped++
+	case ActError:
+		r.Summary.Errors++
+	}
+	r.Summary.Enrolled += enrolled
+	if len(r.Rows) < maxReportRows {
+		errors := p.Errors
+		if errors == nil {
+			errors = []errs.FieldError{}
+		}
+		res := RowResult{Line: p.Row.Line, Action: p.Action, Errors: errors, Notes: p.Row.Notes}
+		if p.Action == ActUpdate {
+			res.Changes = p.ChangedColumns()
+		}
+		r.Rows = append(r.Rows, res)
+	}
+}
+
+// Preview checks a file against the database and says what applying it would do, writing
+// nothing. Platform administrators only. Errors: Unauthorized/Forbidden, Invalid (a header,
+// an unreadable file: line and column named).
+func (s *Service) Preview(ctx context.Context, r io.Reader, o Options) (*Report, error) {
+	if err := authz.RequirePlatformAdmin(ctx); err != nil {
+		return nil, err
+	}
+	if err := o.normalize(); err != nil {
+		return nil, err
+	}
+	rep, _, err := s.preview(ctx, r, o)
+	return rep, err
+}
+
+// needs is what a file needs before its rows can be applied.
+type needs struct {
+	groups       []string           // cohort idnumbers to create
+	courses      map[int64]bool     // courses enrolled into: their manual method
+	courseGroups map[int64][]string // course id → course group names
+	seenCG       map[string]bool
+}
+
+func (s *Service) preview(ctx context.Context, r io.Reader, o Options) (*Report, *needs, error) {
+	p, err := NewParser(o.Format, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	base, err := s.baseSnapshot(ctx, s.db, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &Report{Rows: []RowResult{}}
+	nd := &needs{courses: map[int64]bool{}, courseGroups: map[int64][]string{}, seenCG: map[string]bool{}}
+	seen := NewSeen()
+	err = s.chunks(ctx, p, func(rows []*Row) error {
+		snap, err := s.withUsers(ctx, s.db, base, rows)
+		if err != nil {
+			return err
+		}
+		for _, row := range rows {
+			plan := PlanRow(row, snap, seen, o)
+			n := 0
+			if plan.Action != ActError {
+				for _, e := range plan.Enrols {
+					nd.courses[e.CourseID] = true
+					if e.CourseGroup != "" && !nd.seenCG[fmt.Sprint(e.CourseID, "/", e.CourseGroup)] {
+						nd.seenCG[fmt.Sprint(e.CourseID, "/", e.CourseGroup)] = true
+						nd.courseGroups[e.CourseID] = append(nd.courseGroups[e.CourseID], e.CourseGroup)
+					}
+					if !e.Remove {
+						n++
+					}
+				}
+			}
+			rep.add(plan, n)
+		}
+		return nil
+	})
+	nd.groups = seen.NewGroups
+	return rep, nd, err
+}
+
+// chunks reads the rows of p in batches.
+func (s *Service) chunks(ctx context.Context, p Parser, fn func([]*Row) error) error {
+	size := s.BatchSize
+	if size <= 0 {
+		size = DefaultBatchSize
+	}
+	rows := make([]*Row, 0, size)
+	for {
+		row, err := p.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+		if len(rows) == size {
+			if err := fn(rows); err != nil {
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return errs.Wrap(err, "bulk: cancelled")
+			}
+			rows = make([]*Row, 0, size)
+		}
+	}
+	if len(rows) > 0 {
+		return fn(rows)
+	}
+	return nil
+}
+
+// baseSnapshot loads the courses, roles and groups, and the shared-email setting.
+func (s *Service) baseSnapshot(ctx context.Context, q store.Querier, o Options) (*Snapshot, error) {
+	snap := NewSnapshot(s.db.Now().UTC())
+	shared, err := account.SharedEmailAllowed(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	snap.SharedEmail = shared
+	if err := scanAll(ctx, q, `SELECT id, shortname FROM courses`, nil, func(r rowScanner) error {
+		var id int64
+		var name string
+		if err := r.Scan(&id, &name); err != nil {
+			return err
+		}
+		snap.Courses[strings.ToLower(name)] = id
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := scanAll(ctx, q, `SELECT shortname FROM course_roles`, nil, func(r rowScanner) error {
+		var name string
+		if err := r.Scan(&name); err != nil {
+			return err
+		}
+		snap.Roles[name] = true
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	err = scanAll(ctx, q, `SELECT id, COALESCE(parent_id, 0), name, idnumber FROM groups`, nil, func(r rowScanner) error {
+		var n GroupNode
+		if err := r.Scan(&n.ID, &n.ParentID, &n.Name, &n.IDNumber); err != nil {
+			return err
+		}
+		if n.IDNumber != "" {
+			snap.Groups[n.IDNumber] = n.ID
+		}
+		if o.Format == FormatGroups {
+			snap.Tree = append(snap.Tree, n)
+		}
+		return nil
+	})
+	return snap, err
+}
+
+func scanAll(ctx context.Context, q store.Querier, query string, args []any, fn func(rowScanner) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return errs.Wrap(err, "bulk: query")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return errs.Wrap(err, "bulk: scan")
+		}
+	}
+	return errs.Wrap(rows.Err(), "bulk: rows")
+}
+
+// lookupChunk keeps IN lists well under the bind-parameter sweet spot of both drivers.
+const lookupChunk = 300
+
+// withUsers returns base plus the accounts rows name (by username and by email).
+func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot, rows []*Row) (*Snapshot, error) {
+	snap := *base
+	snap.ByUsername = map[string]*Existing{}
+	snap.ByEmail = map[string][]*Existing{}
+	var names, emails []string
+	for _, r := range rows {
+		if u := r.User; u != nil {
+			if u.Username != "" {
+				names = append(names, strings.ToLower(u.Username))
+			} else if u.Email != "" {
+				names = append(names, strings.ToLower(u.Email))
+			}
+			if u.Email != "" {
+				emails = append(emails, strings.ToLower(u.Email))
+			}
+		}
+		if r.Login != "" {
+			names = append(names, r.Login)
+			emails = append(emails, r.Login)
+		}
+	}
+	byID := map[int64]bool{}
+	load := func(col string, keys []string) error {
+		for len(keys) > 0 {
+			n := min(lookupChunk, len(keys))
+			sq := newBuf(s.db.Dialect, `SELECT id, username, email, first_name, last_name, language, idnumber, status, auth,
+				custom_fields FROM users WHERE deleted_at IS NULL AND `+col+` IN `)
+			sq.inList(keys[:n])
+			keys = keys[n:]
+			err := scanAll(ctx, q, sq.String(), sq.args, func(r rowScanner) error {
+				var u Existing
+				var custom string
+				if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Language, &u.IDNumber, &u.Status,
+					&u.Auth, &custom); err != nil {
+					return err
+				}
+				if byID[u.ID] {
+					return nil
+				}
+				byID[u.ID] = true
+				_ = json.Unmarshal([]byte(custom), &u.Custom)
+				snap.AddUser(&u)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := load("username", names); err != nil {
+		return nil, err
+	}
+	if err := load("email_norm", emails); err != nil {
+		return nil, err
+	}
+	return &snap, nil
+}
+
+// Apply checks the file as Preview does and, when it has no error (or o.ValidOnly), applies
+// it in batches of rows, one transaction each, recorded as an import batch that Undo can
+// revert. open is called twice (the check, then the apply), so the file is streamed, never
+// held. Passwords are hashed outside the transactions in a bounded pool. Platform
+// administrators only. Errors: Unauthorized/Forbidden, Invalid (header, unreadable file).
+func (s *Service) Apply(ctx context.Context, open func() (io.ReadCloser, error), o Options) (*Report, error) {
+	if err := authz.RequirePlatformAdmin(ctx); err != nil {
+		return nil, err
+	}
+	if err := o.normalize(); err != nil {
+		return nil, err
+	}
+	f, err := open()
+	if err != nil {
+		return nil, errs.Wrap(err, "bulk: open")
+	}
+	rep, nd, err := s.preview(ctx, f, o)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	if rep.Summary.Errors > 0 && !o.ValidOnly {
+		return rep, nil
+	}
+	if err := s.prepare(ctx, nd); err != nil {
+		return nil, err
+	}
+	batchID, err := s.newBatch(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if f, err = open(); err != nil {
+		return nil, errs.Wrap(err, "bulk: open")
+	}
+	defer f.Close()
+	rep, err = s.apply(ctx, f, o, batchID)
+	if err != nil {
+		return nil, err
+	}
+	rep.BatchID, rep.Applied = batchID, true
+	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+		sm := rep.Summary
+		if _, err := tx.ExecContext(ctx, `UPDATE import_batches SET status = 'applied', created = $1, updated = $2, enrolled = $3,
+			skipped = $4, errors = $5, applied_at = $6 WHERE id = $7`, sm.Created, sm.Updated, sm.Enrolled, sm.Skipped, sm.Errors,
+			tx.Now.Unix(), batchID); err != nil {
+			return errs.Wrap(err, "bulk: finish batch")
+		}
+		return audit.Record(ctx, tx, audit.Event{Action: "import.apply", TargetType: "import", TargetID: strconv.FormatInt(batchID, 10),
+			Details: map[string]any{"format": o.Format, "mode": o.Mode, "created": sm.Created, "updated": sm.Updated,
+				"enrolled": sm.Enrolled, "skipped": sm.Skipped, "errors": sm.Errors}})
+	})
+	return rep, err
+}
+
+// prepare creates what the rows need and may not exist: cohort groups, the courses' manual
+// enrolment methods, course groups. Each is its own small transaction through its package.
+func (s *Service) prepare(ctx context.Context, nd *needs) error {
+	for _, idn := range nd.groups {
+		if _, err := s.groups.Create(ctx, group.Group{Name: idn, IDNumber: idn}); err != nil && !errs.Is(err, errs.Conflict) {
+			return err
+		}
+	}
+	for courseID := range nd.courses {
+		var one int
+		err := s.db.QueryRowContext(ctx, `SELECT 1 FROM course_methods WHERE course_id = $1 AND type = 'manual' LIMIT 1`, courseID).Scan(&one)
+		if store.IsNoRows(err) {
+			_, err = s.courses.AddMethod(ctx, courseID, course.Method{Type: course.Manual, Enabled: true})
+		}
+		if err != nil {
+			return errs.Wrap(err, "bulk: manual method")
+		}
+	}
+	for courseID, names := range nd.courseGroups {
+		for _, name := range names {
+			var one int
+			err := s.db.QueryRowContext(ctx, `SELECT 1 FROM course_groups WHERE course_id = $1 AND name = $2`, courseID, name).Scan(&one)
+			if store.IsNoRows(err) {
+				_, err = s.courses.CreateGroup(ctx, courseID, name)
+			}
+			if err != nil && !errs.Is(err, errs.Conflict) {
+				return errs.Wrap(err, "bulk: course group")
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) newBatch(ctx context.Context, o Options) (int64, error) {
+	var id int64
+	opts, _ := json.Marshal(map[string]any{"mode": o.Mode, "match_email": o.MatchEmail, "allow_renames": o.AllowRenames,
+		"valid_only": o.ValidOnly})
+	var by any
+	if p := authz.From(ctx); p != nil && p.UserID != 0 {
+		by = p.UserID
+	}
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO import_batches (format, options, status, created_by, created_at)
+			VALUES ($1, $2, 'applying', $3, $4) RETURNING id`, o.Format, string(opts), by, tx.Now.Unix()).Scan(&id)
+	})
+	return id, errs.Wrap(err, "bulk: new batch")
+}
+
+// hashAll hashes the passwords of the accounts plans create, at most a few at once (each
+// argon2id hash takes 19 MiB), outside any transaction. Rows without a password cost nothing.
+func (s *Service) hashAll(ctx context.Context, plans []*Plan) (map[int]string, error) {
+	var todo []*Plan
+	for _, p := range plans {
+		if p.Action == ActCreate && p.New.Password != "" {
+			todo = append(todo, p)
+		}
+	}
+	out := make(map[int]string, len(todo))
+	if len(todo) == 0 {
+		return out, nil
+	}
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+		next     = make(chan *Plan)
+	)
+	for range min(runtime.GOMAXPROCS(0), 8, len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				h, err := s.accounts.HashPassword(ctx, p.New.Password, p.New.Username, p.New.Email)
+				mu.Lock()
+				if err != nil && firstErr == nil && !errs.Is(err, errs.Invalid) {
+					firstErr = err
+				}
+				if err == nil {
+					out[p.Row.Line] = h
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, p := range todo {
+		next <- p
+	}
+	close(next)
+	wg.Wait()
+	return out, firstErr
+}

@@ -1,0 +1,235 @@
+package bulk
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"roster/internal/account"
+	"roster/internal/audit"
+	"roster/internal/authz"
+	"roster/internal/errs"
+	"roster/internal/group"
+	"roster/internal/store"
+)
+
+// UndoReport says what undoing a batch does (or did).
+type UndoReport struct {
+	BatchID           int64 `json:"batch_id"`
+	Done              bool  `json:"done"`                // false for a preview
+	Memberships       int   `json:"memberships_removed"` // group memberships
+	Unenrolled        int   `json:"unenrolled"`          // enrolments the import added
+	Reenrolled        int   `json:"reenrolled"`          // enrolments it removed, put back
+	Reverted          int   `json:"reverted"`            // accounts whose update is reverted
+	Deleted           int   `json:"deleted"`             // accounts it created, deleted
+	Kept              int   `json:"kept"`                // accounts it created, kept: used since
+	CourseGroupPlaces int   `json:"course_group_places_removed"`
+	deleteAfterCommit []int64
+}
+
+var errDryRun = errors.New("dry run")
+
+// Undo reverts an applied import batch: the memberships and enrolments it added are removed,
+// the enrolments it removed are put back, its updates are reverted, and the accounts it
+// created are deleted unless they have been used since (logged in, or given memberships or
+// enrolments by something else), in which case they are kept and counted. With preview, it
+// says what it would do and changes nothing. Platform administrators only. Errors:
+// Unauthorized/Forbidden, NotFound (batch), Conflict (already undone).
+func (s *Service) Undo(ctx context.Context, batchID int64, preview bool) (*UndoReport, error) {
+	if err := authz.RequirePlatformAdmin(ctx); err != nil {
+		return nil, err
+	}
+	var rep UndoReport
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		rep = UndoReport{BatchID: batchID}
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM import_batches WHERE id = $1`, batchID).Scan(&status)
+		if store.IsNoRows(err) {
+			return errs.New(errs.NotFound, "import batch %d not found", batchID)
+		}
+		if err != nil {
+			return errs.Wrap(err, "bulk: batch")
+		}
+		if status == "undone" {
+			return errs.New(errs.Conflict, "import batch %d is already undone", batchID)
+		}
+		if err := s.undoMemberships(ctx, tx, batchID, &rep); err != nil {
+			return err
+		}
+		if err := s.undoChanges(ctx, tx, batchID, &rep); err != nil {
+			return err
+		}
+		if err := s.undoUsers(ctx, tx, batchID, &rep); err != nil {
+			return err
+		}
+		if preview {
+			return errDryRun
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE import_batches SET status = 'undone', undone_at = $1 WHERE id = $2`,
+			tx.Now.Unix(), batchID); err != nil {
+			return errs.Wrap(err, "bulk: undo")
+		}
+		return audit.Record(ctx, tx, audit.Event{Action: "import.undo", TargetType: "import", TargetID: strconv.FormatInt(batchID, 10),
+			Details: map[string]any{"memberships": rep.Memberships, "unenrolled": rep.Unenrolled, "reverted": rep.Reverted,
+				"deleted": len(rep.deleteAfterCommit), "kept": rep.Kept}})
+	})
+	if preview && errors.Is(err, errDryRun) {
+		return &rep, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rep.Done = true
+	for _, id := range rep.deleteAfterCommit {
+		if err := s.accounts.DeleteUser(ctx, id); err != nil && !errs.Is(err, errs.NotFound) {
+			return &rep, err
+		}
+	}
+	return &rep, nil
+}
+
+func (s *Service) undoMemberships(ctx context.Context, tx *store.Tx, batchID int64, rep *UndoReport) error {
+	type m struct {
+		g, u int64
+		role string
+	}
+	var list []m
+	if err := scanAll(ctx, tx, `SELECT group_id, user_id, role FROM group_members
+		WHERE source_kind = 'import' AND source_ref = $1 AND source_kind <> 'propagated'`, []any{batchID}, func(r rowScanner) error {
+		var x m
+		if err := r.Scan(&x.g, &x.u, &x.role); err != nil {
+			return err
+		}
+		list = append(list, x)
+		return nil
+	}); err != nil {
+		return err
+	}
+	source := group.Source{Kind: group.SourceImport, Ref: batchID}.String()
+	for _, x := range list {
+		if err := group.RemoveMemberTx(ctx, tx, x.g, x.u, x.role, source); err != nil && !errs.Is(err, errs.NotFound) {
+			return err
+		}
+		rep.Memberships++
+	}
+	return nil
+}
+
+func (s *Service) undoChanges(ctx context.Context, tx *store.Tx, batchID int64, rep *UndoReport) error {
+	type c struct {
+		kind              string
+		course, ref, user int64
+		role, status      string
+		starts, ends      sql.NullInt64
+	}
+	var list []c
+	if err := scanAll(ctx, tx, `SELECT kind, course_id, ref_id, user_id, role, status, starts_at, ends_at FROM import_changes
+		WHERE batch_id = $1`, []any{batchID}, func(r rowScanner) error {
+		var x c
+		if err := r.Scan(&x.kind, &x.course, &x.ref, &x.user, &x.role, &x.status, &x.starts, &x.ends); err != nil {
+			return err
+		}
+		list = append(list, x)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, x := range list {
+		var (
+			res sql.Result
+			err error
+		)
+		switch x.kind {
+		case "enrol":
+			res, err = tx.ExecContext(ctx, `DELETE FROM course_enrolments WHERE method_id = $1 AND user_id = $2 AND role = $3`, x.ref, x.user, x.role)
+		case "course_group":
+			res, err = tx.ExecContext(ctx, `DELETE FROM course_group_members WHERE course_group_id = $1 AND user_id = $2 AND method_id = 0`, x.ref, x.user)
+		case "unenrol":
+			res, err = tx.ExecContext(ctx, `INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, starts_at, ends_at,
+				created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (method_id, user_id) DO NOTHING`,
+				x.course, x.ref, x.user, x.role, x.status, x.starts, x.ends, tx.Now.Unix())
+		}
+		if err != nil {
+			return errs.Wrap(err, "bulk: undo "+x.kind)
+		}
+		n, _ := res.RowsAffected()
+		switch x.kind {
+		case "enrol":
+			rep.Unenrolled += int(n)
+		case "course_group":
+			rep.CourseGroupPlaces += int(n)
+		case "unenrol":
+			rep.Reenrolled += int(n)
+		}
+	}
+	return nil
+}
+
+var undoColumns = map[string]bool{"first_name": true, "last_name": true, "idnumber": true, "language": true, "auth": true,
+	"email": true, "custom_fields": true, "username": true}
+
+func (s *Service) undoUsers(ctx context.Context, tx *store.Tx, batchID int64, rep *UndoReport) error {
+	type r struct {
+		action string
+		user   int64
+		before string
+	}
+	var list []r
+	if err := scanAll(ctx, tx, `SELECT action, user_id, before FROM import_rows WHERE batch_id = $1 AND user_id IS NOT NULL
+		AND action IN ('create', 'update') ORDER BY line`, []any{batchID}, func(rows rowScanner) error {
+		var x r
+		if err := rows.Scan(&x.action, &x.user, &x.before); err != nil {
+			return err
+		}
+		list = append(list, x)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, x := range list {
+		if x.action == "update" {
+			before := map[string]string{}
+			_ = json.Unmarshal([]byte(x.before), &before)
+			for col, v := range before {
+				var err error
+				switch {
+				case col == "status" && v == account.StatusActive:
+					err = s.accounts.ReactivateTx(ctx, tx, x.user)
+				case col == "status":
+					err = s.accounts.SuspendTx(ctx, tx, x.user)
+				case undoColumns[col]:
+					_, err = tx.ExecContext(ctx, fmt.Sprintf(`UPDATE users SET %s = $1, updated_at = $2 WHERE id = $3`, col), v, tx.Now.Unix(), x.user)
+					if err == nil && col == "email" {
+						_, err = tx.ExecContext(ctx, `UPDATE users SET email_norm = lower(email) WHERE id = $1`, x.user)
+					}
+				}
+				if store.IsUnique(err) {
+					return errs.New(errs.Conflict, "account %d cannot get its %s back: it is taken now", x.user, col)
+				}
+				if err != nil {
+					return errs.Wrap(err, "bulk: revert update")
+				}
+			}
+			rep.Reverted++
+			continue
+		}
+		var used int
+		err := tx.QueryRowContext(ctx, `SELECT
+			(SELECT COUNT(*) FROM users WHERE id = $1 AND (last_login_at IS NOT NULL OR deleted_at IS NOT NULL)) +
+			(SELECT COUNT(*) FROM group_members WHERE user_id = $1) +
+			(SELECT COUNT(*) FROM course_enrolments WHERE user_id = $1)`, x.user).Scan(&used)
+		if err != nil {
+			return errs.Wrap(err, "bulk: account in use")
+		}
+		if used > 0 {
+			rep.Kept++
+			continue
+		}
+		rep.Deleted++
+		rep.deleteAfterCommit = append(rep.deleteAfterCommit, x.user)
+	}
+	return nil
+}

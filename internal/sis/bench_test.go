@@ -1,0 +1,128 @@
+package sis
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"roster/internal/store"
+	"roster/internal/store/storetest"
+)
+
+// TestSyncScale is the benchmark of docs/benchmarks.md: 40,000 students, 2,000 courses,
+// 500,000 enrolments; the first sync, then a nightly run with 2 % changed. It runs when
+// ROSTER_SIS_BENCH is set (ROSTER_SIS_BENCH=small runs a tenth of it):
+//
+//	ROSTER_SIS_BENCH=1 go test -run TestSyncScale -v -timeout 20m ./internal/sis
+func TestSyncScale(t *testing.T) {
+	size := os.Getenv("ROSTER_SIS_BENCH")
+	if size == "" {
+		t.Skip("set ROSTER_SIS_BENCH=1 (or small) to run the sync benchmark")
+	}
+	users, courses, enrolments := 40000, 2000, 500000
+	if size == "small" {
+		users, courses, enrolments = 4000, 200, 50000
+	}
+	// As `roster sync` does: a soft memory limit, so garbage does not pile up between
+	// collections.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(MemoryLimit))
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		ctx := context.Background()
+		seed(t, db, courses, users)
+		perUser := enrolments / users
+		row := func(b *bytes.Buffer, u, j int, role string) {
+			fmt.Fprintf(b, "c%d,u%d,%s\n", (j*157+u)%courses+1, u+1, role)
+		}
+		// The first night: every enrolment is new.
+		var b bytes.Buffer
+		b.WriteString("course,user,role\n")
+		for u := 0; u < users; u++ {
+			for j := 0; j < perUser+boolInt(u < enrolments%users); j++ {
+				row(&b, u, j, "student")
+			}
+		}
+		first := b.Bytes()
+		// The next night: 2 % changed: 1 % new, 0.5 % role changes, 0.5 % gone.
+		b = bytes.Buffer{}
+		b.WriteString("course,user,role\n")
+		n, changed, gone := 0, 0, 0
+		for u := 0; u < users; u++ {
+			for j := 0; j < perUser+boolInt(u < enrolments%users); j++ {
+				n++
+				switch {
+				case n%200 == 0:
+					gone++
+					continue
+				case n%200 == 100:
+					changed++
+					row(&b, u, j, "teacher")
+				default:
+					row(&b, u, j, "student")
+				}
+			}
+			if u%8 == 0 { // 1 % new: one more course for an eighth of the people
+				row(&b, u, perUser+1, "student")
+			}
+		}
+		second := b.Bytes()
+
+		var peak atomic.Uint64
+		stop := make(chan struct{})
+		go func() {
+			var m runtime.MemStats
+			for {
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}()
+		defer close(stop)
+
+		night := func(name string, data []byte) *Report {
+			start := time.Now()
+			src, err := ReadCSV(bytes.NewReader(data), "nightly.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			src.Name = "nightly"
+			rep, err := Run(ctx, db, src, RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s %s: %s in %v (parse+diff+apply), peak heap in use %d MB", db.Dialect, name, rep.Summary(),
+				time.Since(start).Round(time.Millisecond), peak.Load()>>20)
+			return rep
+		}
+		if rep := night("first sync", first); rep.Added != enrolments {
+			t.Fatalf("first: %s", rep.Summary())
+		}
+		clock.Advance(24 * time.Hour)
+		rep := night("nightly 2 %", second)
+		if rep.Added != users/8 || rep.Changed != changed || rep.Removed != gone {
+			t.Fatalf("nightly: %s, want added %d changed %d removed %d", rep.Summary(), users/8, changed, gone)
+		}
+		clock.Advance(24 * time.Hour)
+		if rep := night("same file again", second); rep.Added+rep.Changed+rep.Removed != 0 {
+			t.Fatalf("rerun: %s", rep.Summary())
+		}
+	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,156 @@
+package sis
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ReadCSVFile reads a CSV export (see ReadCSV). A file that cannot be opened is an error: the
+// run stops and nothing is applied.
+func ReadCSVFile(path string) (*Source, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("sis: %w", err)
+	}
+	defer f.Close()
+	src, err := ReadCSV(f, filepath.Base(path))
+	if err != nil {
+		return nil, err
+	}
+	src.Name = "csv"
+	return src, nil
+}
+
+// ReadCSV reads `course,user,role` rows with a header line; optional columns are `group`,
+// `starts` and `ends` (also `starts_at`, `ends_at`; dates as 2006-01-02, RFC 3339 or Unix
+// seconds), in any order. A missing header or required column, or a file that is not CSV, is
+// an error; a malformed row is an issue naming file and line, and is skipped.
+func ReadCSV(r io.Reader, file string) (*Source, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("sis: %s: empty file, expected a header course,user,role", file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sis: %s: %w", file, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		switch h {
+		case "starts_at", "start":
+			h = "starts"
+		case "ends_at", "end":
+			h = "ends"
+		}
+		col[h] = i
+	}
+	for _, need := range []string{"course", "user", "role"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("sis: %s:1: missing column %q (the header must name course, user and role)", file, need)
+		}
+	}
+	get := func(rec []string, name string) string {
+		if i, ok := col[name]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	src := &Source{Name: "csv:" + file}
+	in := interner{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				src.Issues = append(src.Issues, Issue{File: file, Line: pe.Line, Reason: "malformed row: " + pe.Err.Error()})
+				if pe.Err == csv.ErrFieldCount {
+					continue
+				}
+				// A broken quote makes the rest of the file unreliable.
+				return nil, fmt.Errorf("sis: %s:%d: %v", file, pe.Line, pe.Err)
+			}
+			return nil, fmt.Errorf("sis: %s: %w", file, err)
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		if len(rec) != len(header) {
+			src.Issues = append(src.Issues, Issue{File: file, Line: line,
+				Reason: fmt.Sprintf("malformed row: %d fields, the header has %d", len(rec), len(header))})
+			continue
+		}
+		// Courses, roles and groups repeat: one string each, not one per row (ReuseRecord
+		// makes every field a fresh copy otherwise).
+		row := Row{File: file, Line: line, Course: in.get(get(rec, "course")), User: strings.Clone(get(rec, "user")),
+			Role: in.get(get(rec, "role")), Group: in.get(get(rec, "group"))}
+		var bad []string
+		for _, f := range []string{"course", "user", "role"} {
+			if get(rec, f) == "" {
+				bad = append(bad, f)
+			}
+		}
+		if len(bad) > 0 {
+			src.Issues = append(src.Issues, Issue{File: file, Line: line, Reason: "malformed row: empty " + strings.Join(bad, ", ")})
+			continue
+		}
+		if row.Starts, err = parseDate(get(rec, "starts")); err != nil {
+			src.Issues = append(src.Issues, Issue{File: file, Line: line, Reason: "malformed row: starts: " + err.Error()})
+			continue
+		}
+		if row.Ends, err = parseDate(get(rec, "ends")); err != nil {
+			src.Issues = append(src.Issues, Issue{File: file, Line: line, Reason: "malformed row: ends: " + err.Error()})
+			continue
+		}
+		if row.Starts != 0 && row.Ends != 0 && row.Ends <= row.Starts {
+			src.Issues = append(src.Issues, Issue{File: file, Line: line, Reason: "malformed row: ends before it starts"})
+			continue
+		}
+		src.Rows = append(src.Rows, row)
+	}
+	return src, nil
+}
+
+// parseDate reads an optional date: 2006-01-02 (UTC midnight), RFC 3339, or Unix seconds.
+func parseDate(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	for _, layout := range []string{"2006-01-02", time.RFC3339} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Unix(), nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a date (2006-01-02, RFC 3339 or Unix seconds)", s)
+}
+
+// interner hands out one copy of each repeated string.
+type interner map[string]string
+
+func (in interner) get(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := in[s]; ok {
+		return v
+	}
+	s = strings.Clone(s)
+	in[s] = s
+	return s
+}

@@ -1,0 +1,229 @@
+package sis
+
+import (
+	"archive/zip"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+)
+
+// OneRoster role names mapped to course roles (the others are reported as unknown roles).
+var oneRosterRoles = map[string]string{
+	"student":       "student",
+	"teacher":       "teacher",
+	"aide":          "non_editing_teacher",
+	"proctor":       "non_editing_teacher",
+	"administrator": "teacher",
+}
+
+// The files a bundle may carry, and the columns that tell the versions apart: 1.2 dropped the
+// users' role column (roles.csv replaced it) and added userMasterIdentifier and
+// primaryOrgSourcedId.
+var oneRosterFiles = []string{"academicSessions", "categories", "classes", "classResources", "courses", "courseResources",
+	"demographics", "enrollments", "lineItems", "orgs", "resources", "results", "users", "roles", "userProfiles",
+	"lineItemLearningObjectiveIds", "lineItemScoreScales", "resultLearningObjectiveIds", "resultScoreScales",
+	"scoreScales", "userResources"}
+
+// ReadOneRoster reads a OneRoster 1.1 or 1.2 CSV bundle, a folder or a .zip: manifest.csv says
+// the version and, per file, bulk, delta or absent. Classes map to courses (by classCode, else
+// title), users to accounts (by username, then email, then identifier), enrollments to
+// enrolments. A bulk enrollments file is the whole truth; a delta one carries a status per row
+// and its tobedeleted rows remove. Errors (nothing is applied): no manifest, a file the manifest
+// lists that is absent, a bundle mixing versions, a file that is not CSV.
+func ReadOneRoster(path string) (*Source, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("sis: %w", err)
+	}
+	var fsys fs.FS
+	if st.IsDir() {
+		fsys = os.DirFS(path)
+	} else {
+		z, err := zip.OpenReader(path)
+		if err != nil {
+			return nil, fmt.Errorf("sis: %s: not a folder or a zip: %w", path, err)
+		}
+		defer z.Close()
+		fsys = z
+	}
+	return readOneRoster(fsys)
+}
+
+type orTable struct {
+	file string
+	cols map[string]int
+	rows [][]string
+	line []int
+}
+
+func (t *orTable) get(i int, col string) string {
+	if c, ok := t.cols[col]; ok && c < len(t.rows[i]) {
+		return strings.TrimSpace(t.rows[i][c])
+	}
+	return ""
+}
+
+func readTable(fsys fs.FS, name string) (*orTable, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cr := csv.NewReader(f)
+	cr.FieldsPerRecord = -1
+	t := &orTable{file: name, cols: map[string]int{}}
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("sis: %s: no header: %w", name, err)
+	}
+	for i, h := range header {
+		t.cols[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return t, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sis: %w", err) // csv.ParseError names file line and column
+		}
+		line, _ := cr.FieldPos(0)
+		t.rows = append(t.rows, rec)
+		t.line = append(t.line, line)
+	}
+}
+
+func readOneRoster(fsys fs.FS) (*Source, error) {
+	man, err := readTable(fsys, "manifest.csv")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("sis: oneroster: no manifest.csv")
+	}
+	if err != nil {
+		return nil, err
+	}
+	props := map[string]string{}
+	for i := range man.rows {
+		props[man.get(i, "propertyName")] = man.get(i, "value")
+	}
+	version := props["oneroster.version"]
+	if version != "1.1" && version != "1.2" {
+		return nil, fmt.Errorf("sis: manifest.csv: oneroster.version %q: expected 1.1 or 1.2", version)
+	}
+	modes := map[string]string{}
+	for _, f := range oneRosterFiles {
+		mode := strings.ToLower(props["file."+f])
+		if mode == "" {
+			mode = "absent"
+		}
+		switch mode {
+		case "absent":
+		case "bulk", "delta":
+			if _, err := fs.Stat(fsys, f+".csv"); err != nil {
+				return nil, fmt.Errorf("sis: manifest.csv lists %s.csv as %s, but the bundle has no %s.csv", f, mode, f)
+			}
+		default:
+			return nil, fmt.Errorf("sis: manifest.csv: file.%s %q: expected bulk, delta or absent", f, mode)
+		}
+		modes[f] = mode
+	}
+	if version == "1.1" && modes["roles"] != "absent" {
+		return nil, fmt.Errorf("sis: the bundle mixes versions: manifest.csv says 1.1 but lists roles.csv (OneRoster 1.2)")
+	}
+	for _, need := range []string{"users", "classes", "enrollments"} {
+		if modes[need] == "absent" {
+			return nil, fmt.Errorf("sis: manifest.csv: %s.csv is absent; a sync needs users, classes and enrollments", need)
+		}
+	}
+	tables := map[string]*orTable{}
+	for _, f := range []string{"users", "classes", "enrollments"} {
+		if tables[f], err = readTable(fsys, f+".csv"); err != nil {
+			return nil, err
+		}
+	}
+	users := tables["users"]
+	_, hasRole := users.cols["role"]
+	_, has12 := users.cols["userMasterIdentifier"]
+	if version == "1.2" && hasRole && !has12 {
+		return nil, fmt.Errorf("sis: the bundle mixes versions: manifest.csv says 1.2 but users.csv has the 1.1 role column")
+	}
+	if version == "1.1" && has12 {
+		return nil, fmt.Errorf("sis: the bundle mixes versions: manifest.csv says 1.1 but users.csv has the 1.2 userMasterIdentifier column")
+	}
+
+	src := &Source{Delta: modes["enrollments"] == "delta"}
+	type person struct{ ids []string }
+	people := map[string]person{}
+	for i := range users.rows {
+		var ids []string
+		for _, c := range []string{"username", "email", "identifier"} {
+			if v := users.get(i, c); v != "" {
+				ids = append(ids, v)
+			}
+		}
+		id := users.get(i, "sourcedId")
+		if id == "" {
+			src.Issues = append(src.Issues, Issue{File: users.file, Line: users.line[i], Reason: "malformed row: empty sourcedId"})
+			continue
+		}
+		people[id] = person{ids: ids}
+	}
+	classes := map[string]string{}
+	ct := tables["classes"]
+	for i := range ct.rows {
+		code := ct.get(i, "classCode")
+		if code == "" {
+			code = ct.get(i, "title")
+		}
+		classes[ct.get(i, "sourcedId")] = code
+	}
+	et := tables["enrollments"]
+	for i := range et.rows {
+		line := et.line[i]
+		bad := func(format string, args ...any) {
+			src.Issues = append(src.Issues, Issue{File: et.file, Line: line, Reason: fmt.Sprintf(format, args...)})
+		}
+		status := strings.ToLower(et.get(i, "status"))
+		deleted := status == "tobedeleted"
+		if src.Delta && status != "active" && !deleted {
+			bad("malformed row: status %q (expected active or tobedeleted)", et.get(i, "status"))
+			continue
+		}
+		if !src.Delta && deleted {
+			continue // a bulk file is the whole truth: a deleted row is simply not listed
+		}
+		course, ok := classes[et.get(i, "classSourcedId")]
+		if !ok {
+			bad("unknown class %q (not in classes.csv)", et.get(i, "classSourcedId"))
+			continue
+		}
+		p, ok := people[et.get(i, "userSourcedId")]
+		if !ok || len(p.ids) == 0 {
+			bad("unknown user %q (not in users.csv, or without username, email or identifier)", et.get(i, "userSourcedId"))
+			continue
+		}
+		role := strings.ToLower(et.get(i, "role"))
+		if r, ok := oneRosterRoles[role]; ok {
+			role = r
+		}
+		row := Row{File: et.file, Line: line, Course: course, User: p.ids[0], UserAlt: p.ids[1:], Role: role, Deleted: deleted}
+		var err error
+		if row.Starts, err = parseDate(et.get(i, "beginDate")); err != nil {
+			bad("malformed row: beginDate: %v", err)
+			continue
+		}
+		if row.Ends, err = parseDate(et.get(i, "endDate")); err != nil {
+			bad("malformed row: endDate: %v", err)
+			continue
+		}
+		if row.Ends != 0 {
+			row.Ends += int64(24 * time.Hour / time.Second) // the end date is the last day
+		}
+		src.Rows = append(src.Rows, row)
+	}
+	return src, nil
+}

@@ -1,0 +1,311 @@
+package sis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"roster/internal/errs"
+	"roster/internal/store"
+)
+
+// RunOptions steer one run.
+type RunOptions struct {
+	Action    string  // ActionSuspend (default), ActionUnenrol, ActionKeep
+	Threshold float64 // percent; 0: DefaultThreshold; 100: no check
+	DryRun    bool    // compute and report the whole difference, apply nothing
+}
+
+// Report is what a run did, kept in sync_runs.
+type Report struct {
+	RunID    int64
+	Source   string
+	Status   string // done | dry_run | stopped | failed
+	DryRun   bool
+	Added    int
+	Changed  int
+	Removed  int // suspended or unenrolled
+	Kept     int // no longer listed, kept (action keep)
+	Skipped  int
+	Issues   []Issue
+	Message  string
+	Duration time.Duration
+	Plan     *Plan `json:"-"` // the difference (dry runs show it)
+}
+
+// Stopped reports whether the threshold stopped the run.
+func (r *Report) Stopped() bool { return r.Status == "stopped" }
+
+// Summary is the one line `roster sync` prints.
+func (r *Report) Summary() string {
+	return fmt.Sprintf("added %d, changed %d, removed %d", r.Added, r.Changed, r.Removed)
+}
+
+// MemoryLimit is the soft memory limit `roster sync` sets for its process
+// (runtime/debug.SetMemoryLimit): the live data of a 500,000-enrolment run is around 200 MB,
+// and the limit keeps its garbage from doubling that.
+const MemoryLimit = 320 << 20
+
+// maxReportIssues bounds the issues stored with a run (the count is always exact).
+const maxReportIssues = 1000
+
+// staleRun is how long a run may hold its source's lock before another run takes it over (the
+// process that started it died).
+const staleRun = 6 * time.Hour
+
+// Run syncs the source: it resolves the rows, computes the difference with the enrolments this
+// source made, and applies it in batches unless it is a dry run or the threshold stops it.
+// Run consumes src.Rows (it drops them once resolved, to bound memory). One run at a time
+// per source. Errors: Invalid (action), Conflict (a run of this source is
+// under way); a source that could not be read never reaches Run.
+func Run(ctx context.Context, db *store.DB, src *Source, opt RunOptions) (*Report, error) {
+	switch opt.Action {
+	case "":
+		opt.Action = ActionSuspend
+	case ActionSuspend, ActionUnenrol, ActionKeep:
+	default:
+		return nil, errs.Field("action", "must be suspend, unenrol or keep")
+	}
+	if src.Name == "" {
+		return nil, errs.Field("source", "the source needs a name")
+	}
+	began := time.Now()
+	rep := &Report{Source: src.Name, DryRun: opt.DryRun}
+	if err := startRun(ctx, db, rep, opt); err != nil {
+		return nil, err
+	}
+	err := run(ctx, db, src, opt, rep)
+	if err != nil {
+		rep.Status, rep.Message = "failed", err.Error()
+	}
+	rep.Duration = time.Since(began)
+	if ferr := finishRun(context.WithoutCancel(ctx), db, rep); ferr != nil && err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Report) error {
+	dir, err := LoadDirectory(ctx, db)
+	if err != nil {
+		return err
+	}
+	res := Resolve(src, dir)
+	// The rows are keys now: let the collector have them before the enrolments are read.
+	src.Rows, dir = nil, nil
+	have, methods, err := loadHave(ctx, db, src.Name)
+	if err != nil {
+		return err
+	}
+	plan := Diff(res.Want, res.Deleted, have, Options{Action: opt.Action, Threshold: opt.Threshold, Delta: src.Delta, Protected: res.Protected})
+	rep.Plan, rep.Issues, rep.Skipped = plan, res.Issues, len(res.Issues)
+	rep.Added, rep.Changed, rep.Removed, rep.Kept = len(plan.Add), len(plan.Change), plan.Removed(), plan.Kept
+	switch {
+	case opt.DryRun:
+		// The whole difference, and whether a real run would stop.
+		rep.Status = "dry_run"
+		if plan.Stopped {
+			rep.Message = "a real run would stop: " + plan.StopReason
+		}
+		return nil
+	case plan.Stopped:
+		rep.Status, rep.Message = "stopped", plan.StopReason
+		rep.Added, rep.Changed, rep.Removed = 0, 0, 0
+		return nil
+	}
+	if err := apply(ctx, db, src.Name, opt.Action, rep.RunID, plan, methods); err != nil {
+		return err
+	}
+	rep.Status = "done"
+	return nil
+}
+
+func startRun(ctx context.Context, db *store.DB, rep *Report, opt RunOptions) error {
+	return db.Tx(ctx, func(tx *store.Tx) error {
+		now := tx.Now.Unix()
+		if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET status = 'failed', message = 'abandoned: the process running it stopped', finished_at = $1
+			WHERE source = $2 AND status = 'running' AND started_at < $3`, now, rep.Source, now-int64(staleRun/time.Second)); err != nil {
+			return errs.Wrap(err, "sis: start run")
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO sync_runs (source, status, dry_run, action, started_at) VALUES ($1, 'running', $2, $3, $4) RETURNING id`,
+			rep.Source, opt.DryRun, opt.Action, now).Scan(&rep.RunID)
+		if store.IsUnique(err) {
+			return errs.New(errs.Conflict, "a run of source %q is under way", rep.Source)
+		}
+		if err != nil {
+			return errs.Wrap(err, "sis: start run")
+		}
+		return nil
+	})
+}
+
+func finishRun(ctx context.Context, db *store.DB, rep *Report) error {
+	issues := rep.Issues
+	if len(issues) > maxReportIssues {
+		issues = issues[:maxReportIssues]
+	}
+	if issues == nil {
+		issues = []Issue{}
+	}
+	body, err := json.Marshal(map[string]any{"skipped": issues, "skipped_total": len(rep.Issues), "kept": rep.Kept})
+	if err != nil {
+		return err
+	}
+	return db.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sync_runs SET status = $1, added = $2, changed = $3, removed = $4, skipped = $5,
+			message = $6, report = $7, finished_at = $8, duration_ms = $9 WHERE id = $10`,
+			rep.Status, rep.Added, rep.Changed, rep.Removed, rep.Skipped, rep.Message, string(body), tx.Now.Unix(),
+			rep.Duration.Milliseconds(), rep.RunID)
+		if err != nil {
+			return errs.Wrap(err, "sis: finish run")
+		}
+		return nil
+	})
+}
+
+// LoadDirectory reads the courses, course roles and people the source's names resolve to.
+func LoadDirectory(ctx context.Context, q store.Querier) (*Directory, error) {
+	dir := NewDirectory()
+	var maxID int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM users`).Scan(&maxID); err != nil {
+		return nil, errs.Wrap(err, "sis: users")
+	}
+	var maxCourse int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM courses`).Scan(&maxCourse); err != nil {
+		return nil, errs.Wrap(err, "sis: courses")
+	}
+	if maxID >= 1<<32 || maxCourse >= 1<<32 {
+		return nil, errs.New(errs.Internal, "sis: user or course ids beyond 2^32 do not fit the sync's keys")
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, shortname FROM courses`)
+	if err != nil {
+		return nil, errs.Wrap(err, "sis: courses")
+	}
+	for rows.Next() {
+		var id int64
+		var s string
+		if err := rows.Scan(&id, &s); err != nil {
+			rows.Close()
+			return nil, errs.Wrap(err, "sis: courses")
+		}
+		dir.Courses[strings.ToLower(s)] = id
+	}
+	rows.Close()
+	if rows.Err() != nil {
+		return nil, errs.Wrap(rows.Err(), "sis: courses")
+	}
+	rows, err = q.QueryContext(ctx, `SELECT shortname FROM course_roles`)
+	if err != nil {
+		return nil, errs.Wrap(err, "sis: roles")
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, errs.Wrap(err, "sis: roles")
+		}
+		dir.Roles[s] = true
+	}
+	rows.Close()
+	rows, err = q.QueryContext(ctx, `SELECT id, username, email_norm, idnumber FROM users WHERE deleted_at IS NULL`)
+	if err != nil {
+		return nil, errs.Wrap(err, "sis: users")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var u, e, n string
+		if err := rows.Scan(&id, &u, &e, &n); err != nil {
+			return nil, errs.Wrap(err, "sis: users")
+		}
+		dir.AddUser(id, u, e, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errs.Wrap(err, "sis: users")
+	}
+	return dir, nil
+}
+
+// loadHave reads the enrolments the source made, and its sis method per course.
+func loadHave(ctx context.Context, q store.Querier, source string) (map[Key]Have, map[int64]int64, error) {
+	methods := map[int64]int64{}
+	rows, err := q.QueryContext(ctx, `SELECT id, course_id FROM course_methods WHERE type = 'sis' AND name = $1`, source)
+	if err != nil {
+		return nil, nil, errs.Wrap(err, "sis: methods")
+	}
+	for rows.Next() {
+		var id, course int64
+		if err := rows.Scan(&id, &course); err != nil {
+			rows.Close()
+			return nil, nil, errs.Wrap(err, "sis: methods")
+		}
+		methods[course] = id
+	}
+	rows.Close()
+	have := map[Key]Have{}
+	if len(methods) == 0 {
+		return have, methods, nil
+	}
+	rows, err = q.QueryContext(ctx, `SELECT e.id, e.course_id, e.user_id, e.role, e.status, e.sync_suspended, COALESCE(e.starts_at, 0), COALESCE(e.ends_at, 0)
+		FROM course_methods m JOIN course_enrolments e ON e.method_id = m.id WHERE m.type = 'sis' AND m.name = $1`, source)
+	if err != nil {
+		return nil, nil, errs.Wrap(err, "sis: enrolments")
+	}
+	defer rows.Close()
+	roles := map[string]string{} // one string per role, not one per row
+	var role, status []byte
+	for rows.Next() {
+		var h Have
+		var course, user int64
+		if err := rows.Scan(&h.ID, &course, &user, &role, &status, &h.BySync, &h.Starts, &h.Ends); err != nil {
+			return nil, nil, errs.Wrap(err, "sis: enrolments")
+		}
+		r, ok := roles[string(role)]
+		if !ok {
+			r = string(role)
+			roles[r] = r
+		}
+		h.Role = r
+		h.Suspended = string(status) == "suspended"
+		have[MakeKey(course, user)] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, errs.Wrap(err, "sis: enrolments")
+	}
+	rows.Close()
+	// The course groups the source placed people in.
+	rows, err = q.QueryContext(ctx, `SELECT g.course_id, gm.user_id, g.name FROM course_methods m
+		JOIN course_group_members gm ON gm.method_id = m.id JOIN course_groups g ON g.id = gm.course_group_id
+		WHERE m.type = 'sis' AND m.name = $1`, source)
+	if err != nil {
+		return nil, nil, errs.Wrap(err, "sis: groups")
+	}
+	defer rows.Close()
+	names := map[string]string{}
+	for rows.Next() {
+		var course, user int64
+		var name string
+		if err := rows.Scan(&course, &user, &name); err != nil {
+			return nil, nil, errs.Wrap(err, "sis: groups")
+		}
+		if n, ok := names[name]; ok {
+			name = n
+		} else {
+			names[name] = name
+		}
+		k := MakeKey(course, user)
+		if h, ok := have[k]; ok && (h.Group == "" || name < h.Group) {
+			h.Group = name
+			have[k] = h
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, errs.Wrap(err, "sis: groups")
+	}
+	return have, methods, nil
+}

@@ -1,0 +1,165 @@
+package sis
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Row is one enrolment a source lists, as written in it: names, not ids.
+type Row struct {
+	File string
+	Line int
+	// Course is the course's shortname; User a username, an email or an idnumber (UserAlt
+	// lists further identifiers of the same person, tried in order).
+	Course  string
+	User    string
+	UserAlt []string
+	Role    string
+	Group   string // optional course group (created when missing)
+	Starts  int64  // Unix seconds; 0: none
+	Ends    int64
+	Deleted bool // delta sources: the row says the enrolment is gone
+}
+
+// Issue is a row the sync skipped, with where it is and why.
+type Issue struct {
+	File   string `json:"file"`
+	Line   int    `json:"line,omitempty"`
+	Reason string `json:"reason"`
+}
+
+func (i Issue) String() string {
+	if i.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", i.File, i.Line, i.Reason)
+	}
+	return i.File + ": " + i.Reason
+}
+
+// Source is what a reader produced: the rows, the rows it could not read, and whether it
+// lists only changes (delta) or the whole truth.
+type Source struct {
+	Name   string
+	Rows   []Row
+	Issues []Issue
+	Delta  bool
+}
+
+// Directory is what the platform knows, to resolve names: courses by lower-cased shortname,
+// roles, and people by username, email and idnumber. An id of -1 marks an ambiguous name
+// (two people with that email or idnumber).
+type Directory struct {
+	Courses   map[string]int64
+	Roles     map[string]bool
+	Usernames map[string]int64
+	Emails    map[string]int64
+	IDNumbers map[string]int64
+	RoleAlias map[string]string // optional: source role names mapped to course roles
+}
+
+// NewDirectory returns an empty directory.
+func NewDirectory() *Directory {
+	return &Directory{Courses: map[string]int64{}, Roles: map[string]bool{}, Usernames: map[string]int64{},
+		Emails: map[string]int64{}, IDNumbers: map[string]int64{}}
+}
+
+// AddUser records a person's identifiers.
+func (d *Directory) AddUser(id int64, username, email, idnumber string) {
+	d.Usernames[strings.ToLower(username)] = id
+	add := func(m map[string]int64, k string) {
+		if k == "" {
+			return
+		}
+		if old, ok := m[k]; ok && old != id {
+			m[k] = -1
+			return
+		}
+		m[k] = id
+	}
+	add(d.Emails, strings.ToLower(email))
+	add(d.IDNumbers, idnumber)
+}
+
+// user finds a person by one identifier: 0 unknown, -1 ambiguous.
+func (d *Directory) user(s string) int64 {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0
+	}
+	l := strings.ToLower(s)
+	if id, ok := d.Usernames[l]; ok {
+		return id
+	}
+	if strings.Contains(s, "@") {
+		if id, ok := d.Emails[l]; ok {
+			return id
+		}
+	}
+	return d.IDNumbers[s]
+}
+
+// Resolved is a source turned into keys.
+type Resolved struct {
+	Want      map[Key]Want
+	Deleted   map[Key]bool
+	Protected map[Key]bool
+	Issues    []Issue
+	Rows      int // rows read
+}
+
+// Resolve turns a source's rows into keys: unknown courses, people and roles and duplicate rows
+// become issues naming file and line. A skipped row whose course and person are known
+// protects that enrolment from removal.
+func Resolve(src *Source, dir *Directory) *Resolved {
+	r := &Resolved{Want: make(map[Key]Want, len(src.Rows)), Deleted: map[Key]bool{}, Protected: map[Key]bool{},
+		Issues: append([]Issue(nil), src.Issues...), Rows: len(src.Rows)}
+	first := make(map[Key]int, len(src.Rows))
+	for i := range src.Rows {
+		row := &src.Rows[i]
+		skip := func(format string, args ...any) {
+			r.Issues = append(r.Issues, Issue{File: row.File, Line: row.Line, Reason: fmt.Sprintf(format, args...)})
+		}
+		course, ok := dir.Courses[strings.ToLower(strings.TrimSpace(row.Course))]
+		if !ok {
+			skip("unknown course %q", row.Course)
+			continue
+		}
+		user := dir.user(row.User)
+		for _, alt := range row.UserAlt {
+			if user != 0 {
+				break
+			}
+			user = dir.user(alt)
+		}
+		switch user {
+		case 0:
+			skip("unknown user %q", row.User)
+			continue
+		case -1:
+			skip("user %q is ambiguous (several accounts have this email or idnumber)", row.User)
+			continue
+		}
+		k := MakeKey(course, user)
+		role := strings.ToLower(strings.TrimSpace(row.Role))
+		if a, ok := dir.RoleAlias[role]; ok {
+			role = a
+		} else if !dir.Roles[role] && dir.Roles[strings.TrimSpace(row.Role)] {
+			role = strings.TrimSpace(row.Role) // a custom role spelt with capitals
+		}
+		if !row.Deleted && !dir.Roles[role] {
+			skip("unknown role %q", row.Role)
+			r.Protected[k] = true
+			continue
+		}
+		if line, dup := first[k]; dup {
+			skip("duplicate of line %d (course %q, user %q)", line, row.Course, row.User)
+			continue
+		}
+		first[k] = row.Line
+		if row.Deleted {
+			r.Deleted[k] = true
+			continue
+		}
+		r.Want[k] = Want{Role: role, Starts: row.Starts, Ends: row.Ends, Group: row.Group}
+	}
+	return r
+}
