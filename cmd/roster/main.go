@@ -1,5 +1,5 @@
 // Command roster runs Roster: the web pages, the API and the background jobs (serve), and the
-// operators' commands (migrate, user add, token create, version). Flags, configuration and
+// operators' commands (migrate, user add, token create, import, sync, config, version). Flags, configuration and
 // wiring live here; every rule lives in the internal packages.
 package main
 
@@ -73,6 +73,10 @@ Usage:
   roster migrate          bring the database schema up to date
   roster user add --email E --first-name F --last-name L [--username U] [--admin] [--password-stdin]
   roster token create --name N [--user LOGIN] [--scim --group ID]
+  roster import FILE [--format moodle|tsv|groups|enrolments] [--apply]
+                          preview (default) or apply a bulk file; prints the report
+  roster sync [--source csv:PATH|oneroster:PATH] [--dry-run] [--action suspend|unenrol|keep] [--threshold PCT]
+                          run the student-information-system sync now
   roster config           print the effective configuration, secrets masked
   roster version          print the version
 
