@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"roster/internal/account"
 	"roster/internal/errs"
@@ -53,23 +52,45 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 		return nil, err
 	}
 	source := group.Source{Kind: group.SourceImport, Ref: batchID}.String()
-	tStart := time.Now()
-	defer func() { fmt.Println("TRACE total", time.Since(tStart), "create", tCreate, "members", tMembers, "rest", tRest) }()
 	rep := &Report{Rows: []RowResult{}}
 	seen := NewSeen()
-	err = s.chunks(ctx, p, func(rows []*Row) error {
-		snap, err := s.withUsers(ctx, s.db, base, rows)
-		if err != nil {
-			return err
-		}
-		plans := make([]*Plan, len(rows))
-		for i, row := range rows {
-			plans[i] = PlanRow(row, snap, seen, o)
-		}
-		hashes, err := s.hashAll(ctx, plans)
-		if err != nil {
-			return err
-		}
+	// A reader plans the next chunk of rows (lookups, password hashing) while the current one
+	// is written: chunk after chunk, in order. Rows of a later chunk that name an account a
+	// previous chunk creates are duplicates in the file, which Seen reports; the writer
+	// re-checks usernames and emails inside its transaction.
+	type prepared struct {
+		plans  []*Plan
+		hashes map[int]string
+		shared bool
+	}
+	work := make(chan prepared, 1)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var readErr error
+	go func() {
+		defer close(work)
+		readErr = s.chunks(rctx, p, func(rows []*Row) error {
+			snap, err := s.withUsers(rctx, s.db, base, rows)
+			if err != nil {
+				return err
+			}
+			plans := make([]*Plan, len(rows))
+			for i, row := range rows {
+				plans[i] = PlanRow(row, snap, seen, o)
+			}
+			hashes, err := s.hashAll(rctx, plans)
+			if err != nil {
+				return err
+			}
+			select {
+			case work <- prepared{plans, hashes, snap.SharedEmail}:
+				return nil
+			case <-rctx.Done():
+				return errs.Wrap(rctx.Err(), "bulk: cancelled")
+			}
+		})
+	}()
+	write := func(plans []*Plan, hashes map[int]string, shared bool) error {
 		if o.Format == FormatGroups {
 			return s.applyGroups(ctx, plans, batchID, rep)
 		}
@@ -84,11 +105,9 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 					creates = append(creates, done[i])
 				}
 			}
-			t0 := time.Now()
-			if err := s.createUsers(ctx, tx, creates, hashes, snap.SharedEmail); err != nil {
+			if err := s.createUsers(ctx, tx, creates, hashes, shared); err != nil {
 				return err
 			}
-			tCreate += time.Since(t0)
 			var enrols []pendingEnrol
 			var members []membership
 			for _, a := range done {
@@ -105,11 +124,10 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 				}
 				for i, g := range plan.Groups {
 					gid := plan.GroupIDs[i]
-					if gid == 0 {
+					if gid == 0 { // created by prepare after the snapshot (normally it is in it)
 						if err := tx.QueryRowContext(ctx, `SELECT id FROM groups WHERE idnumber = $1`, g.IDNumber).Scan(&gid); err != nil {
 							return errs.Wrap(err, "bulk: group "+g.IDNumber)
 						}
-						base.Groups[g.IDNumber] = gid
 					}
 					if !s.serial {
 						members = append(members, membership{group: gid, user: a.userID, role: g.Role})
@@ -127,13 +145,9 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 					enrols = append(enrols, pendingEnrol{a: a, courseID: e.CourseID, methodID: methods[e.CourseID], e: e})
 				}
 			}
-			t0 = time.Now()
 			if err := s.addMembers(ctx, tx, members, group.Source{Kind: group.SourceImport, Ref: batchID}, chains); err != nil {
 				return err
 			}
-			tMembers += time.Since(t0)
-			t0 = time.Now()
-			defer func() { tRest += time.Since(t0) }()
 			if err := s.insertEnrols(ctx, tx, enrols, batchID); err != nil {
 				return err
 			}
@@ -146,8 +160,16 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 			rep.add(a.plan, a.enrolled)
 		}
 		return nil
-	})
-	return rep, err
+	}
+	for w := range work {
+		if err := write(w.plans, w.hashes, w.shared); err != nil {
+			cancel()
+			for range work { // let the reader stop
+			}
+			return nil, err
+		}
+	}
+	return rep, readErr
 }
 
 // applyUser creates or updates the row's account; a conflict found now (someone else took
@@ -509,9 +531,3 @@ func (s *Service) applyGroups(ctx context.Context, plans []*Plan, batchID int64,
 	}
 	return err
 }
-
-var _ = time.Second
-
-var tCreate, tMembers, tRest time.Duration
-
-

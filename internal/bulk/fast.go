@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"roster/internal/account"
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
@@ -148,7 +147,7 @@ func recordEvents(ctx context.Context, tx *store.Tx, events []event) error {
 			if err != nil {
 				return errs.Wrap(err, "bulk: audit")
 			}
-			q.tuple(i == 0, now, bigint{actor}, e.action, e.targetType, sqlText("'"+strconv.FormatInt(e.target, 10)+"'"), ip, string(d))
+			q.tuple(i == 0, now, bigint{actor}, e.action, e.targetType, strconv.FormatInt(e.target, 10), ip, string(d))
 		}
 		if _, err := q.exec(ctx, tx); err != nil {
 			return errs.Wrap(err, "bulk: audit")
@@ -252,8 +251,6 @@ func chainTargets(ctx context.Context, tx *store.Tx, g int64, cache map[int64][]
 	cache[g] = targets
 	return targets, nil
 }
-
-var _ = account.StatusActive
 
 // scanQ runs q in tx and calls fn for every row.
 func scanQ(ctx context.Context, tx *store.Tx, q *sqlBuf, fn func(rowScanner) error) error {

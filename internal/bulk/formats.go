@@ -4,7 +4,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"roster/internal/errs"
 )
@@ -240,5 +239,3 @@ func (p *groups) Next() (*Row, error) {
 	row.Group = g
 	return row, nil
 }
-
-var _ = time.Second

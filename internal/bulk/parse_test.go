@@ -3,6 +3,7 @@ package bulk
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -155,4 +156,37 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPlanBadRows(t *testing.T) {
+	snap := testSnapshot()
+	snap.AddUser(&Existing{ID: 7, Username: "ann", Email: "ann@x.org", FirstName: "Ann", LastName: "A", Status: "active", Auth: "local"})
+	rows, err := parseAll(FormatMoodle, "username,email,firstname,lastname,course1,role1,cohort1\n"+
+		"ann,other@x.org,Ann,A,,,\n"+ // the username exists under another email
+		"bob,bob@x.org,Bob,B,math102,nosuchrole,\n"+ // unknown role
+		"bob,bob2@x.org,Bob,B,,,\n"+ // duplicate username in the file
+		"cid,bob@x.org,Cid,C,,,\n"+ // duplicate email in the file
+		"dan,not-an-email,Dan,D,,,\n"+ // bad email
+		"eve,eve@x.org,,E,,,\n"+ // missing first name
+		"fay,fay@x.org,Fay,F,,,NOPE\n") // unknown group (cohorts are not created here)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := NewSeen()
+	var got []string
+	for _, r := range rows {
+		p := PlanRow(r, snap, seen, Options{Format: FormatMoodle, Mode: AddNew})
+		s := fmt.Sprintf("%d:%s", r.Line, p.Action)
+		for _, e := range p.Errors {
+			s += "(" + e.Field + ")"
+			if e.Line != r.Line || e.Message == "" {
+				t.Errorf("line %d: %+v", r.Line, e)
+			}
+		}
+		got = append(got, s)
+	}
+	want := "2:error(username) 3:error(role1) 4:error(username) 5:error(email) 6:error(email) 7:error(firstname) 8:error(cohort1)"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
 }

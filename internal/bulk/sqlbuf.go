@@ -51,8 +51,8 @@ func (q *sqlBuf) tuple(first bool, vals ...any) {
 	q.b.WriteByte(')')
 }
 
-// value writes one value: integers and NULL as literals (they cannot carry SQL, and every
-// bind parameter costs), text as a parameter.
+// value writes one value: text as a parameter, integers and NULL as literals (they cannot
+// carry SQL, and every bind parameter costs).
 func (q *sqlBuf) value(v any) {
 	switch v := v.(type) {
 	case sqlText:
