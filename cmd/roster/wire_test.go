@@ -308,3 +308,50 @@ func TestTeacherInvitesIntoTheirCourseOnly(t *testing.T) {
 		}
 	})
 }
+
+// The dashboard's "External users" for a teacher: the new account is enrolled in the
+// teacher's course in the same transaction; another course, or a student, is refused.
+func TestTeacherCreatesExternalUserInTheirCourse(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		r := newWireRig(t, db, clock)
+		mine, other := r.course("MINE", nil), r.course("OTHER", nil)
+		teacher, student := r.user("tess"), r.user("stu")
+		if _, err := r.svc.courses.Enrol(r.admin, mine, course.EnrolRequest{UserIDs: []int64{teacher}, Role: course.Teacher}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.svc.courses.Enrol(r.admin, other, course.EnrolRequest{UserIDs: []int64{student}, Role: course.Student}); err != nil {
+			t.Fatal(err)
+		}
+		tess := authz.With(context.Background(), &authz.Principal{UserID: teacher})
+		c, err := r.svc.invites.CreateExternal(tess, invite.ExternalRequest{FirstName: "Ext", LastName: "Speaker",
+			Email: "ext@uni.test", CourseID: mine})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.enrolled(mine, c.User.ID); got != course.Student {
+			t.Fatalf("enrolled as %q", got)
+		}
+		if n := r.count(`SELECT COUNT(*) FROM outbox WHERE template = 'account_setup' AND to_addr = 'ext@uni.test'`); n != 1 {
+			t.Fatalf("%d account_setup emails", n)
+		}
+		users := r.count(`SELECT COUNT(*) FROM users`)
+		_, err = r.svc.invites.CreateExternal(tess, invite.ExternalRequest{FirstName: "No", LastName: "Way",
+			Email: "no@uni.test", CourseID: other})
+		if !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("into a course they do not teach: %v", err)
+		}
+		stu := authz.With(context.Background(), &authz.Principal{UserID: student})
+		_, err = r.svc.invites.CreateExternal(stu, invite.ExternalRequest{FirstName: "No", LastName: "Way", Email: "no2@uni.test"})
+		if !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("a student creates an account: %v", err)
+		}
+		_, err = r.svc.invites.CreateExternal(stu, invite.ExternalRequest{FirstName: "No", LastName: "Way",
+			Email: "no3@uni.test", CourseID: other})
+		if !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("a student enrols into their course: %v", err)
+		}
+		if n := r.count(`SELECT COUNT(*) FROM users`); n != users {
+			t.Fatalf("refused requests created %d accounts", n-users)
+		}
+	})
+}

@@ -320,3 +320,24 @@ func (a *API) participantCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(buf.Bytes())
 }
+
+// methodDelete: DELETE /api/v1/courses/{id}/methods/{method_id}, for those who manage the
+// course. It removes the method and every enrolment it made (and the course group
+// memberships it gave); the same people's enrolments by other methods stay. 204.
+func (a *API) methodDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := parseID(r, "id")
+	if err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	methodID, err := parseID(r, "method_id")
+	if err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	if err := a.Courses.DeleteMethod(r.Context(), id, methodID); err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

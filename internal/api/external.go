@@ -16,7 +16,8 @@ type createdUser struct {
 
 // createUser is the direct creation of an account (CONTRACT.md, "Users"): active at once,
 // with groups; "notify" (default true) emails the person a link to choose their password,
-// "password" sets one instead (never emailed).
+// "password" sets one instead (never emailed); "course_id" enrols the account in a course the
+// caller manages. A teacher without group rights gives only names, email and course_id.
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Email        string            `json:"email"`
@@ -29,6 +30,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		Groups       []grantIn         `json:"groups"`
 		Notify       *bool             `json:"notify"`
 		Password     string            `json:"password"`
+		CourseID     flexID            `json:"course_id"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		a.problem(w, r, err)
@@ -42,7 +44,8 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	notify := in.Notify == nil || *in.Notify
 	c, err := a.Invites.CreateExternal(r.Context(), invite.ExternalRequest{FirstName: in.FirstName, LastName: in.LastName,
 		Email: in.Email, Username: in.Username, Language: in.Language, DeleteAt: deleteAt, CustomFields: in.CustomFields,
-		Groups: grantsOf(in.Groups), Password: in.Password, SendCredentials: notify})
+		Groups: grantsOf(in.Groups), Password: in.Password, SendCredentials: notify,
+		CourseID: int64(in.CourseID)})
 	if err != nil {
 		a.problem(w, r, err)
 		return

@@ -154,3 +154,44 @@ func courseGuestOpen(ctx context.Context, q store.Querier, courseID int64) (bool
 	}
 	return true, nil
 }
+
+// TeachesSomeCourse reports whether the caller may manage the participants of at least one
+// course at the instant now (the caller's transaction time): platform administrators and the
+// system always; otherwise a person holding, through an active enrolment current at now, a
+// role whose base role allows ManageParticipants (teacher, or a custom role based on it), in
+// any course, visible or hidden. Anonymous callers and SCIM clients get false. It is what lets
+// a teacher create an external account from the dashboard (invite.Service.CreateExternal).
+func TeachesSomeCourse(ctx context.Context, q store.Querier, now time.Time) (bool, error) {
+	p := From(ctx)
+	if p == nil {
+		return false, nil
+	}
+	if p.PlatformAdmin || p.System {
+		return true, nil
+	}
+	if p.UserID == 0 || p.SCIMGroupID != 0 {
+		return false, nil
+	}
+	roles := courseOpRoles[ManageParticipants]
+	args := []any{p.UserID, now.Unix()}
+	in := ""
+	for i, r := range roles {
+		if i > 0 {
+			in += ", "
+		}
+		args = append(args, r)
+		in += fmt.Sprintf("$%d", len(args))
+	}
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM course_enrolments e JOIN course_roles r ON r.shortname = e.role
+		WHERE e.user_id = $1 AND e.status = 'active'
+			AND (e.starts_at IS NULL OR e.starts_at <= $2) AND (e.ends_at IS NULL OR e.ends_at > $2)
+			AND r.base_role IN (`+in+`) LIMIT 1`, args...).Scan(&one)
+	if store.IsNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, errs.Wrap(err, "authz: teaches some course")
+	}
+	return true, nil
+}

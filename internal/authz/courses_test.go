@@ -132,3 +132,37 @@ func TestCoursePermissions(t *testing.T) {
 		}
 	})
 }
+
+func TestTeachesSomeCourse(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		people := seedCourses(t, db, clock.T)
+		want := map[string]bool{
+			"platform_admin": true, "teacher": true, "other_teacher": true,
+			"non_editing": false, "secretariat": false, "student": false, "guest_role": false,
+			"suspended_teacher": false, "ended_teacher": false, "outsider": false, "anonymous": false, "scim_token": false,
+		}
+		for who, w := range want {
+			ctx := context.Background()
+			if p := people[who]; p != nil {
+				ctx = authz.With(ctx, p)
+			}
+			got, err := authz.TeachesSomeCourse(ctx, db, clock.T)
+			if err != nil || got != w {
+				t.Errorf("%s: got %v %v, want %v", who, got, err, w)
+			}
+		}
+		// A custom role based on teacher gives the same right.
+		if _, err := db.ExecContext(context.Background(), `INSERT INTO course_roles (shortname, name, base_role, created_at)
+			VALUES ('lead', 'Lead', 'teacher', 0)`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(context.Background(), `UPDATE course_enrolments SET role = 'lead'
+			WHERE user_id = $1`, people["student"].UserID); err != nil {
+			t.Fatal(err)
+		}
+		ctx := authz.With(context.Background(), people["student"])
+		if got, err := authz.TeachesSomeCourse(ctx, db, clock.T); err != nil || !got {
+			t.Errorf("custom teacher role: %v %v", got, err)
+		}
+	})
+}

@@ -28,6 +28,10 @@ type ExternalRequest struct {
 	// SendCredentials emails the person their username and a BASE/account/setup/TOKEN link to
 	// choose their password (ignored without an email address).
 	SendCredentials bool
+	// CourseID, when not 0, enrols the new account in that course in the same transaction (as
+	// a student, through the course's invitation method; see SetCourseHooks). The caller must
+	// manage the course's participants.
+	CourseID int64
 }
 
 // Created is the result of CreateExternal.
@@ -46,20 +50,40 @@ type Created struct {
 // SendCredentials is set and they have an address. Pending invitations of the address are
 // applied to the new account, so nobody ends up with a dangling invitation.
 //
-// Rights: authz.CanCreateAccountsIn and authz.CanGrantRole for each grant; an account in no
-// group needs a platform administrator. Before courses exist, that means platform and user
-// administrators; the courses feature will let teachers add people to their courses.
+// Rights:
+//   - a platform administrator: everything above;
+//   - with groups: authz.CanCreateAccountsIn and authz.CanGrantRole for each grant (user
+//     administrators of those groups), with every other field;
+//   - without groups, someone who is not a platform administrator must manage the
+//     participants of at least one course (authz.TeachesSomeCourse: a teacher) and gives only
+//     first name, last name, email and language: no username, password, deletion date or
+//     custom fields (Forbidden naming them), and the person always gets the account-setup
+//     email (SendCredentials is forced, so no setup link is handed back). Required custom
+//     fields are not demanded of such an account.
 //
-// Errors: Unauthorized; Forbidden naming group and role; Invalid naming first_name,
-// last_name, email, username, password, language, delete_at, custom_fields, groups[i]...;
-// Conflict naming username (taken) or email (another account has it and the platform does
-// not allow shared addresses: account.SettingSharedEmail).
+// With CourseID, the caller must also manage that course's participants (the course hook
+// registered by SetCourseHooks checks it) and the account is enrolled in it in the same
+// transaction (the enrol hook of SetCourseHooks).
+//
+// Errors: Unauthorized; Forbidden naming group and role, or the fields a teacher may not set;
+// Invalid naming first_name, last_name, email, username, password, language, delete_at,
+// custom_fields, groups[i]..., course_id; Conflict naming username (taken) or email (another
+// account has it and the platform does not allow shared addresses: account.SettingSharedEmail).
 func (s *Service) CreateExternal(ctx context.Context, in ExternalRequest) (*Created, error) {
 	if _, err := authz.RequireUser(ctx); err != nil {
 		return nil, err
 	}
 	in.FirstName, in.LastName = cleanName(in.FirstName), cleanName(in.LastName)
 	in.Email, in.Username = strings.TrimSpace(in.Email), strings.ToLower(strings.TrimSpace(in.Username))
+	grants, gerr := normalizeGrants(in.Groups)
+	// teacher: no groups and not a platform administrator, the dashboard's "External users"
+	// for the people who manage participants of a course.
+	teacher := gerr == nil && len(grants) == 0 && authz.RequirePlatformAdmin(ctx) != nil
+	if teacher {
+		if err := s.checkTeacherCreate(ctx, &in); err != nil {
+			return nil, err
+		}
+	}
 	var f errs.Fields
 	if in.FirstName == "" {
 		f.Add("first_name", "is required")
@@ -72,27 +96,36 @@ func (s *Service) CreateExternal(ctx context.Context, in ExternalRequest) (*Crea
 		if problem := checkAddress(in.Email); problem != "" {
 			f.Add("email", "%s", problem)
 		}
+	case teacher:
+		f.Add("email", "is required")
 	case in.Username == "":
 		f.Add("username", "is required for an account without email")
 	}
 	opts := normalizeOptions(&f, in.Language, in.DeleteAt, in.CustomFields, s.db.Now())
-	if err := opts.checkCustomFields(ctx, s.db, &f); err != nil {
-		return nil, err
+	if !teacher {
+		if err := opts.checkCustomFields(ctx, s.db, &f); err != nil {
+			return nil, err
+		}
 	}
-	grants, gerr := normalizeGrants(in.Groups)
 	if gerr != nil {
 		f = append(f, errs.As(gerr).Fields...)
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	if len(grants) == 0 {
-		if err := authz.RequirePlatformAdmin(ctx); err != nil {
-			return nil, onlyAdmins(err, "only platform administrators may create accounts outside any group; choose a group")
+	if len(grants) > 0 {
+		if _, err := checkGrants(ctx, s.db, forCreate, grants); err != nil {
+			// Checked before hashing too, so a refused request costs nothing; checked again below.
+			return nil, err
 		}
-	} else if _, err := checkGrants(ctx, s.db, forCreate, grants); err != nil {
-		// Checked before hashing too, so a refused request costs nothing; checked again below.
-		return nil, err
+	}
+	if in.CourseID != 0 {
+		if _, err := s.checkCourse(ctx, s.db, in.CourseID); err != nil {
+			return nil, err
+		}
+		if s.enrolExisting == nil {
+			return nil, errs.Field("course_id", "courses are not available")
+		}
 	}
 	username := in.Username
 	if username == "" {
@@ -125,6 +158,14 @@ func (s *Service) CreateExternal(ctx context.Context, in ExternalRequest) (*Crea
 				return err
 			}
 		}
+		if in.CourseID != 0 {
+			if _, err := s.checkCourse(ctx, tx, in.CourseID); err != nil {
+				return err
+			}
+			if err := s.enrolExisting(ctx, tx, in.CourseID, u.ID); err != nil {
+				return err
+			}
+		}
 		if out.Invitations, err = s.ApplyPendingFor(ctx, tx, u.ID, u.Email); err != nil {
 			return err
 		}
@@ -139,12 +180,44 @@ func (s *Service) CreateExternal(ctx context.Context, in ExternalRequest) (*Crea
 			}
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: "external.create", TargetType: "user", TargetID: idStr(u.ID),
-			Details: map[string]any{"username": u.Username, "groups": len(grants), "notified": in.SendCredentials && u.Email != ""}})
+			Details: map[string]any{"username": u.Username, "groups": len(grants), "notified": in.SendCredentials && u.Email != "",
+				"course_id": in.CourseID, "by_teacher": teacher}})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkTeacherCreate is the rule for a creation without groups by someone who is not a
+// platform administrator: they must manage the participants of some course (of in.CourseID
+// when given, checked later by the course hook) and give only names, email and language. It
+// forces SendCredentials: the person chooses their own password from the email.
+func (s *Service) checkTeacherCreate(ctx context.Context, in *ExternalRequest) error {
+	teaches, err := authz.TeachesSomeCourse(ctx, s.db, s.db.Now())
+	if err != nil {
+		return err
+	}
+	if !teaches {
+		return errs.New(errs.Forbidden, "only platform administrators, administrators of a group (choose a group) and "+
+			"teachers of a course may create accounts")
+	}
+	var refused []errs.FieldError
+	refuse := func(field string, set bool) {
+		if set {
+			refused = append(refused, errs.FieldError{Field: field, Message: "only administrators may set it"})
+		}
+	}
+	refuse("username", in.Username != "")
+	refuse("password", in.Password != "")
+	refuse("delete_at", in.DeleteAt != nil && !in.DeleteAt.IsZero())
+	refuse("custom_fields", len(in.CustomFields) > 0)
+	if len(refused) > 0 {
+		return &errs.Error{Code: errs.Forbidden, Fields: refused,
+			Message: "a teacher gives only last name, first name and email (and one of their courses)"}
+	}
+	in.SendCredentials = true
+	return nil
 }
 
 // setupLink issues an account-setup link that is not emailed, for the administrator to hand

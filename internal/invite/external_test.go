@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/internal/account"
 	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/store"
@@ -120,6 +121,69 @@ func TestCreateExternalWithoutEmail(t *testing.T) {
 		}
 		if err != nil || c.User.Email != "" || !strings.Contains(c.SetupLink, "/account/setup/") || len(r.outbox()) != 0 {
 			t.Fatalf("%+v %v", c, err)
+		}
+	})
+}
+
+// TestCreateExternalByTeacher: the dashboard's "External users" for someone who teaches a
+// course: names and email only, always the account-setup email, never groups or admin fields.
+func TestCreateExternalByTeacher(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		r := newRig(t, db, clock)
+		teacher := r.user("tess", "Tess", "Teacher", false)
+		student := r.user("stu", "Stu", "Dent", false)
+		for _, q := range []string{
+			`INSERT INTO courses (id, shortname, fullname, visible, created_at, updated_at) VALUES (1, 'C1', 'C', true, 0, 0)`,
+			`INSERT INTO course_methods (id, course_id, type, role, created_at, updated_at) VALUES (1, 1, 'manual', 'student', 0, 0)`,
+		} {
+			if _, err := db.ExecContext(bg, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for id, role := range map[int64]string{teacher: "teacher", student: "student"} {
+			if _, err := db.ExecContext(bg, `INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, created_at, updated_at)
+				VALUES (1, 1, $1, $2, 'active', 0, 0)`, id, role); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A required profile field is not demanded of a teacher's quick creation.
+		if _, err := r.accounts.CreateProfileField(r.admin, account.ProfileField{Key: "employee_no", Label: "Employee number",
+			Kind: account.FieldText, Required: true}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := r.s.CreateExternal(as(teacher), ExternalRequest{FirstName: "Ext", LastName: "Speaker", Email: "ext@x.org"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.User.Status != "active" || c.SetupLink != "" || len(r.memberships(c.User.ID)) != 0 || c.User.IsAdmin {
+			t.Errorf("created: %+v %+v", c, c.User)
+		}
+		mails := r.outbox()
+		if len(mails) != 1 || mails[0].Template != "account_setup" || mails[0].To != "ext@x.org" ||
+			strings.Contains(mails[0].Text, goodPassword) {
+			t.Fatalf("outbox: %+v", mails)
+		}
+		users := r.count(`SELECT count(*) FROM users`)
+		// Fields only administrators set are refused, naming them.
+		deleteAt := clock.T.Add(48 * time.Hour)
+		_, err = r.s.CreateExternal(as(teacher), ExternalRequest{FirstName: "A", LastName: "B", Email: "ab@x.org",
+			Username: "ab", Password: goodPassword, DeleteAt: &deleteAt, CustomFields: map[string]string{"employee_no": "1"}})
+		e := wantCode(t, err, errs.Forbidden)
+		if len(e.Fields) != 4 {
+			t.Errorf("fields: %+v", e.Fields)
+		}
+		// An email is required (no username-only accounts).
+		_, err = r.s.CreateExternal(as(teacher), ExternalRequest{FirstName: "A", LastName: "B"})
+		wantField(t, err, "email")
+		// A student, or someone who teaches nothing, may not create accounts.
+		_, err = r.s.CreateExternal(as(student), ExternalRequest{FirstName: "A", LastName: "B", Email: "s@x.org"})
+		wantCode(t, err, errs.Forbidden)
+		// Without the courses feature wired, a course is refused.
+		_, err = r.s.CreateExternal(as(teacher), ExternalRequest{FirstName: "A", LastName: "B", Email: "c@x.org", CourseID: 1})
+		wantField(t, err, "course_id")
+		if n := r.count(`SELECT count(*) FROM users`); n != users {
+			t.Errorf("refused requests created %d accounts", n-users)
 		}
 	})
 }

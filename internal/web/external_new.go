@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 
 	"roster/internal/account"
 	"roster/internal/errs"
@@ -71,6 +72,11 @@ func (w *Web) externalSubmit(rw http.ResponseWriter, r *http.Request) {
 		Notify: r.PostFormValue("notify") != "" || r.PostFormValue("quick") != ""}
 	var grants []invite.Grant
 	d.Selected, d.Role, grants = inviteGrants(r)
+	courseID, _ := strconv.ParseInt(formValue(r, "course_id"), 10, 64)
+	if r.PostFormValue("quick") != "" {
+		w.externalQuick(rw, r, d, grants, courseID)
+		return
+	}
 	deleteAt, ok := inviteDate(d.DeleteAt)
 	if !ok {
 		w.externalRender(rw, r, d, http.StatusUnprocessableEntity, errs.Field("delete_at", "%s",
@@ -85,11 +91,33 @@ func (w *Web) externalSubmit(rw http.ResponseWriter, r *http.Request) {
 	}
 	c, err := w.Invites.CreateExternal(r.Context(), invite.ExternalRequest{FirstName: d.FirstName, LastName: d.LastName,
 		Email: d.Email, Username: d.Username, Language: d.Language, DeleteAt: deleteAt, CustomFields: d.Custom,
-		Groups: grants, Password: password, SendCredentials: d.Notify})
+		Groups: grants, Password: password, SendCredentials: d.Notify, CourseID: courseID})
 	if err != nil {
 		w.externalRender(rw, r, d, http.StatusOK, err)
 		return
 	}
 	w.externalRender(rw, r, &externalData{Role: d.Role, Notify: true, Selected: d.Selected, Custom: map[string]string{},
 		Created: c}, http.StatusOK, nil)
+}
+
+// externalQuick is the dashboard block "External users": last name, first name, email, and
+// optionally one of the person's courses (teachers) or groups (user administrators, as a
+// learner). The new account always gets the account-setup email; the dashboard is shown
+// again with a notice, or with the block's errors.
+func (w *Web) externalQuick(rw http.ResponseWriter, r *http.Request, d *externalData, grants []invite.Grant, courseID int64) {
+	for i := range grants {
+		grants[i].Role = group.Learner
+	}
+	c, err := w.Invites.CreateExternal(r.Context(), invite.ExternalRequest{FirstName: d.FirstName, LastName: d.LastName,
+		Email: d.Email, Groups: grants, SendCredentials: true, CourseID: courseID})
+	if err != nil {
+		hd := &homeData{FirstName: d.FirstName, LastName: d.LastName, Email: d.Email, CourseID: courseID}
+		if len(grants) > 0 {
+			hd.GroupID = grants[0].GroupID
+		}
+		w.homeRender(rw, r, hd, "", err)
+		return
+	}
+	p := w.page(rw, r, "")
+	w.homeRender(rw, r, &homeData{}, p.L.T("external.created", c.User.Username), nil)
 }

@@ -120,6 +120,8 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/settings/accounts", w.adminAccountSettings)
 	mux.HandleFunc("GET /admin/billing", w.adminBilling)
 	mux.HandleFunc("GET /admin/audit", w.adminAudit)
+	mux.HandleFunc("GET /admin/course-roles", w.adminCourseRoles)
+	mux.HandleFunc("POST /admin/course-roles", w.adminCourseRoleCreate)
 	mux.HandleFunc("GET /sso/{slug}/login", w.ssoStart)
 	mux.HandleFunc("GET /sso/{slug}/cas", w.ssoCAS)
 	mux.HandleFunc("POST /sso/{slug}/cas", w.ssoCASLogout)

@@ -1,0 +1,60 @@
+package api
+
+import (
+	"net/http"
+
+	"roster/internal/authz"
+	"roster/internal/course"
+)
+
+// CourseRole is a course role in the API: a built-in one, or one a platform administrator
+// named with the rights of a built-in one (base_role).
+type CourseRole struct {
+	Shortname string `json:"shortname"`
+	Name      string `json:"name"`
+	BaseRole  string `json:"base_role"`
+	Builtin   bool   `json:"builtin"`
+}
+
+func courseRoleJSON(r course.Role) CourseRole {
+	return CourseRole{Shortname: r.Shortname, Name: r.Name, BaseRole: r.BaseRole, Builtin: r.Builtin}
+}
+
+// courseRoleList: GET /api/v1/course-roles, every course role, built-in ones first. Any
+// logged-in caller may read it (the enrol dialog of a teacher shows the same names).
+func (a *API) courseRoleList(w http.ResponseWriter, r *http.Request) {
+	if _, err := authz.RequireUser(r.Context()); err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	roles, err := a.Courses.Roles(r.Context())
+	if err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	out := List[CourseRole]{Items: []CourseRole{}}
+	for _, role := range roles {
+		out.Items = append(out.Items, courseRoleJSON(role))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// courseRoleCreate: POST /api/v1/course-roles {shortname, name, base_role}, platform
+// administrators. Errors name shortname, name or base_role; a taken short name is 409.
+func (a *API) courseRoleCreate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Shortname string `json:"shortname"`
+		Name      string `json:"name"`
+		BaseRole  string `json:"base_role"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	role, err := a.Courses.CreateRole(r.Context(), course.Role{Shortname: in.Shortname, Name: in.Name, BaseRole: in.BaseRole})
+	if err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, courseRoleJSON(*role))
+}

@@ -1,0 +1,68 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"roster/internal/course"
+)
+
+// /admin/course-roles: platform administrators name custom course roles (for instance
+// "Secretariat") with the rights of a built-in one, and see every role. The service checks
+// the right to create (authz.CanCreateCourse); the page is for platform administrators only.
+
+type courseRolesData struct {
+	Roles     []course.Role
+	BaseRoles []string
+	New       course.Role // the creation form, refilled after an error
+	created   string      // the short name of the role just created, for the notice
+}
+
+func (w *Web) adminCourseRoles(rw http.ResponseWriter, r *http.Request) {
+	if w.requireLogin(rw, r) == nil {
+		return
+	}
+	p := w.page(rw, r, "course_roles.title")
+	w.courseRolesRender(rw, r, p, &courseRolesData{New: course.Role{BaseRole: course.NonEditingTeacher},
+		created: r.URL.Query().Get("created")}, http.StatusOK)
+}
+
+func (w *Web) courseRolesRender(rw http.ResponseWriter, r *http.Request, p *Page, d *courseRolesData, status int) {
+	if u := currentUser(r); u == nil || !u.IsAdmin {
+		p.Error = p.L.T("error.forbidden")
+		w.render(rw, r, http.StatusForbidden, "message", p)
+		return
+	}
+	var err error
+	if d.Roles, err = w.Courses.Roles(r.Context()); err != nil {
+		w.render(rw, r, showError(p, err), "message", p)
+		return
+	}
+	d.BaseRoles = course.BaseRoles
+	for _, role := range d.Roles {
+		if d.created != "" && role.Shortname == d.created {
+			p.Notice = p.L.T("course_roles.created", role.Name)
+		}
+	}
+	p.Data = d
+	w.render(rw, r, status, "admin_course_roles", p)
+}
+
+func (w *Web) adminCourseRoleCreate(rw http.ResponseWriter, r *http.Request) {
+	if w.requireLogin(rw, r) == nil {
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		http.Error(rw, "bad form", http.StatusBadRequest)
+		return
+	}
+	in := course.Role{Shortname: formValue(r, "shortname"), Name: formValue(r, "name"), BaseRole: formValue(r, "base_role")}
+	role, err := w.Courses.CreateRole(r.Context(), in)
+	if err != nil {
+		p := w.page(rw, r, "course_roles.title")
+		status := showError(p, err)
+		w.courseRolesRender(rw, r, p, &courseRolesData{New: in}, status)
+		return
+	}
+	http.Redirect(rw, r, "/admin/course-roles?created="+url.QueryEscape(role.Shortname), http.StatusSeeOther)
+}
