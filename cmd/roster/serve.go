@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"roster/internal/api"
+	"roster/internal/bulk"
 	"roster/internal/course"
 	"roster/internal/httpx"
 	"roster/internal/jobs"
@@ -53,13 +54,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	})
 	pages, err := web.New(web.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), ResetTTL: cfg.ResetTTL,
 		MailDelivered: cfg.SMTP != ""}, web.Services{Log: m.Log, DB: db, Accounts: svc.accounts, Groups: svc.groups,
-		Invites: svc.invites, Courses: svc.courses, SSO: svc.sso})
+		Invites: svc.invites, Courses: svc.courses, SSO: svc.sso, SIS: svc.sis})
 	if err != nil {
 		return err
 	}
 	handler := server.New(server.Deps{Log: m.Log, DB: db, Accounts: svc.accounts, Web: pages,
 		API: api.New(api.Config{SecureCookies: cfg.SecureCookies()}, api.Services{Log: m.Log, DB: db,
-			Accounts: svc.accounts, Groups: svc.groups, Invites: svc.invites, Courses: svc.courses}),
+			Accounts: svc.accounts, Groups: svc.groups, Invites: svc.invites, Courses: svc.courses, SIS: svc.sis}),
 		SCIM: scim.New(scim.Services{DB: db, Accounts: svc.accounts, Groups: svc.groups},
 			scim.Config{BaseURL: cfg.BaseURL, Log: m.Log}),
 		Metrics: metrics, Secure: cfg.SecureCookies()})
@@ -74,8 +75,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "No account yet: open %s to create the first administrator.\n", link)
 	}
 
+	// Imports a stopped server left applying are rolled back (bulk.Service.Recover): their
+	// file is not kept, so they are not continued; the batch page says "interrupted".
+	if ids, err := bulk.NewService(db, svc.accounts, svc.groups, svc.courses).Recover(ctx); err != nil {
+		return err
+	} else if len(ids) > 0 {
+		m.Log.Warn("interrupted imports rolled back", "batches", ids)
+	}
+
 	tasks := jobs.New(db, m.Log, append(jobs.AccountTasks(svc.accounts, m.Log),
-		append(jobs.InvitationTasks(svc.invites, m.Log), jobs.CourseTasks(svc.courses, m.Log)...)...)...)
+		append(jobs.InvitationTasks(svc.invites, m.Log), append(jobs.CourseTasks(svc.courses, m.Log),
+			jobs.SISTasks(svc.sis, m.Log)...)...)...)...)
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
 	var wg sync.WaitGroup

@@ -13,7 +13,7 @@ import (
 // errSyncStopped makes `roster sync` exit non-zero when the threshold stopped the run.
 var errSyncStopped = fmt.Errorf("sync stopped")
 
-// sync runs the student-information-system sync once: `roster sync [--source csv:PATH|
+// sync runs the student-information-system sync once: `roster sync [NAME | --source csv:PATH|
 // oneroster:PATH|NAME] [--dry-run] [--action suspend|unenrol|keep] [--threshold PCT]`. It
 // prints `added N, changed N, removed N`, then the skipped rows on stderr.
 func (m *Main) sync(ctx context.Context, args []string) error {
@@ -36,7 +36,7 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 		return err
 	}
 	if spec == "" {
-		return fmt.Errorf("--source is required (csv:PATH or oneroster:PATH)")
+		return fmt.Errorf("--source is required (csv:PATH, oneroster:PATH or a configured source's NAME)")
 	}
 	if threshold <= 0 {
 		threshold = 1e-9 // 0 %: no removal at all (0 means the default in sis)
@@ -44,17 +44,30 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 	if debug.SetMemoryLimit(-1) == math.MaxInt64 { // GOMEMLIMIT not set
 		debug.SetMemoryLimit(sis.MemoryLimit)
 	}
-	src, err := sis.Open(spec, name)
-	if err != nil {
-		return err
-	}
-	db, err := m.open(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	rep, err := sis.Run(ctx, db, src, sis.RunOptions{Action: action, Threshold: threshold, DryRun: dry})
-	if err != nil {
-		return err
+	var rep *sis.Report
+	if !strings.Contains(spec, ":") {
+		// A configured source (the sources page): its own location, action, threshold and
+		// account creation; --action, --threshold and --name do not apply.
+		db, err := m.open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		svc := newServices(db, cfg, m.Log)
+		if rep, err = svc.sis.RunConfigured(ctx, spec, dry); err != nil {
+			return err
+		}
+	} else {
+		src, err := sis.Open(spec, name)
+		if err != nil {
+			return err
+		}
+		db, err := m.open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if rep, err = sis.Run(ctx, db, src, sis.RunOptions{Action: action, Threshold: threshold, DryRun: dry}); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(m.Stdout, rep.Summary())
 	if rep.Kept > 0 {

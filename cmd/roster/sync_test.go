@@ -61,8 +61,26 @@ func TestSyncCommand(t *testing.T) {
 	if err != nil || out != "added 0, changed 0, removed 2\n" {
 		t.Fatalf("suspend: %v %q", err, out)
 	}
-	if _, err := run(t, env, "", "sync", "--source", "somewhere"); err == nil {
-		t.Fatal("a configured source name should be refused for now")
+	if out, err := run(t, env, "", "sync", "--source", "somewhere"); err == nil || !strings.Contains(err.Error(), `no sync source named "somewhere"`) {
+		t.Fatalf("an unknown configured source: %v %q", err, out)
+	}
+	// A configured source, by name: its own location, action and threshold.
+	db, err = store.Open(ctx, env["ROSTER_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO sis_sources (name, kind, location, action, threshold, created_at, updated_at)
+		VALUES ('registry', 'csv', $1, 'unenrol', 100, 0, 0)`, strings.TrimPrefix(write(lines[:5]), "csv:")); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out, err = run(t, env, "", "sync", "registry", "--dry-run")
+	if err != nil || !strings.HasPrefix(out, "added 5, changed 0, removed 0\n") {
+		t.Fatalf("configured dry run: %v %q", err, out)
+	}
+	out, err = run(t, env, "", "sync", "--source", "registry")
+	if err != nil || !strings.HasPrefix(out, "added 5, changed 0, removed 0\n") {
+		t.Fatalf("configured: %v %q", err, out)
 	}
 	if _, err := run(t, env, "", "sync", "--source", "csv:"+filepath.Join(dir, "absent.csv")); err == nil {
 		t.Fatal("an unreadable file must fail")

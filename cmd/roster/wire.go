@@ -12,6 +12,7 @@ import (
 	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/invite"
+	"roster/internal/sis"
 	"roster/internal/sso"
 	"roster/internal/store"
 )
@@ -24,6 +25,7 @@ type services struct {
 	invites  *invite.Service
 	courses  *course.Service
 	sso      *sso.Service
+	sis      *sis.Service
 }
 
 func newServices(db *store.DB, cfg *config.Config, log *slog.Logger) *services {
@@ -34,6 +36,8 @@ func newServices(db *store.DB, cfg *config.Config, log *slog.Logger) *services {
 	}
 	s.invites = invite.NewService(db, s.accounts, invite.Config{BaseURL: cfg.BaseURL})
 	s.sso = sso.NewService(db, s.accounts, sso.Config{BaseURL: cfg.BaseURL, Log: log})
+	// Configured sync sources create the accounts of unknown people with the account service.
+	s.sis = sis.NewService(db, s.accounts)
 
 	// Invitations into a course: the inviter must manage the course's participants (a teacher
 	// of the course, or a platform administrator), the email names the course; invitations to

@@ -176,33 +176,58 @@ func (s *Service) insertUser(ctx context.Context, tx *store.Tx, in NewUser, hash
 	}
 	// A taken username is the first thing to say (the email check could say it otherwise
 	// when the username defaults to the email); the unique index still decides races.
-	var taken int
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE username = $1`, in.Username).Scan(&taken); err == nil {
-		return nil, usernameTaken(in.Username)
-	} else if !store.IsNoRows(err) {
+	// One round trip asks whether the username is taken and whether addresses may be shared,
+	// and on PostgreSQL takes the lock of the address that checkEmailFree takes (the email
+	// check itself must come after the lock, in a statement of its own: a statement reads
+	// the data as of its start).
+	norm := strings.ToLower(strings.TrimSpace(in.Email))
+	pre := `SELECT EXISTS (SELECT 1 FROM users WHERE username = $1), COALESCE((SELECT value FROM settings WHERE key = $2), '')`
+	args := []any{in.Username, SettingSharedEmail}
+	if tx.Dialect == store.Postgres && norm != "" {
+		pre += `, pg_advisory_xact_lock(7410006, hashtext($3)) IS NULL`
+		args = append(args, norm)
+	} else {
+		pre += `, false`
+	}
+	var (
+		taken, unused bool
+		sharedSetting string
+	)
+	if err := tx.QueryRowContext(ctx, pre, args...).Scan(&taken, &sharedSetting, &unused); err != nil {
 		return nil, wrap(err, "username taken")
 	}
-	if err := checkEmailFree(ctx, tx, in.Email, 0); err != nil {
-		return nil, err
-	}
-	now := tx.Now.Unix()
-	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO users (username, email, email_norm, first_name, last_name, language,
-		status, auth, password_hash, is_admin, idnumber, custom_fields, created_at, updated_at, activated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, $11, $12, $12, $12) RETURNING id`,
-		in.Username, in.Email, strings.ToLower(in.Email), in.FirstName, in.LastName, in.Language,
-		in.Auth, hash, in.IsAdmin, in.IDNumber, string(custom), now).Scan(&id)
-	if store.IsUnique(err) {
+	if taken {
 		return nil, usernameTaken(in.Username)
 	}
-	if err != nil {
-		return nil, wrap(err, "insert user")
+	if shared, _ := strconv.ParseBool(sharedSetting); norm != "" && !shared {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE email_norm = $1 AND deleted_at IS NULL LIMIT 1`, norm).Scan(&one)
+		if err == nil {
+			return nil, &errs.Error{Code: errs.Conflict, Message: "email: " + in.Email + " is already used by another account",
+				Fields: []errs.FieldError{{Field: "email", Message: "is already used by another account"}}}
+		}
+		if !store.IsNoRows(err) {
+			return nil, wrap(err, "email taken")
+		}
 	}
-	if err := audit.Record(ctx, tx, audit.Event{Action: "user.create", TargetType: "user", TargetID: strconv.FormatInt(id, 10),
+	now := tx.Now.Unix()
+	// RETURNING the columns of selectUser: the new account without reading it back.
+	u, err := scanUser(tx.QueryRowContext(ctx, `INSERT INTO users (username, email, email_norm, first_name, last_name, language,
+		status, auth, password_hash, is_admin, idnumber, custom_fields, created_at, updated_at, activated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, $11, $12, $12, $12) RETURNING `+userColumns,
+		in.Username, in.Email, strings.ToLower(in.Email), in.FirstName, in.LastName, in.Language,
+		in.Auth, hash, in.IsAdmin, in.IDNumber, string(custom), now))
+	if err != nil {
+		if store.IsUnique(err) {
+			return nil, usernameTaken(in.Username)
+		}
+		return nil, err
+	}
+	if err := audit.Record(ctx, tx, audit.Event{Action: "user.create", TargetType: "user", TargetID: strconv.FormatInt(u.ID, 10),
 		Details: map[string]any{"username": in.Username, "admin": in.IsAdmin, "auth": in.Auth}}); err != nil {
 		return nil, wrap(err, "audit")
 	}
-	return userByID(ctx, tx, id)
+	return u, nil
 }
 
 func usernameTaken(username string) error {
@@ -272,8 +297,11 @@ func hasUsers(ctx context.Context, q store.Querier) (bool, error) {
 // normLogin is the form logins are compared and throttled under.
 func normLogin(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
 
-const selectUser = `SELECT id, username, email, first_name, last_name, language, status, auth, idnumber,
-	is_admin, custom_fields, created_at, activated_at, last_login_at, delete_at, password_hash, deactivated_at FROM users`
+// userColumns are what scanUser reads.
+const userColumns = `id, username, email, first_name, last_name, language, status, auth, idnumber,
+	is_admin, custom_fields, created_at, activated_at, last_login_at, delete_at, password_hash, deactivated_at`
+
+const selectUser = `SELECT ` + userColumns + ` FROM users`
 
 func userByID(ctx context.Context, q store.Querier, id int64) (*User, error) {
 	return scanUser(q.QueryRowContext(ctx, selectUser+` WHERE id = $1 AND deleted_at IS NULL`, id))

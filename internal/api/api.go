@@ -17,6 +17,7 @@ import (
 	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/invite"
+	"roster/internal/sis"
 	"roster/internal/store"
 )
 
@@ -33,6 +34,7 @@ type Services struct {
 	Courses  *course.Service
 	Groups   *group.Service
 	Invites  *invite.Service
+	SIS      *sis.Service // configured sync sources
 }
 
 // API holds the handlers' dependencies.
@@ -101,7 +103,13 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/invitations/add-existing", a.addExisting)
 	mux.HandleFunc("POST /api/v1/invitations/accept", a.acceptInvitation)
 	mux.HandleFunc("POST /api/v1/imports", a.createImport)
+	mux.HandleFunc("POST /api/v1/imports/{id}/undo", a.undoImport)
 	mux.HandleFunc("GET /api/v1/sync/runs", a.syncRuns)
+	mux.HandleFunc("GET /api/v1/sync/sources", a.syncSources)
+	mux.HandleFunc("POST /api/v1/sync/sources", a.createSyncSource)
+	mux.HandleFunc("PUT /api/v1/sync/sources/{name}", a.updateSyncSource)
+	mux.HandleFunc("DELETE /api/v1/sync/sources/{name}", a.deleteSyncSource)
+	mux.HandleFunc("POST /api/v1/sync/sources/{name}/run", a.runSyncSource)
 	mux.HandleFunc("/api/", a.notFound)
 }
 

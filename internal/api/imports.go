@@ -83,14 +83,7 @@ func (a *API) createImport(w http.ResponseWriter, r *http.Request) {
 		}
 		return io.NopCloser(tmp), nil
 	}
-	groups, courses := a.Groups, a.Courses
-	if groups == nil {
-		groups = group.NewService(a.db)
-	}
-	if courses == nil {
-		courses = course.NewService(a.db, course.Config{})
-	}
-	svc := bulk.NewService(a.db, a.Accounts, groups, courses)
+	svc := a.bulk()
 	var rep *bulk.Report
 	if mode == "apply" {
 		rep, err = svc.Apply(r.Context(), open, o)
@@ -110,4 +103,46 @@ func (a *API) createImport(w http.ResponseWriter, r *http.Request) {
 		out.Rows = append(out.Rows, ImportRow{Line: row.Line, Action: row.Action, Errors: row.Errors, Notes: row.Notes, Changes: row.Changes})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// bulk returns the import service.
+func (a *API) bulk() *bulk.Service {
+	groups, courses := a.Groups, a.Courses
+	if groups == nil {
+		groups = group.NewService(a.db)
+	}
+	if courses == nil {
+		courses = course.NewService(a.db, course.Config{})
+	}
+	return bulk.NewService(a.db, a.Accounts, groups, courses)
+}
+
+// ImportUndo is the body of POST /api/v1/imports/{id}/undo.
+type ImportUndo struct {
+	BatchID string `json:"batch_id"`
+	bulk.UndoReport
+}
+
+// undoImport is POST /api/v1/imports/{id}/undo?mode=preview|apply (preview by default): what
+// undoing the batch does, or did. 409 when it is already undone, rolled back or still applying.
+func (a *API) undoImport(w http.ResponseWriter, r *http.Request) {
+	id, err := parseID(r, "id")
+	if err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	mode := r.URL.Query().Get("mode")
+	if mode == "" {
+		mode = "preview"
+	}
+	if mode != "preview" && mode != "apply" {
+		a.problem(w, r, errs.Field("mode", "must be preview or apply"))
+		return
+	}
+	rep, err := a.bulk().Undo(r.Context(), id, mode == "preview")
+	if err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ImportUndo{BatchID: ID(id), UndoReport: *rep})
 }

@@ -38,13 +38,28 @@ func TestImportsAPI(t *testing.T) {
 			rep.Rows[1].Errors[0].Line != 3 || rep.Rows[1].Errors[0].Field != "course1" {
 			t.Fatalf("with an error: %d %s", code, body)
 		}
-		if !strings.Contains(body, `"summary":{"created":1,"updated":0,"enrolled":1,"skipped":0,"errors":1}`) {
+		if !strings.Contains(body, `"summary":{"created":1,"updated":0,"enrolled":1,"skipped":0,"errors":1,"rows":2,"billable":1}`) {
 			t.Errorf("summary shape: %s", body)
 		}
 		rep = ImportReport{}
 		code, body = r.do("admin", "POST", "/api/v1/imports?format=moodle&mode=apply&valid_only=true", file, &rep)
 		if code != 200 || !rep.Applied || rep.BatchID == "" || rep.Summary.Enrolled != 1 {
 			t.Fatalf("valid only: %d %s", code, body)
+		}
+		var undo ImportUndo
+		code, body = r.do("admin", "POST", "/api/v1/imports/"+rep.BatchID+"/undo", "", &undo)
+		if code != 200 || undo.Done || undo.Deleted != 1 || undo.Unenrolled != 1 {
+			t.Fatalf("undo preview: %d %s", code, body)
+		}
+		code, body = r.do("admin", "POST", "/api/v1/imports/"+rep.BatchID+"/undo?mode=apply", "", &undo)
+		if code != 200 || !undo.Done || undo.Deleted != 1 || undo.BatchID != rep.BatchID {
+			t.Fatalf("undo: %d %s", code, body)
+		}
+		if code, body := r.do("admin", "POST", "/api/v1/imports/"+rep.BatchID+"/undo?mode=apply", "", nil); code != 409 {
+			t.Fatalf("undo twice: %d %s", code, body)
+		}
+		if code, _ := r.do("admin", "POST", "/api/v1/imports/999/undo?mode=bad", "", nil); code != 422 {
+			t.Fatalf("bad mode: %d", code)
 		}
 		if code, body := r.do("admin", "POST", "/api/v1/imports?format=moodle", "username,shoe\n", nil); code != 422 ||
 			!strings.Contains(body, `"line":1`) || !strings.Contains(body, "shoe") {

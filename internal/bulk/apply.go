@@ -92,7 +92,10 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 	}()
 	write := func(plans []*Plan, hashes map[int]string, shared bool) error {
 		if o.Format == FormatGroups {
-			return s.applyGroups(ctx, plans, batchID, rep)
+			if err := s.applyGroups(ctx, plans, batchID, rep); err != nil {
+				return err
+			}
+			return s.progress(ctx, s.db, batchID, len(plans))
 		}
 		var done []*applied
 		chains := map[int64][]int64{}
@@ -151,7 +154,10 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 			if err := s.insertEnrols(ctx, tx, enrols, batchID); err != nil {
 				return err
 			}
-			return s.recordRows(ctx, tx, batchID, done)
+			if err := s.recordRows(ctx, tx, batchID, done); err != nil {
+				return err
+			}
+			return s.progress(ctx, tx, batchID, len(plans))
 		})
 		if err != nil {
 			return err
@@ -162,7 +168,11 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 		return nil
 	}
 	for w := range work {
-		if err := write(w.plans, w.hashes, w.shared); err != nil {
+		err := write(w.plans, w.hashes, w.shared)
+		if err == nil && s.afterBatch != nil {
+			err = s.afterBatch(batchID)
+		}
+		if err != nil {
 			cancel()
 			for range work { // let the reader stop
 			}
@@ -332,11 +342,11 @@ func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied) error {
 // enrolCols is how many bind parameters one enrolment takes in a multi-row insert.
 const enrolCols = 2
 
-// insertEnrols adds the batch's enrolments with multi-row inserts of at most maxParams bind
-// parameters, skipping those that exist, and records the ones added (and their course groups).
+// insertEnrols adds the batch's enrolments with multi-row inserts (see rowsPer), skipping
+// those that exist, and records the ones added (and their course groups).
 func (s *Service) insertEnrols(ctx context.Context, tx *store.Tx, enrols []pendingEnrol, batchID int64) error {
 	now := tx.Now.Unix()
-	const per = maxParams / enrolCols
+	per := rowsPer(tx.Dialect, enrolCols)
 	for len(enrols) > 0 {
 		chunk := enrols[:min(per, len(enrols))]
 		enrols = enrols[len(chunk):]
@@ -381,7 +391,7 @@ func (s *Service) insertEnrols(ctx context.Context, tx *store.Tx, enrols []pendi
 
 func (s *Service) recordChanges(ctx context.Context, tx *store.Tx, batchID int64, kind string, list []pendingEnrol) error {
 	var cg []pendingEnrol
-	const per = maxParams / 2
+	per := rowsPer(tx.Dialect, 2)
 	for len(list) > 0 {
 		chunk := list[:min(per, len(list))]
 		list = list[len(chunk):]
@@ -463,9 +473,9 @@ func (s *Service) unenrol(ctx context.Context, tx *store.Tx, a *applied, e Plann
 	return nil
 }
 
-// recordRows writes the batch's import_rows, ~40 rows per statement.
+// recordRows writes the batch's import_rows, many rows per statement (see rowsPer).
 func (s *Service) recordRows(ctx context.Context, tx *store.Tx, batchID int64, done []*applied) error {
-	const per = maxParams / 3
+	per := rowsPer(tx.Dialect, 3)
 	for len(done) > 0 {
 		chunk := done[:min(per, len(done))]
 		done = done[len(chunk):]

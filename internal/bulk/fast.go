@@ -18,8 +18,8 @@ import (
 // statement per row costs ~50 µs of statement preparation on SQLite, and those two functions
 // take about ten statements per imported person: 100,000 people would take minutes instead
 // of seconds. TestBatchPathsMatchServices keeps both paths equal; when account or group
-// change what they write, that test fails. Multi-row statements stay under maxParams bind
-// parameters (the SQLite driver binds $N in quadratic time).
+// change what they write, that test fails. Multi-row statements stay under rowsPer's bind
+// parameters (on SQLite few: its driver binds $N in quadratic time).
 
 // createUsers inserts the accounts of the batch's create plans. A username or email taken
 // since the check (another writer) turns that row into an error.
@@ -36,13 +36,13 @@ func (s *Service) createUsers(ctx context.Context, tx *store.Tx, list []*applied
 			emails = append(emails, e)
 		}
 	}
-	takenName, err := existing(ctx, tx, `SELECT username FROM users WHERE username IN `, names)
+	takenName, err := existing(ctx, tx, `SELECT username FROM users WHERE username`, names)
 	if err != nil {
 		return err
 	}
 	takenEmail := map[string]bool{}
 	if !shared {
-		if takenEmail, err = existing(ctx, tx, `SELECT email_norm FROM users WHERE deleted_at IS NULL AND email_norm IN `, emails); err != nil {
+		if takenEmail, err = existing(ctx, tx, `SELECT email_norm FROM users WHERE deleted_at IS NULL AND email_norm`, emails); err != nil {
 			return err
 		}
 	}
@@ -63,7 +63,7 @@ func (s *Service) createUsers(ctx context.Context, tx *store.Tx, list []*applied
 	const cols = 10 // text values per account
 	byName := map[string]*applied{}
 	for len(ok) > 0 {
-		chunk := ok[:min(maxParams/cols, len(ok))]
+		chunk := ok[:min(rowsPer(tx.Dialect, cols), len(ok))]
 		ok = ok[len(chunk):]
 		q := newBuf(tx.Dialect, `INSERT INTO users (username, email, email_norm, first_name, last_name, language, status, auth,
 			password_hash, is_admin, idnumber, custom_fields, created_at, updated_at, activated_at) VALUES `)
@@ -103,13 +103,13 @@ func (s *Service) createUsers(ctx context.Context, tx *store.Tx, list []*applied
 
 type rowScanner = interface{ Scan(...any) error }
 
-// existing returns which of keys the query (ending in "IN ") finds.
+// existing returns which of keys the query (ending in the column to match) finds.
 func existing(ctx context.Context, tx *store.Tx, query string, keys []string) (map[string]bool, error) {
 	found := map[string]bool{}
 	for len(keys) > 0 {
-		n := min(lookupChunk, len(keys))
+		n := min(lookupSize(tx.Dialect), len(keys))
 		q := newBuf(tx.Dialect, query)
-		q.inList(keys[:n])
+		q.in(keys[:n])
 		keys = keys[n:]
 		if err := scanQ(ctx, tx, q, func(r rowScanner) error {
 			var k string
@@ -139,7 +139,7 @@ func recordEvents(ctx context.Context, tx *store.Tx, events []event) error {
 	}
 	now, ip := tx.Now.Unix(), audit.IP(ctx)
 	for len(events) > 0 {
-		chunk := events[:min(maxParams/4, len(events))]
+		chunk := events[:min(rowsPer(tx.Dialect, 4), len(events))]
 		events = events[len(chunk):]
 		q := newBuf(tx.Dialect, `INSERT INTO audit_events (at, actor_id, action, target_type, target_id, ip, details) VALUES `)
 		for i, e := range chunk {
@@ -167,7 +167,7 @@ func (s *Service) addMembers(ctx context.Context, tx *store.Tx, list []membershi
 	now := tx.Now.Unix()
 	var events []event
 	for len(list) > 0 {
-		chunk := list[:min(maxParams/2, len(list))]
+		chunk := list[:min(rowsPer(tx.Dialect, 2), len(list))]
 		list = list[len(chunk):]
 		q := newBuf(tx.Dialect, `INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at) VALUES `)
 		for i, m := range chunk {
@@ -209,7 +209,7 @@ func (s *Service) addMembers(ctx context.Context, tx *store.Tx, list []membershi
 			}
 		}
 		for len(props) > 0 {
-			pc := props[:min(maxParams/2, len(props))]
+			pc := props[:min(rowsPer(tx.Dialect, 2), len(props))]
 			props = props[len(pc):]
 			pq := newBuf(tx.Dialect, `INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at) VALUES `)
 			for i, p := range pc {

@@ -37,6 +37,9 @@ type Service struct {
 	// serial applies row by row through account.CreateUser and group.AddMemberTx instead of
 	// the batch paths (tests compare both).
 	serial bool
+	// afterBatch, when set (tests), runs after each committed transaction of an apply; an
+	// error stops the apply there, as a crash would.
+	afterBatch func(batchID int64) error
 }
 
 // NewService returns the import service.
@@ -51,6 +54,10 @@ type Summary struct {
 	Enrolled int `json:"enrolled"`
 	Skipped  int `json:"skipped"`
 	Errors   int `json:"errors"`
+	// Rows counts every row of the file; Billable the accounts created active (what the
+	// import adds to the bill).
+	Rows     int `json:"rows"`
+	Billable int `json:"billable"`
 }
 
 // RowResult is one line of a report.
@@ -72,9 +79,13 @@ type Report struct {
 }
 
 func (r *Report) add(p *Plan, enrolled int) {
+	r.Summary.Rows++
 	switch p.Action {
 	case ActCreate:
 		r.Summary.Created++
+		if p.Status != account.StatusSuspended {
+			r.Summary.Billable++
+		}
 	case ActUpdate:
 		r.Summary.Updated++
 	case ActSkip:
@@ -277,12 +288,12 @@ func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot
 	byID := map[int64]bool{}
 	load := func(col string, keys []string) error {
 		for len(keys) > 0 {
-			n := min(lookupChunk, len(keys))
+			n := min(lookupSize(s.db.Dialect), len(keys))
 			sq := newBuf(s.db.Dialect, `SELECT id, username, email, first_name, last_name, language, idnumber, status, auth,
-				custom_fields FROM users WHERE deleted_at IS NULL AND `+col+` IN `)
-			sq.inList(keys[:n])
+				custom_fields FROM users WHERE deleted_at IS NULL AND `+col)
+			sq.in(keys[:n])
 			keys = keys[n:]
-			err := scanAll(ctx, q, sq.String(), sq.args, func(r rowScanner) error {
+			err := scanAll(ctx, q, sq.String(), sq.argv(), func(r rowScanner) error {
 				var u Existing
 				var custom string
 				if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Language, &u.IDNumber, &u.Status,
@@ -318,36 +329,71 @@ func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot
 // held. Passwords are hashed outside the transactions in a bounded pool. Platform
 // administrators only. Errors: Unauthorized/Forbidden, Invalid (header, unreadable file).
 func (s *Service) Apply(ctx context.Context, open func() (io.ReadCloser, error), o Options) (*Report, error) {
+	rep, batchID, err := s.Begin(ctx, open, o)
+	if err != nil || batchID == 0 {
+		return rep, err
+	}
+	return s.Run(ctx, batchID, open, o)
+}
+
+// Begin is the first half of Apply: it checks the file and, when it can be applied, creates
+// what the rows need and records the import batch (status applying, rows_total set), whose id
+// it returns with the check's report; 0 when the file has errors and !o.ValidOnly (nothing is
+// written then). Run applies it, typically in the background. Platform administrators only.
+func (s *Service) Begin(ctx context.Context, open func() (io.ReadCloser, error), o Options) (*Report, int64, error) {
+	if err := authz.RequirePlatformAdmin(ctx); err != nil {
+		return nil, 0, err
+	}
+	if err := o.normalize(); err != nil {
+		return nil, 0, err
+	}
+	f, err := open()
+	if err != nil {
+		return nil, 0, errs.Wrap(err, "bulk: open")
+	}
+	rep, nd, err := s.preview(ctx, f, o)
+	f.Close()
+	if err != nil {
+		return nil, 0, err
+	}
+	if rep.Summary.Errors > 0 && !o.ValidOnly {
+		return rep, 0, nil
+	}
+	if err := s.prepare(ctx, nd); err != nil {
+		return nil, 0, err
+	}
+	batchID, err := s.newBatch(ctx, o, rep.Summary.Rows)
+	return rep, batchID, err
+}
+
+// Run applies the batch Begin recorded, reading the file again, and marks it applied. When it
+// fails, what it committed is rolled back (as Undo does) and the batch is marked failed. Each
+// committed transaction adds its rows to the batch's rows_done (see Progress).
+func (s *Service) Run(ctx context.Context, batchID int64, open func() (io.ReadCloser, error), o Options) (*Report, error) {
 	if err := authz.RequirePlatformAdmin(ctx); err != nil {
 		return nil, err
 	}
 	if err := o.normalize(); err != nil {
 		return nil, err
 	}
+	rep, err := s.run(ctx, batchID, open, o)
+	if err != nil {
+		rctx := authz.With(context.WithoutCancel(ctx), authz.System)
+		if _, uerr := s.undo(rctx, batchID, false, StatusFailed); uerr != nil {
+			return nil, fmt.Errorf("%w (and rolling it back failed: %v)", err, uerr)
+		}
+		return nil, err
+	}
+	return rep, nil
+}
+
+func (s *Service) run(ctx context.Context, batchID int64, open func() (io.ReadCloser, error), o Options) (*Report, error) {
 	f, err := open()
 	if err != nil {
 		return nil, errs.Wrap(err, "bulk: open")
 	}
-	rep, nd, err := s.preview(ctx, f, o)
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	if rep.Summary.Errors > 0 && !o.ValidOnly {
-		return rep, nil
-	}
-	if err := s.prepare(ctx, nd); err != nil {
-		return nil, err
-	}
-	batchID, err := s.newBatch(ctx, o)
-	if err != nil {
-		return nil, err
-	}
-	if f, err = open(); err != nil {
-		return nil, errs.Wrap(err, "bulk: open")
-	}
 	defer f.Close()
-	rep, err = s.apply(ctx, f, o, batchID)
+	rep, err := s.apply(ctx, f, o, batchID)
 	if err != nil {
 		return nil, err
 	}
@@ -355,15 +401,18 @@ func (s *Service) Apply(ctx context.Context, open func() (io.ReadCloser, error),
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		sm := rep.Summary
 		if _, err := tx.ExecContext(ctx, `UPDATE import_batches SET status = 'applied', created = $1, updated = $2, enrolled = $3,
-			skipped = $4, errors = $5, applied_at = $6 WHERE id = $7`, sm.Created, sm.Updated, sm.Enrolled, sm.Skipped, sm.Errors,
-			tx.Now.Unix(), batchID); err != nil {
+			skipped = $4, errors = $5, applied_at = $6, rows_done = rows_total WHERE id = $7`, sm.Created, sm.Updated, sm.Enrolled,
+			sm.Skipped, sm.Errors, tx.Now.Unix(), batchID); err != nil {
 			return errs.Wrap(err, "bulk: finish batch")
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: "import.apply", TargetType: "import", TargetID: strconv.FormatInt(batchID, 10),
 			Details: map[string]any{"format": o.Format, "mode": o.Mode, "created": sm.Created, "updated": sm.Updated,
 				"enrolled": sm.Enrolled, "skipped": sm.Skipped, "errors": sm.Errors}})
 	})
-	return rep, err
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
 }
 
 // prepare creates what the rows need and may not exist: cohort groups, the courses' manual
@@ -399,7 +448,7 @@ func (s *Service) prepare(ctx context.Context, nd *needs) error {
 	return nil
 }
 
-func (s *Service) newBatch(ctx context.Context, o Options) (int64, error) {
+func (s *Service) newBatch(ctx context.Context, o Options, rows int) (int64, error) {
 	var id int64
 	opts, _ := json.Marshal(map[string]any{"mode": o.Mode, "match_email": o.MatchEmail, "allow_renames": o.AllowRenames,
 		"valid_only": o.ValidOnly})
@@ -408,8 +457,8 @@ func (s *Service) newBatch(ctx context.Context, o Options) (int64, error) {
 		by = p.UserID
 	}
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO import_batches (format, options, status, created_by, created_at)
-			VALUES ($1, $2, 'applying', $3, $4) RETURNING id`, o.Format, string(opts), by, tx.Now.Unix()).Scan(&id)
+		return tx.QueryRowContext(ctx, `INSERT INTO import_batches (format, options, status, created_by, created_at, rows_total)
+			VALUES ($1, $2, 'applying', $3, $4, $5) RETURNING id`, o.Format, string(opts), by, tx.Now.Unix(), rows).Scan(&id)
 	})
 	return id, errs.Wrap(err, "bulk: new batch")
 }

@@ -87,14 +87,14 @@ func TestApplyMoodle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Summary != (bulk.Summary{Created: 2, Enrolled: 2}) || rep.Applied || e.count(t, `SELECT COUNT(*) FROM users`) != 0 {
+		if rep.Summary != (bulk.Summary{Created: 2, Enrolled: 2, Rows: 2, Billable: 2}) || rep.Applied || e.count(t, `SELECT COUNT(*) FROM users`) != 0 {
 			t.Fatalf("preview %+v", rep)
 		}
 		rep, err = e.svc.Apply(admin, opener(file), o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !rep.Applied || rep.Summary != (bulk.Summary{Created: 2, Enrolled: 2}) || rep.BatchID == 0 {
+		if !rep.Applied || rep.Summary != (bulk.Summary{Created: 2, Enrolled: 2, Rows: 2, Billable: 2}) || rep.BatchID == 0 {
 			t.Fatalf("apply %+v", rep)
 		}
 		if n := e.count(t, `SELECT COUNT(*) FROM course_enrolments e JOIN users u ON u.id = e.user_id
@@ -107,7 +107,7 @@ func TestApplyMoodle(t *testing.T) {
 		}
 		// Applying again: both exist, skipped.
 		rep, err = e.svc.Apply(admin, opener(file), o)
-		if err != nil || rep.Summary != (bulk.Summary{Skipped: 2}) {
+		if err != nil || rep.Summary != (bulk.Summary{Skipped: 2, Rows: 2}) {
 			t.Fatalf("again: %+v %v", rep, err)
 		}
 		// Not for everyone.
@@ -194,7 +194,7 @@ func TestApplyUpdateAndEnrolmentsAndUndo(t *testing.T) {
 		}
 		o := bulk.Options{Format: bulk.FormatMoodle, Mode: bulk.AddUpdate, MatchEmail: true}
 		rep, err := e.svc.Apply(admin, opener(fixture(t, "upload_users_email_matching.csv")), o)
-		if err != nil || rep.Summary != (bulk.Summary{Updated: 2, Enrolled: 2}) {
+		if err != nil || rep.Summary != (bulk.Summary{Updated: 2, Enrolled: 2, Rows: 2}) {
 			t.Fatalf("%+v %v", rep, err)
 		}
 		if n := e.count(t, `SELECT COUNT(*) FROM users WHERE last_name = 'Baggins' AND username IN ('bilbo', 'frodo')`); n != 2 {

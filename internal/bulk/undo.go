@@ -42,6 +42,12 @@ func (s *Service) Undo(ctx context.Context, batchID int64, preview bool) (*UndoR
 	if err := authz.RequirePlatformAdmin(ctx); err != nil {
 		return nil, err
 	}
+	return s.undo(ctx, batchID, preview, StatusUndone)
+}
+
+// undo reverts a batch and gives it the status final: undone (Undo), failed or interrupted
+// (an apply that stopped, rolled back; those may still be applying).
+func (s *Service) undo(ctx context.Context, batchID int64, preview bool, final string) (*UndoReport, error) {
 	var rep UndoReport
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		rep = UndoReport{BatchID: batchID}
@@ -53,8 +59,13 @@ func (s *Service) Undo(ctx context.Context, batchID int64, preview bool) (*UndoR
 		if err != nil {
 			return errs.Wrap(err, "bulk: batch")
 		}
-		if status == "undone" {
+		switch {
+		case status == StatusUndone:
 			return errs.New(errs.Conflict, "import batch %d is already undone", batchID)
+		case status == StatusFailed || status == StatusInterrupted:
+			return errs.New(errs.Conflict, "import batch %d was rolled back when its apply stopped", batchID)
+		case status == StatusApplying && final == StatusUndone:
+			return errs.New(errs.Conflict, "import batch %d is still being applied", batchID)
 		}
 		if err := s.undoMemberships(ctx, tx, batchID, &rep); err != nil {
 			return err
@@ -68,8 +79,8 @@ func (s *Service) Undo(ctx context.Context, batchID int64, preview bool) (*UndoR
 		if preview {
 			return errDryRun
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE import_batches SET status = 'undone', undone_at = $1 WHERE id = $2`,
-			tx.Now.Unix(), batchID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE import_batches SET status = $1, undone_at = $2 WHERE id = $3`,
+			final, tx.Now.Unix(), batchID); err != nil {
 			return errs.Wrap(err, "bulk: undo")
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: "import.undo", TargetType: "import", TargetID: strconv.FormatInt(batchID, 10),

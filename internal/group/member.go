@@ -102,8 +102,14 @@ func AddMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role,
 	if src.Kind == SourcePropagated {
 		return errs.Field("source", "propagated memberships are made by the propagation rule, not added")
 	}
-	if _, err := getGroup(ctx, tx, groupID); err != nil {
+	// The chain (the group and its ancestors) tells whether the group exists, and is what
+	// propagation needs: one read for both.
+	chain, err := chainOf(ctx, tx, groupID)
+	if err != nil {
 		return err
+	}
+	if len(chain) == 0 || chain[0].ID != groupID {
+		return errs.New(errs.NotFound, "group %d not found", groupID)
 	}
 	if err := checkUser(ctx, tx, userID); err != nil {
 		return err
@@ -117,7 +123,7 @@ func AddMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role,
 	var also []int64
 	if role == Learner {
 		// Even when the row existed, re-assert what it implies: idempotent, and it repairs.
-		if also, err = propagate(ctx, tx, groupID, userID); err != nil {
+		if also, err = propagateChain(ctx, tx, chain, groupID, userID); err != nil {
 			return err
 		}
 	}
@@ -128,13 +134,9 @@ func AddMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role,
 		Details: map[string]any{"user_id": userID, "role": role, "source": src.String(), "propagated_to": also}})
 }
 
-// propagate inserts the learner rows that a direct learner membership of userID in groupID
-// implies, and returns the groups concerned.
-func propagate(ctx context.Context, tx *store.Tx, groupID, userID int64) ([]int64, error) {
-	chain, err := chainOf(ctx, tx, groupID)
-	if err != nil {
-		return nil, err
-	}
+// propagateChain inserts the learner rows that a direct learner membership of userID in
+// groupID implies, and returns the groups concerned; chain is chainOf(groupID).
+func propagateChain(ctx context.Context, tx *store.Tx, chain []Link, groupID, userID int64) ([]int64, error) {
 	targets := Propagation(chain)
 	if len(targets) <= 1 {
 		return nil, nil

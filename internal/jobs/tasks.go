@@ -8,6 +8,7 @@ import (
 	"roster/internal/account"
 	"roster/internal/course"
 	"roster/internal/invite"
+	"roster/internal/sis"
 )
 
 // AccountTasks are the periodic tasks of the account service: the daily deletion of accounts
@@ -57,6 +58,25 @@ func CourseTasks(courses *course.Service, log *slog.Logger) []Task {
 			n, err := courses.SendDueWelcomes(ctx)
 			if n > 0 {
 				log.Info("held welcome emails sent", "sent", n)
+			}
+			return err
+		}},
+	}
+}
+
+// SISTasks are the periodic tasks of the student-information-system sync: every minute, the
+// enabled configured sources whose cron expression matched since the last look are run
+// (sis.Service.RunDue). The claim on the task's row makes one instance run it; each source
+// also holds its own run lock. The lease is long: a large source takes minutes.
+func SISTasks(sources *sis.Service, log *slog.Logger) []Task {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return []Task{
+		{Name: "sis.sync", Every: time.Minute, Lease: 2 * time.Hour, Run: func(ctx context.Context) error {
+			ran, err := sources.RunDue(ctx)
+			if len(ran) > 0 {
+				log.Info("sync sources run", "sources", ran)
 			}
 			return err
 		}},

@@ -120,7 +120,10 @@ func groupShape(map[string]bool) (string, string) { return groupsFrom, groupScop
 
 // query runs a list and returns the total and one page of ids, in order. The page is read
 // first: when it is not full, it tells the total, and the count (a second pass over the
-// matching rows) is skipped, which is the case of the lookups identity providers make.
+// matching rows) is skipped, which is the case of the lookups identity providers make. With a
+// filter, the page query also counts the matching rows (count(*) OVER ()): a filter that
+// reads every row (co, ew) then reads them once, not twice. Without one, the page is read in
+// index order and stops early, and the separate count is cheaper than sorting every row.
 func (h *Handler) query(ctx context.Context, rt *resourceType, m *sqlMap, sh shape, idCol string, scopeID int64,
 	lp *listParams) (total int, ids []int64, err error) {
 	b := &sqlFilter{rt: rt, m: m, dialect: h.db.Dialect, args: []any{scopeID}}
@@ -148,15 +151,25 @@ func (h *Handler) query(ctx context.Context, rt *resourceType, m *sqlMap, sh sha
 	where = scope + where
 	if lp.count > 0 {
 		args := append(b.args[:len(b.args):len(b.args)], lp.count, lp.startIndex-1)
-		rows, err := h.db.QueryContext(ctx, `SELECT `+idCol+` `+from+` WHERE `+where+` ORDER BY `+order+
+		windowed := lp.filter != nil
+		sel := idCol
+		if windowed {
+			sel += ", count(*) OVER ()"
+		}
+		rows, err := h.db.QueryContext(ctx, `SELECT `+sel+` `+from+` WHERE `+where+` ORDER BY `+order+
 			` LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
 		if err != nil {
 			return 0, nil, errs.Wrap(err, "scim: list")
 		}
 		defer rows.Close()
+		var all int64
 		for rows.Next() {
 			var id int64
-			if err := rows.Scan(&id); err != nil {
+			dest := []any{&id}
+			if windowed {
+				dest = append(dest, &all)
+			}
+			if err := rows.Scan(dest...); err != nil {
 				return 0, nil, errs.Wrap(err, "scim: list")
 			}
 			ids = append(ids, id)
@@ -166,6 +179,9 @@ func (h *Handler) query(ctx context.Context, rt *resourceType, m *sqlMap, sh sha
 		}
 		if len(ids) < lp.count && (len(ids) > 0 || lp.startIndex == 1) {
 			return lp.startIndex - 1 + len(ids), ids, nil
+		}
+		if windowed && len(ids) > 0 {
+			return int(all), ids, nil
 		}
 	}
 	if err := h.db.QueryRowContext(ctx, `SELECT count(*) `+from+` WHERE `+where, b.args...).Scan(&total); err != nil {

@@ -86,9 +86,15 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	id, err := h.createUserTx(r.Context(), scope(r), m)
+	id, row, err := h.createUserTx(r.Context(), scope(r), m)
 	if err != nil {
 		h.fail(w, err)
+		return
+	}
+	if row != nil { // a new account: known whole, and in no SCIM group yet
+		q := r.URL.Query()
+		proj := usersType.parseProjection(q.Get("attributes"), q.Get("excludedAttributes"))
+		h.writeResource(w, http.StatusCreated, proj.apply(h.userResource(row, nil)))
 		return
 	}
 	h.respondUser(w, r, http.StatusCreated, &userRow{ID: id})

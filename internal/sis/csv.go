@@ -30,7 +30,8 @@ func ReadCSVFile(path string) (*Source, error) {
 
 // ReadCSV reads `course,user,role` rows with a header line; optional columns are `group`,
 // `starts` and `ends` (also `starts_at`, `ends_at`; dates as 2006-01-02, RFC 3339 or Unix
-// seconds), in any order. A missing header or required column, or a file that is not CSV, is
+// seconds), `email`, `first_name` and `last_name` (to create the accounts of unknown people,
+// when the source may), in any order. A missing header or required column, or a file that is not CSV, is
 // an error; a malformed row is an issue naming file and line, and is skipped.
 func ReadCSV(r io.Reader, file string) (*Source, error) {
 	cr := csv.NewReader(r)
@@ -119,6 +120,7 @@ func ReadCSV(r io.Reader, file string) (*Source, error) {
 			src.Issues = append(src.Issues, Issue{File: file, Line: line, Reason: "malformed row: ends before it starts"})
 			continue
 		}
+		row.Person = personOf(row.User, get(rec, "email"), get(rec, "first_name"), get(rec, "last_name"), "")
 		src.Rows = append(src.Rows, row)
 	}
 	return src, nil

@@ -156,7 +156,10 @@ func readOneRoster(fsys fs.FS) (*Source, error) {
 	}
 
 	src := &Source{Delta: modes["enrollments"] == "delta"}
-	type person struct{ ids []string }
+	type person struct {
+		ids []string
+		who *Person
+	}
 	people := map[string]person{}
 	for i := range users.rows {
 		var ids []string
@@ -170,7 +173,8 @@ func readOneRoster(fsys fs.FS) (*Source, error) {
 			src.Issues = append(src.Issues, Issue{File: users.file, Line: users.line[i], Reason: "malformed row: empty sourcedId"})
 			continue
 		}
-		people[id] = person{ids: ids}
+		people[id] = person{ids: ids, who: personOf(users.get(i, "username"), users.get(i, "email"), users.get(i, "givenName"),
+			users.get(i, "familyName"), users.get(i, "identifier"))}
 	}
 	classes := map[string]string{}
 	ct := tables["classes"]
@@ -210,7 +214,7 @@ func readOneRoster(fsys fs.FS) (*Source, error) {
 		if r, ok := oneRosterRoles[role]; ok {
 			role = r
 		}
-		row := Row{File: et.file, Line: line, Course: course, User: p.ids[0], UserAlt: p.ids[1:], Role: role, Deleted: deleted}
+		row := Row{File: et.file, Line: line, Course: course, User: p.ids[0], UserAlt: p.ids[1:], Role: role, Deleted: deleted, Person: p.who}
 		var err error
 		if row.Starts, err = parseDate(et.get(i, "beginDate")); err != nil {
 			bad("malformed row: beginDate: %v", err)

@@ -6,8 +6,8 @@ import (
 )
 
 // Open reads the source named by spec: "csv:PATH" (a CSV export) or "oneroster:PATH" (a
-// OneRoster CSV bundle, a folder or a zip). Configured sources (a bare NAME) come with the
-// sources page; until then a bare name is an error. The source is named "csv" or "oneroster"
+// OneRoster CSV bundle, a folder or a zip). A configured source (a bare NAME) is run by
+// Service.RunConfigured, not opened here. The source is named "csv" or "oneroster"
 // unless name is given, so that the nightly file may change path without becoming a new
 // source. A source that cannot be read is an error and nothing is applied.
 func Open(spec, name string) (*Source, error) {
@@ -22,7 +22,7 @@ func Open(spec, name string) (*Source, error) {
 	case ok && kind == "oneroster":
 		src, err = ReadOneRoster(path)
 	default:
-		return nil, fmt.Errorf("sis: source %q: configured sources are not available yet; use csv:PATH or oneroster:PATH", spec)
+		return nil, fmt.Errorf("sis: source %q: use csv:PATH, oneroster:PATH, or a configured source's name (Service.RunConfigured)", spec)
 	}
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"roster/internal/account"
 	"roster/internal/errs"
 	"roster/internal/store"
 )
@@ -16,6 +17,11 @@ type RunOptions struct {
 	Action    string  // ActionSuspend (default), ActionUnenrol, ActionKeep
 	Threshold float64 // percent; 0: DefaultThreshold; 100: no check
 	DryRun    bool    // compute and report the whole difference, apply nothing
+	// Accounts, when set, creates the accounts of the people the source names but the
+	// platform lacks, for sources that carry their email (Row.Person), with AccountAuth
+	// (account.AuthCAS or account.AuthOIDC; default CAS). Without it they are reported.
+	Accounts    *account.Service
+	AccountAuth string
 }
 
 // Report is what a run did, kept in sync_runs.
@@ -28,6 +34,7 @@ type Report struct {
 	Changed  int
 	Removed  int // suspended or unenrolled
 	Kept     int // no longer listed, kept (action keep)
+	Created  int // accounts created (a dry run: that a real run would create)
 	Skipped  int
 	Issues   []Issue
 	Message  string
@@ -40,7 +47,11 @@ func (r *Report) Stopped() bool { return r.Status == "stopped" }
 
 // Summary is the one line `roster sync` prints.
 func (r *Report) Summary() string {
-	return fmt.Sprintf("added %d, changed %d, removed %d", r.Added, r.Changed, r.Removed)
+	s := fmt.Sprintf("added %d, changed %d, removed %d", r.Added, r.Changed, r.Removed)
+	if r.Created > 0 {
+		s += fmt.Sprintf(", accounts created %d", r.Created)
+	}
+	return s
 }
 
 // MemoryLimit is the soft memory limit `roster sync` sets for its process
@@ -96,19 +107,30 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		return err
 	}
 	res := Resolve(src, dir)
-	// The rows are keys now: let the collector have them before the enrolments are read.
-	src.Rows, dir = nil, nil
+	var missing []*Person
+	if opt.Accounts != nil {
+		missing = missingPeople(src, dir)
+	}
+	// The rows are keys now: let the collector have them before the enrolments are read
+	// (unless accounts are to be created: the rows are resolved again once they are).
+	if len(missing) == 0 {
+		src.Rows, dir = nil, nil
+	}
 	have, methods, err := loadHave(ctx, db, src.Name)
 	if err != nil {
 		return err
 	}
-	plan := Diff(res.Want, res.Deleted, have, Options{Action: opt.Action, Threshold: opt.Threshold, Delta: src.Delta, Protected: res.Protected})
-	rep.Plan, rep.Issues, rep.Skipped = plan, res.Issues, len(res.Issues)
-	rep.Added, rep.Changed, rep.Removed, rep.Kept = len(plan.Add), len(plan.Change), plan.Removed(), plan.Kept
+	dopt := Options{Action: opt.Action, Threshold: opt.Threshold, Delta: src.Delta, Protected: res.Protected}
+	plan := Diff(res.Want, res.Deleted, have, dopt)
+	report := func() {
+		rep.Plan, rep.Issues, rep.Skipped = plan, res.Issues, len(res.Issues)
+		rep.Added, rep.Changed, rep.Removed, rep.Kept = len(plan.Add), len(plan.Change), plan.Removed(), plan.Kept
+	}
+	report()
 	switch {
 	case opt.DryRun:
 		// The whole difference, and whether a real run would stop.
-		rep.Status = "dry_run"
+		rep.Status, rep.Created = "dry_run", len(missing)
 		if plan.Stopped {
 			rep.Message = "a real run would stop: " + plan.StopReason
 		}
@@ -117,6 +139,23 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		rep.Status, rep.Message = "stopped", plan.StopReason
 		rep.Added, rep.Changed, rep.Removed = 0, 0, 0
 		return nil
+	}
+	if len(missing) > 0 {
+		// Accounts are only created by a run that applies: the new people only add
+		// enrolments, so the threshold's verdict stands.
+		if rep.Created, err = createAccounts(ctx, db, opt, missing, dir); err != nil {
+			return err
+		}
+		res = Resolve(src, dir)
+		src.Rows, dir = nil, nil
+		dopt.Protected = res.Protected
+		plan = Diff(res.Want, res.Deleted, have, dopt)
+		report()
+		if plan.Stopped { // new people bring no removals; kept for safety
+			rep.Status, rep.Message = "stopped", plan.StopReason
+			rep.Added, rep.Changed, rep.Removed = 0, 0, 0
+			return nil
+		}
 	}
 	if err := apply(ctx, db, src.Name, opt.Action, rep.RunID, plan, methods); err != nil {
 		return err
@@ -152,7 +191,7 @@ func finishRun(ctx context.Context, db *store.DB, rep *Report) error {
 	if issues == nil {
 		issues = []Issue{}
 	}
-	body, err := json.Marshal(map[string]any{"skipped": issues, "skipped_total": len(rep.Issues), "kept": rep.Kept})
+	body, err := json.Marshal(map[string]any{"skipped": issues, "skipped_total": len(rep.Issues), "kept": rep.Kept, "created": rep.Created})
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,27 @@ type Row struct {
 	Starts  int64  // Unix seconds; 0: none
 	Ends    int64
 	Deleted bool // delta sources: the row says the enrolment is gone
+	// Person is who the row names, when the source carries an email (OneRoster's users.csv,
+	// the optional email, first_name and last_name columns): an unknown person may then get
+	// an account, if the source may create them. nil otherwise.
+	Person *Person
+}
+
+// Person is what a source says about someone, to create their account.
+type Person struct {
+	Username, Email, FirstName, LastName, IDNumber string
+}
+
+// personOf returns the person a row names, or nil without an email.
+func personOf(user, email, first, last, idnumber string) *Person {
+	if email == "" || !strings.Contains(email, "@") {
+		return nil
+	}
+	p := &Person{Email: email, FirstName: first, LastName: last, IDNumber: idnumber}
+	if !strings.Contains(user, "@") && user != idnumber {
+		p.Username = user
+	}
+	return p
 }
 
 // Issue is a row the sync skipped, with where it is and why.

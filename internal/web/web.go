@@ -19,6 +19,7 @@ import (
 	"roster/internal/group"
 	"roster/internal/httpx"
 	"roster/internal/invite"
+	"roster/internal/sis"
 	"roster/internal/sso"
 	"roster/internal/store"
 )
@@ -46,6 +47,7 @@ type Services struct {
 	SSO      *sso.Service
 	Invites  *invite.Service
 	Groups   *group.Service
+	SIS      *sis.Service // configured sync sources (/admin/sync)
 }
 
 // Web holds the page handlers' dependencies.
@@ -120,8 +122,23 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/settings/accounts", w.adminAccountSettings)
 	mux.HandleFunc("GET /admin/billing", w.adminBilling)
 	mux.HandleFunc("GET /admin/audit", w.adminAudit)
+	mux.HandleFunc("GET /admin/imports", w.adminImports)
+	mux.HandleFunc("POST /admin/imports/preview", w.adminImportPreview)
+	mux.HandleFunc("POST /admin/imports/apply", w.adminImportApply)
+	mux.HandleFunc("GET /admin/imports/template.csv", w.adminImportTemplateCSV)
+	mux.HandleFunc("GET /admin/imports/template.xlsx", w.adminImportTemplateXLSX)
+	mux.HandleFunc("GET /admin/imports/{id}", w.adminImportBatch)
+	mux.HandleFunc("GET /admin/imports/{id}/progress", w.adminImportProgress)
+	mux.HandleFunc("GET /admin/imports/{id}/report.csv", w.adminImportReportCSV)
+	mux.HandleFunc("GET /admin/imports/{id}/undo", w.adminImportUndoForm)
+	mux.HandleFunc("POST /admin/imports/{id}/undo", w.adminImportUndo)
 	mux.HandleFunc("GET /admin/course-roles", w.adminCourseRoles)
 	mux.HandleFunc("POST /admin/course-roles", w.adminCourseRoleCreate)
+	mux.HandleFunc("GET /admin/sync", w.adminSync)
+	mux.HandleFunc("POST /admin/sync", w.adminSyncSave)
+	mux.HandleFunc("POST /admin/sync/{name}", w.adminSyncSave)
+	mux.HandleFunc("POST /admin/sync/{name}/run", w.adminSyncRun)
+	mux.HandleFunc("POST /admin/sync/{name}/delete", w.adminSyncDelete)
 	mux.HandleFunc("GET /sso/{slug}/login", w.ssoStart)
 	mux.HandleFunc("GET /sso/{slug}/cas", w.ssoCAS)
 	mux.HandleFunc("POST /sso/{slug}/cas", w.ssoCASLogout)

@@ -1,0 +1,163 @@
+package bulk
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"roster/internal/authz"
+	"roster/internal/errs"
+	"roster/internal/store"
+)
+
+// Statuses of an import batch.
+const (
+	StatusApplying    = "applying"    // Run is applying it
+	StatusApplied     = "applied"     // done; Undo may revert it
+	StatusUndone      = "undone"      // reverted by Undo
+	StatusFailed      = "failed"      // the apply stopped on an error; what it committed was rolled back
+	StatusInterrupted = "interrupted" // the server stopped during the apply; rolled back by Recover
+)
+
+// Batch is one import batch, with its progress.
+type Batch struct {
+	ID        int64      `json:"id"`
+	Format    string     `json:"format"`
+	Status    string     `json:"status"`
+	CreatedBy int64      `json:"created_by,omitempty"`
+	Summary   Summary    `json:"summary"`
+	RowsTotal int        `json:"rows_total"`
+	RowsDone  int        `json:"rows_done"`
+	CreatedAt time.Time  `json:"created_at"`
+	AppliedAt *time.Time `json:"applied_at,omitempty"`
+	UndoneAt  *time.Time `json:"undone_at,omitempty"`
+}
+
+// BatchRow is one line of an applied batch's report.
+type BatchRow struct {
+	Line     int      `json:"line"`
+	Action   string   `json:"action"`
+	UserID   int64    `json:"user_id,omitempty"`
+	Changes  []string `json:"changes,omitempty"`  // update: the columns changed
+	Messages []string `json:"messages,omitempty"` // errors and notes
+}
+
+// progress adds n rows to the batch's rows_done, in the transaction that applied them.
+func (s *Service) progress(ctx context.Context, q store.Querier, batchID int64, n int) error {
+	_, err := q.ExecContext(ctx, `UPDATE import_batches SET rows_done = rows_done + $1 WHERE id = $2`, n, batchID)
+	return errs.Wrap(err, "bulk: progress")
+}
+
+const batchColumns = `id, format, status, COALESCE(created_by, 0), created, updated, enrolled, skipped, errors, rows_total,
+	rows_done, created_at, applied_at, undone_at`
+
+func scanBatch(r rowScanner) (*Batch, error) {
+	var b Batch
+	var created int64
+	var applied, undone sql.NullInt64
+	if err := r.Scan(&b.ID, &b.Format, &b.Status, &b.CreatedBy, &b.Summary.Created, &b.Summary.Updated, &b.Summary.Enrolled,
+		&b.Summary.Skipped, &b.Summary.Errors, &b.RowsTotal, &b.RowsDone, &created, &applied, &undone); err != nil {
+		return nil, err
+	}
+	b.Summary.Rows = b.RowsTotal
+	b.CreatedAt = time.Unix(created, 0).UTC()
+	if applied.Valid {
+		t := time.Unix(applied.Int64, 0).UTC()
+		b.AppliedAt = &t
+	}
+	if undone.Valid {
+		t := time.Unix(undone.Int64, 0).UTC()
+		b.UndoneAt = &t
+	}
+	return &b, nil
+}
+
+// Batch returns one import batch with its progress. Platform administrators only. Errors:
+// Unauthorized/Forbidden, NotFound.
+func (s *Service) Batch(ctx context.Context, id int64) (*Batch, error) {
+	if err := authz.RequirePlatformAdmin(ctx); err != nil {
+		return nil, err
+	}
+	b, err := scanBatch(s.db.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM import_batches WHERE id = $1`, id))
+	if store.IsNoRows(err) {
+		return nil, errs.New(errs.NotFound, "import batch %d not found", id)
+	}
+	return b, errs.Wrap(err, "bulk: batch")
+}
+
+// Batches lists the latest import batches, newest first. Platform administrators only.
+func (s *Service) Batches(ctx context.Context, limit int) ([]*Batch, error) {
+	if err := authz.RequirePlatformAdmin(ctx); err != nil {
+		return nil, err
+	}
+	var out []*Batch
+	err := scanAll(ctx, s.db, `SELECT `+batchColumns+` FROM import_batches ORDER BY id DESC LIMIT $1`, []any{limit},
+		func(r rowScanner) error {
+			b, err := scanBatch(r)
+			if err == nil {
+				out = append(out, b)
+			}
+			return err
+		})
+	return out, err
+}
+
+// BatchRows calls fn with each line of a batch's report, in file order. Platform
+// administrators only.
+func (s *Service) BatchRows(ctx context.Context, id int64, fn func(BatchRow) error) error {
+	if err := authz.RequirePlatformAdmin(ctx); err != nil {
+		return err
+	}
+	return scanAll(ctx, s.db, `SELECT line, action, COALESCE(user_id, 0), before, message FROM import_rows WHERE batch_id = $1
+		ORDER BY line`, []any{id}, func(r rowScanner) error {
+		var row BatchRow
+		var before, msg string
+		if err := r.Scan(&row.Line, &row.Action, &row.UserID, &before, &msg); err != nil {
+			return err
+		}
+		if before != "" {
+			var m map[string]any
+			if jsonUnmarshal(before, &m) == nil {
+				for k := range m {
+					row.Changes = append(row.Changes, k)
+				}
+				sortStrings(row.Changes)
+			}
+		}
+		if msg != "" {
+			row.Messages = strings.Split(msg, "\n")
+		}
+		return fn(row)
+	})
+}
+
+// Recover rolls back the batches a stopped server left applying: what their committed
+// transactions wrote is reverted as Undo does (a transaction holds whole rows, so no row is
+// ever half applied) and they are marked interrupted; the file is not kept, so they are not
+// continued: the person imports it again. Call it at start, before serving, with one
+// instance applying imports at a time. It returns the batches rolled back.
+func (s *Service) Recover(ctx context.Context) ([]int64, error) {
+	ctx = authz.With(ctx, authz.System)
+	var ids []int64
+	if err := scanAll(ctx, s.db, `SELECT id FROM import_batches WHERE status = 'applying' ORDER BY id`, nil, func(r rowScanner) error {
+		var id int64
+		err := r.Scan(&id)
+		ids = append(ids, id)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, err := s.undo(ctx, id, false, StatusInterrupted); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+func sortStrings(s []string) { slices.Sort(s) }

@@ -1,0 +1,246 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"roster/internal/account"
+	"roster/internal/authz"
+	"roster/internal/bulk"
+	"roster/internal/group"
+	"roster/internal/httpx"
+	"roster/internal/store"
+	"roster/internal/store/storetest"
+)
+
+// TestImportPages runs an import through the pages as a platform administrator: a pasted
+// file with an error (no Apply without "valid rows only"), an uploaded file previewed, applied
+// in the background (progress polled), reported (page and CSV), undone (preview, confirm);
+// the templates; and the checks (someone else's token, a non-administrator).
+func TestImportPages(t *testing.T) {
+	db, _ := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	accounts := account.NewService(db, account.Config{BaseURL: "https://roster.test"})
+	groups := group.NewService(db)
+	w, err := New(Config{BaseURL: "https://roster.test"}, Services{Log: slog.New(slog.DiscardHandler), DB: db, Accounts: accounts,
+		Groups: groups})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	w.Routes(mux)
+	create := func(in account.NewUser) *account.User {
+		t.Helper()
+		var u *account.User
+		if err := db.Tx(ctx, func(tx *store.Tx) error { u, err = accounts.CreateUser(ctx, tx, in); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	admin := create(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true})
+	admin2 := create(account.NewUser{Email: "alan@example.org", FirstName: "Alan", LastName: "Turing", IsAdmin: true})
+	ada := create(account.NewUser{Email: "ada@example.org", FirstName: "Ada", LastName: "Lovelace"})
+	if _, err := groups.Create(authz.With(ctx, authz.System), group.Group{Name: "Class A", IDNumber: "CLA"}); err != nil {
+		t.Fatal(err)
+	}
+	do := func(as *account.User, req *http.Request) *httptest.ResponseRecorder {
+		if as != nil {
+			c := authz.With(req.Context(), accounts.PrincipalFor(as))
+			req = req.WithContext(httpx.WithUser(c, as))
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		return rec
+	}
+	get := func(as *account.User, path string) *httptest.ResponseRecorder {
+		return do(as, httptest.NewRequest("GET", path, nil))
+	}
+	post := func(as *account.User, path string, form url.Values) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return do(as, req)
+	}
+	multi := func(as *account.User, fields map[string]string, file string) *httptest.ResponseRecorder {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		for k, v := range fields {
+			mw.WriteField(k, v)
+		}
+		if file != "" {
+			fw, _ := mw.CreateFormFile("file", "people.txt")
+			fw.Write([]byte(file))
+		}
+		mw.Close()
+		req := httptest.NewRequest("POST", "/admin/imports/preview", &b)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return do(as, req)
+	}
+	want := func(rec *httptest.ResponseRecorder, code int, parts ...string) string {
+		t.Helper()
+		body := rec.Body.String()
+		if rec.Code != code {
+			t.Fatalf("status %d, want %d:\n%s", rec.Code, code, body)
+		}
+		for _, p := range parts {
+			if !strings.Contains(body, p) {
+				t.Fatalf("page lacks %q:\n%s", p, body)
+			}
+		}
+		return body
+	}
+	tokenRE := regexp.MustCompile(`name="token" value="([0-9a-f]+)"`)
+
+	want(get(admin, "/admin/imports"), 200, "New import", `enctype="multipart/form-data"`, "No import yet.", "template.xlsx")
+	want(get(admin, "/"), 200, `href="/admin/imports"`)
+
+	// Pasted rows with an error: the preview says line, column and reason; Apply needs
+	// "valid rows only".
+	paste := "email\tfirst name\tlast name\tgroups\troles\tlanguage\tdelete_at\r\n" +
+		"ann@x.org\tAnn\tAnn\tCLA\tlearner\tfr\r\n" +
+		"bob@x.org\tBob\tBob\tCLA\tlearner\tde\r\n"
+	body := want(multi(admin, map[string]string{"format": "moodle", "paste": paste, "mode": "add_new"}, ""), 200,
+		"2 rows", "1 to create", "1 with errors", "Billable accounts added: 1.", "Line 3, language:", `is not available`,
+		`name="valid_only" value="1" required`)
+	m := tokenRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no token")
+	}
+	body = want(post(admin, "/admin/imports/apply", url.Values{"token": {m[1]}}), 422, "nothing was applied")
+	if n := count(t, db, `SELECT COUNT(*) FROM import_batches`); n != 0 {
+		t.Fatalf("batches %d", n)
+	}
+
+	// Someone else's token, and a token used twice, are refused.
+	m = tokenRE.FindStringSubmatch(body)
+	want(post(admin2, "/admin/imports/apply", url.Values{"token": {m[1]}}), 410, "expired")
+
+	// An uploaded file: previewed, then applied in the background.
+	file := "cy@x.org\tCy\tCyan\tCLA\tlearner\ten\n" + "di@x.org\tDi\tDee\tCLA\ttrainer\tfr\n"
+	body = want(multi(admin, map[string]string{"format": "tsv", "mode": "add_new", "notify": "1"}, file), 200,
+		"2 to create", "Billable accounts added: 2.", `id="import-apply"`)
+	if strings.Contains(body, `required`) {
+		t.Fatal("valid-only asked for a file without errors")
+	}
+	m = tokenRE.FindStringSubmatch(body)
+	other := httptest.NewRequest("POST", "/admin/imports/apply", strings.NewReader(url.Values{"token": {m[1]}}.Encode()))
+	other.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	other.AddCookie(&http.Cookie{Name: httpx.SessionCookie, Value: "another-session"})
+	want(do(admin, other), 410, "expired") // the same person in another session
+	rec := post(admin, "/admin/imports/apply", url.Values{"token": {m[1]}})
+	want(rec, 303)
+	loc := rec.Header().Get("Location")
+	want(post(admin, "/admin/imports/apply", url.Values{"token": {m[1]}}), 410)
+	var prog importProgress
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		rec := get(admin, loc+"/progress")
+		want(rec, 200)
+		if rec.Header().Get("Content-Type") != "application/json" {
+			t.Fatal(rec.Header())
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &prog); err != nil {
+			t.Fatal(err)
+		}
+		if prog.Status != "applying" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if prog != (importProgress{Status: "applied", RowsDone: 2, RowsTotal: 2}) {
+		t.Fatalf("progress %+v", prog)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM group_members m JOIN users u ON u.id = m.user_id WHERE u.email IN ('cy@x.org', 'di@x.org')`); n != 2 {
+		t.Fatalf("memberships %d", n)
+	}
+	want(get(admin, loc), 200, "Applied", "2 created", "report.csv", `id="import-undo-link"`, "Create")
+	rec = get(admin, loc+"/report.csv")
+	csvBody := want(rec, 200, "line,action,user_id,changes,messages\n1,create,")
+	if !strings.HasPrefix(rec.Header().Get("Content-Disposition"), "attachment") || strings.Count(csvBody, "\n") != 3 {
+		t.Fatalf("csv %q %v", csvBody, rec.Header())
+	}
+	want(get(admin, "/admin/imports"), 200, `<a href="/admin/imports/1">1</a>`, "Undo")
+
+	// Undo: preview, then confirm.
+	want(get(admin, loc+"/undo"), 200, "delete 2 accounts", "remove 2 group memberships", `id="import-undo-confirm"`)
+	if n := count(t, db, `SELECT COUNT(*) FROM users WHERE email IN ('cy@x.org', 'di@x.org') AND deleted_at IS NULL`); n != 2 {
+		t.Fatalf("undo preview wrote: %d", n)
+	}
+	rec = post(admin, loc+"/undo", url.Values{})
+	want(rec, 303)
+	want(get(admin, rec.Header().Get("Location")), 200, "The import is undone.", "Undone")
+	if n := count(t, db, `SELECT COUNT(*) FROM users WHERE email IN ('cy@x.org', 'di@x.org') AND deleted_at IS NULL`); n != 0 {
+		t.Fatalf("accounts left %d", n)
+	}
+	want(post(admin, loc+"/undo", url.Values{}), 409, "already undone")
+
+	// In French.
+	want(get(admin, "/admin/imports?lang=fr"), 200, "Nouvel import")
+
+	// The templates.
+	rec = get(admin, "/admin/imports/template.csv")
+	want(rec, 200, "email,first name,last name,groups,roles,language,delete_at\n", "Lovelace")
+	rec = get(admin, "/admin/imports/template.xlsx")
+	want(rec, 200)
+	x, err := excelize.OpenReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := x.GetRows(x.GetSheetName(0))
+	if err != nil || len(rows) != 2 || strings.Join(rows[0], ",") != "email,first name,last name,groups,roles,language,delete_at" {
+		t.Fatalf("xlsx %v %v", rows, err)
+	}
+
+	// Not for everyone.
+	want(get(ada, "/admin/imports"), 403)
+	want(multi(ada, map[string]string{"paste": paste}, ""), 403)
+	want(get(ada, loc+"/progress"), 403)
+	want(get(ada, loc+"/report.csv"), 403)
+	want(get(admin, "/admin/imports/99/progress"), 404)
+	if rec := get(nil, "/admin/imports"); rec.Code != 303 {
+		t.Fatalf("anonymous %d", rec.Code)
+	}
+}
+
+func TestCSVCell(t *testing.T) {
+	for in, out := range map[string]string{"=1+1": "'=1+1", "+x": "'+x", "-2": "'-2", "@SUM": "'@SUM", "ok": "ok", "": ""} {
+		if got := csvCell(in); got != out {
+			t.Errorf("%q: %q", in, got)
+		}
+	}
+}
+
+func count(t *testing.T, db *store.DB, q string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(context.Background(), q).Scan(&n); err != nil {
+		t.Fatal(fmt.Errorf("%s: %w", q, err))
+	}
+	return n
+}
+
+func TestPreviewRows(t *testing.T) {
+	var rows []bulk.RowResult
+	for i := range importPageRows + 10 {
+		a := bulk.ActCreate
+		if i%1000 == 5 {
+			a = bulk.ActError
+		}
+		rows = append(rows, bulk.RowResult{Line: i + 1, Action: a})
+	}
+	out, more := previewRows(rows)
+	if len(out) != importPageRows+1 || more != 9 || out[len(out)-1].Line != importPageRows+6 {
+		t.Fatalf("%d %d %+v", len(out), more, out[len(out)-1])
+	}
+}

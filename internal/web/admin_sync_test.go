@@ -1,0 +1,146 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"roster/internal/account"
+	"roster/internal/authz"
+	"roster/internal/httpx"
+	"roster/internal/sis"
+	"roster/internal/store"
+	"roster/internal/store/storetest"
+)
+
+// TestAdminSyncPage: a platform administrator creates a source, edits it, dry-runs and runs
+// it, and reads the runs with their reports; a person without rights gets nothing.
+func TestAdminSyncPage(t *testing.T) {
+	db, _ := storetest.OpenSQLite(t)
+	ctx := context.Background()
+	accounts := account.NewService(db, account.Config{BaseURL: "https://roster.test"})
+	w, err := New(Config{BaseURL: "https://roster.test"}, Services{Log: slog.New(slog.DiscardHandler), DB: db, Accounts: accounts,
+		SIS: sis.NewService(db, accounts)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	w.Routes(mux)
+	create := func(in account.NewUser) *account.User {
+		t.Helper()
+		var u *account.User
+		if err := db.Tx(ctx, func(tx *store.Tx) error { u, err = accounts.CreateUser(ctx, tx, in); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	admin := create(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true})
+	ada := create(account.NewUser{Username: "ada", Email: "ada@example.org", FirstName: "Ada", LastName: "Lovelace"})
+	if _, err := db.ExecContext(ctx, `INSERT INTO courses (shortname, fullname, created_at, updated_at) VALUES ('bio', 'Biology', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "e.csv")
+	if err := os.WriteFile(path, []byte("course,user,role\nbio,ada,student\nbio,ghost,student\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	call := func(as *account.User, method, path string, form url.Values) (int, string, string) {
+		t.Helper()
+		var req *http.Request
+		if form != nil {
+			req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		} else {
+			req = httptest.NewRequest(method, path, nil)
+		}
+		if as != nil {
+			c := authz.With(req.Context(), accounts.PrincipalFor(as))
+			req = req.WithContext(httpx.WithUser(c, as))
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String(), rec.Header().Get("Location")
+	}
+	want := func(code int, body string, wantCode int, parts ...string) {
+		t.Helper()
+		if code != wantCode {
+			t.Fatalf("status %d, want %d:\n%s", code, wantCode, body)
+		}
+		for _, p := range parts {
+			if !strings.Contains(body, p) {
+				t.Fatalf("page lacks %q:\n%s", p, body)
+			}
+		}
+	}
+	code, body, _ := call(admin, "GET", "/", nil)
+	want(code, body, 200, `href="/admin/sync"`)
+	code, body, _ = call(admin, "GET", "/admin/sync", nil)
+	want(code, body, 200, "No source is configured yet.", `value="0 2 * * *"`)
+	// A bad form keeps what was typed and names the field.
+	form := url.Values{"name": {"nightly"}, "kind": {"csv"}, "location": {path}, "action": {"suspend"}, "threshold": {"10"},
+		"schedule": {"0 25 * * *"}, "enabled": {"1"}}
+	code, body, _ = call(admin, "POST", "/admin/sync", form)
+	want(code, body, 422, "cron hour", `value="nightly"`)
+	form.Set("schedule", "0 2 * * *")
+	code, _, loc := call(admin, "POST", "/admin/sync", form)
+	want(code, "", 303)
+	code, body, _ = call(admin, "GET", loc, nil)
+	want(code, body, 200, "The source nightly is saved.", `id="source-nightly"`, "Never run")
+	code, body, _ = call(admin, "GET", "/admin/sync?edit=nightly&lang=fr", nil)
+	want(code, body, 200, "Modifier la source nightly", `action="/admin/sync/nightly"`)
+	form.Set("schedule", "30 3 * * 1-5")
+	code, _, _ = call(admin, "POST", "/admin/sync/nightly", form)
+	want(code, "", 303)
+
+	code, _, loc = call(admin, "POST", "/admin/sync/nightly/run", url.Values{"dry": {"1"}})
+	want(code, "", 303)
+	code, body, _ = call(admin, "GET", loc, nil)
+	want(code, body, 200, "Run done: nightly: added 1", "Dry run", "1 skipped rows", "e.csv:3", "unknown user")
+	if n := countRows(t, db, `SELECT count(*) FROM course_enrolments`); n != 0 {
+		t.Fatalf("a dry run enrolled %d", n)
+	}
+	code, _, _ = call(admin, "POST", "/admin/sync/nightly/run", url.Values{})
+	want(code, "", 303)
+	if n := countRows(t, db, `SELECT count(*) FROM course_enrolments`); n != 1 {
+		t.Fatalf("enrolled %d", n)
+	}
+	code, body, _ = call(admin, "GET", "/admin/sync", nil)
+	want(code, body, 200, "30 3 * * 1-5", `class="status-done"`)
+
+	// An unreadable source: the failure is shown with why.
+	os.Remove(path)
+	code, _, loc = call(admin, "POST", "/admin/sync/nightly/run", url.Values{})
+	want(code, "", 303)
+	code, body, _ = call(admin, "GET", loc, nil)
+	want(code, body, 200, "could not be read", "no such file")
+
+	// No rights, no page.
+	for _, p := range []string{"/admin/sync"} {
+		code, _, _ = call(ada, "GET", p, nil)
+		if code != http.StatusForbidden {
+			t.Fatalf("%s as a user: %d", p, code)
+		}
+	}
+	code, _, _ = call(ada, "POST", "/admin/sync/nightly/run", url.Values{})
+	if code != http.StatusForbidden {
+		t.Fatalf("run as a user: %d", code)
+	}
+	code, _, loc = call(admin, "POST", "/admin/sync/nightly/delete", url.Values{})
+	want(code, "", 303)
+	code, body, _ = call(admin, "GET", loc, nil)
+	want(code, body, 200, "The source nightly is deleted")
+}
+
+func countRows(t *testing.T, db *store.DB, q string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(context.Background(), q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
