@@ -32,7 +32,8 @@ var oneRosterFiles = []string{"academicSessions", "categories", "classes", "clas
 // ReadOneRoster reads a OneRoster 1.1 or 1.2 CSV bundle, a folder or a .zip: manifest.csv says
 // the version and, per file, bulk, delta or absent. Classes map to courses (by classCode, else
 // title), users to accounts (by username, then email, then identifier), enrollments to
-// enrolments. A bulk enrollments file is the whole truth; a delta one carries a status per row
+// enrolments, orgs (when orgs.csv is there) to groups (Source.Orgs, see OrgIDNumberPrefix).
+// A bulk enrollments file is the whole truth; a delta one carries a status per row
 // and its tobedeleted rows remove. Errors (nothing is applied): no manifest, a file the manifest
 // lists that is absent, a bundle mixing versions, a file that is not CSV.
 func ReadOneRoster(path string) (*Source, error) {
@@ -156,6 +157,11 @@ func readOneRoster(fsys fs.FS) (*Source, error) {
 	}
 
 	src := &Source{Delta: modes["enrollments"] == "delta"}
+	if modes["orgs"] != "absent" {
+		if src.Orgs, err = readOrgs(fsys, modes, users, src); err != nil {
+			return nil, err
+		}
+	}
 	type person struct {
 		ids []string
 		who *Person

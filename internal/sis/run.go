@@ -26,20 +26,26 @@ type RunOptions struct {
 
 // Report is what a run did, kept in sync_runs.
 type Report struct {
-	RunID    int64
-	Source   string
-	Status   string // done | dry_run | stopped | failed
-	DryRun   bool
-	Added    int
-	Changed  int
-	Removed  int // suspended or unenrolled
-	Kept     int // no longer listed, kept (action keep)
-	Created  int // accounts created (a dry run: that a real run would create)
-	Skipped  int
-	Issues   []Issue
-	Message  string
-	Duration time.Duration
-	Plan     *Plan `json:"-"` // the difference (dry runs show it)
+	RunID   int64
+	Source  string
+	Status  string // done | dry_run | stopped | failed
+	DryRun  bool
+	Added   int
+	Changed int
+	Removed int // suspended or unenrolled
+	Kept    int // no longer listed, kept (action keep)
+	Created int // accounts created (a dry run: that a real run would create)
+	// OneRoster orgs (see OrgIDNumberPrefix); a dry run counts what a real run would do.
+	GroupsCreated  int
+	GroupsRenamed  int
+	GroupsMoved    int
+	MembersAdded   int // sync learner memberships of org groups added
+	MembersRemoved int
+	Skipped        int
+	Issues         []Issue
+	Message        string
+	Duration       time.Duration
+	Plan           *Plan `json:"-"` // the difference (dry runs show it)
 }
 
 // Stopped reports whether the threshold stopped the run.
@@ -50,6 +56,12 @@ func (r *Report) Summary() string {
 	s := fmt.Sprintf("added %d, changed %d, removed %d", r.Added, r.Changed, r.Removed)
 	if r.Created > 0 {
 		s += fmt.Sprintf(", accounts created %d", r.Created)
+	}
+	if r.GroupsCreated+r.GroupsRenamed+r.GroupsMoved > 0 {
+		s += fmt.Sprintf(", groups created %d, renamed %d, moved %d", r.GroupsCreated, r.GroupsRenamed, r.GroupsMoved)
+	}
+	if r.MembersAdded+r.MembersRemoved > 0 {
+		s += fmt.Sprintf(", group memberships added %d, removed %d", r.MembersAdded, r.MembersRemoved)
 	}
 	return s
 }
@@ -113,8 +125,12 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 	}
 	// The rows are keys now: let the collector have them before the enrolments are read
 	// (unless accounts are to be created: the rows are resolved again once they are).
+	// The orgs still need the people.
 	if len(missing) == 0 {
-		src.Rows, dir = nil, nil
+		src.Rows = nil
+		if src.Orgs == nil {
+			dir = nil
+		}
 	}
 	have, methods, err := loadHave(ctx, db, src.Name)
 	if err != nil {
@@ -134,6 +150,9 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		if plan.Stopped {
 			rep.Message = "a real run would stop: " + plan.StopReason
 		}
+		if src.Orgs != nil {
+			return syncOrgs(ctx, db, src.Orgs, dir, true, rep)
+		}
 		return nil
 	case plan.Stopped:
 		rep.Status, rep.Message = "stopped", plan.StopReason
@@ -147,7 +166,10 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 			return err
 		}
 		res = Resolve(src, dir)
-		src.Rows, dir = nil, nil
+		src.Rows = nil
+		if src.Orgs == nil {
+			dir = nil
+		}
 		dopt.Protected = res.Protected
 		plan = Diff(res.Want, res.Deleted, have, dopt)
 		report()
@@ -159,6 +181,11 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 	}
 	if err := apply(ctx, db, src.Name, opt.Action, rep.RunID, plan, methods); err != nil {
 		return err
+	}
+	if src.Orgs != nil {
+		if err := syncOrgs(ctx, db, src.Orgs, dir, false, rep); err != nil {
+			return err
+		}
 	}
 	rep.Status = "done"
 	return nil
@@ -191,7 +218,9 @@ func finishRun(ctx context.Context, db *store.DB, rep *Report) error {
 	if issues == nil {
 		issues = []Issue{}
 	}
-	body, err := json.Marshal(map[string]any{"skipped": issues, "skipped_total": len(rep.Issues), "kept": rep.Kept, "created": rep.Created})
+	body, err := json.Marshal(map[string]any{"skipped": issues, "skipped_total": len(rep.Issues), "kept": rep.Kept, "created": rep.Created,
+		"groups": map[string]int{"created": rep.GroupsCreated, "renamed": rep.GroupsRenamed, "moved": rep.GroupsMoved,
+			"members_added": rep.MembersAdded, "members_removed": rep.MembersRemoved}})
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,9 @@ type Source struct {
 	Rows   []Row
 	Issues []Issue
 	Delta  bool
+	// Orgs is what a OneRoster bundle with orgs.csv says of groups and their learners; nil
+	// for other sources.
+	Orgs *Orgs
 }
 
 // Directory is what the platform knows, to resolve names: courses by lower-cased shortname,
