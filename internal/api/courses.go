@@ -3,9 +3,7 @@ package api
 import (
 	"bytes"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"roster/internal/course"
@@ -226,33 +224,6 @@ func (a *API) enrolCreate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]int{"enrolled": res.Enrolled, "skipped": res.Skipped})
 }
 
-// ParticipantFilter reads the participants filters of a query string: q, role, group (an id,
-// or "none"), status, method (an id or a type), inactive_days, sort (a column, "-" before it
-// for descending).
-func ParticipantFilter(q url.Values) (course.ParticipantFilter, error) {
-	f := course.ParticipantFilter{Q: q.Get("q"), Role: q.Get("role"), Status: q.Get("status"), Method: q.Get("method")}
-	f.Sort, f.Desc = strings.CutPrefix(q.Get("sort"), "-")
-	switch g := q.Get("group"); g {
-	case "":
-	case "none":
-		f.GroupID = course.NoGroup
-	default:
-		n, err := strconv.ParseInt(g, 10, 64)
-		if err != nil || n <= 0 {
-			return f, errs.Field("group", "must be a course group id or none")
-		}
-		f.GroupID = n
-	}
-	if v := q.Get("inactive_days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return f, errs.Field("inactive_days", "must be a whole number of days")
-		}
-		f.InactiveDays = n
-	}
-	return f, f.Validate()
-}
-
 // participantList: GET /api/v1/courses/{id}/participants?...&limit=&cursor=.
 func (a *API) participantList(w http.ResponseWriter, r *http.Request) {
 	id, err := parseID(r, "id")
@@ -260,7 +231,7 @@ func (a *API) participantList(w http.ResponseWriter, r *http.Request) {
 		a.problem(w, r, err)
 		return
 	}
-	f, err := ParticipantFilter(r.URL.Query())
+	f, err := course.FilterFromQuery(r.URL.Query())
 	if err != nil {
 		a.problem(w, r, err)
 		return
@@ -305,7 +276,7 @@ func (a *API) participantCSV(w http.ResponseWriter, r *http.Request) {
 		a.problem(w, r, err)
 		return
 	}
-	f, err := ParticipantFilter(r.URL.Query())
+	f, err := course.FilterFromQuery(r.URL.Query())
 	if err != nil {
 		a.problem(w, r, err)
 		return

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +22,6 @@ import (
 	"roster/internal/group"
 	"roster/internal/httpx"
 	"roster/internal/store"
-	"roster/internal/store/storetest"
 )
 
 // TestImportPages runs an import through the pages as a platform administrator: a pasted
@@ -31,48 +29,15 @@ import (
 // in the background (progress polled), reported (page and CSV), undone (preview, confirm);
 // the templates; and the checks (someone else's token, a non-administrator).
 func TestImportPages(t *testing.T) {
-	db, _ := storetest.OpenSQLite(t)
-	ctx := context.Background()
-	accounts := account.NewService(db, account.Config{BaseURL: "https://roster.test"})
-	groups := group.NewService(db)
-	w, err := New(Config{BaseURL: "https://roster.test"}, Services{Log: slog.New(slog.DiscardHandler), DB: db, Accounts: accounts,
-		Groups: groups})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	w.Routes(mux)
-	create := func(in account.NewUser) *account.User {
-		t.Helper()
-		var u *account.User
-		if err := db.Tx(ctx, func(tx *store.Tx) error { u, err = accounts.CreateUser(ctx, tx, in); return err }); err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
+	rg := newRig(t)
+	db, ctx, groups, create := rg.db, rg.ctx, rg.groups, rg.user
 	admin := create(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true})
 	admin2 := create(account.NewUser{Email: "alan@example.org", FirstName: "Alan", LastName: "Turing", IsAdmin: true})
 	ada := create(account.NewUser{Email: "ada@example.org", FirstName: "Ada", LastName: "Lovelace"})
 	if _, err := groups.Create(authz.With(ctx, authz.System), group.Group{Name: "Class A", IDNumber: "CLA"}); err != nil {
 		t.Fatal(err)
 	}
-	do := func(as *account.User, req *http.Request) *httptest.ResponseRecorder {
-		if as != nil {
-			c := authz.With(req.Context(), accounts.PrincipalFor(as))
-			req = req.WithContext(httpx.WithUser(c, as))
-		}
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, req)
-		return rec
-	}
-	get := func(as *account.User, path string) *httptest.ResponseRecorder {
-		return do(as, httptest.NewRequest("GET", path, nil))
-	}
-	post := func(as *account.User, path string, form url.Values) *httptest.ResponseRecorder {
-		req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		return do(as, req)
-	}
+	do, get, post := rg.do, rg.get, rg.post
 	multi := func(as *account.User, fields map[string]string, file string) *httptest.ResponseRecorder {
 		var b bytes.Buffer
 		mw := multipart.NewWriter(&b)

@@ -2,44 +2,21 @@ package web
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"roster/internal/account"
-	"roster/internal/authz"
-	"roster/internal/httpx"
-	"roster/internal/sis"
 	"roster/internal/store"
-	"roster/internal/store/storetest"
 )
 
 // TestAdminSyncPage: a platform administrator creates a source, edits it, dry-runs and runs
 // it, and reads the runs with their reports; a person without rights gets nothing.
 func TestAdminSyncPage(t *testing.T) {
-	db, _ := storetest.OpenSQLite(t)
-	ctx := context.Background()
-	accounts := account.NewService(db, account.Config{BaseURL: "https://roster.test"})
-	w, err := New(Config{BaseURL: "https://roster.test"}, Services{Log: slog.New(slog.DiscardHandler), DB: db, Accounts: accounts,
-		SIS: sis.NewService(db, accounts)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	w.Routes(mux)
-	create := func(in account.NewUser) *account.User {
-		t.Helper()
-		var u *account.User
-		if err := db.Tx(ctx, func(tx *store.Tx) error { u, err = accounts.CreateUser(ctx, tx, in); return err }); err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
+	rg := newRig(t)
+	db, ctx, create := rg.db, rg.ctx, rg.user
 	admin := create(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true})
 	ada := create(account.NewUser{Username: "ada", Email: "ada@example.org", FirstName: "Ada", LastName: "Lovelace"})
 	if _, err := db.ExecContext(ctx, `INSERT INTO courses (shortname, fullname, created_at, updated_at) VALUES ('bio', 'Biology', 0, 0)`); err != nil {
@@ -49,34 +26,7 @@ func TestAdminSyncPage(t *testing.T) {
 	if err := os.WriteFile(path, []byte("course,user,role\nbio,ada,student\nbio,ghost,student\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	call := func(as *account.User, method, path string, form url.Values) (int, string, string) {
-		t.Helper()
-		var req *http.Request
-		if form != nil {
-			req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		} else {
-			req = httptest.NewRequest(method, path, nil)
-		}
-		if as != nil {
-			c := authz.With(req.Context(), accounts.PrincipalFor(as))
-			req = req.WithContext(httpx.WithUser(c, as))
-		}
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String(), rec.Header().Get("Location")
-	}
-	want := func(code int, body string, wantCode int, parts ...string) {
-		t.Helper()
-		if code != wantCode {
-			t.Fatalf("status %d, want %d:\n%s", code, wantCode, body)
-		}
-		for _, p := range parts {
-			if !strings.Contains(body, p) {
-				t.Fatalf("page lacks %q:\n%s", p, body)
-			}
-		}
-	}
+	call, want := rg.call, rg.want
 	code, body, _ := call(admin, "GET", "/", nil)
 	want(code, body, 200, `href="/admin/sync"`)
 	code, body, _ = call(admin, "GET", "/admin/sync", nil)

@@ -108,31 +108,6 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// participantsFilter reads the filters of the page's query string.
-func participantsFilter(q url.Values) (course.ParticipantFilter, error) {
-	f := course.ParticipantFilter{Q: q.Get("q"), Role: q.Get("role"), Status: q.Get("status"), Method: q.Get("method")}
-	f.Sort, f.Desc = strings.CutPrefix(q.Get("sort"), "-")
-	switch g := q.Get("group"); g {
-	case "":
-	case "none":
-		f.GroupID = course.NoGroup
-	default:
-		n, err := strconv.ParseInt(g, 10, 64)
-		if err != nil || n <= 0 {
-			return f, errs.Field("group", "no such course group")
-		}
-		f.GroupID = n
-	}
-	if v := q.Get("inactive_days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return f, errs.Field("inactive_days", "a whole number of days")
-		}
-		f.InactiveDays = n
-	}
-	return f, f.Validate()
-}
-
 // courseParticipants is the participants list: filters, sort, pages, bulk actions, downloads
 // and the "Enrol users" dialog.
 func (w *Web) courseParticipants(rw http.ResponseWriter, r *http.Request) {
@@ -153,7 +128,7 @@ func (w *Web) courseParticipants(rw http.ResponseWriter, r *http.Request) {
 	d.Filter.Del("done")
 	d.Filter.Del("n")
 	p.Data = d
-	f, err := participantsFilter(q)
+	f, err := course.FilterFromQuery(q)
 	if err != nil {
 		p.Fields = map[string]string{}
 		showError(p, err)
@@ -324,7 +299,7 @@ func (w *Web) courseParticipantsDownload(rw http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	f, err := participantsFilter(r.URL.Query())
+	f, err := course.FilterFromQuery(r.URL.Query())
 	if err != nil {
 		p := w.page(rw, r, "participants.title")
 		w.courseError(rw, r, p, err)

@@ -1,11 +1,7 @@
 package web
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,42 +9,14 @@ import (
 	"roster/internal/account"
 	"roster/internal/authz"
 	"roster/internal/course"
-	"roster/internal/httpx"
-	"roster/internal/invite"
-	"roster/internal/store"
-	"roster/internal/store/storetest"
 )
 
 // TestExternalUsersBlockForTeachers: the dashboard's "External users" block shows for a
 // teacher (with their courses) and not for a student; the teacher's "Add" creates the account
 // and enrols it in the chosen course. And the course roles admin page.
 func TestExternalUsersBlockForTeachers(t *testing.T) {
-	db, _ := storetest.OpenSQLite(t)
-	ctx := context.Background()
-	accounts := account.NewService(db, account.Config{BaseURL: "https://roster.test"})
-	invites := invite.NewService(db, accounts, invite.Config{BaseURL: "https://roster.test"})
-	courses := course.NewService(db, course.Config{BaseURL: "https://roster.test"})
-	invites.SetCourseHooks(func(ctx context.Context, q store.Querier, id int64) (string, error) {
-		if err := authz.CanInCourse(ctx, q, authz.ManageParticipants, id, db.Now()); err != nil {
-			return "", err
-		}
-		return "a course", nil
-	}, course.CourseOpen, course.EnrolInvitedTx)
-	w, err := New(Config{BaseURL: "https://roster.test"}, Services{Log: slog.New(slog.DiscardHandler), DB: db,
-		Accounts: accounts, Invites: invites, Courses: courses})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	w.Routes(mux)
-	create := func(in account.NewUser) *account.User {
-		t.Helper()
-		var u *account.User
-		if err := db.Tx(ctx, func(tx *store.Tx) error { u, err = accounts.CreateUser(ctx, tx, in); return err }); err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
+	rg := newRig(t)
+	db, ctx, courses, create := rg.db, rg.ctx, rg.courses, rg.user
 	admin := create(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true})
 	tess := create(account.NewUser{Email: "tess@example.org", FirstName: "Tess", LastName: "Teacher"})
 	stu := create(account.NewUser{Email: "stu@example.org", FirstName: "Stu", LastName: "Dent"})
@@ -70,34 +38,7 @@ func TestExternalUsersBlockForTeachers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	call := func(as *account.User, method, path string, form url.Values) (int, string, string) {
-		t.Helper()
-		var req *http.Request
-		if form != nil {
-			req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		} else {
-			req = httptest.NewRequest(method, path, nil)
-		}
-		if as != nil {
-			c := authz.With(req.Context(), accounts.PrincipalFor(as))
-			req = req.WithContext(httpx.WithUser(c, as))
-		}
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String(), rec.Header().Get("Location")
-	}
-	want := func(code int, body string, wantCode int, parts ...string) {
-		t.Helper()
-		if code != wantCode {
-			t.Fatalf("status %d, want %d:\n%s", code, wantCode, body)
-		}
-		for _, p := range parts {
-			if !strings.Contains(body, p) {
-				t.Fatalf("page lacks %q:\n%s", p, body)
-			}
-		}
-	}
+	call, want := rg.call, rg.want
 	count := func(q string, args ...any) int {
 		t.Helper()
 		var n int

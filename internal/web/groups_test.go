@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,9 +14,7 @@ import (
 	"roster/internal/account"
 	"roster/internal/authz"
 	"roster/internal/group"
-	"roster/internal/httpx"
 	"roster/internal/store"
-	"roster/internal/store/storetest"
 )
 
 // TestGroupPages runs the group pages as a platform administrator, a group administrator and
@@ -25,26 +22,9 @@ import (
 // must make the propagated memberships), the CSV, a refused move, removing, deleting, and the
 // 403 for a group out of scope.
 func TestGroupPages(t *testing.T) {
-	db, _ := storetest.OpenSQLite(t)
-	ctx := context.Background()
+	rg := newRig(t)
+	db, ctx, groups, create := rg.db, rg.ctx, rg.groups, rg.user
 	sys := authz.With(ctx, authz.System)
-	accounts := account.NewService(db, account.Config{BaseURL: "https://roster.test"})
-	groups := group.NewService(db)
-	w, err := New(Config{BaseURL: "https://roster.test"}, Services{Log: slog.New(slog.DiscardHandler), DB: db,
-		Accounts: accounts, Groups: groups})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	w.Routes(mux)
-	create := func(in account.NewUser) *account.User {
-		t.Helper()
-		var u *account.User
-		if err := db.Tx(ctx, func(tx *store.Tx) error { u, err = accounts.CreateUser(ctx, tx, in); return err }); err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
 	admin := create(account.NewUser{Email: "grace@example.org", Username: "grace", FirstName: "Grace", LastName: "Hopper", IsAdmin: true})
 	alice := create(account.NewUser{Email: "alice@example.org", Username: "alice", FirstName: "Alice", LastName: "Martin"})
 	bob := create(account.NewUser{Email: "bob@example.org", Username: "bob", FirstName: "Bob", LastName: "Durand"})
@@ -70,23 +50,7 @@ func TestGroupPages(t *testing.T) {
 		}
 	}
 
-	call := func(as *account.User, method, path string, form url.Values) *httptest.ResponseRecorder {
-		t.Helper()
-		var req *http.Request
-		if form != nil {
-			req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		} else {
-			req = httptest.NewRequest(method, path, nil)
-		}
-		if as != nil {
-			c := authz.With(req.Context(), accounts.PrincipalFor(as))
-			req = req.WithContext(httpx.WithUser(c, as))
-		}
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, req)
-		return rec
-	}
+	call := rg.send
 	want := func(rec *httptest.ResponseRecorder, code int, parts ...string) string {
 		t.Helper()
 		body := rec.Body.String()

@@ -1,73 +1,24 @@
 package web
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"roster/internal/account"
-	"roster/internal/authz"
-	"roster/internal/httpx"
-	"roster/internal/store"
-	"roster/internal/store/storetest"
 )
 
 // TestUserAdminPages renders the users, profile fields, billing and audit pages and runs each
 // form once, as a platform administrator, in English and French; and checks that a person
 // without rights gets none of them.
 func TestUserAdminPages(t *testing.T) {
-	db, _ := storetest.OpenSQLite(t)
-	ctx := context.Background()
-	accounts := account.NewService(db, account.Config{BaseURL: "https://roster.test"})
-	w, err := New(Config{BaseURL: "https://roster.test"}, Services{Log: slog.New(slog.DiscardHandler), DB: db, Accounts: accounts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	w.Routes(mux)
-	create := func(in account.NewUser) *account.User {
-		t.Helper()
-		var u *account.User
-		if err := db.Tx(ctx, func(tx *store.Tx) error { u, err = accounts.CreateUser(ctx, tx, in); return err }); err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
+	rg := newRig(t)
+	db, ctx, create := rg.db, rg.ctx, rg.user
 	admin := create(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true})
 	ada := create(account.NewUser{Email: "ada@example.org", FirstName: "Ada", LastName: "Lovelace"})
-	call := func(as *account.User, method, path string, form url.Values) (int, string, string) {
-		t.Helper()
-		var req *http.Request
-		if form != nil {
-			req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		} else {
-			req = httptest.NewRequest(method, path, nil)
-		}
-		if as != nil {
-			c := authz.With(req.Context(), accounts.PrincipalFor(as))
-			req = req.WithContext(httpx.WithUser(c, as))
-		}
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String(), rec.Header().Get("Location")
-	}
-	want := func(code int, body string, wantCode int, parts ...string) {
-		t.Helper()
-		if code != wantCode {
-			t.Fatalf("status %d, want %d:\n%s", code, wantCode, body)
-		}
-		for _, p := range parts {
-			if !strings.Contains(body, p) {
-				t.Fatalf("page lacks %q:\n%s", p, body)
-			}
-		}
-	}
+	call, want := rg.call, rg.want
 	userPath := fmt.Sprint("/admin/users/", ada.ID)
 
 	// Profile fields and the shared-email setting.
