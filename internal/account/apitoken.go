@@ -142,3 +142,19 @@ func (s *Service) TokenPrincipal(ctx context.Context, token string) (*authz.Prin
 func (s *Service) PrincipalFor(u *User) *authz.Principal {
 	return &authz.Principal{UserID: u.ID, PlatformAdmin: u.IsAdmin}
 }
+
+// RevokeUserTokensTx revokes every API token acting as userID within tx and says how many.
+// Callers check permissions.
+func (s *Service) RevokeUserTokensTx(ctx context.Context, tx *store.Tx, userID int64) (int64, error) {
+	return revokeUserTokens(ctx, tx, userID)
+}
+
+func revokeUserTokens(ctx context.Context, tx *store.Tx, userID int64) (int64, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`,
+		tx.Now.Unix(), userID)
+	if err != nil {
+		return 0, wrap(err, "revoke tokens")
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

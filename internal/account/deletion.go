@@ -48,9 +48,8 @@ func anonymize(ctx context.Context, tx *store.Tx, id int64, reason string) error
 			return wrap(err, "anonymise")
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`,
-		now, id); err != nil {
-		return wrap(err, "anonymise: tokens")
+	if _, err := revokeUserTokens(ctx, tx, id); err != nil {
+		return err
 	}
 	return wrap(audit.Record(ctx, tx, audit.Event{Action: "user.delete", TargetType: "user",
 		TargetID: strconv.FormatInt(id, 10), Details: map[string]any{"reason": reason}}), "audit")

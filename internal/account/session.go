@@ -100,10 +100,14 @@ func (s *Service) EndSession(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	return s.db.Tx(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, secret.Hash(token))
-		return wrap(err, "end session")
-	})
+	return s.db.Tx(ctx, func(tx *store.Tx) error { return s.EndSessionTx(ctx, tx, secret.Hash(token)) })
+}
+
+// EndSessionTx ends the session whose stored hash is idHash within tx (single logout knows a
+// session only by its hash).
+func (s *Service) EndSessionTx(ctx context.Context, tx *store.Tx, idHash string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash)
+	return wrap(err, "end session")
 }
 
 // EndAllSessions ends every session of the user within tx except the one whose cookie is

@@ -41,6 +41,20 @@ func (s *Service) IssueAccountSetup(ctx context.Context, tx *store.Tx, u *User) 
 	return link, nil
 }
 
+// IssueSetupLink issues an account set-up link that is not emailed, for an administrator to
+// hand over by other means (an account without email), and records "account.setup_link".
+func (s *Service) IssueSetupLink(ctx context.Context, tx *store.Tx, userID int64) (link string, err error) {
+	token, err := issueToken(ctx, tx, purposeAccountSetup, userID, AccountSetupTTL)
+	if err != nil {
+		return "", err
+	}
+	if err := audit.Record(ctx, tx, audit.Event{Action: "account.setup_link", TargetType: "user",
+		TargetID: strconv.FormatInt(userID, 10)}); err != nil {
+		return "", wrap(err, "audit")
+	}
+	return s.link("/account/setup/", token), nil
+}
+
 // CheckAccountSetupToken returns the account of a set-up link, for the page that asks for
 // the password. Errors: Gone if the link is unknown, used or expired.
 func (s *Service) CheckAccountSetupToken(ctx context.Context, token string) (*User, error) {

@@ -10,6 +10,7 @@ import (
 	"roster/internal/account"
 	"roster/internal/audit"
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 )
 
@@ -74,7 +75,7 @@ func (s *Service) byToken(ctx context.Context, q store.Querier, token string) (*
 	if token == "" || len(token) > 100 {
 		return nil, nil
 	}
-	inv, err := loadInvitation(ctx, q, s.db.Now(), `i.token_hash = $1`, hashToken(token))
+	inv, err := loadInvitation(ctx, q, s.db.Now(), `i.token_hash = $1`, secret.Hash(token))
 	if errs.Is(err, errs.NotFound) {
 		return nil, nil
 	}
@@ -128,7 +129,7 @@ func (s *Service) Accept(ctx context.Context, in Acceptance) (*account.User, err
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE invitations SET status = 'accepted', accepted_at = $1
 			WHERE token_hash = $2 AND status = 'pending' AND (expires_at IS NULL OR expires_at > $1)
-			RETURNING id`, tx.Now.Unix(), hashToken(in.Token)).Scan(&id)
+			RETURNING id`, tx.Now.Unix(), secret.Hash(in.Token)).Scan(&id)
 		if store.IsNoRows(err) {
 			now, err := s.byToken(ctx, tx, in.Token)
 			if err != nil {

@@ -175,7 +175,7 @@ func (s *Service) CreateExternal(ctx context.Context, in ExternalRequest) (*Crea
 				return err
 			}
 		case hash == "":
-			if out.SetupLink, err = s.setupLink(ctx, tx, u.ID); err != nil {
+			if out.SetupLink, err = s.accounts.IssueSetupLink(ctx, tx, u.ID); err != nil {
 				return err
 			}
 		}
@@ -218,21 +218,4 @@ func (s *Service) checkTeacherCreate(ctx context.Context, in *ExternalRequest) e
 	}
 	in.SendCredentials = true
 	return nil
-}
-
-// setupLink issues an account-setup link that is not emailed, for the administrator to hand
-// over. It writes the account package's one_time_tokens row (purpose account_setup), which
-// that package's /account/setup/TOKEN page then accepts.
-// It belongs in the account package (an exported IssueSetupLink without the email), so that
-// the table has one owner; it is here until that exists.
-func (s *Service) setupLink(ctx context.Context, tx *store.Tx, userID int64) (string, error) {
-	token, hash := newToken()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO one_time_tokens (token_hash, purpose, user_id, created_at, expires_at)
-		VALUES ($1, 'account_setup', $2, $3, $4)`, hash, userID, tx.Now.Unix(), tx.Now.Add(account.AccountSetupTTL).Unix()); err != nil {
-		return "", wrap(err, "setup link")
-	}
-	if err := audit.Record(ctx, tx, audit.Event{Action: "account.setup_link", TargetType: "user", TargetID: idStr(userID)}); err != nil {
-		return "", wrap(err, "audit")
-	}
-	return s.cfg.BaseURL + "/account/setup/" + token, nil
 }

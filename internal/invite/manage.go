@@ -8,6 +8,7 @@ import (
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 )
 
@@ -76,7 +77,7 @@ func (s *Service) reissue(ctx context.Context, tx *store.Tx, inv *Invitation, se
 	if !store.IsNoRows(err) {
 		return "", wrap(err, "reissue")
 	}
-	token, hash := newToken()
+	token, hash := secret.New()
 	exp, err := expiry(ctx, tx)
 	if err != nil {
 		return "", err

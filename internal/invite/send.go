@@ -12,6 +12,7 @@ import (
 	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/mail"
+	"roster/internal/secret"
 	"roster/internal/store"
 )
 
@@ -321,7 +322,7 @@ func (b *batch) insert(rows []newInvitation) (map[string]int64, error) {
 		sentCount, lastSent, expires = 0, nil, nil
 	}
 	for i, r := range rows {
-		token, hash := newToken()
+		token, hash := secret.New()
 		norm := strings.ToLower(r.Email)
 		tokens[norm] = token
 		if i > 0 {

@@ -564,7 +564,7 @@ func (h *Handler) writeUser(ctx context.Context, tx *store.Tx, id int64, rec *us
 	}
 	switch {
 	case rec.Active && status != account.StatusActive:
-		return reactivate(ctx, tx, id)
+		return h.reactivate(ctx, tx, id)
 	case !rec.Active && status == account.StatusActive:
 		return h.deactivate(ctx, tx, id)
 	}
@@ -594,36 +594,24 @@ func (h *Handler) checkEmail(ctx context.Context, tx *store.Tx, self int64, emai
 }
 
 // deactivate suspends an account and, in the same transaction, ends its sessions and revokes
-// its API tokens: a leaver is out at once, whatever they had open.
+// its API tokens: a leaver is out at once, whatever they had open (an administrator's
+// suspension keeps the tokens, SCIM's does not).
 func (h *Handler) deactivate(ctx context.Context, tx *store.Tx, id int64) error {
-	now := tx.Now.Unix()
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET status = 'suspended', deactivated_at = $2, updated_at = $2
-		WHERE id = $1 AND status <> 'suspended'`, id, now); err != nil {
-		return errs.Wrap(err, "scim: suspend")
-	}
-	if err := h.accounts.EndAllSessions(ctx, tx, id, ""); err != nil {
+	if err := h.accounts.SuspendTx(ctx, tx, id); err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, id, now)
+	revoked, err := h.accounts.RevokeUserTokensTx(ctx, tx, id)
 	if err != nil {
-		return errs.Wrap(err, "scim: revoke tokens")
+		return err
 	}
-	revoked, _ := res.RowsAffected()
 	return audit.Record(ctx, tx, scimEvent(ctx, "scim.user.deactivate", "user", id, map[string]any{"tokens_revoked": revoked}))
 }
 
-// reactivate makes a suspended account active again. The billing period that ended with the
-// suspension is kept in billing_periods, and a new one starts now.
-func reactivate(ctx context.Context, tx *store.Tx, id int64) error {
-	now := tx.Now.Unix()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO billing_periods (user_id, started_at, ended_at)
-		SELECT id, activated_at, deactivated_at FROM users
-		WHERE id = $1 AND activated_at IS NOT NULL AND deactivated_at IS NOT NULL ON CONFLICT DO NOTHING`, id); err != nil {
-		return errs.Wrap(err, "scim: billing period")
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET status = 'active', activated_at = $2, deactivated_at = NULL, updated_at = $2
-		WHERE id = $1 AND status <> 'active'`, id, now); err != nil {
-		return errs.Wrap(err, "scim: reactivate")
+// reactivate makes a suspended account active again (account.ReactivateTx keeps the billing
+// period that ended with the suspension).
+func (h *Handler) reactivate(ctx context.Context, tx *store.Tx, id int64) error {
+	if err := h.accounts.ReactivateTx(ctx, tx, id); err != nil {
+		return err
 	}
 	return audit.Record(ctx, tx, scimEvent(ctx, "scim.user.reactivate", "user", id, nil))
 }

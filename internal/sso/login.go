@@ -324,10 +324,9 @@ func (s *Service) SingleLogout(ctx context.Context, slug, logoutRequest string) 
 		if err != nil {
 			return wrap(err, "ticket session")
 		}
-		// The account package owns sessions; a session is ended by deleting its row, which
-		// also removes this mapping (ON DELETE CASCADE).
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, session); err != nil {
-			return wrap(err, "end session")
+		// Ending the session also removes this mapping (ON DELETE CASCADE).
+		if err := s.accounts.EndSessionTx(ctx, tx, session); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: "logout.sso", TargetType: "user", TargetID: strconv.FormatInt(userID, 10),
 			Details: map[string]any{"provider": p.Slug}})
