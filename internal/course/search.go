@@ -2,39 +2,85 @@ package course
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"roster/internal/authz"
+	"roster/internal/errs"
 	"roster/internal/store"
 )
 
-// Candidate is an account the "Enrol users" dialog offers: the name and the email tell
-// namesakes apart.
+// Candidate is an account the "Enrol users" dialog offers: the name, and the identity fields
+// the platform shows (ShowIdentity), which tell namesakes apart.
 type Candidate struct {
 	ID        int64  `json:"id,string"`
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
-	Email     string `json:"email"`
-	Enrolled  bool   `json:"enrolled"` // already a participant (by any method)
+	Email     string `json:"email"`              // "" unless ShowIdentity has email
+	Username  string `json:"username,omitempty"` // only when ShowIdentity has username
+	IDNumber  string `json:"idnumber,omitempty"` // only when ShowIdentity has idnumber
+	Enrolled  bool   `json:"enrolled"`           // already a participant (by any method)
 }
 
-// SearchUsers finds up to 20 active accounts whose last name, first name, "first last" or
-// email contains q (2 characters at least), for someone who may enrol people in the course.
+// ShowIdentity is the settings key naming, comma-separated, the identity fields a teacher's
+// people search shows and searches besides the names (like Moodle's "show user identity"):
+// any of email, username, idnumber. Unset, it is DefaultShowIdentity; "none" shows names
+// only.
+const ShowIdentity = "users.show_identity"
+
+// DefaultShowIdentity: names and email. A teacher adding an outside person must tell two
+// namesakes apart, and the address is what they already use to invite someone; usernames and
+// student numbers are login and record identifiers the teacher does not need.
+const DefaultShowIdentity = "email"
+
+// The people search answers at most SearchLimit matches (one page: type more to narrow it),
+// for at least SearchMinChars typed characters, and at most searchPerMinute searches a
+// minute per person (burst searchBurst), which is plenty for typing and too slow to walk
+// the directory.
+const (
+	SearchLimit     = 20
+	SearchMinChars  = 2
+	searchPerMinute = 60
+	searchBurst     = 20
+)
+
+// SearchUsers finds up to SearchLimit active accounts whose last name, first name, "first
+// last" or a shown identity field (ShowIdentity) contains q (SearchMinChars characters at
+// least), for someone who may enrol people in the course: a teacher finds any person by name,
+// and learns nothing more about them than the platform shows.
+// Errors: Unauthorized, Forbidden, TooMany.
 func (s *Service) SearchUsers(ctx context.Context, courseID int64, q string) ([]Candidate, error) {
 	if err := authz.CanInCourse(ctx, s.db, authz.ManageParticipants, courseID, s.now()); err != nil {
 		return nil, err
 	}
 	q = strings.ToLower(strings.TrimSpace(q))
-	if len([]rune(q)) < 2 {
+	if len([]rune(q)) < SearchMinChars {
 		return []Candidate{}, nil
 	}
+	if p := authz.From(ctx); p != nil && !p.System {
+		if ok, wait := s.searches.Allow(strconv.FormatInt(p.UserID, 10) + "/" + strconv.FormatInt(p.TokenID, 10)); !ok {
+			e := errs.New(errs.TooMany, "too many searches: wait a moment")
+			e.RetryAfter = int(wait.Seconds()) + 1
+			return nil, e
+		}
+	}
+	show, err := s.shownIdentity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cols := map[string]string{"email": "u.email_norm", "username": "u.username", "idnumber": "lower(u.idnumber)"}
+	match := []string{`lower(u.last_name) LIKE $2 ESCAPE '\'`, `lower(u.first_name) LIKE $2 ESCAPE '\'`,
+		`lower(u.first_name || ' ' || u.last_name) LIKE $2 ESCAPE '\'`}
+	for _, f := range []string{"email", "username", "idnumber"} {
+		if show[f] {
+			match = append(match, cols[f]+` LIKE $2 ESCAPE '\'`)
+		}
+	}
 	like := "%" + escapeLike(q) + "%"
-	rows, err := s.db.QueryContext(ctx, `SELECT u.id, u.first_name, u.last_name, u.email,
+	rows, err := s.db.QueryContext(ctx, `SELECT u.id, u.first_name, u.last_name, u.email, u.username, u.idnumber,
 		EXISTS (SELECT 1 FROM course_enrolments e WHERE e.course_id = $1 AND e.user_id = u.id)
-		FROM users u WHERE u.deleted_at IS NULL AND u.status = 'active' AND (lower(u.last_name) LIKE $2 ESCAPE '\'
-			OR lower(u.first_name) LIKE $2 ESCAPE '\' OR lower(u.first_name || ' ' || u.last_name) LIKE $2 ESCAPE '\'
-			OR u.email_norm LIKE $2 ESCAPE '\')
-		ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT 20`, courseID, like)
+		FROM users u WHERE u.deleted_at IS NULL AND u.status = 'active' AND (`+strings.Join(match, " OR ")+`)
+		ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT `+strconv.Itoa(SearchLimit), courseID, like)
 	if err != nil {
 		return nil, wrap(err, "course: search users")
 	}
@@ -42,12 +88,35 @@ func (s *Service) SearchUsers(ctx context.Context, courseID int64, q string) ([]
 	out := []Candidate{}
 	for rows.Next() {
 		var c Candidate
-		if err := rows.Scan(&c.ID, &c.FirstName, &c.LastName, &c.Email, &c.Enrolled); err != nil {
+		if err := rows.Scan(&c.ID, &c.FirstName, &c.LastName, &c.Email, &c.Username, &c.IDNumber, &c.Enrolled); err != nil {
 			return nil, wrap(err, "course: search users")
+		}
+		if !show["email"] {
+			c.Email = ""
+		}
+		if !show["username"] {
+			c.Username = ""
+		}
+		if !show["idnumber"] {
+			c.IDNumber = ""
 		}
 		out = append(out, c)
 	}
 	return out, wrap(rows.Err(), "course: search users")
+}
+
+// shownIdentity reads ShowIdentity.
+func (s *Service) shownIdentity(ctx context.Context) (map[string]bool, error) {
+	v := DefaultShowIdentity
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, ShowIdentity).Scan(&v)
+	if err != nil && !store.IsNoRows(err) {
+		return nil, wrap(err, "course: identity setting")
+	}
+	show := map[string]bool{}
+	for _, f := range strings.Split(v, ",") {
+		show[strings.ToLower(strings.TrimSpace(f))] = true
+	}
+	return show, nil
 }
 
 // PickGroup is a group the caller may enrol the members of.

@@ -113,6 +113,10 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 				unauthorized(w, "unknown or revoked token")
 				return
 			}
+			if !authz.TokenLane(p.TokenKind, r.URL.Path) {
+				forbidden(w, "this token is not for this endpoint")
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(authz.With(ctx, p)))
 			return
 		}
@@ -130,6 +134,12 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+func forbidden(w http.ResponseWriter, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(http.StatusForbidden)
+	w.Write([]byte(`{"type":"https://roster.invalid/problems/forbidden","title":"Forbidden","status":403,"detail":"` + detail + `"}` + "\n"))
 }
 
 func unauthorized(w http.ResponseWriter, detail string) {
