@@ -30,13 +30,14 @@ const (
 )
 
 // TokenLane reports whether a request to path may be made with a token of kind: API tokens
-// call the JSON API, SCIM tokens the SCIM endpoint, and neither the web pages (meant for
-// people, with sessions) nor each other's endpoints. A SCIM token can therefore never act
+// call the JSON API (and /metrics, which a platform token may read), SCIM tokens the SCIM
+// endpoint, and neither the web pages (meant for people, with sessions) nor each other's
+// endpoints. A SCIM token can therefore never act
 // through the JSON API as an administrator of its group.
 func TokenLane(kind, path string) bool {
 	switch kind {
 	case TokenAPI:
-		return strings.HasPrefix(path, "/api/v1/")
+		return strings.HasPrefix(path, "/api/v1/") || path == "/metrics"
 	case TokenSCIM:
 		return strings.HasPrefix(path, "/scim/v2/")
 	}

@@ -35,13 +35,7 @@ type Deps struct {
 // New returns the handler for every route Roster serves.
 func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", health(d.DB))
-	mux.Handle("GET /metrics", d.Metrics)
-	d.Web.Routes(mux)
-	d.API.Routes(mux)
-	if d.SCIM != nil {
-		mux.Handle("/scim/v2/", d.SCIM)
-	}
+	Routes(d, mux)
 
 	// Cross-site request forgery: state-changing requests from another origin are refused, by
 	// the browser's Sec-Fetch-Site and Origin headers (requests with a bearer token come from
@@ -56,6 +50,17 @@ func New(d Deps) http.Handler {
 	h = httpx.SecureHeaders(h)
 	h = httpx.Observe(d.Log, d.Metrics, h)
 	return h
+}
+
+// Routes registers every route Roster serves on mux.
+func Routes(d Deps, mux httpx.Router) {
+	mux.HandleFunc("GET /healthz", health(d.DB))
+	mux.Handle("GET /metrics", d.Metrics)
+	d.Web.Routes(mux)
+	d.API.Routes(mux)
+	if d.SCIM != nil {
+		mux.Handle("/scim/v2/", d.SCIM)
+	}
 }
 
 func health(db *store.DB) http.HandlerFunc {
