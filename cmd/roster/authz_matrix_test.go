@@ -423,6 +423,12 @@ func matrixCallers() []string {
 
 // ask makes one request as caller and returns the status and the Location header.
 func (f *matrixFixture) ask(caller, method, path, body string, freshSession bool) (int, string) {
+	rec := f.do(caller, method, path, body, freshSession)
+	return rec.Code, rec.Header().Get("Location")
+}
+
+// do makes one request as caller and returns the recorded answer.
+func (f *matrixFixture) do(caller, method, path, body string, freshSession bool) *httptest.ResponseRecorder {
 	var rd *strings.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -461,7 +467,7 @@ func (f *matrixFixture) ask(caller, method, path, body string, freshSession bool
 	}
 	rec := httptest.NewRecorder()
 	f.handler.ServeHTTP(rec, req)
-	return rec.Code, rec.Header().Get("Location")
+	return rec
 }
 
 // matrixAllowed says whether caller is allowed by the set (space-separated roles, or "*"),
