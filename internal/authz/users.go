@@ -75,7 +75,7 @@ var UserActions = []UserAction{
 	{"suspension", "suspend (ends sessions, revokes API tokens for good) or reactivate", ManageUser, "account.UpdateUser"},
 	{"deletion", "delete now, set or clear the automatic deletion date", ManageUser, "account.UpdateUser, account.DeleteUser"},
 	{"login method", "password, single sign-on conversion", PlatformOnly, "sso.Convert; the person themselves by reset link"},
-	{"links", "send a set-up or reset link to the account's address", ManageUser, "account.UpdateUser (email change voids links); reset links go only to the account's own address"},
+	{"links", "where set-up and reset links go: they are sent only to the account's own address, so whoever may change the address decides", ManageUser, "account.UpdateUser (a new address voids the links already sent), account.RequestReset"},
 	{"API tokens", "create or revoke tokens acting as the account", PlatformOnly, "account.CreateAPIToken, account.RevokeAPIToken"},
 	{"mail", "read the mail sent to the person (outbox)", PlatformOnly, "/admin/mail, GET /api/v1/mail"},
 	{"add", "add the existing account to a group, a course or an invitation's grants", AddExisting, "group.AddMember, invite.AddExisting, course enrolment"},
