@@ -595,4 +595,3 @@ func (r *routeRecorder) HandleFunc(p string, h func(http.ResponseWriter, *http.R
 	r.patterns = append(r.patterns, p)
 	r.ServeMux.HandleFunc(p, h)
 }
-
