@@ -68,7 +68,7 @@ func (s *Service) SearchUsers(ctx context.Context, courseID int64, q string) ([]
 	if err != nil {
 		return nil, err
 	}
-	cols := map[string]string{"email": "u.email_norm", "username": "u.username", "idnumber": "lower(u.idnumber)"}
+	cols := map[string]string{"email": "u.email_norm", "username": "lower(u.username)", "idnumber": "lower(u.idnumber)"}
 	match := []string{`lower(u.last_name) LIKE $2 ESCAPE '\'`, `lower(u.first_name) LIKE $2 ESCAPE '\'`,
 		`lower(u.first_name || ' ' || u.last_name) LIKE $2 ESCAPE '\'`}
 	for _, f := range []string{"email", "username", "idnumber"} {

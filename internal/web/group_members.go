@@ -126,19 +126,7 @@ func (w *Web) groupAdd(rw http.ResponseWriter, r *http.Request) {
 	// The account is the one the login typed on the preview names (an older form sends its
 	// id: then it must be one the caller may see).
 	role := formValue(r, "role")
-	var err error
-	if login := strings.TrimSpace(formValue(r, "login")); login != "" {
-		// The right first, so that nobody else learns which logins exist.
-		var u *account.User
-		if err = authz.CanGrantRole(r.Context(), w.db, id, role); err != nil {
-		} else if u, err = w.Accounts.UserByLogin(r.Context(), w.db, login); err == nil {
-			err = w.Groups.AddNamedMember(r.Context(), id, u.ID, role)
-		}
-	} else {
-		userID, _ := strconv.ParseInt(formValue(r, "user_id"), 10, 64)
-		err = w.Groups.AddMember(r.Context(), id, userID, role, "")
-	}
-	if err != nil {
+	if err := w.addConfirmed(r, id, role); err != nil {
 		p := w.page(rw, r, "groups.title")
 		status := showError(p, err)
 		addFormErrors(p)
@@ -146,6 +134,26 @@ func (w *Web) groupAdd(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(rw, r, groupURL(id)+"?done=added#members", http.StatusSeeOther)
+}
+
+// addConfirmed adds the account named by the login typed on the preview (an older form sends
+// its id: then it must be one the caller may see, see group.Service.AddMember).
+func (w *Web) addConfirmed(r *http.Request, groupID int64, role string) error {
+	ctx := r.Context()
+	login := strings.TrimSpace(formValue(r, "login"))
+	if login == "" {
+		userID, _ := strconv.ParseInt(formValue(r, "user_id"), 10, 64)
+		return w.Groups.AddMember(ctx, groupID, userID, role, "")
+	}
+	// The right first, so that nobody else learns which logins exist.
+	if err := authz.CanGrantRole(ctx, w.db, groupID, role); err != nil {
+		return err
+	}
+	u, err := w.Accounts.UserByLogin(ctx, w.db, login)
+	if err != nil {
+		return err
+	}
+	return w.Groups.AddNamedMember(ctx, groupID, u.ID, role)
 }
 
 // groupRemove removes one membership: a person's role from one source.
