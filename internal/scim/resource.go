@@ -22,6 +22,9 @@ func (rt *resourceType) canonical(body object) (object, error) {
 			}
 			continue
 		}
+		if rt.ignored(k) {
+			continue
+		}
 		if ext := rt.extension(k); ext != nil {
 			m, ok := v.(object)
 			if v != nil && !ok {
@@ -77,7 +80,7 @@ func (rt *resourceType) checkSchemas(v any) error {
 	}
 	for _, s := range list {
 		u, ok := s.(string)
-		if !ok || (!strings.EqualFold(u, rt.Core.ID) && rt.extension(u) == nil) {
+		if !ok || (!strings.EqualFold(u, rt.Core.ID) && rt.extension(u) == nil && !rt.ignored(u)) {
 			return invalidSyntax("unknown schema %v for a %s", s, rt.Name)
 		}
 	}
