@@ -237,6 +237,11 @@ func TestRootSearch(t *testing.T) {
 		if res := got.get("Resources.0").(map[string]any); len(res) != 3 || res["displayName"] != "Support" {
 			t.Errorf("attributes: %s", got.Raw)
 		}
+		got = search(map[string]any{"attributes": []any{"userName"}, "count": 10}).want(t, 200)
+		if u, g := got.get("Resources.0").(map[string]any), got.get("Resources.4").(map[string]any); len(u) != 3 || u["userName"] == nil ||
+			len(g) != 2 || g["id"] != g2 {
+			t.Errorf("attributes of one type: %s", got.Raw)
+		}
 		search(map[string]any{"filter": `shoeSize eq "42"`}).wantError(t, 400, "invalidFilter")
 		search(map[string]any{"filter": `displayName eq`}).wantError(t, 400, "invalidFilter")
 		r.do("GET", "/scim/v2/.search", nil).wantError(t, 405, "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // searchAll is POST /.search at the root (RFC 7644 §3.4.3): a query over every resource
@@ -11,7 +12,8 @@ import (
 // totalResults counts both; sortBy orders within each type. A filter, or a sortBy, that
 // names an attribute one type does not have selects nothing of that type (userName eq "x"
 // finds users only); one that neither type has is an error, as on /Users or /Groups.
-// attributes and excludedAttributes apply to each type by its own schema.
+// attributes and excludedAttributes apply to each type by its own schema (attributes that
+// name none of a type's leave its resources with id and schemas).
 func (h *Handler) searchAll(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	body, err := readObject(r)
@@ -54,6 +56,9 @@ func (h *Handler) searchAll(w http.ResponseWriter, r *http.Request) {
 		if i == 0 {
 			start = lp.startIndex
 		}
+		if len(lp.proj.only) == 0 && len(lp.proj.onlyExt) == 0 && hasAttributes(body) {
+			lp.proj.bare = true // attributes that name none of this type's
+		}
 		// This type's part of the page: what is left of count, from the offset that the
 		// types before it leave.
 		lp.count -= len(res)
@@ -81,4 +86,19 @@ func (h *Handler) searchAll(w http.ResponseWriter, r *http.Request) {
 		res = append(res, list...)
 	}
 	writeJSON(w, http.StatusOK, listResponse(total, start, res))
+}
+
+// hasAttributes reports whether a SearchRequest asks for some attributes.
+func hasAttributes(body object) bool {
+	for k, v := range body {
+		if strings.EqualFold(k, "attributes") {
+			switch x := v.(type) {
+			case []any:
+				return len(x) > 0
+			case string:
+				return strings.TrimSpace(x) != ""
+			}
+		}
+	}
+	return false
 }
