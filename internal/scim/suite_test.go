@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/url"
 	"regexp"
@@ -49,10 +50,13 @@ func (a *schemaAttr) sub(name string) *schemaAttr {
 }
 
 // field is a top-level attribute of a resource type: a core one (Ext empty) or one of an
-// extension, whose values live under the extension's URN.
+// extension, whose values live under the extension's URN; or, Whole, an extension itself
+// (its Attr named by the URN, its attributes as sub-attributes), which scim2-tester also
+// PATCHes as one.
 type field struct {
-	Ext  string
-	Attr *schemaAttr
+	Ext   string
+	Attr  *schemaAttr
+	Whole bool
 }
 
 // path is the attribute's PATCH path and attributes= name.
@@ -128,6 +132,8 @@ func discover(t *testing.T, r *rig) map[string]*kind {
 		}
 		for _, e := range rt.SchemaExtensions {
 			k.Extensions = append(k.Extensions, e.Schema)
+			k.Fields = append(k.Fields, field{Whole: true, Attr: &schemaAttr{Name: e.Schema, Type: "complex",
+				Mutability: "readWrite", Returned: "default", SubAttributes: attrs[e.Schema]}})
 			for _, a := range attrs[e.Schema] {
 				k.Fields = append(k.Fields, field{Ext: e.Schema, Attr: a})
 			}
@@ -223,7 +229,7 @@ func (g *gen) single(a *schemaAttr, path string) any {
 func (g *gen) body(k *kind, all bool) map[string]any {
 	res := map[string]any{"schemas": []any{k.Schema}}
 	for _, f := range k.Fields {
-		if !f.Attr.writable() || (!all && !f.Attr.Required) {
+		if !f.Attr.writable() || (!all && !f.Attr.Required) || f.Whole {
 			continue
 		}
 		v := g.value(f.Attr, k.Name+"."+f.path())
@@ -590,7 +596,13 @@ func TestConformancePatch(t *testing.T) {
 						continue
 					}
 					v := g.value(f.Attr, name+"."+f.path())
-					for _, res := range after(id, op(o, f.path(), v)) {
+					sent := v
+					if f.Whole {
+						// scim2-tester sends an extension with its schemas inside.
+						sent = maps.Clone(v.(map[string]any))
+						sent.(map[string]any)["schemas"] = []any{f.path()}
+					}
+					for _, res := range after(id, op(o, f.path(), sent)) {
 						got := f.get(res)
 						if f.Attr.Mutability == "writeOnly" {
 							if got != nil {
