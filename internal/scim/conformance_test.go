@@ -243,6 +243,11 @@ func TestRootSearch(t *testing.T) {
 			t.Errorf("attributes of one type: %s", got.Raw)
 		}
 		search(map[string]any{"filter": `shoeSize eq "42"`}).wantError(t, 400, "invalidFilter")
+		// The per-type searches are there too.
+		if got := r.do("POST", "/scim/v2/Groups/.search", map[string]any{"filter": `displayName sw "s"`, "count": 1}).want(t, 200); got.total() != 2 ||
+			len(got.get("Resources").([]any)) != 1 {
+			t.Errorf("Groups/.search: %s", got.Raw)
+		}
 		search(map[string]any{"filter": `displayName eq`}).wantError(t, 400, "invalidFilter")
 		r.do("GET", "/scim/v2/.search", nil).wantError(t, 405, "")
 	})
