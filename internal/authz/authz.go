@@ -39,7 +39,7 @@ func TokenLane(kind, path string) bool {
 	case TokenAPI:
 		return strings.HasPrefix(path, "/api/v1/") || path == "/metrics"
 	case TokenSCIM:
-		return strings.HasPrefix(path, "/scim/v2/")
+		return path == "/scim/v2" || strings.HasPrefix(path, "/scim/v2/")
 	}
 	return false
 }

@@ -15,6 +15,7 @@ import (
 	"roster/internal/authz"
 	"roster/internal/errs"
 	"roster/internal/httpx"
+	"roster/internal/scim"
 	"roster/internal/store"
 	"roster/internal/web"
 )
@@ -105,7 +106,7 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 		if h := r.Header.Get("Authorization"); h != "" {
 			token, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
-				unauthorized(w, "the Authorization header must be: Bearer TOKEN")
+				unauthorized(w, r, "the Authorization header must be: Bearer TOKEN")
 				return
 			}
 			p, err := d.Accounts.TokenPrincipal(ctx, strings.TrimSpace(token))
@@ -115,11 +116,11 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 					http.Error(w, "internal error", http.StatusInternalServerError)
 					return
 				}
-				unauthorized(w, "unknown or revoked token")
+				unauthorized(w, r, "unknown or revoked token")
 				return
 			}
 			if !authz.TokenLane(p.TokenKind, r.URL.Path) {
-				forbidden(w, "this token is not for this endpoint")
+				forbidden(w, r, "this token is not for this endpoint")
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(authz.With(ctx, p)))
@@ -141,13 +142,27 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 	})
 }
 
-func forbidden(w http.ResponseWriter, detail string) {
+// forbidden refuses a token outside its lane (authz.TokenLane): in SCIM's error format under
+// /scim/v2/ (RFC 7644 §3.12), as problem details elsewhere.
+func forbidden(w http.ResponseWriter, r *http.Request, detail string) {
+	if r.URL.Path == "/scim/v2" || strings.HasPrefix(r.URL.Path, "/scim/v2/") {
+		w.Header().Set("Content-Type", "application/scim+json")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"403","detail":"` + detail + `"}` + "\n"))
+		return
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(http.StatusForbidden)
 	w.Write([]byte(`{"type":"https://roster.invalid/problems/forbidden","title":"Forbidden","status":403,"detail":"` + detail + `"}` + "\n"))
 }
 
-func unauthorized(w http.ResponseWriter, detail string) {
+// unauthorized refuses a request whose credentials are bad: in SCIM's error format under
+// /scim/v2/ (RFC 7644 §3.12), as problem details elsewhere.
+func unauthorized(w http.ResponseWriter, r *http.Request, detail string) {
+	if r.URL.Path == "/scim/v2" || strings.HasPrefix(r.URL.Path, "/scim/v2/") {
+		scim.Unauthorized(w, detail)
+		return
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
 	w.WriteHeader(http.StatusUnauthorized)
