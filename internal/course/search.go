@@ -5,33 +5,23 @@ import (
 	"strconv"
 	"strings"
 
+	"roster/internal/account"
 	"roster/internal/authz"
 	"roster/internal/errs"
 	"roster/internal/store"
 )
 
 // Candidate is an account the "Enrol users" dialog offers: the name, and the identity fields
-// the platform shows (ShowIdentity), which tell namesakes apart.
+// the platform shows (account.SettingShowIdentity), which tell namesakes apart.
 type Candidate struct {
 	ID        int64  `json:"id,string"`
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
-	Email     string `json:"email"`              // "" unless ShowIdentity has email
-	Username  string `json:"username,omitempty"` // only when ShowIdentity has username
-	IDNumber  string `json:"idnumber,omitempty"` // only when ShowIdentity has idnumber
+	Email     string `json:"email"`              // "" unless the setting shows email
+	Username  string `json:"username,omitempty"` // only when the setting shows it
+	IDNumber  string `json:"idnumber,omitempty"` // only when the setting shows it
 	Enrolled  bool   `json:"enrolled"`           // already a participant (by any method)
 }
-
-// ShowIdentity is the settings key naming, comma-separated, the identity fields a teacher's
-// people search shows and searches besides the names (like Moodle's "show user identity"):
-// any of email, username, idnumber. Unset, it is DefaultShowIdentity; "none" shows names
-// only.
-const ShowIdentity = "users.show_identity"
-
-// DefaultShowIdentity: names and email. A teacher adding an outside person must tell two
-// namesakes apart, and the address is what they already use to invite someone; usernames and
-// student numbers are login and record identifiers the teacher does not need.
-const DefaultShowIdentity = "email"
 
 // The people search answers at most SearchLimit matches (one page: type more to narrow it),
 // for at least SearchMinChars typed characters, and at most searchPerMinute searches a
@@ -45,7 +35,7 @@ const (
 )
 
 // SearchUsers finds up to SearchLimit active accounts whose last name, first name, "first
-// last" or a shown identity field (ShowIdentity) contains q (SearchMinChars characters at
+// last" or a shown identity field (account.SettingShowIdentity) contains q (SearchMinChars characters at
 // least), for someone who may enrol people in the course: a teacher finds any person by name,
 // and learns nothing more about them than the platform shows.
 // Errors: Unauthorized, Forbidden, TooMany.
@@ -64,7 +54,7 @@ func (s *Service) SearchUsers(ctx context.Context, courseID int64, q string) ([]
 			return nil, e
 		}
 	}
-	show, err := s.shownIdentity(ctx)
+	show, err := account.ShowIdentity(ctx, s.db)
 	if err != nil {
 		return nil, err
 	}
@@ -103,20 +93,6 @@ func (s *Service) SearchUsers(ctx context.Context, courseID int64, q string) ([]
 		out = append(out, c)
 	}
 	return out, wrap(rows.Err(), "course: search users")
-}
-
-// shownIdentity reads ShowIdentity.
-func (s *Service) shownIdentity(ctx context.Context) (map[string]bool, error) {
-	v := DefaultShowIdentity
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, ShowIdentity).Scan(&v)
-	if err != nil && !store.IsNoRows(err) {
-		return nil, wrap(err, "course: identity setting")
-	}
-	show := map[string]bool{}
-	for _, f := range strings.Split(v, ",") {
-		show[strings.ToLower(strings.TrimSpace(f))] = true
-	}
-	return show, nil
 }
 
 // PickGroup is a group the caller may enrol the members of.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"roster/internal/account"
 	"roster/internal/course"
 	"roster/internal/errs"
 	"roster/internal/store"
@@ -27,7 +28,7 @@ func TestSearchUsersShowsWhatThePlatformAllows(t *testing.T) {
 		set := func(v string) {
 			t.Helper()
 			if _, err := db.ExecContext(context.Background(), `INSERT INTO settings (key, value) VALUES ($1, $2)
-				ON CONFLICT (key) DO UPDATE SET value = excluded.value`, course.ShowIdentity, v); err != nil {
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value`, account.SettingShowIdentity, v); err != nil {
 				t.Fatal(err)
 			}
 		}
