@@ -156,6 +156,14 @@ var matrixRows = []matrixRow{
 	{pattern: "DELETE /api/v1/sync/sources/{name}", in: "/api/v1/sync/sources/none{uniq}", inAllow: "P", missingOK: true},
 	{pattern: "POST /api/v1/sync/sources/{name}/run", in: "/api/v1/sync/sources/none{uniq}/run", inAllow: "P", missingOK: true},
 
+	// Web pages that show people (a row is optional for pages that only read).
+	{pattern: "GET /admin/users", in: "/admin/users", inAllow: "P UA GA"},
+	{pattern: "GET /admin/users/{id}", in: "/admin/users/{uIn}", out: "/admin/users/{uOut}", inAllow: "P UA GA", outAllow: "P"},
+	{pattern: "GET /admin/mail", in: "/admin/mail", inAllow: "P"},
+	{pattern: "GET /groups/{id}/members.csv", in: "/groups/{gA}/members.csv", out: "/groups/{gB}/members.csv", inAllow: "P UA GA TR", outAllow: "P"},
+	{pattern: "GET /groups/{id}/members/add", in: "/groups/{gA}/members/add?login=outside&role=learner", out: "/groups/{gB}/members/add?login=inside&role=learner", inAllow: "P UA GA", outAllow: "P"},
+	{pattern: "GET /courses/{id}/enrol/search", in: "/courses/{cA}/enrol/search?q=matrix", out: "/courses/{cB}/enrol/search?q=matrix", inAllow: "P TE", outAllow: "P"},
+
 	// Web pages: the state-changing actions. Public ones first.
 	{pattern: "POST /setup/{token}", in: "/setup/x{uniq}", body: "password=a+long+new+passphrase", inAllow: "*"},
 	{pattern: "POST /login", in: "/login", body: "login=nobody-{uniq}&password=wrong+password+here", inAllow: "*"},
