@@ -62,6 +62,7 @@ type SyncSource struct {
 	Schedule       string   `json:"schedule"`  // 5-field cron expression (UTC)
 	CreateAccounts bool     `json:"create_accounts"`
 	AccountAuth    string   `json:"account_auth"` // cas | oidc
+	CreateCourses  bool     `json:"create_courses"`
 	Enabled        bool     `json:"enabled"`
 	CreatedAt      string   `json:"created_at"`
 	UpdatedAt      string   `json:"updated_at"`
@@ -79,12 +80,14 @@ type syncSourceIn struct {
 	Schedule       string   `json:"schedule"`
 	CreateAccounts bool     `json:"create_accounts"`
 	AccountAuth    string   `json:"account_auth"`
-	Enabled        *bool    `json:"enabled"` // default true
+	CreateCourses  bool     `json:"create_courses"` // oneroster: classes whose course does not exist create it
+	Enabled        *bool    `json:"enabled"`        // default true
 }
 
 func (in syncSourceIn) config() sis.Config {
 	c := sis.Config{Name: in.Name, Kind: in.Kind, Location: in.Location, Query: in.Query, Action: in.Action,
-		Schedule: in.Schedule, CreateAccounts: in.CreateAccounts, AccountAuth: in.AccountAuth, Enabled: in.Enabled == nil || *in.Enabled}
+		Schedule: in.Schedule, CreateAccounts: in.CreateAccounts, AccountAuth: in.AccountAuth, Enabled: in.Enabled == nil || *in.Enabled,
+		CreateCourses: in.CreateCourses}
 	if in.Threshold != nil {
 		c.Threshold = *in.Threshold
 		if c.Threshold == 0 {
@@ -106,7 +109,7 @@ func syncRunOut(run *sis.RunRecord) *SyncRun {
 func syncSourceOut(c *sis.Config) SyncSource {
 	return SyncSource{ID: ID(c.ID), Name: c.Name, Kind: c.Kind, Location: c.Location, Query: c.Query, Action: c.Action,
 		Threshold: c.Threshold, Schedule: c.Schedule, CreateAccounts: c.CreateAccounts, AccountAuth: c.AccountAuth,
-		Enabled: c.Enabled, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339),
+		CreateCourses: c.CreateCourses, Enabled: c.Enabled, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339),
 		LastRun: syncRunOut(c.LastRun)}
 }
 

@@ -106,7 +106,7 @@ func syncForm(r *http.Request) sis.Config {
 	c := sis.Config{Name: formValue(r, "name"), Kind: formValue(r, "kind"), Location: formValue(r, "location"),
 		Query: r.PostFormValue("query"), Action: formValue(r, "action"), Schedule: formValue(r, "schedule"),
 		CreateAccounts: r.PostFormValue("create_accounts") != "", AccountAuth: formValue(r, "account_auth"),
-		Enabled: r.PostFormValue("enabled") != ""}
+		CreateCourses: r.PostFormValue("create_courses") != "", Enabled: r.PostFormValue("enabled") != ""}
 	if t := strings.TrimSpace(r.PostFormValue("threshold")); t != "" {
 		v, err := strconv.ParseFloat(t, 64)
 		if err != nil {
