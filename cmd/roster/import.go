@@ -32,6 +32,7 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	fs.BoolVar(&apply, "apply", false, "apply the file (default: preview only)")
 	fs.StringVar(&o.Mode, "mode", bulk.AddNew, "upload type: add_new, add_update or update_only")
 	fs.BoolVar(&o.MatchEmail, "match-email", false, "find existing accounts by email instead of username")
+	fs.StringVar(&o.UserField, "user-field", "", "enrolments: how the file names people: username, email or idnumber (default: any field that matches exactly one account)")
 	fs.BoolVar(&o.AllowRenames, "allow-renames", false, "with --match-email, a different username renames the account")
 	fs.BoolVar(&o.ValidOnly, "valid-only", false, "apply the valid rows of a file that has errors")
 	fs.BoolVar(&o.CreateGroups, "create-groups", true, "cohort columns naming an unknown group idnumber create it")

@@ -145,6 +145,12 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 						}
 						continue
 					}
+					if e.Redate {
+						if err := s.redate(ctx, tx, a, e, methods[e.CourseID], batchID); err != nil {
+							return err
+						}
+						continue
+					}
 					enrols = append(enrols, pendingEnrol{a: a, courseID: e.CourseID, methodID: methods[e.CourseID], e: e})
 				}
 			}

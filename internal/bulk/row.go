@@ -25,7 +25,8 @@ var Formats = []string{FormatMoodle, FormatTSV, FormatGroups, FormatEnrolments}
 type Row struct {
 	Line int
 	User *UserFields
-	// Login names an existing account (enrolments format): username or email.
+	// Login names an existing account (enrolments format): username, email or idnumber
+	// (Options.UserField), as written.
 	Login  string
 	Enrols []Enrol
 	Groups []GroupRef
@@ -49,6 +50,8 @@ type UserFields struct {
 type Enrol struct {
 	Course      string // shortname
 	Role        string // Roster course role shortname; "" for the method's default (student)
+	RoleName    string // the role as the file writes it, lower case: mapped through the site's role map
+	Redate      bool   // planned: the enrolment exists; its dates change to StartsAt, EndsAt
 	CourseGroup string // course group name; "" for none
 	Suspended   bool
 	StartsAt    *time.Time

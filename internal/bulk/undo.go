@@ -158,6 +158,9 @@ func (s *Service) undoChanges(ctx context.Context, tx *store.Tx, batchID int64, 
 			res, err = tx.ExecContext(ctx, `DELETE FROM course_enrolments WHERE method_id = $1 AND user_id = $2 AND role = $3`, x.ref, x.user, x.role)
 		case "course_group":
 			res, err = tx.ExecContext(ctx, `DELETE FROM course_group_members WHERE course_group_id = $1 AND user_id = $2 AND method_id = 0`, x.ref, x.user)
+		case "redate":
+			res, err = tx.ExecContext(ctx, `UPDATE course_enrolments SET starts_at = $1, ends_at = $2, updated_at = $3
+				WHERE method_id = $4 AND user_id = $5`, x.starts, x.ends, tx.Now.Unix(), x.ref, x.user)
 		case "unenrol":
 			res, err = tx.ExecContext(ctx, `INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, starts_at, ends_at,
 				created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (method_id, user_id) DO NOTHING`,
