@@ -109,7 +109,7 @@ type Snapshot struct {
 // Held is what manual methods hold for one person in one course: the enrolment of the
 // course's first manual method (the one imports add to) and the roles of all of them.
 type Held struct {
-	Primary      bool  // the first manual method enrols them
+	Primary      bool   // the first manual method enrols them
 	Role         string // its role
 	Starts, Ends int64  // its dates (Unix seconds, 0: none)
 	Roles        []string

@@ -117,16 +117,16 @@ func (f importForm) options() bulk.Options {
 }
 
 type importsData struct {
-	Form     importForm
+	Form       importForm
 	Formats    []string
 	Modes      []string
 	UserFields []string
-	Preview  *bulk.Report
-	Rows     []bulk.RowResult // the preview's rows shown: the first ones, and every error
-	MoreRows int              // rows of the preview not shown
-	Token    string
-	CanApply bool
-	Batches  []*bulk.Batch
+	Preview    *bulk.Report
+	Rows       []bulk.RowResult // the preview's rows shown: the first ones, and every error
+	MoreRows   int              // rows of the preview not shown
+	Token      string
+	CanApply   bool
+	Batches    []*bulk.Batch
 }
 
 func (w *Web) importsPage(rw http.ResponseWriter, r *http.Request, p *Page, d *importsData, status int) {
