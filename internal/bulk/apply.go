@@ -91,8 +91,12 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 		})
 	}()
 	write := func(plans []*Plan, hashes map[int]string, shared bool) error {
-		if o.Format == FormatGroups {
-			if err := s.applyGroups(ctx, plans, batchID, rep); err != nil {
+		if o.Format == FormatGroups || o.Format == FormatMethods {
+			apply := s.applyGroups
+			if o.Format == FormatMethods {
+				apply = s.applyMethods
+			}
+			if err := apply(ctx, plans, batchID, rep); err != nil {
 				return err
 			}
 			return s.progress(ctx, s.db, batchID, len(plans))

@@ -104,6 +104,8 @@ type Snapshot struct {
 	RoleMap map[string]string
 	// Held lists the manual enrolments of the accounts a batch names, by course and user.
 	Held map[[2]int64]*Held
+	// Methods are the group syncs and meta links (methods format only).
+	Methods []ExistingMethod
 }
 
 // Held is what manual methods hold for one person in one course: the enrolment of the
@@ -139,6 +141,8 @@ type Seen struct {
 	keys      map[string]int // "u:username", "e:email", "g:idnumber", "n:parent/name"
 	NewGroups []string       // idnumbers of cohort groups to create, in order
 	newGroup  map[string]bool
+	methods   map[string]*methodState // methods format: what earlier rows made of each method
+	metaAdds  [][2]int64              // methods format: meta links added by earlier rows
 }
 
 // NewSeen returns an empty Seen.
@@ -188,6 +192,8 @@ func PlanRow(row *Row, snap *Snapshot, seen *Seen, o Options) *Plan {
 		planUser(p, snap, seen, o)
 	case row.Group != nil:
 		planGroup(p, snap, seen)
+	case row.Method != nil:
+		planMethod(p, snap, seen)
 	default:
 		planEnrolLine(p, snap, seen)
 	}

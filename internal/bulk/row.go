@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"fmt"
+	"strings"
 	"io"
 	"time"
 
@@ -17,7 +18,7 @@ const (
 )
 
 // Formats lists every format, for help texts.
-var Formats = []string{FormatMoodle, FormatTSV, FormatGroups, FormatEnrolments}
+var Formats = []string{FormatMoodle, FormatTSV, FormatGroups, FormatEnrolments, FormatMethods}
 
 // Row is one parsed line of a file. Which parts are set depends on the format: user rows
 // (moodle, tsv) fill User and may carry Enrols and Groups; an enrolments line fills Enrols
@@ -31,7 +32,8 @@ type Row struct {
 	Enrols []Enrol
 	Groups []GroupRef
 	Group  *GroupFields
-	Notes  []string // columns accepted but ignored, and other remarks
+	Method *MethodFields // methods format
+	Notes  []string      // columns accepted but ignored, and other remarks
 	Errors []errs.FieldError
 }
 
@@ -102,6 +104,8 @@ func NewParser(format string, r io.Reader) (Parser, error) {
 		return newGroups(r)
 	case FormatEnrolments:
 		return newEnrolments(r)
+	case FormatMethods:
+		return newMethods(r)
 	}
-	return nil, errs.Field("format", "unknown format %q (moodle, tsv, groups, enrolments)", format)
+	return nil, errs.Field("format", "unknown format %q (%s)", format, strings.Join(Formats, ", "))
 }

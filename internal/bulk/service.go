@@ -52,6 +52,7 @@ func NewService(db *store.DB, accounts *account.Service, groups *group.Service, 
 type Summary struct {
 	Created  int `json:"created"`
 	Updated  int `json:"updated"`
+	Deleted  int `json:"deleted,omitempty"` // methods format: methods deleted
 	Enrolled int `json:"enrolled"`
 	Skipped  int `json:"skipped"`
 	Errors   int `json:"errors"`
@@ -84,11 +85,13 @@ func (r *Report) add(p *Plan, enrolled int) {
 	switch p.Action {
 	case ActCreate:
 		r.Summary.Created++
-		if p.Status != account.StatusSuspended {
+		if p.Row.User != nil && p.Status != account.StatusSuspended {
 			r.Summary.Billable++
 		}
 	case ActUpdate:
 		r.Summary.Updated++
+	case ActDelete:
+		r.Summary.Deleted++
 	case ActSkip:
 		r.Summary.Skipped++
 	case ActError:
@@ -248,6 +251,9 @@ func (s *Service) baseSnapshot(ctx context.Context, q store.Querier, o Options) 
 		}
 		return nil
 	})
+	if err == nil && o.Format == FormatMethods {
+		err = loadMethods(ctx, q, snap)
+	}
 	return snap, err
 }
 

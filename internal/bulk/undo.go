@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"roster/internal/account"
 	"roster/internal/audit"
@@ -27,6 +28,7 @@ type UndoReport struct {
 	Deleted           int   `json:"deleted"`             // accounts it created, deleted
 	Kept              int   `json:"kept"`                // accounts it created, kept: used since
 	CourseGroupPlaces int   `json:"course_group_places_removed"`
+	Methods           int   `json:"methods_reverted,omitempty"` // methods format: methods added, changed or deleted, reverted
 	deleteAfterCommit []int64
 }
 
@@ -153,6 +155,9 @@ func (s *Service) undoChanges(ctx context.Context, tx *store.Tx, batchID int64, 
 			res sql.Result
 			err error
 		)
+		if strings.HasPrefix(x.kind, "method_") {
+			continue // below, last change first
+		}
 		switch x.kind {
 		case "enrol":
 			res, err = tx.ExecContext(ctx, `DELETE FROM course_enrolments WHERE method_id = $1 AND user_id = $2 AND role = $3`, x.ref, x.user, x.role)
@@ -177,6 +182,15 @@ func (s *Service) undoChanges(ctx context.Context, tx *store.Tx, batchID int64, 
 			rep.CourseGroupPlaces += int(n)
 		case "unenrol":
 			rep.Reenrolled += int(n)
+		}
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		if x := list[i]; strings.HasPrefix(x.kind, "method_") {
+			n, err := undoMethod(ctx, tx, x.kind, x.course, x.ref, x.role, x.status)
+			if err != nil {
+				return errs.Wrap(err, "bulk: undo "+x.kind)
+			}
+			rep.Methods += n
 		}
 	}
 	return nil

@@ -418,3 +418,50 @@ func nullID(id int64) any {
 	}
 	return id
 }
+
+// RemoveMethodTx removes a method and every enrolment it made, in the caller's transaction,
+// without a rights check: for an import's undo, whose caller is a platform administrator.
+// A method already gone is nothing to do.
+func RemoveMethodTx(ctx context.Context, tx *store.Tx, methodID int64) error {
+	for _, q := range []string{`DELETE FROM course_group_members WHERE method_id = $1`, `DELETE FROM course_enrolments WHERE method_id = $1`,
+		`DELETE FROM course_methods WHERE id = $1`} {
+		if _, err := tx.ExecContext(ctx, q, methodID); err != nil {
+			return wrap(err, "course: remove method")
+		}
+	}
+	return nil
+}
+
+// RestoreMethodTx adds a group sync or meta link again (an import's undo of its deletion),
+// enabled or not, in the caller's transaction, without a rights check, and queues it for the
+// follower, which enrols its people. It returns the new method's id; a course or source gone
+// since restores nothing (0).
+func RestoreMethodTx(ctx context.Context, tx *store.Tx, m Method) (int64, error) {
+	m.normalize()
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM courses WHERE id = $1`, m.CourseID).Scan(&one); store.IsNoRows(err) {
+		return 0, nil
+	} else if err != nil {
+		return 0, wrap(err, "course: restore method")
+	}
+	id, err := insertMethod(ctx, tx, &m)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO course_sync_queue (method_id) VALUES ($1) ON CONFLICT DO NOTHING`, id); err != nil {
+		return 0, wrap(err, "course: restore method")
+	}
+	return id, nil
+}
+
+// SetMethodEnabledTx is SetMethodEnabled in the caller's transaction, without a rights check
+// (an import's undo); the follower reconciles the method.
+func SetMethodEnabledTx(ctx context.Context, tx *store.Tx, methodID int64, enabled bool) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE course_methods SET enabled = $1, updated_at = $2 WHERE id = $3`, enabled, tx.Now.Unix(), methodID); err != nil {
+		return wrap(err, "course: enable method")
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO course_sync_queue (method_id) SELECT id FROM course_methods WHERE id = $1 ON CONFLICT DO NOTHING`, methodID); err != nil {
+		return wrap(err, "course: enable method")
+	}
+	return nil
+}
