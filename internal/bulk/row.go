@@ -2,8 +2,8 @@ package bulk
 
 import (
 	"fmt"
-	"strings"
 	"io"
+	"strings"
 	"time"
 
 	"roster/internal/errs"
