@@ -54,6 +54,9 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 	source := group.Source{Kind: group.SourceImport, Ref: batchID}.String()
 	rep := &Report{Rows: []RowResult{}}
 	seen := NewSeen()
+	if seen.prepared, err = s.preparedGroups(ctx, batchID); err != nil {
+		return nil, err
+	}
 	// A reader plans the next chunk of rows (lookups, password hashing) while the current one
 	// is written: chunk after chunk, in order. Rows of a later chunk that name an account a
 	// previous chunk creates are duplicates in the file, which Seen reports; the writer

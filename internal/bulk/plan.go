@@ -141,6 +141,7 @@ type Seen struct {
 	keys      map[string]int // "u:username", "e:email", "g:idnumber", "n:parent/name"
 	NewGroups []string       // idnumbers of cohort groups to create, in order
 	newGroup  map[string]bool
+	prepared  map[string]bool         // apply: cohort groups created for this file before its rows
 	methods   map[string]*methodState // methods format: what earlier rows made of each method
 	metaAdds  [][2]int64              // methods format: meta links added by earlier rows
 }
@@ -500,6 +501,11 @@ func unixOr0(t *time.Time) int64 {
 func planGroups(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 	for _, g := range p.Row.Groups {
 		id, ok := snap.Groups[g.IDNumber]
+		if ok && seen.prepared[g.IDNumber] && !seen.newGroup[g.IDNumber] {
+			// Created for this file just before its rows: announced as the preview did.
+			seen.newGroup[g.IDNumber] = true
+			p.Row.note("%s: group %s will be created", g.Column, g.IDNumber)
+		}
 		if !ok {
 			creatable := o.CreateGroups && strings.HasPrefix(g.Column, "cohort")
 			if !creatable && !seen.newGroup[g.IDNumber] {

@@ -435,7 +435,7 @@ func (s *Service) Begin(ctx context.Context, open func() (io.ReadCloser, error),
 	if err := s.prepare(ctx, nd); err != nil {
 		return nil, 0, err
 	}
-	batchID, err := s.newBatch(ctx, o, rep.Summary.Rows)
+	batchID, err := s.newBatch(ctx, o, rep.Summary.Rows, nd.groups)
 	return rep, batchID, err
 }
 
@@ -488,6 +488,23 @@ func (s *Service) run(ctx context.Context, batchID int64, open func() (io.ReadCl
 	return rep, nil
 }
 
+// preparedGroups reads the groups prepare created for a batch (see newBatch).
+func (s *Service) preparedGroups(ctx context.Context, batchID int64) (map[string]bool, error) {
+	var raw string
+	if err := s.db.QueryRowContext(ctx, `SELECT options FROM import_batches WHERE id = $1`, batchID).Scan(&raw); err != nil {
+		return nil, errs.Wrap(err, "bulk: batch options")
+	}
+	var opts struct {
+		NewGroups []string `json:"new_groups"`
+	}
+	_ = json.Unmarshal([]byte(raw), &opts)
+	out := map[string]bool{}
+	for _, g := range opts.NewGroups {
+		out[g] = true
+	}
+	return out, nil
+}
+
 // prepare creates what the rows need and may not exist: cohort groups, the courses' manual
 // enrolment methods, course groups. Each is its own small transaction through its package.
 func (s *Service) prepare(ctx context.Context, nd *needs) error {
@@ -521,10 +538,12 @@ func (s *Service) prepare(ctx context.Context, nd *needs) error {
 	return nil
 }
 
-func (s *Service) newBatch(ctx context.Context, o Options, rows int) (int64, error) {
+func (s *Service) newBatch(ctx context.Context, o Options, rows int, newGroups []string) (int64, error) {
 	var id int64
+	// new_groups: the groups prepare created for the file, which the apply's report still
+	// announces as created by their rows (as the preview did).
 	opts, _ := json.Marshal(map[string]any{"mode": o.Mode, "match_email": o.MatchEmail, "allow_renames": o.AllowRenames,
-		"valid_only": o.ValidOnly, "user_field": o.UserField})
+		"valid_only": o.ValidOnly, "user_field": o.UserField, "new_groups": newGroups})
 	var by any
 	if p := authz.From(ctx); p != nil && p.UserID != 0 {
 		by = p.UserID
