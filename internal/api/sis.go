@@ -177,6 +177,7 @@ type SyncReport struct {
 	Removed    int         `json:"removed"`
 	Kept       int         `json:"kept"`
 	Created    int         `json:"accounts_created"`
+	Courses    int         `json:"courses_created"`
 	Skipped    int         `json:"skipped"`
 	Issues     []sis.Issue `json:"skipped_rows"`
 	Message    string      `json:"message,omitempty"`
@@ -204,6 +205,6 @@ func (a *API) runSyncSource(w http.ResponseWriter, r *http.Request) {
 		issues = []sis.Issue{}
 	}
 	writeJSON(w, http.StatusOK, SyncReport{RunID: ID(rep.RunID), Source: rep.Source, Status: rep.Status, DryRun: rep.DryRun,
-		Added: rep.Added, Changed: rep.Changed, Removed: rep.Removed, Kept: rep.Kept, Created: rep.Created, Skipped: rep.Skipped,
+		Added: rep.Added, Changed: rep.Changed, Removed: rep.Removed, Kept: rep.Kept, Created: rep.Created, Courses: rep.CoursesCreated, Skipped: rep.Skipped,
 		Issues: issues, Message: rep.Message, DurationMS: rep.Duration.Milliseconds()})
 }

@@ -251,6 +251,7 @@ func finishRun(ctx context.Context, db *store.DB, rep *Report) error {
 		issues = []Issue{}
 	}
 	body, err := json.Marshal(map[string]any{"skipped": issues, "skipped_total": len(rep.Issues), "kept": rep.Kept, "created": rep.Created,
+		"courses_created": rep.CoursesCreated,
 		"groups": map[string]int{"created": rep.GroupsCreated, "renamed": rep.GroupsRenamed, "moved": rep.GroupsMoved,
 			"members_added": rep.MembersAdded, "members_removed": rep.MembersRemoved}})
 	if err != nil {

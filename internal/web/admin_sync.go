@@ -22,6 +22,7 @@ type syncRunView struct {
 	Duration     string
 	Kept         int
 	Created      int
+	Courses      int
 	SkippedTotal int
 	SkippedRows  []sis.Issue
 }
@@ -88,9 +89,10 @@ func (w *Web) syncRender(rw http.ResponseWriter, r *http.Request, p *Page, d *sy
 			SkippedTotal int         `json:"skipped_total"`
 			Kept         int         `json:"kept"`
 			Created      int         `json:"created"`
+			Courses      int         `json:"courses_created"`
 		}
 		if json.Unmarshal(run.Report, &rep) == nil {
-			v.SkippedRows, v.SkippedTotal, v.Kept, v.Created = rep.Skipped, rep.SkippedTotal, rep.Kept, rep.Created
+			v.SkippedRows, v.SkippedTotal, v.Kept, v.Created, v.Courses = rep.Skipped, rep.SkippedTotal, rep.Kept, rep.Created, rep.Courses
 		}
 		d.Runs = append(d.Runs, v)
 	}
