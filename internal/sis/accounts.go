@@ -137,6 +137,12 @@ func missingCourses(src *Source, dir *Directory) []ClassCourse {
 			continue
 		}
 		seen[k] = true
+		if utf8.RuneCountInString(c.Fullname) > course.MaxFullnameLen {
+			c.Fullname = string([]rune(c.Fullname)[:course.MaxFullnameLen])
+		}
+		if (&course.Course{Shortname: c.Shortname, Fullname: c.Fullname}).Validate() != nil {
+			continue // a class code no course can have: its rows stay "unknown course"
+		}
 		out = append(out, c)
 	}
 	return out
@@ -153,11 +159,7 @@ func createCourses(ctx context.Context, db *store.DB, list []ClassCourse, dir *D
 	cctx := authz.With(ctx, authz.System)
 	made := 0
 	for _, c := range list {
-		full := c.Fullname
-		if utf8.RuneCountInString(full) > course.MaxFullnameLen {
-			full = string([]rune(full)[:course.MaxFullnameLen])
-		}
-		created, err := svc.Create(cctx, course.Course{Shortname: c.Shortname, Fullname: full, Visible: true})
+		created, err := svc.Create(cctx, course.Course{Shortname: c.Shortname, Fullname: c.Fullname, Visible: true})
 		if errs.Is(err, errs.Conflict) {
 			var id int64
 			if err := db.QueryRowContext(ctx, `SELECT id FROM courses WHERE lower(shortname) = lower($1)`, c.Shortname).Scan(&id); err != nil {
