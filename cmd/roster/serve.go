@@ -153,8 +153,8 @@ func httpDeps(db *store.DB, cfg *config.Config, svc *services, log *slog.Logger,
 	}
 	return server.Deps{Log: log, DB: db, Accounts: svc.accounts, Web: pages,
 		API: api.New(api.Config{SecureCookies: cfg.SecureCookies()}, api.Services{Log: log, DB: db,
-			Accounts: svc.accounts, Groups: svc.groups, Invites: svc.invites, Courses: svc.courses, SIS: svc.sis}),
+			Accounts: svc.accounts, Groups: svc.groups, Invites: svc.invites, Courses: svc.courses, SIS: svc.sis, OIDC: svc.oidc}),
 		SCIM: scim.New(scim.Services{DB: db, Accounts: svc.accounts, Groups: svc.groups},
 			scim.Config{BaseURL: cfg.BaseURL, Log: log}),
-		Metrics: metrics, Secure: cfg.SecureCookies()}, nil
+		Metrics: metrics, Secure: cfg.SecureCookies(), OIDC: svc.oidc}, nil
 }

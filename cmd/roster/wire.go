@@ -12,6 +12,7 @@ import (
 	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/invite"
+	"roster/internal/oidcp"
 	"roster/internal/sis"
 	"roster/internal/sso"
 	"roster/internal/store"
@@ -26,6 +27,9 @@ type services struct {
 	courses  *course.Service
 	sso      *sso.Service
 	sis      *sis.Service
+	// oidc is the OpenID provider and OAuth 2 authorization server (nil when the base URL
+	// cannot be an issuer).
+	oidc *oidcp.Provider
 }
 
 func newServices(db *store.DB, cfg *config.Config, log *slog.Logger) *services {
@@ -38,6 +42,13 @@ func newServices(db *store.DB, cfg *config.Config, log *slog.Logger) *services {
 	s.sso = sso.NewService(db, s.accounts, sso.Config{BaseURL: cfg.BaseURL, Log: log})
 	// Configured sync sources create the accounts of unknown people with the account service.
 	s.sis = sis.NewService(db, s.accounts)
+	if p, err := oidcp.New(db, s.accounts, oidcp.Config{BaseURL: cfg.BaseURL, Secure: cfg.SecureCookies(), Log: log}); err != nil {
+		if log != nil {
+			log.Error("openid provider disabled", "err", err)
+		}
+	} else {
+		s.oidc = p
+	}
 
 	// Invitations into a course: the inviter must manage the course's participants (a teacher
 	// of the course, or a platform administrator), the email names the course; invitations to

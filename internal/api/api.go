@@ -18,6 +18,7 @@ import (
 	"roster/internal/group"
 	"roster/internal/httpx"
 	"roster/internal/invite"
+	"roster/internal/oidcp"
 	"roster/internal/sis"
 	"roster/internal/store"
 )
@@ -35,7 +36,8 @@ type Services struct {
 	Courses  *course.Service
 	Groups   *group.Service
 	Invites  *invite.Service
-	SIS      *sis.Service // configured sync sources
+	SIS      *sis.Service    // configured sync sources
+	OIDC     *oidcp.Provider // the OpenID provider's clients; nil answers 503
 }
 
 // API holds the handlers' dependencies.
@@ -114,6 +116,12 @@ func (a *API) Routes(mux httpx.Router) {
 	mux.HandleFunc("PUT /api/v1/sync/sources/{name}", a.updateSyncSource)
 	mux.HandleFunc("DELETE /api/v1/sync/sources/{name}", a.deleteSyncSource)
 	mux.HandleFunc("POST /api/v1/sync/sources/{name}/run", a.runSyncSource)
+	mux.HandleFunc("POST /api/v1/oidc/clients", a.oidcClientCreate)
+	mux.HandleFunc("GET /api/v1/oidc/clients", a.oidcClientList)
+	mux.HandleFunc("GET /api/v1/oidc/clients/{id}", a.oidcClientGet)
+	mux.HandleFunc("PATCH /api/v1/oidc/clients/{id}", a.oidcClientPatch)
+	mux.HandleFunc("DELETE /api/v1/oidc/clients/{id}", a.oidcClientDelete)
+	mux.HandleFunc("POST /api/v1/oidc/clients/{id}/secret", a.oidcClientSecret)
 	mux.HandleFunc("/api/", a.notFound)
 }
 

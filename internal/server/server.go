@@ -15,6 +15,7 @@ import (
 	"roster/internal/authz"
 	"roster/internal/errs"
 	"roster/internal/httpx"
+	"roster/internal/oidcp"
 	"roster/internal/scim"
 	"roster/internal/store"
 	"roster/internal/web"
@@ -31,6 +32,8 @@ type Deps struct {
 	Secure   bool // cookies carry the Secure flag
 	// SCIM serves /scim/v2/ (internal/scim); nil leaves it unmounted.
 	SCIM http.Handler
+	// OIDC is the OpenID provider (internal/oidcp); nil leaves it unmounted.
+	OIDC *oidcp.Provider
 }
 
 // New returns the handler for every route Roster serves.
@@ -42,6 +45,11 @@ func New(d Deps) http.Handler {
 	// the browser's Sec-Fetch-Site and Origin headers (requests with a bearer token come from
 	// programs, which send neither, and pass).
 	csrf := http.NewCrossOriginProtection()
+	// The OpenID provider's token, userinfo, revocation and introspection endpoints are called
+	// by other sites' pages and act on no session cookie.
+	for _, p := range oidcp.CrossOriginEndpoints {
+		csrf.AddInsecureBypassPattern(p)
+	}
 	limiter := httpx.NewLimiter(60, 20)
 
 	var h http.Handler = mux
@@ -61,6 +69,9 @@ func Routes(d Deps, mux httpx.Router) {
 	d.API.Routes(mux)
 	if d.SCIM != nil {
 		mux.Handle("/scim/v2/", d.SCIM)
+	}
+	if d.OIDC != nil {
+		d.OIDC.Routes(mux)
 	}
 }
 
@@ -100,10 +111,12 @@ func rateLimitPublic(l *httpx.Limiter, next http.Handler) http.Handler {
 
 // authenticate finds the caller: a bearer token (API, SCIM), else the session cookie. A bad
 // bearer token is refused at once; a stale cookie is dropped and the request goes on anonymous.
+// The OpenID provider's endpoints read the Authorization header themselves (client secrets,
+// their own access tokens): for them only the cookie is looked at.
 func authenticate(d Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := audit.WithIP(r.Context(), httpx.ClientIP(r))
-		if h := r.Header.Get("Authorization"); h != "" {
+		if h := r.Header.Get("Authorization"); h != "" && !oidcp.OwnAuth(r.URL.Path) {
 			token, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
 				unauthorized(w, r, "the Authorization header must be: Bearer TOKEN")
