@@ -147,7 +147,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 func httpDeps(db *store.DB, cfg *config.Config, svc *services, log *slog.Logger, metrics *httpx.Metrics) (server.Deps, error) {
 	pages, err := web.New(web.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), ResetTTL: cfg.ResetTTL,
 		MailDelivered: cfg.SMTP != ""}, web.Services{Log: log, DB: db, Accounts: svc.accounts, Groups: svc.groups,
-		Invites: svc.invites, Courses: svc.courses, SSO: svc.sso, SIS: svc.sis})
+		Invites: svc.invites, Courses: svc.courses, SSO: svc.sso, SIS: svc.sis, OIDC: svc.oidc})
 	if err != nil {
 		return server.Deps{}, err
 	}

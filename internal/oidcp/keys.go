@@ -129,7 +129,7 @@ func (p *Provider) publicKeys(ctx context.Context) ([]op.Key, error) {
 		return nil, err
 	}
 	rows, err := p.db.QueryContext(ctx, `SELECT kid, private_pem FROM oidc_keys WHERE retire_at IS NULL OR retire_at > $1
-		ORDER BY created_at DESC, kid`, p.db.Now().Unix())
+		ORDER BY CASE WHEN retire_at IS NULL THEN 0 ELSE 1 END, created_at DESC, kid`, p.db.Now().Unix())
 	if err != nil {
 		return nil, errs.Wrap(err, "keys")
 	}

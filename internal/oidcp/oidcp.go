@@ -79,6 +79,7 @@ type Provider struct {
 	cfg      Config
 	log      *slog.Logger
 	op       *op.Provider
+	verifier *op.AccessTokenVerifier // Roster's own access tokens, outside op's requests
 
 	mu   sync.Mutex
 	keys map[string]*rsa.PrivateKey // parsed signing keys, by kid
@@ -124,11 +125,13 @@ func New(db *store.DB, accounts *account.Service, cfg Config) (*Provider, error)
 	if strings.HasPrefix(cfg.BaseURL, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
 	}
-	o, err := op.NewProvider(conf, &storage{p: p}, op.StaticIssuer(cfg.BaseURL), opts...)
+	st := &storage{p: p}
+	o, err := op.NewProvider(conf, st, op.StaticIssuer(cfg.BaseURL), opts...)
 	if err != nil {
 		return nil, errs.Wrap(err, "openid provider")
 	}
 	p.op = o
+	p.verifier = op.NewAccessTokenVerifier(cfg.BaseURL, &op.OpenIDKeySet{Storage: st})
 	return p, nil
 }
 
@@ -167,7 +170,7 @@ type ClientGrant struct {
 // its scopes. Errors: Unauthorized for unknown, expired or revoked tokens (and tokens issued
 // to a person rather than to a client).
 func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (ClientGrant, error) {
-	claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, token, p.op.AccessTokenVerifier(ctx))
+	claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, token, p.verifier)
 	if err != nil {
 		return ClientGrant{}, errs.New(errs.Unauthorized, "invalid access token")
 	}

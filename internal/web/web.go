@@ -19,6 +19,7 @@ import (
 	"roster/internal/group"
 	"roster/internal/httpx"
 	"roster/internal/invite"
+	"roster/internal/oidcp"
 	"roster/internal/sis"
 	"roster/internal/sso"
 	"roster/internal/store"
@@ -47,7 +48,8 @@ type Services struct {
 	SSO      *sso.Service
 	Invites  *invite.Service
 	Groups   *group.Service
-	SIS      *sis.Service // configured sync sources (/admin/sync)
+	SIS      *sis.Service    // configured sync sources (/admin/sync)
+	OIDC     *oidcp.Provider // the OpenID provider's clients (/admin/oidc-clients)
 }
 
 // Web holds the page handlers' dependencies.
