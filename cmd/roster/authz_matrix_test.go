@@ -159,6 +159,22 @@ var matrixRows = []matrixRow{
 	{pattern: "DELETE /api/v1/sync/sources/{name}", in: "/api/v1/sync/sources/none{uniq}", inAllow: "P", missingOK: true},
 	{pattern: "POST /api/v1/sync/sources/{name}/run", in: "/api/v1/sync/sources/none{uniq}/run", inAllow: "P", missingOK: true},
 
+	// The OpenID provider's clients: platform administrators.
+	{pattern: "POST /api/v1/oidc/clients", in: "/api/v1/oidc/clients", body: `{"name":"w{uniq}","redirect_uris":["https://lms.example.org/cb"]}`, inAllow: "P"},
+	{pattern: "GET /api/v1/oidc/clients", in: "/api/v1/oidc/clients", inAllow: "P"},
+	{pattern: "GET /api/v1/oidc/clients/{id}", in: "/api/v1/oidc/clients/999999", inAllow: "P", missingOK: true},
+	{pattern: "PATCH /api/v1/oidc/clients/{id}", in: "/api/v1/oidc/clients/999999", body: `{"name":"x"}`, inAllow: "P", missingOK: true},
+	{pattern: "DELETE /api/v1/oidc/clients/{id}", in: "/api/v1/oidc/clients/999999", inAllow: "P", missingOK: true},
+	{pattern: "POST /api/v1/oidc/clients/{id}/secret", in: "/api/v1/oidc/clients/999999/secret", inAllow: "P", missingOK: true},
+	// The OpenID provider's protocol endpoints: public, the client authenticates itself
+	// (Roster's API and SCIM tokens are refused, out of their lane).
+	{pattern: "POST /oidc/authorize", in: "/oidc/authorize", body: "client_id=none{uniq}&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fx.example%2F", inAllow: "*"},
+	{pattern: "POST /oidc/token", in: "/oidc/token", body: "grant_type=client_credentials&client_id=none{uniq}&client_secret=x", inAllow: "*"},
+	{pattern: "POST /oidc/userinfo", in: "/oidc/userinfo", inAllow: "*"},
+	{pattern: "POST /oidc/revoke", in: "/oidc/revoke", body: "token=x{uniq}&client_id=none{uniq}&client_secret=x", inAllow: "*"},
+	{pattern: "POST /oidc/introspect", in: "/oidc/introspect", body: "token=x{uniq}&client_id=none{uniq}&client_secret=x", inAllow: "*"},
+	{pattern: "POST /oidc/end_session", in: "/oidc/end_session", inAllow: "*"},
+
 	// Web pages that show people (a row is optional for pages that only read).
 	{pattern: "GET /admin/users", in: "/admin/users", inAllow: "P UA GA"},
 	{pattern: "GET /admin/users/{id}", in: "/admin/users/{uIn}", out: "/admin/users/{uOut}", inAllow: "P UA GA", outAllow: "P"},

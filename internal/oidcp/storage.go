@@ -542,31 +542,30 @@ func (s *storage) Health(ctx context.Context) error { return s.p.db.PingContext(
 
 // ---- logout ----
 
-// TerminateSessionFromRequest ends the Roster session of the browser (when the ID token hint
-// names its person, or no hint is given) and revokes the person's tokens for the client.
+// TerminateSessionFromRequest ends the Roster session of the browser when the ID token hint
+// names its person (without a hint, a link on any site could log people out), revokes the
+// person's tokens for the client, and sends the browser to the registered post-logout URI,
+// else to Roster's login page (session ended) or home page.
 func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
-	redirect := req.RedirectURI
-	if redirect == "" {
-		redirect = s.p.cfg.BaseURL + "/login?done=logout"
-	}
 	ls, _ := ctx.Value(logoutKey{}).(*logoutState)
-	if ls == nil || ls.userID == 0 {
-		return redirect, nil
-	}
-	if req.IDTokenHintClaims != nil && req.IDTokenHintClaims.Subject != strconv.FormatInt(ls.userID, 10) {
-		// The hint names someone else: this browser's session is not theirs to end.
-		return redirect, nil
-	}
-	if err := s.p.accounts.EndSession(ctx, ls.token); err != nil {
-		return "", err
-	}
-	ls.ended = true
-	if req.ClientID != "" {
-		if err := s.TerminateSession(ctx, strconv.FormatInt(ls.userID, 10), req.ClientID); err != nil {
+	if ls != nil && ls.userID != 0 && req.IDTokenHintClaims != nil && req.IDTokenHintClaims.Subject == strconv.FormatInt(ls.userID, 10) {
+		if err := s.p.accounts.EndSession(ctx, ls.token); err != nil {
 			return "", err
 		}
+		ls.ended = true
+		if req.ClientID != "" {
+			if err := s.TerminateSession(ctx, strconv.FormatInt(ls.userID, 10), req.ClientID); err != nil {
+				return "", err
+			}
+		}
 	}
-	return redirect, nil
+	switch {
+	case req.RedirectURI != "":
+		return req.RedirectURI, nil
+	case ls != nil && ls.ended:
+		return s.p.cfg.BaseURL + "/login?done=logout", nil
+	}
+	return s.p.cfg.BaseURL + "/", nil
 }
 
 // ---- the client as op sees it ----

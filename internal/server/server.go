@@ -116,7 +116,18 @@ func rateLimitPublic(l *httpx.Limiter, next http.Handler) http.Handler {
 func authenticate(d Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := audit.WithIP(r.Context(), httpx.ClientIP(r))
-		if h := r.Header.Get("Authorization"); h != "" && !oidcp.OwnAuth(r.URL.Path) {
+		h := r.Header.Get("Authorization")
+		if h != "" && oidcp.OwnAuth(r.URL.Path) {
+			// A Roster API or SCIM token is not for these endpoints either (its lane).
+			if token, ok := strings.CutPrefix(h, "Bearer "); ok {
+				if _, err := d.Accounts.TokenPrincipal(ctx, strings.TrimSpace(token)); err == nil {
+					forbidden(w, r, "this token is not for this endpoint")
+					return
+				}
+			}
+			h = ""
+		}
+		if h != "" {
 			token, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
 				unauthorized(w, r, "the Authorization header must be: Bearer TOKEN")
