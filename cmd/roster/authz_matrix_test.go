@@ -211,6 +211,10 @@ var matrixRows = []matrixRow{
 	{pattern: "POST /admin/sync/{name}", in: "/admin/sync/none{uniq}", body: "kind=csv&path=%2Fnonexistent%2Fx.csv", inAllow: "P", missingOK: true},
 	{pattern: "POST /admin/sync/{name}/run", in: "/admin/sync/none{uniq}/run", inAllow: "P", missingOK: true},
 	{pattern: "POST /admin/sync/{name}/delete", in: "/admin/sync/none{uniq}/delete", inAllow: "P", missingOK: true},
+	{pattern: "POST /admin/oidc-clients", in: "/admin/oidc-clients", body: "name=w{uniq}&redirect_uris=https%3A%2F%2Flms.example.org%2Fcb&grant_types=authorization_code", inAllow: "P"},
+	{pattern: "POST /admin/oidc-clients/{id}", in: "/admin/oidc-clients/999999", body: "name=x", inAllow: "P", missingOK: true},
+	{pattern: "POST /admin/oidc-clients/{id}/delete", in: "/admin/oidc-clients/999999/delete", inAllow: "P", missingOK: true},
+	{pattern: "POST /admin/oidc-clients/{id}/secret", in: "/admin/oidc-clients/999999/secret", inAllow: "P", missingOK: true},
 	{pattern: "POST /admin/sso/convert", in: "/admin/sso/convert", body: "provider=none", inAllow: "P", missingOK: true},
 	{pattern: "POST /admin/sso/{id}", in: "/admin/sso/999999", body: "name=x", inAllow: "P", missingOK: true},
 

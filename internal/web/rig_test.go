@@ -15,6 +15,7 @@ import (
 	"roster/internal/group"
 	"roster/internal/httpx"
 	"roster/internal/invite"
+	"roster/internal/oidcp"
 	"roster/internal/sis"
 	"roster/internal/sso"
 	"roster/internal/store"
@@ -50,7 +51,11 @@ func newRig(t *testing.T) *rig {
 		return "a course", nil
 	}, course.CourseOpen, course.EnrolInvitedTx)
 	groups := group.NewService(db)
-	w, err := New(cfg, Services{Log: slog.New(slog.DiscardHandler), DB: db, Accounts: accounts, Courses: courses,
+	op, err := oidcp.New(db, accounts, oidcp.Config{BaseURL: cfg.BaseURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(cfg, Services{OIDC: op, Log: slog.New(slog.DiscardHandler), DB: db, Accounts: accounts, Courses: courses,
 		SSO: sso.NewService(db, accounts, sso.Config{BaseURL: cfg.BaseURL}), Invites: invites, Groups: groups,
 		SIS: sis.NewService(db, accounts)})
 	if err != nil {
