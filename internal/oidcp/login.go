@@ -2,6 +2,8 @@ package oidcp
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -47,7 +49,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired(), p.op)
 			return
 		}
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(PathLogin+"?id="+id), http.StatusFound)
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(PathLogin+"?resume=1&id="+url.QueryEscape(id)), http.StatusFound)
 		return
 	}
 	authTime := p.db.Now()
@@ -59,7 +61,24 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	http.Redirect(w, r, PathCallback+"?id="+url.QueryEscape(id), http.StatusFound)
+	next := PathCallback + "?id=" + url.QueryEscape(id)
+	if r.URL.Query().Get("resume") == "" {
+		http.Redirect(w, r, next, http.StatusFound)
+		return
+	}
+	// Back from the login form: the browser is still in the redirects that answer a form
+	// submission, which the pages' Content-Security-Policy (form-action 'self') keeps on this
+	// site. A page that moves on by itself starts a new navigation, free to leave it.
+	resume(w, next)
+}
+
+// resume answers with a page that goes on to next at once (a meta refresh: no script).
+func resume(w http.ResponseWriter, next string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	u := html.EscapeString(next)
+	fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=%s"><title>…</title></head>`+
+		`<body><p><a id="resume" href="%s">→</a></p></body></html>`, u, u)
 }
 
 // callback issues the code, for the browser whose person completed the request only: a

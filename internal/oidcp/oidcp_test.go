@@ -490,3 +490,65 @@ func decodeSeg(t *testing.T, s string) string {
 	}
 	return string(b)
 }
+
+// TestClientsAPI: POST /api/v1/oidc/clients answers 201 with the secret, which no other
+// answer repeats; PATCH changes, validation errors name the field, DELETE removes; a person
+// who is not a platform administrator is refused.
+func TestClientsAPI(t *testing.T) {
+	each(t, oidcp.Config{}, func(t *testing.T, r *rig, _ *offsetClock) {
+		adm := r.session(r.user("root", "Ada", "Admin", "root@example.org", "", true))
+		someone := r.session(r.user("ada", "Ada", "Lovelace", "ada@example.org", "", false))
+		call := func(c *http.Client, method, path, body string) (int, map[string]any) {
+			t.Helper()
+			req, _ := http.NewRequest(method, r.Base+path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			json.NewDecoder(resp.Body).Decode(&out)
+			return resp.StatusCode, out
+		}
+		body := `{"name":"Moodle","redirect_uris":["https://moodle.example.org/admin/oauth2callback.php"],
+			"grant_types":["authorization_code","refresh_token"],"scopes":["openid","profile","email"],
+			"post_logout_redirect_uris":[],"group_id":0}`
+		if st, _ := call(someone, "POST", "/api/v1/oidc/clients", body); st != 403 {
+			t.Errorf("create as a learner: %d", st)
+		}
+		st, out := call(adm, "POST", "/api/v1/oidc/clients", body)
+		if st != 201 || out["client_secret"] == "" || out["client_id"] == "" || out["id"] == "" {
+			t.Fatalf("create: %d %v", st, out)
+		}
+		id := out["id"].(string)
+		st, out = call(adm, "GET", "/api/v1/oidc/clients/"+id, "")
+		if st != 200 || out["client_secret"] != nil || out["name"] != "Moodle" {
+			t.Errorf("get: %d %v", st, out)
+		}
+		st, out = call(adm, "GET", "/api/v1/oidc/clients", "")
+		if items, _ := out["items"].([]any); st != 200 || len(items) != 1 {
+			t.Errorf("list: %d %v", st, out)
+		}
+		st, out = call(adm, "PATCH", "/api/v1/oidc/clients/"+id, `{"redirect_uris":["moodle"]}`)
+		if st != 422 || !strings.Contains(fmt_(out), "redirect_uris") {
+			t.Errorf("bad patch: %d %v", st, out)
+		}
+		st, out = call(adm, "PATCH", "/api/v1/oidc/clients/"+id, `{"name":"Moodle 2"}`)
+		if st != 200 || out["name"] != "Moodle 2" {
+			t.Errorf("patch: %d %v", st, out)
+		}
+		st, out = call(adm, "POST", "/api/v1/oidc/clients/"+id+"/secret", "")
+		if st != 200 || out["client_secret"] == "" {
+			t.Errorf("new secret: %d %v", st, out)
+		}
+		if st, _ := call(adm, "DELETE", "/api/v1/oidc/clients/"+id, ""); st != 204 {
+			t.Errorf("delete: %d", st)
+		}
+		if st, _ := call(adm, "GET", "/api/v1/oidc/clients/"+id, ""); st != 404 {
+			t.Errorf("get after delete: %d", st)
+		}
+	})
+}
+
+func fmt_(v any) string { b, _ := json.Marshal(v); return string(b) }

@@ -310,6 +310,9 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	var exp time.Time
 	err = s.p.db.Tx(ctx, func(tx *store.Tx) error {
 		exp = tx.Now.Add(s.p.cfg.AccessTokenTTL)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE refresh_expires_at < $1`, tx.Now.Unix()); err != nil {
+			return err
+		}
 		if current != "" {
 			res, err := tx.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE refresh_hash = $1 AND client_id = $2 AND refresh_expires_at > $3`,
 				secret.Hash(current), clientID, tx.Now.Unix())
