@@ -175,7 +175,8 @@ func (p *Provider) setUserinfo(ctx context.Context, info *oidc.UserInfo, userID 
 			info.Email = u.Email
 			// Roster does not prove that people own the addresses that administrators,
 			// teachers and imports give it.
-			info.EmailVerified = false
+			// (Said explicitly: the library leaves a false value out.)
+			info.AppendClaims("email_verified", false)
 		case ScopeGroups, ScopeRoles:
 			if c == nil {
 				if c, err = clientByClientID(ctx, p.db, clientID); err != nil {
