@@ -159,8 +159,11 @@ func TestClaimNeverTwice(t *testing.T) {
 func TestBackoffThenFailed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
 		ctx := context.Background()
-		// Nothing listens there: every attempt fails to connect.
-		w := NewWorker(db, newSender(t, fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))), quietLog())
+		// The server refuses this recipient every time: each attempt counts.
+		sink := startSMTPSink(t)
+		refuse := "451 4.2.0 mailbox busy"
+		sink.rcptCode.Store(&refuse)
+		w := NewWorker(db, newSender(t, sink.Addr), quietLog())
 		mustEnqueue(t, db, setupMessage("late@example.org", 1))
 		for attempt := 1; attempt <= MaxAttempts; attempt++ {
 			n, err := w.DeliverOnce(ctx)
@@ -191,10 +194,116 @@ func TestBackoffThenFailed(t *testing.T) {
 		if n, _ := w.DeliverOnce(ctx); n != 0 {
 			t.Fatal("a failed message was tried again")
 		}
-		if rs := mustRecords(t, db, Filter{Status: StatusFailed}); len(rs) != 1 || !strings.Contains(rs[0].LastError, "connect") {
+		if rs := mustRecords(t, db, Filter{Status: StatusFailed}); len(rs) != 1 || !strings.Contains(rs[0].LastError, "busy") {
 			t.Fatalf("%+v", rs)
 		}
 	})
+}
+
+// A server that cannot be reached is not the messages' fault: no attempt is counted, and the
+// retry delay doubles from one second up to RetryCap, so mail flows again within RetryCap of
+// the server coming back, however long it was down.
+func TestServerDownRetriesSoon(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		ctx := context.Background()
+		addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+		w := NewWorker(db, newSender(t, addr), quietLog())
+		mustEnqueue(t, db, setupMessage("a@example.org", 1), setupMessage("b@example.org", 2))
+		want := []time.Duration{1, 2, 4, 8, 16, 30, 30, 30}
+		for i, wait := range want {
+			wait *= time.Second
+			n, err := w.DeliverOnce(ctx)
+			if n != 2 || !errors.Is(err, errServerDown) {
+				t.Fatalf("try %d: claimed %d, %v", i, n, err)
+			}
+			for _, r := range mustRecords(t, db, Filter{Status: StatusQueued}) {
+				if r.Attempts != 0 || !strings.Contains(r.LastError, "connect") || !r.NextAttemptAt.Equal(clock.T.Add(wait)) {
+					t.Fatalf("try %d: %+v, want due at now+%v", i, r, wait)
+				}
+			}
+			clock.Advance(wait)
+		}
+		// 40 minutes of failures later, the server comes back on the same address.
+		sink := startSMTPSinkOn(t, addr)
+		if n, err := w.DeliverOnce(ctx); n != 2 || err != nil {
+			t.Fatalf("after the server came back: claimed %d, %v", n, err)
+		}
+		if got := sink.received.Load(); got != 2 {
+			t.Fatalf("received %d", got)
+		}
+		for _, r := range mustRecords(t, db, Filter{Status: StatusSent}) {
+			if r.Attempts != 1 || r.LastError != "" {
+				t.Fatalf("%+v", r)
+			}
+		}
+	})
+}
+
+// Each message's outcome is written before the next message goes, so that a crash can send
+// again only the message in flight.
+func TestOutcomeRecordedPerMessage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		const n = 12
+		msgs := make([]Message, n)
+		for i := range msgs {
+			msgs[i] = setupMessage(fmt.Sprintf("p%d@example.org", i), i)
+		}
+		mustEnqueue(t, db, msgs...)
+		sink := startSMTPSink(t)
+		var bad []string
+		sink.before = func() {
+			var sent int
+			if err := db.QueryRowContext(context.Background(),
+				`SELECT count(*) FROM outbox WHERE status = 'sent'`).Scan(&sent); err != nil {
+				bad = append(bad, err.Error())
+			}
+			if want := int(sink.received.Load()); sent != want {
+				bad = append(bad, fmt.Sprintf("while accepting message %d, %d recorded sent", want+1, sent))
+			}
+		}
+		w := NewWorker(db, newSender(t, sink.Addr), quietLog())
+		w.Lanes = 1
+		if got, err := w.DeliverOnce(context.Background()); got != n || err != nil {
+			t.Fatalf("claimed %d, %v", got, err)
+		}
+		if len(bad) > 0 || sink.received.Load() != n {
+			t.Fatalf("received %d; %v", sink.received.Load(), bad)
+		}
+	})
+}
+
+// A lease is renewed while the worker sends: another worker does not take over the messages
+// of a live one, however long the batch takes.
+func TestLeaseRenewedWhileSending(t *testing.T) {
+	db, _ := storetest.OpenSQLite(t)
+	msgs := make([]Message, 6)
+	for i := range msgs {
+		msgs[i] = setupMessage(fmt.Sprintf("r%d@example.org", i), i)
+	}
+	mustEnqueue(t, db, msgs...)
+	sink := startSMTPSink(t)
+	sink.delay.Store(int64(500 * time.Millisecond))
+	w := NewWorker(db, newSender(t, sink.Addr), quietLog())
+	w.ClaimFor = time.Second // 6 messages take 3 s: without renewal the lease would lapse
+	other := NewWorker(db, newSender(t, sink.Addr), quietLog())
+	done := make(chan error, 1)
+	go func() { _, err := w.DeliverOnce(context.Background()); done <- err }()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sink.received.Load(); got != int64(len(msgs)) {
+				t.Fatalf("received %d, want %d", got, len(msgs))
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		if batch, err := other.claim(context.Background()); err != nil || len(batch) > 0 {
+			t.Fatalf("another worker took over %d messages of a live one (%v)", len(batch), err)
+		}
+	}
 }
 
 func TestLastStatusFor(t *testing.T) {

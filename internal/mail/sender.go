@@ -133,49 +133,61 @@ func (s *Sender) message(o outgoing, now time.Time) (*gomail.Msg, error) {
 // result is what happened to one message of a batch.
 type result struct {
 	sent bool
-	err  error // nil and !sent: not attempted (shutdown), released for later
+	err  error // a *connError when the server, not the message, failed
 }
 
-// deliver sends the batch over one connection, in order, and reports each message's fate.
-// It stops between messages once ctx is done; the messages left are not attempted.
-func (s *Sender) deliver(ctx context.Context, batch []outgoing, now time.Time) []result {
-	res := make([]result, len(batch))
+// deliver sends the batch over one connection, in order, and hands each message's fate to
+// done as soon as it is known, so that the caller records it before the next message goes.
+// It stops between messages once ctx is done or done returns false; the messages left are
+// not attempted (done is not called for them).
+func (s *Sender) deliver(ctx context.Context, batch []outgoing, now time.Time, done func(i int, r result) bool) {
 	conn, err := s.client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
-		for i := range res {
-			res[i].err = fmt.Errorf("connect to %s: %w", s.server, err)
+		err = &connError{fmt.Errorf("connect to %s: %w", s.server, err)}
+		for i := range batch {
+			if !done(i, result{err: err}) {
+				return
+			}
 		}
-		return res
+		return
 	}
 	defer func() { _ = s.client.CloseWithSMTPClient(conn) }()
 	var broken error
 	for i, o := range batch {
 		if ctx.Err() != nil {
-			break
+			return
 		}
+		var r result
 		if broken != nil {
-			res[i].err = broken
-			continue
+			r.err = broken
+		} else if m, err := s.message(o, now); err != nil {
+			r.err = err
+		} else {
+			err = s.client.SendWithSMTPClient(conn, m)
+			switch {
+			case err == nil || m.IsDelivered(): // accepted, even if the RSET after it failed
+				r.sent = true
+			case isConnError(err):
+				// The connection is gone: the rest of the batch would fail the same way.
+				broken = &connError{err}
+				r.err = broken
+			default:
+				r.err = err
+			}
 		}
-		m, err := s.message(o, now)
-		if err != nil {
-			res[i].err = err
-			continue
-		}
-		err = s.client.SendWithSMTPClient(conn, m)
-		switch {
-		case err == nil || m.IsDelivered(): // accepted, even if the RSET after it failed
-			res[i].sent = true
-		case isConnError(err):
-			// The connection is gone: the rest of the batch would fail the same way.
-			broken = err
-			res[i].err = err
-		default:
-			res[i].err = err
+		if !done(i, r) {
+			return
 		}
 	}
-	return res
 }
+
+// connError is a failure of the SMTP server as a whole (unreachable, or the connection broke),
+// as opposed to a refusal of one message. It says nothing about the message: the worker does
+// not count it as an attempt and tries again soon.
+type connError struct{ err error }
+
+func (e *connError) Error() string { return e.err.Error() }
+func (e *connError) Unwrap() error { return e.err }
 
 // isConnError tells a dead connection from a refusal of one message.
 func isConnError(err error) bool {
