@@ -3,6 +3,7 @@ package bulk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -169,6 +170,11 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 	}
 	for w := range work {
 		err := write(w.plans, w.hashes, w.shared)
+		if err == nil && rep.Summary.Errors > 0 && !o.ValidOnly {
+			// A row the check passed failed when written (someone took a name meanwhile, the
+			// group service refused it): all or nothing, so the run stops and is rolled back.
+			err = errRowsFailed
+		}
 		if err == nil && s.afterBatch != nil {
 			err = s.afterBatch(batchID)
 		}
@@ -176,11 +182,18 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 			cancel()
 			for range work { // let the reader stop
 			}
+			if err == errRowsFailed {
+				return rep, err
+			}
 			return nil, err
 		}
 	}
 	return rep, readErr
 }
+
+// errRowsFailed stops an apply whose rows failed when written, unless the person chose to
+// apply the valid rows only: Run rolls back what it committed and reports the rows.
+var errRowsFailed = errors.New("bulk: rows failed when applied")
 
 // applyUser creates or updates the row's account; a conflict found now (someone else took
 // the username meanwhile) turns the row into an error.

@@ -3,6 +3,7 @@ package bulk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -367,7 +368,9 @@ func (s *Service) Begin(ctx context.Context, open func() (io.ReadCloser, error),
 }
 
 // Run applies the batch Begin recorded, reading the file again, and marks it applied. When it
-// fails, what it committed is rolled back (as Undo does) and the batch is marked failed. Each
+// fails, what it committed is rolled back (as Undo does) and the batch is marked failed. A
+// row that fails when written (the check passed it) fails the whole run the same way unless
+// o.ValidOnly: the report then names the rows, with Applied false. Each
 // committed transaction adds its rows to the batch's rows_done (see Progress).
 func (s *Service) Run(ctx context.Context, batchID int64, open func() (io.ReadCloser, error), o Options) (*Report, error) {
 	if err := authz.RequirePlatformAdmin(ctx); err != nil {
@@ -382,6 +385,11 @@ func (s *Service) Run(ctx context.Context, batchID int64, open func() (io.ReadCl
 		if _, uerr := s.undo(rctx, batchID, false, StatusFailed); uerr != nil {
 			return nil, fmt.Errorf("%w (and rolling it back failed: %v)", err, uerr)
 		}
+		if errors.Is(err, errRowsFailed) {
+			// All or nothing: nothing stays applied, and the report names the rows.
+			rep.BatchID, rep.Applied = batchID, false
+			return rep, nil
+		}
 		return nil, err
 	}
 	return rep, nil
@@ -395,7 +403,7 @@ func (s *Service) run(ctx context.Context, batchID int64, open func() (io.ReadCl
 	defer f.Close()
 	rep, err := s.apply(ctx, f, o, batchID)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	rep.BatchID, rep.Applied = batchID, true
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {

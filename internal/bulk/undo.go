@@ -27,7 +27,10 @@ type UndoReport struct {
 	Deleted           int   `json:"deleted"`             // accounts it created, deleted
 	Kept              int   `json:"kept"`                // accounts it created, kept: used since
 	CourseGroupPlaces int   `json:"course_group_places_removed"`
+	GroupsDeleted     int   `json:"groups_deleted,omitempty"` // groups a groups file created
+	GroupsKept        int   `json:"groups_kept,omitempty"`    // the same, kept: not empty any more
 	deleteAfterCommit []int64
+	groupsAfterCommit []int64
 }
 
 var errDryRun = errors.New("dry run")
@@ -76,6 +79,17 @@ func (s *Service) undo(ctx context.Context, batchID int64, preview bool, final s
 		if err := s.undoUsers(ctx, tx, batchID, &rep); err != nil {
 			return err
 		}
+		if err := scanAll(ctx, tx, `SELECT group_id FROM import_rows WHERE batch_id = $1 AND group_id IS NOT NULL
+			AND action = 'create' ORDER BY line DESC`, []any{batchID}, func(r rowScanner) error {
+			var id int64
+			if err := r.Scan(&id); err != nil {
+				return err
+			}
+			rep.groupsAfterCommit = append(rep.groupsAfterCommit, id)
+			return nil
+		}); err != nil {
+			return err
+		}
 		if preview {
 			return errDryRun
 		}
@@ -96,6 +110,19 @@ func (s *Service) undo(ctx context.Context, batchID int64, preview bool, final s
 	rep.Done = true
 	for _, id := range rep.deleteAfterCommit {
 		if err := s.accounts.DeleteUser(ctx, id); err != nil && !errs.Is(err, errs.NotFound) {
+			return &rep, err
+		}
+	}
+	// The groups a groups file created, sub-groups first (a file names a parent before its
+	// children); a group that has members or sub-groups of its own since is kept.
+	for _, id := range rep.groupsAfterCommit {
+		err := s.groups.Delete(ctx, id, false)
+		switch {
+		case err == nil:
+			rep.GroupsDeleted++
+		case errs.Is(err, errs.Conflict):
+			rep.GroupsKept++
+		case !errs.Is(err, errs.NotFound):
 			return &rep, err
 		}
 	}

@@ -17,7 +17,7 @@ import (
 type smtpSink struct {
 	Addr     string
 	received atomic.Int64
-	delay    atomic.Int64 // nanoseconds to wait before accepting each message
+	delay    atomic.Int64           // nanoseconds to wait before accepting each message
 	rcptCode atomic.Pointer[string] // when set, the reply to RCPT (e.g. "451 try later")
 	before   func()                 // when set, called before each message is accepted
 	mu       sync.Mutex
