@@ -75,9 +75,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "No account yet: open %s to create the first administrator.\n", link)
 	}
 
-	// Imports a stopped server left applying are rolled back (bulk.Service.Recover): their
-	// file is not kept, so they are not continued; the batch page says "interrupted".
-	if ids, err := bulk.NewService(db, svc.accounts, svc.groups, svc.courses).Recover(ctx); err != nil {
+	// Imports whose process stopped are rolled back (bulk.Service.Recover), now and every
+	// minute: they are not continued; the batch page says "interrupted".
+	imports := bulk.NewService(db, svc.accounts, svc.groups, svc.courses)
+	if ids, err := imports.Recover(ctx); err != nil {
 		return err
 	} else if len(ids) > 0 {
 		m.Log.Warn("interrupted imports rolled back", "batches", ids)
@@ -85,7 +86,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	tasks := jobs.New(db, m.Log, append(jobs.AccountTasks(svc.accounts, m.Log),
 		append(jobs.InvitationTasks(svc.invites, m.Log), append(jobs.CourseTasks(svc.courses, m.Log),
-			jobs.SISTasks(svc.sis, m.Log)...)...)...)...)
+			append(jobs.SISTasks(svc.sis, m.Log), jobs.ImportTasks(imports, m.Log)...)...)...)...)...)
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
 	var wg sync.WaitGroup

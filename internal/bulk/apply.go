@@ -109,7 +109,7 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 					creates = append(creates, done[i])
 				}
 			}
-			if err := s.createUsers(ctx, tx, creates, hashes, shared); err != nil {
+			if err := s.createUsers(ctx, tx, creates, hashes, shared, batchID); err != nil {
 				return err
 			}
 			var enrols []pendingEnrol
@@ -120,7 +120,7 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 					if err := s.afterCreate(ctx, tx, a, o.Notify); err != nil {
 						return err
 					}
-				} else if err := s.applyUser(ctx, tx, a, hashes, o.Notify); err != nil {
+				} else if err := s.applyUser(ctx, tx, a, hashes, o.Notify, batchID); err != nil {
 					return err
 				}
 				if plan.Action == ActError || plan.Action == ActSkip || a.userID == 0 {
@@ -197,7 +197,7 @@ var errRowsFailed = errors.New("bulk: rows failed when applied")
 
 // applyUser creates or updates the row's account; a conflict found now (someone else took
 // the username meanwhile) turns the row into an error.
-func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashes map[int]string, notify bool) error {
+func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashes map[int]string, notify bool, batchID int64) error {
 	plan := a.plan
 	if plan.Existing != nil {
 		a.userID = plan.Existing.ID
@@ -218,6 +218,9 @@ func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashe
 			return err
 		}
 		a.userID = u.ID
+		if err := s.accounts.HoldForImportTx(ctx, tx, batchID, u.ID); err != nil {
+			return err
+		}
 		return s.afterCreateUser(ctx, tx, a, u, notify)
 	case ActUpdate:
 		return s.update(ctx, tx, a)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"roster/internal/account"
 	"roster/internal/audit"
@@ -41,6 +42,20 @@ type Service struct {
 	// afterBatch, when set (tests), runs after each committed transaction of an apply; an
 	// error stops the apply there, as a crash would.
 	afterBatch func(batchID int64) error
+	// Lease is how long an apply holds its batch without renewing (it renews every third of
+	// it): when the process applying it dies, any instance rolls it back once the lease has
+	// run out (Recover). DefaultLease when 0.
+	Lease time.Duration
+}
+
+// DefaultLease is an apply's lease on its batch.
+const DefaultLease = 15 * time.Second
+
+func (s *Service) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
 }
 
 // NewService returns the import service.
@@ -360,6 +375,20 @@ func (s *Service) Begin(ctx context.Context, open func() (io.ReadCloser, error),
 	if rep.Summary.Errors > 0 && !o.ValidOnly {
 		return rep, 0, nil
 	}
+	// One import at a time: the rows were checked against accounts that another import still
+	// being applied may yet create or take back. A stopped one is rolled back first.
+	if _, err := s.Recover(ctx); err != nil {
+		return nil, 0, err
+	}
+	var applying int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM import_batches WHERE status = 'applying'`).Scan(&applying); err != nil {
+		return nil, 0, errs.Wrap(err, "bulk: batches applying")
+	}
+	if applying > 0 {
+		e := errs.New(errs.Conflict, "another import is being applied: try again when it is done")
+		e.RetryAfter = int(s.lease() / time.Second)
+		return nil, 0, e
+	}
 	if err := s.prepare(ctx, nd); err != nil {
 		return nil, 0, err
 	}
@@ -379,7 +408,9 @@ func (s *Service) Run(ctx context.Context, batchID int64, open func() (io.ReadCl
 	if err := o.normalize(); err != nil {
 		return nil, err
 	}
+	stopRenewing := s.renew(ctx, batchID)
 	rep, err := s.run(ctx, batchID, open, o)
+	stopRenewing()
 	if err != nil {
 		rctx := authz.With(context.WithoutCancel(ctx), authz.System)
 		if _, uerr := s.undo(rctx, batchID, false, StatusFailed); uerr != nil {
@@ -407,6 +438,11 @@ func (s *Service) run(ctx context.Context, batchID int64, open func() (io.ReadCl
 	}
 	rep.BatchID, rep.Applied = batchID, true
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+		// The accounts the import created become the platform's (billable) only now, in the
+		// transaction that marks it applied: a run that stops before leaves none behind.
+		if _, err := s.accounts.ActivateImportTx(ctx, tx, batchID); err != nil {
+			return err
+		}
 		sm := rep.Summary
 		if _, err := tx.ExecContext(ctx, `UPDATE import_batches SET status = 'applied', created = $1, updated = $2, enrolled = $3,
 			skipped = $4, errors = $5, applied_at = $6, rows_done = rows_total WHERE id = $7`, sm.Created, sm.Updated, sm.Enrolled,
@@ -465,10 +501,35 @@ func (s *Service) newBatch(ctx context.Context, o Options, rows int) (int64, err
 		by = p.UserID
 	}
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO import_batches (format, options, status, created_by, created_at, rows_total)
-			VALUES ($1, $2, 'applying', $3, $4, $5) RETURNING id`, o.Format, string(opts), by, tx.Now.Unix(), rows).Scan(&id)
+		return tx.QueryRowContext(ctx, `INSERT INTO import_batches (format, options, status, created_by, created_at, rows_total,
+			alive_until) VALUES ($1, $2, 'applying', $3, $4, $5, $6) RETURNING id`, o.Format, string(opts), by, tx.Now.Unix(), rows,
+			tx.Now.Add(s.lease()).Unix()).Scan(&id)
 	})
 	return id, errs.Wrap(err, "bulk: new batch")
+}
+
+// renew extends the batch's lease every third of it until the returned function is called.
+func (s *Service) renew(ctx context.Context, batchID int64) (stop func()) {
+	ctx = context.WithoutCancel(ctx)
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(s.lease() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			_ = s.db.Tx(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, `UPDATE import_batches SET alive_until = $1 WHERE id = $2 AND status = 'applying'`,
+					tx.Now.Add(s.lease()).Unix(), batchID)
+				return err
+			})
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // hashAll hashes the passwords of the accounts plans create, at most a few at once (each

@@ -27,6 +27,7 @@ type UndoReport struct {
 	Deleted           int   `json:"deleted"`             // accounts it created, deleted
 	Kept              int   `json:"kept"`                // accounts it created, kept: used since
 	CourseGroupPlaces int   `json:"course_group_places_removed"`
+	Purged            int   `json:"purged,omitempty"`         // accounts of a run that did not complete, deleted for good
 	GroupsDeleted     int   `json:"groups_deleted,omitempty"` // groups a groups file created
 	GroupsKept        int   `json:"groups_kept,omitempty"`    // the same, kept: not empty any more
 	deleteAfterCommit []int64
@@ -55,7 +56,11 @@ func (s *Service) undo(ctx context.Context, batchID int64, preview bool, final s
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		rep = UndoReport{BatchID: batchID}
 		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM import_batches WHERE id = $1`, batchID).Scan(&status)
+		lock := ""
+		if tx.Dialect == store.Postgres {
+			lock = " FOR UPDATE" // two instances recovering one batch: the second sees it done
+		}
+		err := tx.QueryRowContext(ctx, `SELECT status FROM import_batches WHERE id = $1`+lock, batchID).Scan(&status)
 		if store.IsNoRows(err) {
 			return errs.New(errs.NotFound, "import batch %d not found", batchID)
 		}
@@ -75,6 +80,14 @@ func (s *Service) undo(ctx context.Context, batchID int64, preview bool, final s
 		}
 		if err := s.undoChanges(ctx, tx, batchID, &rep); err != nil {
 			return err
+		}
+		if final != StatusUndone {
+			// A run that did not complete: the accounts it created never were the platform's.
+			n, err := s.accounts.PurgeImportTx(ctx, tx, batchID)
+			if err != nil {
+				return err
+			}
+			rep.Purged = n
 		}
 		if err := s.undoUsers(ctx, tx, batchID, &rep); err != nil {
 			return err
@@ -217,7 +230,7 @@ func (s *Service) undoUsers(ctx context.Context, tx *store.Tx, batchID int64, re
 	}
 	var list []r
 	if err := scanAll(ctx, tx, `SELECT action, user_id, before FROM import_rows WHERE batch_id = $1 AND user_id IS NOT NULL
-		AND action IN ('create', 'update') ORDER BY line`, []any{batchID}, func(rows rowScanner) error {
+		AND action IN ('create', 'update') AND user_id IN (SELECT id FROM users) ORDER BY line`, []any{batchID}, func(rows rowScanner) error {
 		var x r
 		if err := rows.Scan(&x.action, &x.user, &x.before); err != nil {
 			return err

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"roster/internal/bulk"
 	"time"
 
 	"roster/internal/account"
@@ -77,6 +78,23 @@ func SISTasks(sources *sis.Service, log *slog.Logger) []Task {
 			ran, err := sources.RunDue(ctx)
 			if len(ran) > 0 {
 				log.Info("sync sources run", "sources", ran)
+			}
+			return err
+		}},
+	}
+}
+
+// ImportTasks rolls back, every minute, the imports whose apply stopped with its process
+// (bulk.Service.Recover): on another instance, or on this one after a restart.
+func ImportTasks(imports *bulk.Service, log *slog.Logger) []Task {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return []Task{
+		{Name: "imports.recover", Every: time.Minute, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
+			ids, err := imports.Recover(ctx)
+			if len(ids) > 0 {
+				log.Warn("interrupted imports rolled back", "batches", ids)
 			}
 			return err
 		}},

@@ -74,3 +74,22 @@ func checkAddress(addr string) (string, error) {
 	}
 	return addr, nil
 }
+
+// CancelQueuedTx deletes, within tx, the messages still queued for the given accounts: an
+// import that did not complete takes back the set-password emails of the accounts it created.
+// A message being sent at that instant may still go.
+func CancelQueuedTx(ctx context.Context, tx *store.Tx, userIDs []int64) error {
+	for len(userIDs) > 0 {
+		part := userIDs[:min(500, len(userIDs))]
+		userIDs = userIDs[len(part):]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE status = 'queued' AND user_id IN (`+
+			store.Placeholders(1, len(part))+`)`, args...); err != nil {
+			return fmt.Errorf("mail: cancel queued: %w", err)
+		}
+	}
+	return nil
+}

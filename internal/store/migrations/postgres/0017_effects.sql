@@ -1,3 +1,12 @@
 -- Ids are never given again: identity columns already never reuse a value (SQLite's 0017
 -- rebuilds its tables with AUTOINCREMENT).
-SELECT 1;
+
+-- An account an import creates belongs to the import until its last transaction commits:
+-- not activated (never billable) until then, and deleted for good if the import does not
+-- complete (account.PurgeImportTx).
+ALTER TABLE users ADD COLUMN pending_import BIGINT;
+CREATE INDEX users_pending_import ON users (pending_import) WHERE pending_import IS NOT NULL;
+
+-- An import being applied is a lease its process renews; when it runs out the process is gone
+-- and any instance rolls the import back (bulk.Service.Recover).
+ALTER TABLE import_batches ADD COLUMN alive_until BIGINT NOT NULL DEFAULT 0;

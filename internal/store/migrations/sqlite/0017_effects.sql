@@ -1,5 +1,14 @@
 -- roster:sqlite-autoincrement
--- Ids are never given again: the runner rebuilds every table whose id is an INTEGER PRIMARY
--- KEY without AUTOINCREMENT (see store.rebuildAutoincrement). PostgreSQL identity columns never
--- reuse a value, so its 0017 has nothing of this.
-SELECT 1;
+-- Ids are never given again: after this SQL the runner rebuilds every table whose id is an
+-- INTEGER PRIMARY KEY without AUTOINCREMENT (see store.rebuildAutoincrement). PostgreSQL
+-- identity columns never reuse a value.
+
+-- An account an import creates belongs to the import until its last transaction commits:
+-- not activated (never billable) until then, and deleted for good if the import does not
+-- complete (account.PurgeImportTx).
+ALTER TABLE users ADD COLUMN pending_import BIGINT;
+CREATE INDEX users_pending_import ON users (pending_import) WHERE pending_import IS NOT NULL;
+
+-- An import being applied is a lease its process renews; when it runs out the process is gone
+-- and any instance rolls the import back (bulk.Service.Recover).
+ALTER TABLE import_batches ADD COLUMN alive_until BIGINT NOT NULL DEFAULT 0;
