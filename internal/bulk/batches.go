@@ -146,11 +146,11 @@ func (s *Service) Recover(ctx context.Context) ([]int64, error) {
 	var ids []int64
 	if err := scanAll(ctx, s.db, `SELECT id FROM import_batches WHERE status = 'applying' AND alive_until < $1 ORDER BY id`,
 		[]any{s.db.Now().Unix()}, func(r rowScanner) error {
-		var id int64
-		err := r.Scan(&id)
-		ids = append(ids, id)
-		return err
-	}); err != nil {
+			var id int64
+			err := r.Scan(&id)
+			ids = append(ids, id)
+			return err
+		}); err != nil {
 		return nil, err
 	}
 	for _, id := range ids {
