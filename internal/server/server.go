@@ -35,7 +35,6 @@ type Deps struct {
 // New returns the handler for every route Roster serves.
 func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", health(d.DB))
 	mux.Handle("GET /metrics", d.Metrics)
 	d.Web.Routes(mux)
 	d.API.Routes(mux)
@@ -53,19 +52,37 @@ func New(d Deps) http.Handler {
 	h = authenticate(d, h)
 	h = rateLimitPublic(limiter, h)
 	h = csrf.Handler(h)
+	// Health answers before anything that reads the database for the caller (authentication),
+	// so that it tells the truth whatever the headers.
+	h = healthRoutes(d.DB, h)
+	h = retryAfter(h)
 	h = httpx.SecureHeaders(h)
 	h = httpx.Observe(d.Log, d.Metrics, h)
 	return h
 }
 
-func health(db *store.DB) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := db.PingContext(r.Context()); err != nil {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
+// retryAfter adds Retry-After to every 503 that has none (the database is unreachable or
+// its disk is full: errs.Unavailable), for pages, the API and SCIM alike.
+func retryAfter(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&retryWriter{ResponseWriter: w}, r)
+	})
+}
+
+type retryWriter struct{ http.ResponseWriter }
+
+func (w *retryWriter) WriteHeader(code int) {
+	if code == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(errs.RetryUnavailable))
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *retryWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *retryWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
 	}
 }
 
@@ -105,6 +122,10 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 			}
 			p, err := d.Accounts.TokenPrincipal(ctx, strings.TrimSpace(token))
 			if err != nil {
+				if errs.Is(err, errs.Unavailable) {
+					unavailable(w, d.Log, err)
+					return
+				}
 				if errs.Is(err, errs.Internal) {
 					d.Log.Error("token", "err", err)
 					http.Error(w, "internal error", http.StatusInternalServerError)
@@ -122,6 +143,9 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 			case err == nil:
 				ctx = authz.With(ctx, d.Accounts.PrincipalFor(u))
 				ctx = httpx.WithUser(ctx, u)
+			case errs.Is(err, errs.Unavailable):
+				unavailable(w, d.Log, err)
+				return
 			case errs.Is(err, errs.Internal):
 				d.Log.Error("session", "err", err)
 			default:
@@ -137,4 +161,11 @@ func unauthorized(w http.ResponseWriter, detail string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
 	w.WriteHeader(http.StatusUnauthorized)
 	w.Write([]byte(`{"type":"https://roster.invalid/problems/unauthorized","title":"Unauthorized","status":401,"detail":"` + detail + `"}` + "\n"))
+}
+
+// unavailable answers 503 when the database cannot be reached while finding the caller.
+func unavailable(w http.ResponseWriter, log *slog.Logger, err error) {
+	log.Warn("database unavailable", "err", err)
+	w.Header().Set("Retry-After", strconv.Itoa(errs.RetryUnavailable))
+	http.Error(w, "The service is unavailable for a moment. Try again shortly.", http.StatusServiceUnavailable)
 }

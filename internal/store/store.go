@@ -11,8 +11,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -71,6 +75,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		if path == "" {
 			return nil, fmt.Errorf("store: empty SQLite path in %q", dsn)
 		}
+		if err := checkSQLitePath(path); err != nil {
+			return nil, err
+		}
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "journal_mode(WAL)")
@@ -102,7 +109,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: connect to %s: %w", dialect, err)
+		if dialect == Postgres {
+			return nil, fmt.Errorf("store: cannot connect to PostgreSQL (%w): is it running and reachable, and are the "+
+				"host, port, user and database of --db (ROSTER_DB) right?", err)
+		}
+		return nil, fmt.Errorf("store: cannot open the SQLite database %s (%w): check that the file is a Roster "+
+			"database and that its folder is writable", strings.TrimPrefix(dsn, "sqlite:"), err)
 	}
 	return &DB{DB: db, Dialect: dialect, Now: time.Now}, nil
 }
@@ -177,4 +189,48 @@ func Placeholders(from, n int) string {
 		fmt.Fprintf(&b, "$%d", from+i)
 	}
 	return b.String()
+}
+
+// checkSQLitePath says in plain words why a SQLite database could not be opened at path, with
+// the remedy, rather than SQLite's "unable to open database file (14)": a missing folder, a
+// read-only file system, no permission, a full disk. SQLite writes the file and its -wal and
+// -shm files beside it, so the folder must be writable.
+func checkSQLitePath(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("store: the folder %s of the SQLite database does not exist: create it (mkdir -p %s) "+
+			"or give --db sqlite:PATH in a folder that exists", dir, dir)
+	case err != nil:
+		return fmt.Errorf("store: cannot read the folder %s of the SQLite database: %w", dir, err)
+	case !st.IsDir():
+		return fmt.Errorf("store: %s is not a folder: give --db sqlite:PATH in a folder", dir)
+	}
+	f, err := os.CreateTemp(dir, ".roster-write-check-*")
+	if err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		if _, err = os.Stat(path); err == nil {
+			var db *os.File
+			if db, err = os.OpenFile(path, os.O_RDWR, 0); err == nil {
+				db.Close()
+				return nil
+			}
+		} else if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		dir = path
+	}
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("store: the file system holding %s is read-only: mount it read-write, or give --db "+
+			"sqlite:PATH on a writable disk", dir)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("store: no permission to write %s (the database and its -wal and -shm files live in "+
+			"its folder): give the user running roster write access, or choose another folder", dir)
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("store: the disk holding %s is full: free some space", dir)
+	}
+	return fmt.Errorf("store: cannot write %s: %w", dir, err)
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"roster/internal/store"
 	"roster/internal/store/storetest"
+	"roster/internal/testenv"
 )
 
 // TestSchemasAgree checks that the SQLite and PostgreSQL migrations give the same tables and
@@ -207,5 +210,26 @@ func TestAutoincrementRebuildKeepsData(t *testing.T) {
 	exec(`DELETE FROM users WHERE id = 1`)
 	if n := count(`SELECT count(*) FROM group_members WHERE user_id = 1`); n != 0 {
 		t.Fatal("ON DELETE CASCADE no longer acts")
+	}
+}
+
+// At start, a database that cannot be opened is explained with its cause and remedy.
+func TestOpenSaysWhy(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	_, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "missing", "roster.db"))
+	if err == nil || !strings.Contains(err.Error(), "does not exist: create it") {
+		t.Fatalf("missing folder: %v", err)
+	}
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Open(ctx, "sqlite:"+filepath.Join(file, "roster.db")); err == nil || !strings.Contains(err.Error(), "is not a folder") {
+		t.Fatalf("file as folder: %v", err)
+	}
+	_, err = store.Open(ctx, fmt.Sprintf("postgres://roster@127.0.0.1:%d/none?sslmode=disable&connect_timeout=2", testenv.FreePort(t)))
+	if err == nil || !strings.Contains(err.Error(), "is it running") {
+		t.Fatalf("PostgreSQL down: %v", err)
 	}
 }

@@ -12,3 +12,10 @@ CREATE INDEX users_pending_import ON users (pending_import) WHERE pending_import
 -- An import being applied is a lease its process renews; when it runs out the process is gone
 -- and any instance rolls the import back (bulk.Service.Recover).
 ALTER TABLE import_batches ADD COLUMN alive_until BIGINT NOT NULL DEFAULT 0;
+
+-- Each instance's last successful health check: /healthz commits a write here, so that a full
+-- disk or a read-only database shows in the health check and not only in users' requests.
+CREATE TABLE instance_heartbeats (
+    instance TEXT   PRIMARY KEY,
+    seen_at  BIGINT NOT NULL
+);
