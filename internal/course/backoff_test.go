@@ -5,12 +5,15 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"roster/internal/course"
+	"roster/internal/group"
 	"roster/internal/store"
+	"roster/internal/store/storetest"
 	"roster/internal/testenv"
 )
 
@@ -47,4 +50,60 @@ func TestFollowerBacksOffWhileTheDatabaseIsDown(t *testing.T) {
 	if n := h.errors.Load(); n < 1 || n > 2 {
 		t.Fatalf("%d errors logged in 3 s (poll every 100 ms)", n)
 	}
+}
+
+// Two instances share the sync queue: followers draining it at once enrol each member of the
+// group once, and leave the queue empty.
+func TestTwoFollowersShareTheQueue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		s := course.NewService(db, course.Config{})
+		gs := group.NewService(db)
+		g, err := gs.Create(admin, group.Group{Name: "Year 2", Visibility: group.Private})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := mustCourse(t, s, "PHYS")
+		if _, err := s.AddMethod(admin, c.ID, course.Method{Type: course.GroupSync, GroupID: g.ID}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 60
+		log := slog.New(slog.DiscardHandler)
+		a, b := course.NewFollower(db, log), course.NewFollower(db, log)
+		var wg sync.WaitGroup
+		errc := make(chan error, 2*n)
+		for i := range n {
+			if err := gs.AddMember(admin, g.ID, addUser(t, db, "P", fmt.Sprint(i)), group.Learner, ""); err != nil {
+				t.Fatal(err)
+			}
+			if i%10 == 0 { // the two drain while members keep coming
+				for _, f := range []*course.Follower{a, b} {
+					wg.Go(func() {
+						if _, err := f.Drain(context.Background()); err != nil {
+							errc <- err
+						}
+					})
+				}
+			}
+		}
+		wg.Wait()
+		for _, f := range []*course.Follower{a, b} {
+			if _, err := f.Drain(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(errc)
+		for err := range errc {
+			t.Fatal(err)
+		}
+		var enrolled, queued int
+		if err := db.QueryRowContext(context.Background(), `SELECT count(*) FROM course_enrolments WHERE course_id = $1`, c.ID).Scan(&enrolled); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRowContext(context.Background(), `SELECT count(*) FROM course_sync_queue`).Scan(&queued); err != nil {
+			t.Fatal(err)
+		}
+		if enrolled != n || queued != 0 {
+			t.Fatalf("enrolled %d of %d, %d queued", enrolled, n, queued)
+		}
+	})
 }

@@ -85,7 +85,8 @@ func SISTasks(sources *sis.Service, log *slog.Logger) []Task {
 }
 
 // ImportTasks rolls back, every minute, the imports whose apply stopped with its process
-// (bulk.Service.Recover): on another instance, or on this one after a restart.
+// (bulk.Service.Recover): on another instance, or on this one after a restart; and deletes,
+// every hour, the uploaded files whose wait for Apply has expired.
 func ImportTasks(imports *bulk.Service, log *slog.Logger) []Task {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -96,6 +97,10 @@ func ImportTasks(imports *bulk.Service, log *slog.Logger) []Task {
 			if len(ids) > 0 {
 				log.Warn("interrupted imports rolled back", "batches", ids)
 			}
+			return err
+		}},
+		{Name: "imports.uploads", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := imports.PurgeUploads(ctx)
 			return err
 		}},
 	}

@@ -488,3 +488,37 @@ func TestShutdownFinishesTheBatchInFlight(t *testing.T) {
 		})
 	}
 }
+
+// Two instances share the outbox: two running workers deliver each message exactly once.
+func TestTwoWorkersShareTheOutbox(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		const n = 300
+		msgs := make([]Message, n)
+		for i := range msgs {
+			msgs[i] = setupMessage(fmt.Sprintf("two%d@example.org", i), i)
+		}
+		mustEnqueue(t, db, msgs...)
+		sink := startSMTPSink(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for range 2 {
+			w := NewWorker(db, newSender(t, sink.Addr), quietLog())
+			w.BatchSize = 10
+			wg.Go(func() { w.Run(ctx) })
+		}
+		for deadline := time.Now().Add(60 * time.Second); sink.received.Load() < n && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond) // anything sent twice would arrive now
+		cancel()
+		wg.Wait()
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		if len(sink.ids) != n || sink.received.Load() != n {
+			t.Fatalf("%d distinct Message-IDs, %d messages, want %d", len(sink.ids), sink.received.Load(), n)
+		}
+		if sent := len(mustRecords(t, db, Filter{Status: StatusSent, Limit: 1000})); sent != n {
+			t.Fatalf("%d recorded sent", sent)
+		}
+	})
+}

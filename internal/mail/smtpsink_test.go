@@ -2,7 +2,9 @@ package mail
 
 import (
 	"bufio"
+	"bytes"
 	"net"
+	netmail "net/mail"
 	"net/textproto"
 	"strings"
 	"sync"
@@ -21,7 +23,8 @@ type smtpSink struct {
 	rcptCode atomic.Pointer[string] // when set, the reply to RCPT (e.g. "451 try later")
 	before   func()                 // when set, called before each message is accepted
 	mu       sync.Mutex
-	last     []byte // the last message, headers and body
+	last     []byte         // the last message, headers and body
+	ids      map[string]int // Message-ID → times received
 	ln       net.Listener
 }
 
@@ -89,6 +92,12 @@ func (s *smtpSink) serve(c net.Conn) {
 			}
 			s.mu.Lock()
 			s.last = msg
+			if s.ids == nil {
+				s.ids = map[string]int{}
+			}
+			if m, err := netmail.ReadMessage(bytes.NewReader(msg)); err == nil {
+				s.ids[m.Header.Get("Message-ID")]++
+			}
 			s.mu.Unlock()
 			time.Sleep(time.Duration(s.delay.Load()))
 			if s.before != nil {

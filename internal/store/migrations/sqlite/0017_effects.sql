@@ -19,3 +19,24 @@ CREATE TABLE instance_heartbeats (
     instance TEXT   PRIMARY KEY,
     seen_at  BIGINT NOT NULL
 );
+
+-- Files previewed and waiting for Apply (owner: bulk): kept in the database so that any
+-- instance can apply what another previewed. The token is shown once; only its hash is kept.
+CREATE TABLE import_uploads (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash   TEXT    NOT NULL UNIQUE,
+    user_id      BIGINT  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    session_hash TEXT    NOT NULL,
+    options      TEXT    NOT NULL,
+    size         BIGINT  NOT NULL,
+    taken        BOOLEAN NOT NULL DEFAULT false,
+    created_at   BIGINT  NOT NULL,
+    expires_at   BIGINT  NOT NULL
+);
+CREATE INDEX import_uploads_expiry ON import_uploads (expires_at);
+CREATE TABLE import_upload_chunks (
+    upload_id BIGINT  NOT NULL REFERENCES import_uploads (id) ON DELETE CASCADE,
+    seq       INTEGER NOT NULL,
+    data      BLOB    NOT NULL,
+    PRIMARY KEY (upload_id, seq)
+);
