@@ -49,7 +49,7 @@ type Worker struct {
 	BatchSize int           // messages claimed at once by a lane and sent over one connection (100)
 	Lanes     int           // connections used at once: also the most messages in flight (4)
 	Poll      time.Duration // how often to look for due messages without a wake-up (5 s)
-	ClaimFor  time.Duration // a claim's lease, renewed every third of it while sending (30 s)
+	ClaimFor  time.Duration // a claim's lease, renewed every third of it while sending (15 s)
 	RetryCap  time.Duration // longest wait while the SMTP server cannot be reached (30 s)
 	Grace     time.Duration // at shutdown, how long the batch in flight may still take (20 s)
 }
@@ -61,7 +61,7 @@ func NewWorker(db *store.DB, sender *Sender, log *slog.Logger) *Worker {
 	}
 	return &Worker{
 		db: db, sender: sender, log: log.With("component", "mail"),
-		BatchSize: 100, Lanes: 4, Poll: 5 * time.Second, ClaimFor: 30 * time.Second,
+		BatchSize: 100, Lanes: 4, Poll: 5 * time.Second, ClaimFor: 15 * time.Second,
 		RetryCap: 30 * time.Second, Grace: 20 * time.Second,
 	}
 }
