@@ -38,3 +38,7 @@ CREATE TABLE import_upload_chunks (
     data      BYTEA   NOT NULL,
     PRIMARY KEY (upload_id, seq)
 );
+
+-- A sync run holds its source with a lease its process renews (sis.RunLease): the run of a
+-- process that died is taken over once the lease runs out, not after hours.
+ALTER TABLE sync_runs ADD COLUMN alive_until BIGINT NOT NULL DEFAULT 0;
