@@ -424,3 +424,106 @@ func (s *messageIDSink) serve(c net.Conn) {
 		}
 	}
 }
+
+// TestFaultSyncSIGKILL kills `roster sync` with SIGKILL after its first transaction of
+// enrolments committed: the next run, once the killed run's lease is over, completes the work
+// (exactly the enrolments of the file), the killed run is recorded as abandoned, and a run
+// after that changes nothing.
+func TestFaultSyncSIGKILL(t *testing.T) {
+	t.Parallel()
+	const courses, users = 100, 1000 // 100,000 enrolments, applied 20,000 per transaction
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			dsn, db := faultDB(t, dialect)
+			ctx := context.Background()
+			err := db.Tx(ctx, func(tx *store.Tx) error {
+				for c := 1; c <= courses; c++ {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO courses (shortname, fullname, created_at, updated_at) VALUES ($1, $1, 0, 0)`,
+						fmt.Sprint("c", c)); err != nil {
+						return err
+					}
+				}
+				for s := 1; s <= users; s += 500 {
+					var vals []string
+					for i := s; i < s+500 && i <= users; i++ {
+						vals = append(vals, fmt.Sprintf("('u%d', '', '', 0, 0)", i))
+					}
+					if _, err := tx.ExecContext(ctx, `INSERT INTO users (username, email, email_norm, created_at, updated_at) VALUES `+
+						strings.Join(vals, ",")); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var csv bytes.Buffer
+			csv.WriteString("course,user,role\n")
+			for c := 1; c <= courses; c++ {
+				for u := 1; u <= users; u++ {
+					fmt.Fprintf(&csv, "c%d,u%d,student\n", c, u)
+				}
+			}
+			path := filepath.Join(t.TempDir(), "export.csv")
+			if err := os.WriteFile(path, csv.Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			sync := func() *exec.Cmd {
+				cmd := exec.Command(binary(t), "sync", "--source", "csv:"+path)
+				cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "ROSTER_DB=" + dsn}
+				return cmd
+			}
+			first := sync()
+			if err := first.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- first.Wait() }()
+			for began := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+				if count(t, db, `SELECT count(*) FROM course_enrolments`) > 0 {
+					break
+				}
+				select {
+				case err := <-exited:
+					t.Fatalf("the sync ended before the kill (%v): make the file larger", err)
+				default:
+				}
+				if time.Since(began) > 2*time.Minute {
+					t.Fatal("the sync did not start")
+				}
+			}
+			first.Process.Signal(syscall.SIGKILL)
+			<-exited
+			killed := time.Now()
+			midway := count(t, db, `SELECT count(*) FROM course_enrolments`)
+			if midway >= courses*users {
+				t.Fatalf("killed after the whole sync (%d enrolments)", midway)
+			}
+			var out []byte
+			for { // while the killed run's lease holds, a new run is refused
+				out, err = sync().CombinedOutput()
+				if err == nil || !strings.Contains(string(out), "under way") || time.Since(killed) > time.Minute {
+					break
+				}
+				time.Sleep(time.Second)
+			}
+			if err != nil {
+				t.Fatalf("sync again: %v %s", err, out)
+			}
+			t.Logf("%s: killed with %d of %d enrolments; completed %v after the kill: %s", dialect, midway, courses*users,
+				time.Since(killed).Round(100*time.Millisecond), strings.TrimSpace(string(out)))
+			if n := count(t, db, `SELECT count(*) FROM course_enrolments WHERE status = 'active'`); n != courses*users {
+				t.Fatalf("%d enrolments, want %d", n, courses*users)
+			}
+			if n := count(t, db, `SELECT count(*) FROM sync_runs WHERE status = 'failed' AND message LIKE 'abandoned%'`); n != 1 {
+				t.Fatalf("%d abandoned runs, want 1", n)
+			}
+			out, err = sync().CombinedOutput()
+			if err != nil || !strings.HasPrefix(string(out), "added 0, changed 0, removed 0") {
+				t.Fatalf("a run after: %v %s", err, out)
+			}
+		})
+	}
+}
