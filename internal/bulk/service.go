@@ -51,6 +51,11 @@ type Service struct {
 // DefaultLease is an apply's lease on its batch.
 const DefaultLease = 15 * time.Second
 
+// ErrImportRunning is Begin's answer while another import is being applied (Conflict, with
+// Retry-After).
+var ErrImportRunning = &errs.Error{Code: errs.Conflict, Message: "another import is being applied: try again when it is done",
+	RetryAfter: int(DefaultLease / time.Second)}
+
 func (s *Service) lease() time.Duration {
 	if s.Lease > 0 {
 		return s.Lease
@@ -385,9 +390,7 @@ func (s *Service) Begin(ctx context.Context, open func() (io.ReadCloser, error),
 		return nil, 0, errs.Wrap(err, "bulk: batches applying")
 	}
 	if applying > 0 {
-		e := errs.New(errs.Conflict, "another import is being applied: try again when it is done")
-		e.RetryAfter = int(s.lease() / time.Second)
-		return nil, 0, e
+		return nil, 0, ErrImportRunning
 	}
 	if err := s.prepare(ctx, nd); err != nil {
 		return nil, 0, err

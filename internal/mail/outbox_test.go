@@ -522,3 +522,36 @@ func TestTwoWorkersShareTheOutbox(t *testing.T) {
 		}
 	})
 }
+
+// A message tried again keeps the Message-ID its first claim gave it, even when the sender's
+// address has changed meanwhile: a duplicate after a crash can be recognised.
+func TestMessageIDKeptAcrossAttempts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		ctx := context.Background()
+		mustEnqueue(t, db, setupMessage("again@example.org", 1))
+		sink := startSMTPSink(t)
+		refuse := "451 4.3.0 try later"
+		sink.rcptCode.Store(&refuse)
+		if _, err := NewWorker(db, newSender(t, sink.Addr), quietLog()).DeliverOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var stored string
+		if err := db.QueryRowContext(ctx, `SELECT message_id FROM outbox`).Scan(&stored); err != nil || !strings.HasSuffix(stored, "@example.org") {
+			t.Fatalf("stored Message-ID %q %v", stored, err)
+		}
+		sink.rcptCode.Store(nil)
+		clock.Advance(Backoff[0])
+		other, err := NewSender("smtp://"+sink.Addr, "Roster <noreply@elsewhere.test>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := NewWorker(db, other, quietLog()).DeliverOnce(ctx); n != 1 || err != nil {
+			t.Fatalf("second attempt: %d %v", n, err)
+		}
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		if sink.ids["<"+stored+">"] != 1 {
+			t.Fatalf("received %v, want the stored <%s>", sink.ids, stored)
+		}
+	})
+}

@@ -110,11 +110,13 @@ type outgoing struct {
 	html      string
 	attempts  int
 	createdAt int64
+	messageID string // given at the first claim (see Worker.claim)
 }
 
 // message builds the MIME message: multipart/alternative with the text then the HTML part,
-// UTF-8, quoted-printable. The Message-ID is derived from the outbox row, so a message sent
-// again after a lost acknowledgement carries the same ID and can be recognised as a duplicate.
+// UTF-8, quoted-printable. The Message-ID is the one stored with the outbox row at its first
+// claim, so a message sent again after a crash or a lost acknowledgement carries the same ID
+// and can be recognised as a duplicate.
 func (s *Sender) message(o outgoing, now time.Time) (*gomail.Msg, error) {
 	m := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingQP))
 	m.FromMailAddress(s.from)
@@ -123,7 +125,11 @@ func (s *Sender) message(o outgoing, now time.Time) (*gomail.Msg, error) {
 	}
 	m.Subject(o.subject)
 	m.SetDateWithValue(now)
-	m.SetMessageIDWithValue(fmt.Sprintf("roster.%d.%d@%s", o.id, o.createdAt, s.domain))
+	id := o.messageID
+	if id == "" {
+		id = fmt.Sprintf("roster.%d.%d@%s", o.id, o.createdAt, s.domain)
+	}
+	m.SetMessageIDWithValue(id)
 	m.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
 	m.SetBodyString(gomail.TypeTextPlain, o.text)
 	m.AddAlternativeString(gomail.TypeTextHTML, o.html)

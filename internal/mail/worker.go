@@ -236,20 +236,23 @@ func (w *Worker) claim(ctx context.Context) ([]outgoing, error) {
 	err := w.db.Tx(ctx, func(tx *store.Tx) error {
 		now := tx.Now.Unix()
 		// The claim also moves next_attempt_at to its end: claimed messages leave the due
-		// range of the outbox_due index, and come back into it if the claimer dies.
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET claimed_until = $1, next_attempt_at = $1
+		// range of the outbox_due index, and come back into it if the claimer dies. The first
+		// claim gives the message its Message-ID, kept for every later attempt.
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET claimed_until = $1, next_attempt_at = $1,
+				message_id = CASE WHEN message_id = '' THEN 'roster.' || CAST(id AS TEXT) || '.' || CAST(created_at AS TEXT) || '@' || $4
+					ELSE message_id END
 			WHERE id IN (SELECT id FROM outbox
 				WHERE status = 'queued' AND next_attempt_at <= $2 AND claimed_until < $2
 				ORDER BY next_attempt_at, id LIMIT $3`+lock+`)
-			RETURNING id, to_addr, to_name, subject, text_body, html_body, attempts, created_at`,
-			now+leaseSeconds(w.ClaimFor), now, w.BatchSize)
+			RETURNING id, to_addr, to_name, subject, text_body, html_body, attempts, created_at, message_id`,
+			now+leaseSeconds(w.ClaimFor), now, w.BatchSize, w.domain())
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var o outgoing
-			if err := rows.Scan(&o.id, &o.to, &o.name, &o.subject, &o.text, &o.html, &o.attempts, &o.createdAt); err != nil {
+			if err := rows.Scan(&o.id, &o.to, &o.name, &o.subject, &o.text, &o.html, &o.attempts, &o.createdAt, &o.messageID); err != nil {
 				return err
 			}
 			batch = append(batch, o)
@@ -264,6 +267,14 @@ func (w *Worker) claim(ctx context.Context) ([]outgoing, error) {
 	}
 	slices.SortFunc(batch, func(a, b outgoing) int { return int(a.id - b.id) })
 	return batch, nil
+}
+
+// domain is the right-hand side of the Message-IDs the worker gives: the sender's domain.
+func (w *Worker) domain() string {
+	if w.sender == nil || w.sender.domain == "" {
+		return "localhost"
+	}
+	return w.sender.domain
 }
 
 func leaseSeconds(d time.Duration) int64 { return max(int64(d/time.Second), 1) }

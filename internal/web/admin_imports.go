@@ -263,7 +263,10 @@ func (w *Web) adminImportApply(rw http.ResponseWriter, r *http.Request) {
 		d := &importsData{Form: importForm{Format: o.Format, Mode: o.Mode, MatchEmail: o.MatchEmail, ValidOnly: o.ValidOnly,
 			Notify: o.Notify}, Preview: rep, Token: token}
 		status := http.StatusUnprocessableEntity
-		if err != nil {
+		if errors.Is(err, bulk.ErrImportRunning) {
+			p.Error = p.L.T("imports.in_progress")
+			status = http.StatusConflict
+		} else if err != nil {
 			status = showError(p, err)
 		} else {
 			p.Error = p.L.T("imports.has_errors")

@@ -42,3 +42,7 @@ CREATE TABLE import_upload_chunks (
 -- A sync run holds its source with a lease its process renews (sis.RunLease): the run of a
 -- process that died is taken over once the lease runs out, not after hours.
 ALTER TABLE sync_runs ADD COLUMN alive_until BIGINT NOT NULL DEFAULT 0;
+
+-- An email's Message-ID, given at its first claim and kept for every attempt: a message sent
+-- again after a crash carries the same one, whatever the configuration has become.
+ALTER TABLE outbox ADD COLUMN message_id TEXT NOT NULL DEFAULT '';
