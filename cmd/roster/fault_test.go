@@ -295,7 +295,7 @@ func TestFaultImportSIGKILL(t *testing.T) {
 			}
 			kid.kill()
 			killed := time.Now()
-			held := count(t, db, `SELECT count(*) FROM users WHERE pending_import IS NOT NULL`)
+			held := count(t, db, `SELECT count(*) FROM users WHERE created_by_import IS NOT NULL`)
 			if held == 0 || held >= rows {
 				t.Fatalf("killed with %d accounts created: not midway", held)
 			}

@@ -441,11 +441,8 @@ func (s *Service) run(ctx context.Context, batchID int64, open func() (io.ReadCl
 	}
 	rep.BatchID, rep.Applied = batchID, true
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
-		// The accounts the import created become the platform's (billable) only now, in the
-		// transaction that marks it applied: a run that stops before leaves none behind.
-		if _, err := s.accounts.ActivateImportTx(ctx, tx, batchID); err != nil {
-			return err
-		}
+		// The accounts the import created become billable now, with the status applied: a run
+		// that stops before leaves none behind (account.PurgeImportTx).
 		sm := rep.Summary
 		if _, err := tx.ExecContext(ctx, `UPDATE import_batches SET status = 'applied', created = $1, updated = $2, enrolled = $3,
 			skipped = $4, errors = $5, applied_at = $6, rows_done = rows_total WHERE id = $7`, sm.Created, sm.Updated, sm.Enrolled,

@@ -3,11 +3,10 @@
 -- INTEGER PRIMARY KEY without AUTOINCREMENT (see store.rebuildAutoincrement). PostgreSQL
 -- identity columns never reuse a value.
 
--- An account an import creates belongs to the import until its last transaction commits:
--- not activated (never billable) until then, and deleted for good if the import does not
--- complete (account.PurgeImportTx).
-ALTER TABLE users ADD COLUMN pending_import BIGINT;
-CREATE INDEX users_pending_import ON users (pending_import) WHERE pending_import IS NOT NULL;
+-- The import that created an account: not billable while that import is still applying, and
+-- deleted for good if it does not complete (account.PurgeImportTx).
+ALTER TABLE users ADD COLUMN created_by_import BIGINT;
+CREATE INDEX users_created_by_import ON users (created_by_import) WHERE created_by_import IS NOT NULL;
 
 -- An import being applied is a lease its process renews; when it runs out the process is gone
 -- and any instance rolls the import back (bulk.Service.Recover).
