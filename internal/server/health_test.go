@@ -141,6 +141,12 @@ func TestDatabaseCannotWrite(t *testing.T) {
 	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "unavailable") {
 		t.Fatalf("write while the database cannot write: %d %q", rec.Code, rec.Body.String())
 	}
+	// A login then is not "wrong password": 503, said in the reader's language.
+	rec = do(h, "POST", "/login?lang=fr", url.Values{"login": {"ada@example.org"}, "password": {"analytical engine 1843"}}.Encode(),
+		"Content-Type", "application/x-www-form-urlencoded", "Accept-Language", "fr")
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "momentanément indisponible") {
+		t.Fatalf("login while the database cannot write: %d %q", rec.Code, rec.Body.String())
+	}
 }
 
 // SQLite's "disk full" (here: the database may not grow past its size) is Unavailable.

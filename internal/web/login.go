@@ -62,6 +62,8 @@ func (w *Web) loginSubmit(rw http.ResponseWriter, r *http.Request) {
 			rw.Header().Set("Retry-After", itoa(e.RetryAfter))
 		case errs.Internal:
 			p.Error = p.L.T("error.internal")
+		case errs.Unavailable: // the database cannot be reached or cannot write: not a wrong password
+			p.Error = p.L.T("error.unavailable")
 		default:
 			// One message for unknown logins, wrong passwords and suspended accounts.
 			p.Error = p.L.T("login.wrong")
