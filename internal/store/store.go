@@ -222,6 +222,12 @@ func checkSQLitePath(path string) error {
 		}
 		dir = path
 	}
+	return explainWrite(dir, err)
+}
+
+// explainWrite turns the failure to write dir (or the database file) into a message with the
+// cause and the remedy.
+func explainWrite(dir string, err error) error {
 	switch {
 	case errors.Is(err, syscall.EROFS):
 		return fmt.Errorf("store: the file system holding %s is read-only: mount it read-write, or give --db "+

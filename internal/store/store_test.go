@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"roster/internal/store"
@@ -227,6 +229,13 @@ func TestOpenSaysWhy(t *testing.T) {
 	}
 	if _, err := store.Open(ctx, "sqlite:"+filepath.Join(file, "roster.db")); err == nil || !strings.Contains(err.Error(), "is not a folder") {
 		t.Fatalf("file as folder: %v", err)
+	}
+	for errno, want := range map[syscall.Errno]string{syscall.EROFS: "is read-only: mount it read-write",
+		syscall.EACCES: "no permission to write", syscall.ENOSPC: "is full"} {
+		err := store.ExplainWrite("/srv/roster", &fs.PathError{Op: "open", Path: "/srv/roster/x", Err: errno})
+		if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "/srv/roster") {
+			t.Errorf("%v: %v", errno, err)
+		}
 	}
 	_, err = store.Open(ctx, fmt.Sprintf("postgres://roster@127.0.0.1:%d/none?sslmode=disable&connect_timeout=2", testenv.FreePort(t)))
 	if err == nil || !strings.Contains(err.Error(), "is it running") {
