@@ -20,19 +20,29 @@ import (
 //	/readyz  the same as /healthz (for a load balancer that sends traffic only to ready ones)
 //
 // A failed check answers 503 with Retry-After and one line naming what failed.
-func healthRoutes(db *store.DB, next http.Handler) http.Handler {
-	instance := newInstanceID()
+
+// healthFirst sends the health paths straight to mux, where Routes registered them, before
+// next (authentication and the rest): they answer the same whatever the request carries.
+func healthFirst(mux http.Handler, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/livez":
-			healthAnswer(w, "")
-		case "/healthz", "/readyz":
-			healthAnswer(w, checkDatabase(r.Context(), db, instance))
+		case "/livez", "/healthz", "/readyz":
+			mux.ServeHTTP(w, r)
 		default:
 			next.ServeHTTP(w, r)
-			return
 		}
 	})
+}
+
+// instanceID names this process in instance_heartbeats.
+var instanceID = newInstanceID()
+
+func live(w http.ResponseWriter, r *http.Request) { healthAnswer(w, "") }
+
+func ready(db *store.DB) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		healthAnswer(w, checkDatabase(r.Context(), db, instanceID))
+	}
 }
 
 func healthAnswer(w http.ResponseWriter, problem string) {
