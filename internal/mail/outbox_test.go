@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 	"roster/internal/testenv"
@@ -86,8 +87,13 @@ func TestEnqueue(t *testing.T) {
 				r.ToName != "Jeanne Dupont" || !r.CreatedAt.Equal(clock.T) || !r.NextAttemptAt.Equal(clock.T) || r.SentAt != nil {
 				t.Fatalf("%+v", r)
 			}
-			if linesEqual(r.Text, "http://roster.test/account/setup/TOKEN2") != 1 {
-				t.Fatalf("text:\n%s", r.Text)
+			// At rest the token is sealed; opened with the key it is the link as sent.
+			if strings.Contains(r.Text+r.HTML, "TOKEN2") {
+				t.Fatalf("the stored message holds the token in clear:\n%s", r.Text)
+			}
+			text, err := OpenLinks(db.Key, r.Text)
+			if err != nil || linesEqual(text, "http://roster.test/account/setup/TOKEN2") != 1 {
+				t.Fatalf("text: %v\n%s", err, text)
 			}
 		})
 		t.Run("bad address", func(t *testing.T) {
@@ -175,7 +181,13 @@ func TestBackoffThenFailed(t *testing.T) {
 				if r.Status != StatusFailed {
 					t.Fatalf("after %d attempts: status %s", attempt, r.Status)
 				}
+				if strings.Contains(r.Text+r.HTML, "sealed.") || !strings.Contains(r.Text, "/account/setup/…") {
+					t.Fatalf("failed for good, the link is still kept:\n%s", r.Text)
+				}
 				break
+			}
+			if !strings.Contains(r.Text, "/account/setup/sealed.") {
+				t.Fatalf("attempt %d: the waiting message lost its sealed link:\n%s", attempt, r.Text)
 			}
 			wait := Backoff[attempt-1]
 			if r.Status != StatusQueued || !r.NextAttemptAt.Equal(clock.T.Add(wait)) {
@@ -377,5 +389,33 @@ func TestShutdownFinishesTheBatchInFlight(t *testing.T) {
 				t.Fatalf("released messages not claimable: %d of %d", n, len(queued))
 			}
 		})
+	}
+}
+
+// TestSealedLinksNeedTheKey: a queued message's links open with the database's key only, and
+// a message sealed with another key is not sent with a broken link: it fails like an
+// undeliverable one.
+func TestSealedLinksNeedTheKey(t *testing.T) {
+	db, _ := storetest.OpenSQLite(t)
+	mustEnqueue(t, db, setupMessage("key@example.org", 7))
+	r := mustRecords(t, db, Filter{To: "key@example.org"})[0]
+	if _, err := OpenLinks(secret.NewKey(), r.Text); !errors.Is(err, secret.ErrNotOpened) {
+		t.Fatalf("opened with another key: %v", err)
+	}
+	if text, err := OpenLinks(db.Key, r.Text); err != nil || !strings.Contains(text, "/account/setup/TOKEN7\n") {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if m := Masked(r); strings.Contains(m.Text, "sealed") || !strings.Contains(m.Text, "/account/setup/…") {
+		t.Fatalf("masked:\n%s", m.Text)
+	}
+
+	db.Key = secret.NewKey() // the operator lost the key
+	w := NewWorker(db, newSender(t, fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))), quietLog())
+	if n, err := w.DeliverOnce(context.Background()); n != 1 || err != nil {
+		t.Fatalf("claimed %d, %v", n, err)
+	}
+	r = mustRecords(t, db, Filter{To: "key@example.org"})[0]
+	if r.Status != StatusQueued || r.Attempts != 1 || !strings.Contains(r.LastError, "ROSTER_SECRET_KEY") {
+		t.Fatalf("%+v", r)
 	}
 }

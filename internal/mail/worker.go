@@ -113,7 +113,7 @@ func (w *Worker) deliverBatch(ctx, sendCtx context.Context) (int, error) {
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
-	results := w.sender.deliver(sendCtx, batch, w.db.Now())
+	results := w.sendOpened(sendCtx, batch, w.db.Now())
 	return len(batch), w.record(context.WithoutCancel(ctx), batch, results)
 }
 
@@ -166,7 +166,7 @@ func (w *Worker) claim(ctx context.Context) ([]outgoing, error) {
 // failed ones a later attempt (or status failed after MaxAttempts), and those not attempted
 // because of shutdown are released for the next worker.
 func (w *Worker) record(ctx context.Context, batch []outgoing, results []result) error {
-	var sent, released []any
+	var sent, released, done []any
 	for i, r := range results {
 		switch {
 		case r.sent:
@@ -201,6 +201,7 @@ func (w *Worker) record(ctx context.Context, batch []outgoing, results []result)
 			status, next := "queued", tx.Now.Add(backoff(attempts)).Unix()
 			if attempts >= MaxAttempts {
 				status, next = "failed", now
+				done = append(done, o.id)
 			}
 			msg := truncate(r.err.Error(), 1000)
 			w.log.Warn("mail not delivered", "id", o.id, "to", o.to, "attempt", attempts, "status", status, "err", msg)
@@ -210,7 +211,8 @@ func (w *Worker) record(ctx context.Context, batch []outgoing, results []result)
 				return fmt.Errorf("mail: record failure: %w", err)
 			}
 		}
-		return nil
+		// Sent or failed for good: the links are of no more use in the outbox.
+		return redactLinks(ctx, tx, append(done, sent...))
 	})
 }
 
