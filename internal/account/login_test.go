@@ -174,10 +174,14 @@ func TestLoginThrottleParallel(t *testing.T) {
 	})
 }
 
+// TestLoginThrottlePerAddress: 50 wrong passwords from an address (someone trying many
+// accounts) slow further attempts from it, but lock nobody out: another person at that
+// address, and the owner of a tried account, still log in with their right password.
 func TestLoginThrottlePerAddress(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
 		s := newService(t, db)
 		mustCreate(t, s, NewUser{Username: "amartin", Email: "alice@example.org"})
+		mustCreate(t, s, NewUser{Username: "bdupont", Email: "bob@example.org"})
 		// Successes from the address do not count against it.
 		for i := 0; i < 3; i++ {
 			if _, err := s.Login(bg, "amartin", goodPassword, "192.0.2.7"); err != nil {
@@ -185,18 +189,77 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 			}
 		}
 		for i := 0; i < ipRule.limit; i++ {
-			_, err := s.Login(bg, fmt.Sprintf("user%d", i), "wrong-password-123", "192.0.2.7")
+			login := fmt.Sprintf("user%d", i)
+			if i == 0 {
+				login = "bdupont"
+			}
+			_, err := s.Login(bg, login, "wrong-password-123", "192.0.2.7")
 			wantCode(t, err, errs.Unauthorized)
 		}
-		_, err := s.Login(bg, "amartin", goodPassword, "192.0.2.7")
-		wantCode(t, err, errs.TooMany)
-		// The refused attempt was not counted against the login.
-		if _, err := s.Login(bg, "amartin", goodPassword, "192.0.2.8"); err != nil {
+		for _, login := range []string{"amartin", "bob@example.org"} {
+			start := time.Now()
+			if _, err := s.Login(bg, login, goodPassword, "192.0.2.7"); err != nil {
+				t.Fatalf("%s, right password, from the address that failed 50 times: %v", login, err)
+			}
+			if d := time.Since(start); d < baseAddressDelay {
+				t.Errorf("%s: no delay (%v) from an address past its limit", login, d)
+			}
+		}
+		// Further failures from the address wait longer and longer, up to the ceiling.
+		var last time.Duration
+		for i := 0; i < 3; i++ {
+			start := time.Now()
+			_, err := s.Login(bg, fmt.Sprintf("other%d", i), "wrong-password-123", "192.0.2.7")
+			wantCode(t, err, errs.Unauthorized)
+			d := time.Since(start)
+			if d < last {
+				t.Errorf("failure %d took %v, less than the one before (%v)", i, d, last)
+			}
+			last = d
+		}
+		if addressDelay(ipRule.limit) != 0 || addressDelay(ipRule.limit+1) != baseAddressDelay ||
+			addressDelay(ipRule.limit+100) != maxAddressDelay {
+			t.Errorf("delays: %v %v %v", addressDelay(ipRule.limit), addressDelay(ipRule.limit+1), addressDelay(ipRule.limit+100))
+		}
+		// Another address is not slowed; after the window the address is forgotten.
+		start := time.Now()
+		if _, err := s.Login(bg, "amartin", goodPassword, "192.0.2.8"); err != nil || time.Since(start) > baseAddressDelay+time.Second {
 			t.Fatalf("from another address: %v", err)
 		}
-		clock.Advance(61 * time.Second)
-		if _, err := s.Login(bg, "amartin", goodPassword, "192.0.2.7"); err != nil {
-			t.Fatalf("after the lock: %v", err)
+		clock.Advance(ipRule.window + time.Second)
+		if n := addressDelayNow(t, s, "192.0.2.7"); n != 0 {
+			t.Fatalf("after the window: delay %v", n)
+		}
+	})
+}
+
+// addressDelayNow counts one attempt from ip and returns the delay it gets.
+func addressDelayNow(t *testing.T, s *Service, ip string) time.Duration {
+	t.Helper()
+	now := s.now()
+	var failures int
+	if err := s.db.QueryRowContext(bg, countIP, ipRule.prefix+ip, now.Unix(), now.Add(-ipRule.window).Unix()).Scan(&failures); err != nil {
+		t.Fatal(err)
+	}
+	return addressDelay(failures)
+}
+
+// TestLoginThrottleOneCounterPerAccount: guesses by username and by email add up.
+func TestLoginThrottleOneCounterPerAccount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		s := newService(t, db)
+		mustCreate(t, s, NewUser{Username: "amartin", Email: "alice@example.org"})
+		for i := 0; i < loginRule.limit; i++ {
+			login := "amartin"
+			if i%2 == 1 {
+				login = "Alice@Example.org"
+			}
+			_, err := s.Login(bg, login, "wrong-password-123", "")
+			wantCode(t, err, errs.Unauthorized)
+		}
+		for _, login := range []string{"amartin", "alice@example.org"} {
+			_, err := s.Login(bg, login, goodPassword, "")
+			wantCode(t, err, errs.TooMany)
 		}
 	})
 }

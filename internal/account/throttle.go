@@ -12,28 +12,50 @@ import (
 
 // Login throttling: every value is here.
 //
-// Failures are counted per login name ("login:" + the normalised login, whether or not an
-// account has it, so that locking tells nothing) and per client address ("ip:" + address), in
-// a window of 15 minutes that starts at the first failure. Reaching the limit locks the key
-// for 60 seconds; each further failure while the count stands doubles the lock (2, 4, 8
-// minutes) up to 15 minutes. A key forgets its failures once its window is over and it has
-// not been locked for a whole window. A successful login clears the login key and does not
-// count against the address.
+// Failures are counted per account and per client address, in a window of 15 minutes that
+// starts at the first failure.
 //
-// 5 per login stops online guessing of one account (at most about 100 guesses a day) while a
-// person mistyping gets several tries; 50 per address lets a campus behind one NAT log in with
-// the usual typos but stops one machine trying a common password against many logins. The
-// price is that anyone can lock a known login for up to 15 minutes by failing on purpose;
-// the locked person can still reset their password.
+// Per account: username and email of one account are one counter ("account:" + its id; an
+// unknown login gets a counter of its own, "account:?" + the login, so that locking tells
+// nothing about which accounts exist). Each attempt is counted before its password is checked,
+// in one statement, so that parallel attempts cannot slip past the limit (50 parallel wrong
+// passwords check only 5). Reaching 5 locks the account for 60 seconds; each further failure
+// while the count stands doubles the lock (2, 4, 8 minutes) up to 15 minutes. A successful
+// login forgets the count; so does a completed password reset or account set-up, so a person
+// locked out by someone guessing gets in through a reset link. At most about 100 guesses a
+// day reach one account.
+//
+// Per address: behind a reverse proxy or a campus NAT, hundreds of people share one address,
+// so the address is never locked and correct logins are never refused for volume. Failures
+// from the address are counted (a success takes its attempt back); past 50 in the window,
+// every attempt from the address waits a growing delay before its password is checked
+// (100 ms, doubling, at most 3 s): a person typing their password barely notices it, while a
+// script trying one common password on many accounts from that address is slowed to a crawl.
+// Someone failing on purpose at the address can therefore slow the others there by at most
+// 3 seconds a login, never lock them out; the guesses an attacker gets per account stay
+// bounded by the account counter wherever they come from.
 var (
-	loginRule = throttleRule{prefix: "login:", limit: 5, window: 15 * time.Minute}
+	loginRule = throttleRule{prefix: "account:", limit: 5, window: 15 * time.Minute}
 	ipRule    = throttleRule{prefix: "ip:", limit: 50, window: 15 * time.Minute}
 )
 
 const (
 	baseLock = time.Minute
 	maxLock  = 15 * time.Minute
+
+	baseAddressDelay = 100 * time.Millisecond
+	maxAddressDelay  = 3 * time.Second
 )
+
+// addressDelay is the wait before checking a password from an address whose attempt just
+// counted was the failures'th in the window.
+func addressDelay(failures int) time.Duration {
+	over := failures - ipRule.limit
+	if over <= 0 {
+		return 0
+	}
+	return min(maxAddressDelay, baseAddressDelay<<min(over-1, 10))
+}
 
 // throttleRule counts failures under keys with one prefix.
 type throttleRule struct {
@@ -69,7 +91,37 @@ func (r throttleRule) reserveSQL() string {
 		RETURNING failures`
 }
 
-var reserveLogin, reserveIP = loginRule.reserveSQL(), ipRule.reserveSQL()
+var reserveLogin = loginRule.reserveSQL()
+
+// countIP counts one attempt from an address, before its password is checked, and never
+// locks: $1 key, $2 now, $3 now minus the window. It returns the failures in the window.
+const countIP = `INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, 1, CAST($2 AS BIGINT), 0)
+	ON CONFLICT (key) DO UPDATE SET
+		failures = CASE WHEN login_throttle.window_start <= CAST($3 AS BIGINT) THEN 1 ELSE login_throttle.failures + 1 END,
+		window_start = CASE WHEN login_throttle.window_start <= CAST($3 AS BIGINT) THEN CAST($2 AS BIGINT) ELSE login_throttle.window_start END,
+		locked_until = 0
+	RETURNING failures`
+
+// slowAddress counts an attempt from ip and waits the delay its failures call for.
+func (s *Service) slowAddress(ctx context.Context, ip string) error {
+	now := s.now()
+	var failures int
+	if err := s.db.QueryRowContext(ctx, countIP, ipRule.prefix+ip, now.Unix(), now.Add(-ipRule.window).Unix()).Scan(&failures); err != nil {
+		return wrap(err, "throttle")
+	}
+	d := addressDelay(failures)
+	if d == 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return errs.New(errs.Unavailable, "the request ended while waiting")
+	}
+}
 
 // reserve counts one attempt under key. It returns nil when the attempt may check a
 // password, or errs.TooMany with the seconds to wait.
