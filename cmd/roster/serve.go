@@ -45,6 +45,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	proxies, err := cfg.Proxies()
+	if err != nil {
+		return err
+	}
 	svc := newServices(db, cfg, m.Log)
 	metrics := httpx.NewMetrics()
 	metrics.Gauge("roster_outbox_queued", func() float64 {
@@ -63,7 +67,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			Accounts: svc.accounts, Groups: svc.groups, Invites: svc.invites, Courses: svc.courses, SIS: svc.sis}),
 		SCIM: scim.New(scim.Services{DB: db, Accounts: svc.accounts, Groups: svc.groups},
 			scim.Config{BaseURL: cfg.BaseURL, Log: m.Log}),
-		Metrics: metrics, Secure: cfg.SecureCookies()})
+		Metrics: metrics, Secure: cfg.SecureCookies(), TrustedProxies: proxies, MetricsElsewhere: cfg.MetricsAddr != ""})
 
 	if has, err := svc.accounts.HasUsers(ctx); err != nil {
 		return err
@@ -124,14 +128,36 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	// --metrics-addr: /metrics alone, unauthenticated, on a listener of its own.
+	var metricsSrv *http.Server
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			srv.Close()
+			stopJobs()
+			wg.Wait()
+			return fmt.Errorf("listen on %s (metrics): %w", cfg.MetricsAddr, err)
+		}
+		m.MetricsAddr = mln.Addr().String()
+		metricsSrv = &http.Server{Handler: server.MetricsHandler(metrics), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
 	m.Addr = cfg.Addr
 	m.Log.Info("roster serving", "addr", cfg.Addr, "base_url", cfg.BaseURL, "db", db.Dialect.String())
 	close(m.ready)
 
 	select {
 	case err := <-errc:
+		if metricsSrv != nil {
+			metricsSrv.Close()
+		}
+		srv.Close()
 		stopJobs()
 		wg.Wait()
 		return err
@@ -141,6 +167,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdown)
+	if metricsSrv != nil {
+		metricsSrv.Shutdown(shutdown)
+	}
 	stopJobs()
 	wg.Wait()
 	return err
