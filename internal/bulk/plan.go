@@ -249,6 +249,12 @@ func planCreate(p *Plan, snap *Snapshot, username string, o Options) {
 			p.fail(f.Field, "%s", f.Message)
 		}
 	}
+	for _, alt := range account.Lookalikes(p.New.Username) {
+		if _, taken := snap.ByUsername[alt]; taken {
+			p.fail("username", "%s looks the same as the existing username %s", p.New.Username, alt)
+			break
+		}
+	}
 	if o.MatchEmail {
 		if _, taken := snap.ByUsername[username]; taken {
 			p.fail("username", "%s is taken by an account with another email", username)
@@ -277,8 +283,13 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 			p.Changes[col] = now
 		}
 	}
-	set("firstname", u.FirstName, ex.FirstName)
-	set("lastname", u.LastName, ex.LastName)
+	for _, n := range []struct{ col, now, before string }{{"firstname", u.FirstName, ex.FirstName}, {"lastname", u.LastName, ex.LastName}} {
+		if _, err := account.CheckName(n.col, n.now); err != nil {
+			p.fail(n.col, "%s", errs.As(err).Fields[0].Message)
+			continue
+		}
+		set(n.col, n.now, n.before)
+	}
 	set("idnumber", u.IDNumber, ex.IDNumber)
 	set("lang", u.Language, ex.Language)
 	if u.Set["auth"] && u.Auth != "" {
