@@ -48,8 +48,9 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) (str
 
 // running is a running `roster serve`.
 type running struct {
-	Base   string
-	Stdout *syncBuffer
+	Base    string
+	Stdout  *syncBuffer
+	Metrics string // the --metrics-addr listener's address, if any
 }
 
 // serve starts the real program on a free port, as the binary would run, and stops it (with
@@ -84,7 +85,7 @@ func serve(t *testing.T, env map[string]string) *running {
 		}
 		m.Close()
 	})
-	return &running{Base: "http://" + m.Addr, Stdout: out}
+	return &running{Base: "http://" + m.Addr, Stdout: out, Metrics: m.MetricsAddr}
 }
 
 var setupLink = regexp.MustCompile(`http://\S+/setup/[A-Za-z0-9_-]{43,}`)

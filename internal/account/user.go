@@ -139,7 +139,6 @@ func (in *NewUser) Validate() error {
 	return f.Err()
 }
 
-
 // CreateUser creates an active account within tx, activated now (billing starts), and records
 // "user.create". It does not check permissions: its callers do (the command line, the
 // first-administrator page, invitations, imports), and those that take custom fields from a
