@@ -87,7 +87,7 @@ func platformAdminOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := authz.RequirePlatformAdmin(r.Context()); err != nil {
 			if errs.Is(err, errs.Unauthorized) {
-				unauthorized(w, "the metrics need a platform administrator's token")
+				unauthorized(w, r, "the metrics need a platform administrator's token")
 				return
 			}
 			http.Error(w, "forbidden", http.StatusForbidden)
