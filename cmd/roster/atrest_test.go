@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,11 +35,14 @@ func TestNoWorkingLinkAtRest(t *testing.T) {
 		worker := mail.NewWorker(db, sender, nil)
 
 		// Every kind of link, twice: the first round delivered, the second left queued.
+		var queuedInvitation int64
 		for round, suffix := range []string{"sent", "queued"} {
-			if _, err := r.svc.invites.Invite(r.admin, invite.Request{Emails: "guest-" + suffix + "@example.org"}); err != nil {
+			res, err := r.svc.invites.Invite(r.admin, invite.Request{Emails: "guest-" + suffix + "@example.org"})
+			if err != nil {
 				t.Fatal(err)
 			}
-			err := db.Tx(ctx, func(tx *store.Tx) error {
+			queuedInvitation = res[0].InvitationID
+			err = db.Tx(ctx, func(tx *store.Tx) error {
 				u, err := r.svc.accounts.CreateUser(ctx, tx, account.NewUser{Email: "new-" + suffix + "@example.org",
 					FirstName: "New", LastName: "Person"})
 				if err != nil {
@@ -63,6 +67,24 @@ func TestNoWorkingLinkAtRest(t *testing.T) {
 					t.Fatalf("delivered %d, %v", n, err)
 				}
 			}
+		}
+		// Links handed to an administrator: a fresh invitation link ("copy a fresh link"), and
+		// the set-up link of an account without email.
+		fresh, err := r.svc.invites.FreshLink(r.admin, queuedInvitation)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var setupLink string
+		err = db.Tx(ctx, func(tx *store.Tx) error {
+			u, err := r.svc.accounts.CreateUser(ctx, tx, account.NewUser{Username: "nomail", FirstName: "No", LastName: "Mail"})
+			if err != nil {
+				return err
+			}
+			setupLink, err = r.svc.accounts.IssueSetupLink(ctx, tx, u.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 		var queued int
 		db.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE status = 'queued'`).Scan(&queued)
@@ -114,6 +136,12 @@ func TestNoWorkingLinkAtRest(t *testing.T) {
 		}
 		if kind := works(m[1]); kind != "invitation" {
 			t.Fatalf("the delivered invitation link does not work (%q): the check proves nothing", kind)
+		}
+		// The links handed to the administrator work: copying a fresh link still does its job.
+		for link, want := range map[string]string{fresh: "invitation", setupLink: "set-up"} {
+			if kind := works(link[strings.LastIndexByte(link, '/')+1:]); kind != want {
+				t.Errorf("%s: %q, want a working %s link", link, kind, want)
+			}
 		}
 	})
 }
