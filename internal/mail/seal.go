@@ -129,9 +129,21 @@ func redactLinks(ctx context.Context, tx *store.Tx, ids []any) error {
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("mail: redact: %w", err)
 		}
-		for _, r := range todo {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET subject = $1, text_body = $2, html_body = $3 WHERE id = $4`,
-				r.Subject, r.Text, r.HTML, r.ID); err != nil {
+		// One statement per 100 messages: VALUES names its columns column1... on both databases.
+		for len(todo) > 0 {
+			n := min(len(todo), 100)
+			var (
+				rows []string
+				args []any
+			)
+			for _, r := range todo[:n] {
+				k := len(args)
+				rows = append(rows, fmt.Sprintf("(CAST($%d AS BIGINT), $%d, $%d, $%d)", k+1, k+2, k+3, k+4))
+				args = append(args, r.ID, r.Subject, r.Text, r.HTML)
+			}
+			todo = todo[n:]
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET subject = v.column2, text_body = v.column3, html_body = v.column4
+				FROM (SELECT * FROM (VALUES `+strings.Join(rows, ", ")+`) AS x) AS v WHERE outbox.id = v.column1`, args...); err != nil {
 				return fmt.Errorf("mail: redact: %w", err)
 			}
 		}
