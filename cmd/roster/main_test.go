@@ -103,7 +103,13 @@ func TestServePrintsSetupLinkAndServesHealth(t *testing.T) {
 	if !strings.HasPrefix(link, s.Base+"/setup/") {
 		t.Errorf("setup link %s does not start with the base URL %s", link, s.Base)
 	}
-	for path, want := range map[string]string{"/healthz": "ok", "/metrics": "roster_http_requests_total", "/login": "External account"} {
+	// The metrics are for platform administrators (see TestMetricsAddr for their own listener).
+	if resp, err := http.Get(s.Base + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 401 {
+		t.Errorf("anonymous GET /metrics: %d, want 401", resp.StatusCode)
+	}
+	for path, want := range map[string]string{"/healthz": "ok", "/login": "External account"} {
 		resp, err := http.Get(s.Base + path)
 		if err != nil {
 			t.Fatal(err)
