@@ -106,46 +106,32 @@ func (w *Worker) sendOpened(ctx context.Context, batch []outgoing, now time.Time
 }
 
 // redactLinks cuts every token link of the given messages (sent, or failed for good) to
-// BASE/PATH/… in the stored subject and bodies, within tx.
-func redactLinks(ctx context.Context, tx *store.Tx, ids []any) error {
-	for _, part := range chunks(ids, 500) {
-		rows, err := tx.QueryContext(ctx, `SELECT id, subject, text_body, html_body FROM outbox
-			WHERE id IN (`+store.Placeholders(1, len(part))+`)`, part...)
-		if err != nil {
+// BASE/PATH/… in the stored subject and bodies, within tx. The messages are as claimed, links
+// still sealed: only those that hold a link are written, 100 to a statement.
+func redactLinks(ctx context.Context, tx *store.Tx, msgs []outgoing) error {
+	var todo []Record
+	for _, o := range msgs {
+		r := Record{ID: o.id, Subject: o.subject, Text: o.text, HTML: o.html}
+		if m := Masked(r); m.Subject != r.Subject || m.Text != r.Text || m.HTML != r.HTML {
+			todo = append(todo, m)
+		}
+	}
+	// VALUES names its columns column1, column2... on both databases.
+	for len(todo) > 0 {
+		n := min(len(todo), 100)
+		var (
+			rows []string
+			args []any
+		)
+		for _, r := range todo[:n] {
+			k := len(args)
+			rows = append(rows, fmt.Sprintf("(CAST($%d AS BIGINT), $%d, $%d, $%d)", k+1, k+2, k+3, k+4))
+			args = append(args, r.ID, r.Subject, r.Text, r.HTML)
+		}
+		todo = todo[n:]
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET subject = v.column2, text_body = v.column3, html_body = v.column4
+			FROM (SELECT * FROM (VALUES `+strings.Join(rows, ", ")+`) AS x) AS v WHERE outbox.id = v.column1`, args...); err != nil {
 			return fmt.Errorf("mail: redact: %w", err)
-		}
-		var todo []Record
-		for rows.Next() {
-			var r Record
-			if err := rows.Scan(&r.ID, &r.Subject, &r.Text, &r.HTML); err != nil {
-				rows.Close()
-				return fmt.Errorf("mail: redact: %w", err)
-			}
-			if m := Masked(r); m.Subject != r.Subject || m.Text != r.Text || m.HTML != r.HTML {
-				todo = append(todo, m)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("mail: redact: %w", err)
-		}
-		// One statement per 100 messages: VALUES names its columns column1... on both databases.
-		for len(todo) > 0 {
-			n := min(len(todo), 100)
-			var (
-				rows []string
-				args []any
-			)
-			for _, r := range todo[:n] {
-				k := len(args)
-				rows = append(rows, fmt.Sprintf("(CAST($%d AS BIGINT), $%d, $%d, $%d)", k+1, k+2, k+3, k+4))
-				args = append(args, r.ID, r.Subject, r.Text, r.HTML)
-			}
-			todo = todo[n:]
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET subject = v.column2, text_body = v.column3, html_body = v.column4
-				FROM (SELECT * FROM (VALUES `+strings.Join(rows, ", ")+`) AS x) AS v WHERE outbox.id = v.column1`, args...); err != nil {
-				return fmt.Errorf("mail: redact: %w", err)
-			}
 		}
 	}
 	return nil

@@ -166,11 +166,13 @@ func (w *Worker) claim(ctx context.Context) ([]outgoing, error) {
 // failed ones a later attempt (or status failed after MaxAttempts), and those not attempted
 // because of shutdown are released for the next worker.
 func (w *Worker) record(ctx context.Context, batch []outgoing, results []result) error {
-	var sent, released, done []any
+	var sent, released []any
+	var done []outgoing // sent or failed for good: their links are redacted
 	for i, r := range results {
 		switch {
 		case r.sent:
 			sent = append(sent, batch[i].id)
+			done = append(done, batch[i])
 		case r.err == nil:
 			released = append(released, batch[i].id)
 		}
@@ -201,7 +203,7 @@ func (w *Worker) record(ctx context.Context, batch []outgoing, results []result)
 			status, next := "queued", tx.Now.Add(backoff(attempts)).Unix()
 			if attempts >= MaxAttempts {
 				status, next = "failed", now
-				done = append(done, o.id)
+				done = append(done, o)
 			}
 			msg := truncate(r.err.Error(), 1000)
 			w.log.Warn("mail not delivered", "id", o.id, "to", o.to, "attempt", attempts, "status", status, "err", msg)
@@ -212,7 +214,7 @@ func (w *Worker) record(ctx context.Context, batch []outgoing, results []result)
 			}
 		}
 		// Sent or failed for good: the links are of no more use in the outbox.
-		return redactLinks(ctx, tx, append(done, sent...))
+		return redactLinks(ctx, tx, done)
 	})
 }
 
