@@ -419,3 +419,51 @@ func TestSealedLinksNeedTheKey(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// TestMigrationRedactsDeliveredLinks: links that earlier versions left in clear in sent and
+// failed emails are cut by migration 0016; queued emails keep theirs until delivered.
+func TestMigrationRedactsDeliveredLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		ctx := context.Background()
+		tok := func(i int) string { return fmt.Sprintf("%s%03d", strings.Repeat("Ab_-9", 8), i) } // 43 characters
+		insert := func(template, path, status string, i int) int64 {
+			link := "https://roster.test" + path + tok(i)
+			var id int64
+			err := db.QueryRowContext(ctx, `INSERT INTO outbox (template, to_addr, to_name, language, subject, text_body, html_body,
+				status, created_at, next_attempt_at) VALUES ($1, 'a@example.org', '', 'en', 'Hello', $2, $3, $4, 0, 0) RETURNING id`,
+				template, "Open:\n\n"+link+"\n\nBye", `<a href="`+link+`">`+link+`</a>`, status).Scan(&id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		sent := insert("password_reset", "/password/reset/", "sent", 1)
+		failed := insert("invitation", "/invitation/", "failed", 2)
+		setup := insert("account_setup", "/account/setup/", "sent", 3)
+		queued := insert("password_reset", "/password/reset/", "queued", 4)
+		ms, err := store.Migrations(db.Dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Version == 16 {
+				if _, err := db.ExecContext(ctx, m.SQL); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		body := func(id int64) string {
+			var text, html string
+			db.QueryRowContext(ctx, `SELECT text_body, html_body FROM outbox WHERE id = $1`, id).Scan(&text, &html)
+			return text + html
+		}
+		for i, id := range []int64{sent, failed, setup} {
+			if b := body(id); strings.Contains(b, tok(i+1)) || strings.Count(b, "/…") != 3 || !strings.Contains(b, "Bye") {
+				t.Errorf("message %d after the migration:\n%s", id, b)
+			}
+		}
+		if b := body(queued); !strings.Contains(b, tok(4)) {
+			t.Errorf("a queued message lost its link:\n%s", b)
+		}
+	})
+}
