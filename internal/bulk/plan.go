@@ -249,11 +249,8 @@ func planCreate(p *Plan, snap *Snapshot, username string, o Options) {
 			p.fail(f.Field, "%s", f.Message)
 		}
 	}
-	for _, alt := range account.Lookalikes(p.New.Username) {
-		if _, taken := snap.ByUsername[alt]; taken {
-			p.fail("username", "%s looks the same as the existing username %s", p.New.Username, alt)
-			break
-		}
+	if alt := takenLookalike(snap, p.New.Username); alt != "" {
+		p.fail("username", "%s looks the same as the existing username %s", p.New.Username, alt)
 	}
 	if o.MatchEmail {
 		if _, taken := snap.ByUsername[username]; taken {
@@ -312,10 +309,14 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 	if o.MatchEmail && u.Username != "" && username != ex.Username {
 		if !o.AllowRenames {
 			p.Row.note("username: the account keeps %s (renames are not allowed)", ex.Username)
-		} else if _, taken := snap.ByUsername[username]; taken {
-			p.fail("username", "%s is taken by another account", username)
+		} else if norm, err := account.NormalizeUsername(username); err != nil {
+			p.fail("username", "%s", errs.As(err).Fields[0].Message)
+		} else if _, taken := snap.ByUsername[norm]; taken {
+			p.fail("username", "%s is taken by another account", norm)
+		} else if alt := takenLookalike(snap, norm); alt != "" {
+			p.fail("username", "%s looks the same as the existing username %s", norm, alt)
 		} else {
-			p.Rename = username
+			p.Rename = norm
 		}
 	}
 	if u.Set["suspended"] {
@@ -486,4 +487,15 @@ func resolveParent(snap *Snapshot, ref string) (int64, string) {
 		return 0, fmt.Sprintf("parent group %q not found", ref)
 	}
 	return 0, fmt.Sprintf("several groups are named %q: give its idnumber or path", ref)
+}
+
+// takenLookalike returns an existing username that looks like username (account.Lookalikes),
+// or "".
+func takenLookalike(snap *Snapshot, username string) string {
+	for _, alt := range account.Lookalikes(username) {
+		if _, taken := snap.ByUsername[alt]; taken {
+			return alt
+		}
+	}
+	return ""
 }
