@@ -408,6 +408,10 @@ func TestSealedLinksNeedTheKey(t *testing.T) {
 	if m := Masked(r); strings.Contains(m.Text, "sealed") || !strings.Contains(m.Text, "/account/setup/…") {
 		t.Fatalf("masked:\n%s", m.Text)
 	}
+	// "sealed." outside a link is text, left alone.
+	if s, err := OpenLinks(db.Key, "The deal is sealed.Done, see /courses/sealed.x"); err != nil || s != "The deal is sealed.Done, see /courses/sealed.x" {
+		t.Fatalf("%q %v", s, err)
+	}
 
 	db.Key = secret.NewKey() // the operator lost the key
 	w := NewWorker(db, newSender(t, fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))), quietLog())

@@ -30,8 +30,9 @@ const sealPurpose = "outbox link"
 // sealedPrefix marks a sealed token inside a link.
 const sealedPrefix = "sealed."
 
-// sealedToken matches a sealed token in a link; group 1 is the sealed value.
-var sealedToken = regexp.MustCompile(`sealed\.([A-Za-z0-9_-]+)`)
+// sealedToken matches a sealed token in a token link (only there: "sealed." elsewhere in a
+// text is text); group 1 is the link's path, group 2 the sealed value.
+var sealedToken = regexp.MustCompile(`(/(?:invitation|account/setup|password/reset|setup)/)sealed\.([A-Za-z0-9_-]+)`)
 
 // errNoKey is a programming error: every program that writes to the outbox sets the key.
 var errNoKey = errors.New("mail: the database has no secret key to seal links with")
@@ -66,12 +67,13 @@ func OpenLinks(key *secret.Key, s string) (string, error) {
 	}
 	var failed error
 	out := sealedToken.ReplaceAllStringFunc(s, func(m string) string {
-		plain, err := key.Open(sealPurpose, strings.TrimPrefix(m, sealedPrefix))
+		sub := sealedToken.FindStringSubmatch(m)
+		plain, err := key.Open(sealPurpose, sub[2])
 		if err != nil {
 			failed = err
 			return m
 		}
-		return string(plain)
+		return sub[1] + string(plain)
 	})
 	return out, failed
 }
