@@ -55,6 +55,12 @@ func TestSecretKeyFileBesideSQLite(t *testing.T) {
 	}
 }
 
+// postgresEnv is the environment of a PostgreSQL cluster's instance: a fresh schema and the
+// secret key every instance shares.
+func postgresEnv(t *testing.T) map[string]string {
+	return map[string]string{"ROSTER_DB": testenv.PostgresURL(t), "ROSTER_SECRET_KEY": "a key shared by every instance of the test cluster"}
+}
+
 // TestPostgresNeedsSecretKey: instances of a PostgreSQL cluster must share one key, so
 // without ROSTER_SECRET_KEY(_FILE) Roster refuses to start and says what to do.
 func TestPostgresNeedsSecretKey(t *testing.T) {
