@@ -54,7 +54,7 @@ func (s *Service) Login(ctx context.Context, login, password, ip string) (*User,
 		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
 			return nil, err
 		}
-		return nil, errWrongLogin()
+		return nil, s.failed(ctx, ip)
 	}
 	var ok, rehash bool
 	if u.passwordHash == "" {
@@ -66,7 +66,7 @@ func (s *Service) Login(ctx context.Context, login, password, ip string) (*User,
 		return nil, err
 	}
 	if !ok || u.Status != StatusActive || u.Auth != AuthLocal {
-		return nil, errWrongLogin()
+		return nil, s.failed(ctx, ip)
 	}
 	newHash := u.passwordHash
 	if rehash {
@@ -77,11 +77,6 @@ func (s *Service) Login(ctx context.Context, login, password, ip string) (*User,
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := clearThrottle(ctx, tx, loginRule, key); err != nil {
 			return err
-		}
-		if ip != "" {
-			if err := refund(ctx, tx, ipRule, ip); err != nil {
-				return err
-			}
 		}
 		// The hash is replaced only if it did not change meanwhile (a reset in between wins).
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1,
@@ -99,4 +94,12 @@ func (s *Service) Login(ctx context.Context, login, password, ip string) (*User,
 	}
 	u.passwordHash = newHash
 	return u, nil
+}
+
+// failed counts a wrong password from ip and returns the one answer for it.
+func (s *Service) failed(ctx context.Context, ip string) error {
+	if err := s.addressFailed(ctx, ip); err != nil {
+		return err
+	}
+	return errWrongLogin()
 }

@@ -27,7 +27,7 @@ import (
 //
 // Per address: behind a reverse proxy or a campus NAT, hundreds of people share one address,
 // so the address is never locked and correct logins are never refused for volume. Failures
-// from the address are counted (a success takes its attempt back); past 50 in the window,
+// from the address are counted once the password is found wrong; from 50 in the window on,
 // every attempt from the address waits a growing delay before its password is checked
 // (100 ms, doubling, at most 3 s): a person typing their password barely notices it, while a
 // script trying one common password on many accounts from that address is slowed to a crawl.
@@ -47,14 +47,15 @@ const (
 	maxAddressDelay  = 3 * time.Second
 )
 
-// addressDelay is the wait before checking a password from an address whose attempt just
-// counted was the failures'th in the window.
+// addressDelay is the wait before checking a password from an address that has failed
+// failures times in the window: none up to the limit, then 100 ms, doubling with each
+// further failure, at most 3 s.
 func addressDelay(failures int) time.Duration {
 	over := failures - ipRule.limit
-	if over <= 0 {
+	if over < 0 {
 		return 0
 	}
-	return min(maxAddressDelay, baseAddressDelay<<min(over-1, 10))
+	return min(maxAddressDelay, baseAddressDelay<<min(over, 10))
 }
 
 // throttleRule counts failures under keys with one prefix.
@@ -93,20 +94,35 @@ func (r throttleRule) reserveSQL() string {
 
 var reserveLogin = loginRule.reserveSQL()
 
-// countIP counts one attempt from an address, before its password is checked, and never
-// locks: $1 key, $2 now, $3 now minus the window. It returns the failures in the window.
+// countIP counts one failure from an address, once its password was found wrong (the
+// address is only ever slowed, never locked, so no count before the check is needed and a
+// crowd of correct logins in flight does not look like failures). $1 key, $2 now, $3 now
+// minus the window.
 const countIP = `INSERT INTO login_throttle (key, failures, window_start, locked_until) VALUES ($1, 1, CAST($2 AS BIGINT), 0)
 	ON CONFLICT (key) DO UPDATE SET
 		failures = CASE WHEN login_throttle.window_start <= CAST($3 AS BIGINT) THEN 1 ELSE login_throttle.failures + 1 END,
 		window_start = CASE WHEN login_throttle.window_start <= CAST($3 AS BIGINT) THEN CAST($2 AS BIGINT) ELSE login_throttle.window_start END,
-		locked_until = 0
-	RETURNING failures`
+		locked_until = 0`
 
-// slowAddress counts an attempt from ip and waits the delay its failures call for.
+// addressFailed counts a failed login from ip (no address: nothing).
+func (s *Service) addressFailed(ctx context.Context, ip string) error {
+	if ip == "" {
+		return nil
+	}
+	now := s.now()
+	if _, err := s.db.ExecContext(ctx, countIP, ipRule.prefix+ip, now.Unix(), now.Add(-ipRule.window).Unix()); err != nil {
+		return wrap(err, "throttle")
+	}
+	return nil
+}
+
+// slowAddress waits the delay that the failures from ip in the window call for.
 func (s *Service) slowAddress(ctx context.Context, ip string) error {
 	now := s.now()
 	var failures int
-	if err := s.db.QueryRowContext(ctx, countIP, ipRule.prefix+ip, now.Unix(), now.Add(-ipRule.window).Unix()).Scan(&failures); err != nil {
+	err := s.db.QueryRowContext(ctx, `SELECT failures FROM login_throttle WHERE key = $1 AND window_start > $2`,
+		ipRule.prefix+ip, now.Add(-ipRule.window).Unix()).Scan(&failures)
+	if err != nil && !store.IsNoRows(err) {
 		return wrap(err, "throttle")
 	}
 	d := addressDelay(failures)
@@ -147,19 +163,6 @@ func (s *Service) reserve(ctx context.Context, r throttleRule, query, key string
 func tooMany(seconds int64) error {
 	return &errs.Error{Code: errs.TooMany, RetryAfter: int(seconds),
 		Message: fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", seconds)}
-}
-
-// refund takes back an attempt that turned out not to be a failure (a success, for the
-// address key, or an attempt stopped by the other key), unlocking the key if that brings it
-// back under the limit.
-func refund(ctx context.Context, q store.Querier, r throttleRule, key string) error {
-	_, err := q.ExecContext(ctx, `UPDATE login_throttle SET failures = failures - 1,
-		locked_until = CASE WHEN failures - 1 < $2 THEN 0 ELSE locked_until END
-		WHERE key = $1 AND failures > 0`, r.prefix+key, r.limit)
-	if err != nil {
-		return wrap(err, "throttle refund")
-	}
-	return nil
 }
 
 // clearThrottle forgets the failures of a key, after a successful login.
