@@ -242,6 +242,7 @@ func addressDelayNow(t *testing.T, s *Service, ip string) time.Duration {
 	}
 	return time.Since(start).Truncate(baseAddressDelay)
 }
+
 // TestLoginThrottleOneCounterPerAccount: guesses by username and by email add up.
 func TestLoginThrottleOneCounterPerAccount(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
