@@ -19,6 +19,8 @@ type groupAddData struct {
 	G       *group.Group
 	U       *account.User
 	Role    string
+	Login   string // what the caller typed: the confirmation adds the account it names
+	Ident   string // how the account is shown: username and email to those who may see it, else Login
 	Also    string // the sentence naming the other groups the person will join, or ""
 	Already bool   // the person already holds the role here by hand: nothing will change
 }
@@ -67,7 +69,7 @@ func (w *Web) groupAddPreview(rw http.ResponseWriter, r *http.Request) {
 		back(showError(p, err))
 		return
 	}
-	also, err := w.Groups.PreviewAdd(ctx, id, u.ID, role)
+	also, err := w.Groups.PreviewNamedAdd(ctx, id, u.ID, role)
 	if err != nil {
 		back(showError(p, err))
 		return
@@ -77,7 +79,11 @@ func (w *Web) groupAddPreview(rw http.ResponseWriter, r *http.Request) {
 		w.groupMessage(rw, r, p, err)
 		return
 	}
-	d := &groupAddData{G: g, U: u, Role: role}
+	// The address of someone outside the caller's sight is not shown: only what they typed.
+	d := &groupAddData{G: g, U: u, Role: role, Login: login, Ident: login}
+	if authz.CanViewUser(ctx, w.db, u.ID) == nil {
+		d.Ident = u.Username + ", " + u.Email
+	}
 	if len(also) > 0 {
 		names := make([]string, len(also))
 		for i, a := range also {
@@ -117,9 +123,10 @@ func (w *Web) groupAdd(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "bad form", http.StatusBadRequest)
 		return
 	}
-	userID, _ := strconv.ParseInt(formValue(r, "user_id"), 10, 64)
+	// The account is the one the login typed on the preview names (an older form sends its
+	// id: then it must be one the caller may see).
 	role := formValue(r, "role")
-	if err := w.Groups.AddMember(r.Context(), id, userID, role, ""); err != nil {
+	if err := w.addConfirmed(r, id, role); err != nil {
 		p := w.page(rw, r, "groups.title")
 		status := showError(p, err)
 		addFormErrors(p)
@@ -127,6 +134,26 @@ func (w *Web) groupAdd(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(rw, r, groupURL(id)+"?done=added#members", http.StatusSeeOther)
+}
+
+// addConfirmed adds the account named by the login typed on the preview (an older form sends
+// its id: then it must be one the caller may see, see group.Service.AddMember).
+func (w *Web) addConfirmed(r *http.Request, groupID int64, role string) error {
+	ctx := r.Context()
+	login := strings.TrimSpace(formValue(r, "login"))
+	if login == "" {
+		userID, _ := strconv.ParseInt(formValue(r, "user_id"), 10, 64)
+		return w.Groups.AddMember(ctx, groupID, userID, role, "")
+	}
+	// The right first, so that nobody else learns which logins exist.
+	if err := authz.CanGrantRole(ctx, w.db, groupID, role); err != nil {
+		return err
+	}
+	u, err := w.Accounts.UserByLogin(ctx, w.db, login)
+	if err != nil {
+		return err
+	}
+	return w.Groups.AddNamedMember(ctx, groupID, u.ID, role)
 }
 
 // groupRemove removes one membership: a person's role from one source.
