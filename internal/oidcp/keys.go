@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/pem"
+	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -21,8 +22,14 @@ import (
 // next signature, and the older ones stay published until every token they signed has
 // expired (retire_at), then are deleted.
 //
-// TODO(secret sealing): the private key is stored as PKCS#8 PEM in clear; seal it with the
-// site's secret key once internal/secret offers sealing.
+// The private key is stored sealed with the site's secret key (store.DB.Key, held outside
+// the database, the same on every instance): a copy of the database cannot sign tokens.
+
+// sealedPrefix marks a sealed key; sealPurpose binds the sealed value to this use.
+const (
+	sealedPrefix = "sealed:"
+	sealPurpose  = "oidc signing key"
+)
 
 type signingKey struct {
 	kid string
@@ -50,6 +57,16 @@ func (p *Provider) parseKey(kid, pemText string) (*rsa.PrivateKey, error) {
 	defer p.mu.Unlock()
 	if k, ok := p.keys[kid]; ok {
 		return k, nil
+	}
+	if sealed, ok := strings.CutPrefix(pemText, sealedPrefix); ok {
+		if p.db.Key == nil {
+			return nil, errs.New(errs.Internal, "signing key %s is sealed and no secret key is set", kid)
+		}
+		plain, err := p.db.Key.Open(sealPurpose, sealed)
+		if err != nil {
+			return nil, errs.Wrap(err, "open signing key")
+		}
+		pemText = string(plain)
 	}
 	b, _ := pem.Decode([]byte(pemText))
 	if b == nil {
@@ -100,6 +117,9 @@ func (p *Provider) rotateKey(ctx context.Context) (*signingKey, error) {
 		return nil, errs.Wrap(err, "encode signing key")
 	}
 	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if p.db.Key != nil {
+		pemText = sealedPrefix + p.db.Key.Seal(sealPurpose, []byte(pemText))
+	}
 	kid, _ := secret.New()
 	kid = kid[:16]
 	err = p.db.Tx(ctx, func(tx *store.Tx) error {

@@ -435,6 +435,14 @@ func TestDiscoveryAndKeys(t *testing.T) {
 			t.Fatalf("jwks: %+v", jwks)
 		}
 		first := jwks.Keys[0].Kid
+		// The private key is sealed with the site's secret key.
+		var stored string
+		if err := r.DB.QueryRowContext(context.Background(), `SELECT private_pem FROM oidc_keys`).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(stored, "sealed:") || strings.Contains(stored, "PRIVATE KEY") {
+			t.Errorf("stored key %.40q...", stored)
+		}
 
 		ada := r.user("ada", "Ada", "Lovelace", "ada@example.org", "", false)
 		p, ln := newRP(t)

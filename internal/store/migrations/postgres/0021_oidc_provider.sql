@@ -17,11 +17,11 @@ CREATE TABLE oidc_clients (
     updated_at                BIGINT  NOT NULL
 );
 
--- Signing keys (RSA, PKCS#8 PEM). A key signs from created_at until a newer key exists; it
+-- Signing keys (RSA, PKCS#8 PEM, sealed with the site's secret key: 'sealed:' + base64). A key signs from created_at until a newer key exists; it
 -- stays in the JWKS until retire_at, when every token it signed has expired.
 CREATE TABLE oidc_keys (
     kid         TEXT   PRIMARY KEY,
-    private_pem TEXT   NOT NULL,
+    private_pem TEXT   NOT NULL,                             -- 'sealed:...' (PEM in clear only without a key)
     created_at  BIGINT NOT NULL,
     retire_at   BIGINT                                       -- NULL while it signs
 );
