@@ -3,7 +3,7 @@
 -- instance. Bearer secrets (client secrets, auth request ids, codes, refresh tokens) are stored
 -- as SHA-256 only.
 CREATE TABLE oidc_clients (
-    id                        INTEGER PRIMARY KEY,
+    id                        INTEGER PRIMARY KEY AUTOINCREMENT,
     client_id                 TEXT    NOT NULL UNIQUE,
     secret_hash               TEXT    NOT NULL DEFAULT '',   -- '' for public clients (PKCE)
     public                    BOOLEAN NOT NULL DEFAULT false,
