@@ -32,7 +32,7 @@ import (
 // rig is Roster's real HTTP stack (server.New with the web pages, the API and the OpenID
 // provider, as `roster serve` builds it) on a free port of 127.0.0.1, over one test database.
 type rig struct {
-	t        *testing.T
+	t        testing.TB
 	DB       *store.DB
 	Accounts *account.Service
 	OP       *oidcp.Provider
@@ -55,7 +55,7 @@ func (c *offsetClock) Skip(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func startRoster(t *testing.T, db *store.DB, cfg oidcp.Config) *rig {
+func startRoster(t testing.TB, db *store.DB, cfg oidcp.Config) *rig {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -271,7 +271,7 @@ func (p *rp) finish(ctx context.Context, q url.Values) error {
 
 // tokenCall posts a form to the token endpoint, with the client's credentials in a Basic
 // header when id is set, and returns the status and the decoded answer.
-func tokenCall(t *testing.T, base, id, secret string, form url.Values) (int, map[string]any) {
+func tokenCall(t testing.TB, base, id, secret string, form url.Values) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", base+oidcp.PathToken, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
