@@ -143,6 +143,25 @@ func TestCodeFlowRefused(t *testing.T) {
 				t.Errorf("sent to %v", loc)
 			}
 		})
+		t.Run("prompt=none without a session", func(t *testing.T) {
+			q := authQuery(c.ClientID, redirect, "")
+			q.Set("prompt", "none")
+			loc, _, body := r.authorize(r.session(nil), r.Base+oidcp.PathAuthorize+"?"+q.Encode())
+			if loc == nil || loc.Query().Get("error") != "login_required" || loc.Query().Get("code") != "" {
+				t.Errorf("sent to %v (%s)", loc, body)
+			}
+			// Without prompt=none: Roster's login page.
+			q.Del("prompt")
+			resp, err := r.session(nil).Get(r.Base + oidcp.PathAuthorize + "?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			l, _ := url.Parse(resp.Header.Get("Location"))
+			if l == nil || !strings.HasPrefix(l.Path, oidcp.PathLogin) {
+				t.Errorf("sent to %v", l)
+			}
+		})
 		t.Run("reused code", func(t *testing.T) {
 			code := loginCode(t, r, sess, authQuery(c.ClientID, redirect, ""))
 			if st, out := exchange(c.ClientID, sec, code, ""); st != 200 || out["id_token"] == nil {

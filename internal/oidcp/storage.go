@@ -54,7 +54,7 @@ func (a *authRequest) GetID() string {
 	return "h:" + a.idHash
 }
 func (a *authRequest) GetACR() string        { return "" }
-func (a *authRequest) GetAMR() []string      { return []string{"pwd"} }
+func (a *authRequest) GetAMR() []string      { return nil } // password, CAS or upstream OIDC: not told
 func (a *authRequest) GetAudience() []string { return []string{a.clientID} }
 func (a *authRequest) GetAuthTime() time.Time {
 	return a.authTime
@@ -232,7 +232,7 @@ type refreshRequest struct {
 	authTime time.Time
 }
 
-func (r *refreshRequest) GetAMR() []string             { return []string{"pwd"} }
+func (r *refreshRequest) GetAMR() []string             { return nil }
 func (r *refreshRequest) GetAudience() []string        { return []string{r.clientID} }
 func (r *refreshRequest) GetAuthTime() time.Time       { return r.authTime }
 func (r *refreshRequest) GetClientID() string          { return r.clientID }
