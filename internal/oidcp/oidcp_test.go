@@ -164,11 +164,20 @@ func TestCodeFlowRefused(t *testing.T) {
 		})
 		t.Run("reused code", func(t *testing.T) {
 			code := loginCode(t, r, sess, authQuery(c.ClientID, redirect, ""))
-			if st, out := exchange(c.ClientID, sec, code, ""); st != 200 || out["id_token"] == nil {
+			st, out := exchange(c.ClientID, sec, code, "")
+			if st != 200 || out["id_token"] == nil {
 				t.Fatalf("first exchange: %d %v", st, out)
+			}
+			access, _ := out["access_token"].(string)
+			if st := userinfo(t, r.Base, access); st != 200 {
+				t.Fatalf("userinfo: %d", st)
 			}
 			if st, out := exchange(c.ClientID, sec, code, ""); st != 400 || out["error"] != "invalid_grant" {
 				t.Errorf("second exchange: %d %v", st, out)
+			}
+			// The replay revokes what the code gave: someone else holds it.
+			if st := userinfo(t, r.Base, access); st == 200 {
+				t.Errorf("userinfo after the code was replayed: %d", st)
 			}
 		})
 		t.Run("PKCE mismatch", func(t *testing.T) {

@@ -45,6 +45,7 @@ type authRequest struct {
 	challenge, method          string
 	userID                     int64
 	authTime                   time.Time
+	codeHash                   string // once the code is issued
 }
 
 func (a *authRequest) GetID() string {
@@ -118,14 +119,15 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 }
 
 const authCols = `id_hash, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode, prompt, challenge,
-	challenge_method, user_id, auth_time`
+	challenge_method, user_id, auth_time, code_hash`
 
 func scanAuth(row interface{ Scan(...any) error }) (*authRequest, error) {
 	var a authRequest
 	var scopes, prompt string
 	var uid, at *int64
+	var code *string
 	err := row.Scan(&a.idHash, &a.clientID, &a.redirectURI, &scopes, &a.state, &a.nonce, &a.responseType, &a.responseMode,
-		&prompt, &a.challenge, &a.method, &uid, &at)
+		&prompt, &a.challenge, &a.method, &uid, &at, &code)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +140,9 @@ func scanAuth(row interface{ Scan(...any) error }) (*authRequest, error) {
 	}
 	if at != nil {
 		a.authTime = store.Time(*at)
+	}
+	if code != nil {
+		a.codeHash = *code
 	}
 	return &a, nil
 }
@@ -163,7 +168,8 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 }
 
 // AuthRequestByCode uses the code up: a code works once, even for two exchanges at the same
-// moment on two instances.
+// moment on two instances. A code presented again revokes the tokens it gave (RFC 6749
+// §4.1.2): someone else has it.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	var a *authRequest
 	err := s.p.db.Tx(ctx, func(tx *store.Tx) error {
@@ -178,6 +184,12 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 		a, err = scanAuth(tx.QueryRowContext(ctx, `SELECT `+authCols+` FROM oidc_auth_requests WHERE code_hash = $1`, secret.Hash(code)))
 		return err
 	})
+	if errors.Is(err, errNotFound) {
+		if _, err := s.p.db.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE code_hash = $1`, secret.Hash(code)); err != nil {
+			return nil, oidc.ErrServerError().WithParent(err)
+		}
+		return nil, errNotFound
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -198,8 +210,10 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	})
 }
 
+// DeleteAuthRequest forgets a request, except one whose code was used: it stays (used) until
+// the code would have expired, so that a replay is recognised.
 func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
-	_, err := s.p.db.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id_hash = $1`, hashOfID(id))
+	_, err := s.p.db.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id_hash = $1 AND code_used = false`, hashOfID(id))
 	return err
 }
 
@@ -230,6 +244,7 @@ type refreshRequest struct {
 	userID   int64
 	scopes   []string
 	authTime time.Time
+	codeHash string
 }
 
 func (r *refreshRequest) GetAMR() []string             { return nil }
@@ -240,18 +255,33 @@ func (r *refreshRequest) GetScopes() []string          { return r.scopes }
 func (r *refreshRequest) GetSubject() string           { return strconv.FormatInt(r.userID, 10) }
 func (r *refreshRequest) SetCurrentScopes(sc []string) { r.scopes = sc }
 
-// grantOf says to whom a token request grants: the client, the person (0 for client
-// credentials), the scopes and when the person logged in.
-func grantOf(req op.TokenRequest) (clientID string, userID int64, scopes []string, authTime time.Time, err error) {
+type grant struct {
+	clientID string
+	userID   int64 // 0 for client credentials
+	scopes   []string
+	authTime time.Time
+	codeHash string // the code the grant came from, if any
+}
+
+// grantOf says to whom a token request grants: the client, the person, the scopes, when the
+// person logged in, and the code it came from.
+func grantOf(req op.TokenRequest) (grant, error) {
 	switch r := req.(type) {
 	case *authRequest:
-		return r.clientID, r.userID, r.scopes, r.authTime, nil
+		return grant{r.clientID, r.userID, r.scopes, r.authTime, r.codeHash}, nil
 	case *refreshRequest:
-		return r.clientID, r.userID, r.scopes, r.authTime, nil
+		return grant{r.clientID, r.userID, r.scopes, r.authTime, r.codeHash}, nil
 	case *ccRequest:
-		return r.clientID, 0, r.scopes, time.Time{}, nil
+		return grant{clientID: r.clientID, scopes: r.scopes}, nil
 	}
-	return "", 0, nil, time.Time{}, oidc.ErrUnsupportedGrantType()
+	return grant{}, oidc.ErrUnsupportedGrantType()
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func nullUnix(t time.Time) any {
@@ -274,7 +304,7 @@ func newTokenID() string {
 }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
-	clientID, userID, scopes, authTime, err := grantOf(req)
+	g, err := grantOf(req)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -285,8 +315,9 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE expires_at < $1 AND refresh_hash IS NULL`, tx.Now.Unix()); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (id, client_id, user_id, scopes, auth_time, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, clientID, nullInt(userID), jsonOf(scopes), nullUnix(authTime), tx.Now.Unix(), exp.Unix())
+		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (id, client_id, user_id, scopes, auth_time, code_hash, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, g.clientID, nullInt(g.userID), jsonOf(g.scopes), nullUnix(g.authTime),
+			nullStr(g.codeHash), tx.Now.Unix(), exp.Unix())
 		return err
 	})
 	if err != nil {
@@ -298,11 +329,11 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 // CreateAccessAndRefreshTokens issues an access token and a refresh token; a refresh token
 // presented (current) is used up in the same transaction: each works once.
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
-	clientID, userID, scopes, authTime, err := grantOf(req)
+	g, err := grantOf(req)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	if userID == 0 {
+	if g.userID == 0 {
 		return "", "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
 	id := newTokenID()
@@ -315,7 +346,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		}
 		if current != "" {
 			res, err := tx.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE refresh_hash = $1 AND client_id = $2 AND refresh_expires_at > $3`,
-				secret.Hash(current), clientID, tx.Now.Unix())
+				secret.Hash(current), g.clientID, tx.Now.Unix())
 			if err != nil {
 				return err
 			}
@@ -324,9 +355,9 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (id, client_id, user_id, scopes, auth_time, refresh_hash,
-			refresh_expires_at, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			id, clientID, userID, jsonOf(scopes), nullUnix(authTime), refreshHash, tx.Now.Add(s.p.cfg.RefreshTokenTTL).Unix(),
-			tx.Now.Unix(), exp.Unix())
+			refresh_expires_at, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			id, g.clientID, g.userID, jsonOf(g.scopes), nullUnix(g.authTime), refreshHash, tx.Now.Add(s.p.cfg.RefreshTokenTTL).Unix(),
+			nullStr(g.codeHash), tx.Now.Unix(), exp.Unix())
 		return err
 	})
 	if err != nil {
@@ -343,8 +374,9 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string
 	var r refreshRequest
 	var scopes string
 	var at *int64
-	err := s.p.db.QueryRowContext(ctx, `SELECT client_id, user_id, scopes, auth_time FROM oidc_tokens
-		WHERE refresh_hash = $1 AND refresh_expires_at > $2`, secret.Hash(refresh), s.p.db.Now().Unix()).Scan(&r.clientID, &r.userID, &scopes, &at)
+	var code *string
+	err := s.p.db.QueryRowContext(ctx, `SELECT client_id, user_id, scopes, auth_time, code_hash FROM oidc_tokens
+		WHERE refresh_hash = $1 AND refresh_expires_at > $2`, secret.Hash(refresh), s.p.db.Now().Unix()).Scan(&r.clientID, &r.userID, &scopes, &at, &code)
 	if err != nil {
 		return nil, op.ErrInvalidRefreshToken
 	}
@@ -353,6 +385,9 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string
 	}
 	if at != nil {
 		r.authTime = store.Time(*at)
+	}
+	if code != nil {
+		r.codeHash = *code
 	}
 	// A suspended or deleted account gets no new tokens.
 	if _, err := s.p.activeUser(ctx, r.userID); err != nil {

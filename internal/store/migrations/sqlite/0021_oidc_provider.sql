@@ -59,8 +59,10 @@ CREATE TABLE oidc_tokens (
     auth_time    BIGINT,
     refresh_hash TEXT    UNIQUE,
     refresh_expires_at BIGINT,
+    code_hash    TEXT,                                       -- the code they came from: revoked if it is replayed
     created_at   BIGINT  NOT NULL,
     expires_at   BIGINT  NOT NULL
 );
 CREATE INDEX oidc_tokens_user ON oidc_tokens (user_id);
 CREATE INDEX oidc_tokens_client ON oidc_tokens (client_id);
+CREATE INDEX oidc_tokens_code ON oidc_tokens (code_hash);
