@@ -3,6 +3,7 @@ package bulk_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -481,6 +482,68 @@ func TestUpdatePasswords(t *testing.T) {
 		rep, err = w.svc.Apply(admin, opener(file), o)
 		if err != nil || rep.Summary.Updated != 0 || !strings.Contains(rowsText(rep), "password: not changed for an existing account") {
 			t.Errorf("without the option: %v\n%s", err, rowsText(rep))
+		}
+	})
+}
+
+// TestKeptUploadHoldsNoPassword: the file kept between preview and apply is stored
+// encrypted under its token: its passwords are not in the database, and the token's holder
+// reads it back whole.
+func TestKeptUploadHoldsNoPassword(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		ctx := context.Background()
+		w := seedPeople(t, db)
+		file := "username,password\nu1,Correct-Horse-Battery-9\n" + strings.Repeat("u2,Another-Long-Passphrase-7\n", 50000)
+		o := bulk.Options{Format: bulk.FormatMoodle, Mode: bulk.UpdateOnly, UpdatePasswords: true}
+		token, err := w.svc.KeepUpload(ctx, strings.NewReader(file), w.user["u1"], [32]byte{1}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT data FROM import_upload_chunks ORDER BY seq`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks := 0
+		for rows.Next() {
+			var data []byte
+			if err := rows.Scan(&data); err != nil {
+				t.Fatal(err)
+			}
+			chunks++
+			for _, secret := range []string{"Correct-Horse-Battery-9", "Another-Long-Passphrase-7", "username,password"} {
+				if strings.Contains(string(data), secret) {
+					t.Errorf("chunk %d holds %q", chunks, secret)
+				}
+			}
+		}
+		rows.Close()
+		if chunks < 2 {
+			t.Errorf("%d chunks, want several", chunks)
+		}
+		if up, err := w.svc.TakeUpload(ctx, token+"0", w.user["u1"], [32]byte{1}); err != nil || up != nil {
+			t.Errorf("another token took the upload: %v %v", up, err)
+		}
+		up, err := w.svc.TakeUpload(ctx, token, w.user["u1"], [32]byte{1})
+		if err != nil || up == nil {
+			t.Fatalf("take: %v %v", up, err)
+		}
+		if !up.Options.UpdatePasswords {
+			t.Error("the upload lost its update-passwords option")
+		}
+		rc, _ := up.Open()
+		got, err := io.ReadAll(rc)
+		if err != nil || string(got) != file {
+			t.Errorf("read back %d bytes (want %d): %v", len(got), len(file), err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE import_upload_chunks SET seq = 5 WHERE seq = 0`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE import_upload_chunks SET seq = 0 WHERE seq = 1`); err != nil {
+			t.Fatal(err)
+		}
+		rc, _ = up.Open()
+		if _, err := io.ReadAll(rc); err == nil {
+			t.Error("a chunk moved to another place was read")
 		}
 	})
 }
