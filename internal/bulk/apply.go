@@ -236,7 +236,7 @@ func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashe
 		}
 		return s.afterCreateUser(ctx, tx, a, u, notify)
 	case ActUpdate:
-		return s.update(ctx, tx, a)
+		return s.update(ctx, tx, a, hashes)
 	}
 	return nil
 }
@@ -279,7 +279,7 @@ func (s *Service) afterCreateUser(ctx context.Context, tx *store.Tx, a *applied,
 }
 
 // update writes an update's changed columns and keeps what they were, for undo.
-func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied) error {
+func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied, hashes map[int]string) error {
 	plan, ex := a.plan, a.plan.Existing
 	before := map[string]string{}
 	var sets []string
@@ -362,6 +362,21 @@ func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied) error {
 		if err := s.accounts.ReactivateTx(ctx, tx, ex.ID); err != nil {
 			return err
 		}
+	}
+	if plan.Password != "" {
+		// The undo token holds the replaced hash and a fingerprint of the new one, never the
+		// password; the account package ends the person's sessions.
+		hash := hashes[plan.Row.Line]
+		if hash == "" {
+			return errs.New(errs.Internal, "bulk: password not hashed")
+		}
+		// An account turned to single sign-on or deleted since the check fails the batch (its
+		// other columns are already written): the run is rolled back.
+		token, err := s.accounts.ImportPasswordTx(ctx, tx, ex.ID, hash)
+		if err != nil {
+			return err
+		}
+		before["password"] = token
 	}
 	b, _ := json.Marshal(before)
 	a.before = string(b)

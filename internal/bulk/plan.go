@@ -37,6 +37,9 @@ type Options struct {
 	CreateGroups bool   // cohort columns naming an unknown group idnumber create it
 	ValidOnly    bool   // apply the valid rows of a file that has errors
 	Notify       bool   // new accounts without a password get a set-your-password email
+	// UpdatePasswords sets the password of an existing local account from its row (Moodle's
+	// "existing user password: update"); without it such passwords are left unchanged.
+	UpdatePasswords bool
 	// UserField says how an enrolments file names people: UserUsername, UserEmail or
 	// UserIDNumber; "" for any of them that matches exactly one account.
 	UserField string
@@ -166,6 +169,7 @@ type Plan struct {
 	Changes  map[string]string // user column → new value, for updates
 	Rename   string            // new username
 	Status   string            // new status, "" for unchanged
+	Password string            // update: the new password (Options.UpdatePasswords), never reported
 	Enrols   []PlannedEnrol
 	Groups   []GroupRef
 	GroupIDs []int64 // of Groups; 0 for a group created by the import
@@ -371,11 +375,9 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 		}
 	}
 	if u.Password != "" {
-		// Moodle's "existing user password: update" is not offered: a file must not reset
-		// the password of someone who may be using it; they reset it themselves.
-		p.Row.note("password: not changed for an existing account (Roster never overwrites a password from a file; the person uses \"forgotten password\")")
+		planPassword(p, o)
 	}
-	if len(p.Changes) == 0 && p.Rename == "" && p.Status == "" {
+	if len(p.Changes) == 0 && p.Rename == "" && p.Status == "" && p.Password == "" {
 		p.Changes = nil
 		p.Action = ActSkip
 		if u.Password == "" {
@@ -386,6 +388,41 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 	p.Action = ActUpdate
 }
 
+// planPassword decides what becomes of the password of a row naming an existing account.
+func planPassword(p *Plan, o Options) {
+	u, ex := p.Row.User, p.Existing
+	if !o.UpdatePasswords {
+		// A file must not reset the password of someone who may be using it unless the
+		// administrator asks for it (Moodle's "existing user password: update").
+		p.Row.note("password: not changed for an existing account (the import does not update passwords; the person uses \"forgotten password\")")
+		return
+	}
+	auth := ex.Auth
+	if a, ok := p.Changes["auth"]; ok {
+		auth = a
+	}
+	if auth != account.AuthLocal {
+		p.Row.note("password: not set: the account logs in with single sign-on (%s)", auth)
+		return
+	}
+	email := ex.Email
+	if e, ok := p.Changes["email"]; ok {
+		email = e
+	}
+	username := ex.Username
+	if p.Rename != "" {
+		username = p.Rename
+	}
+	if err := account.CheckPasswordPolicy(u.Password, username, email); err != nil {
+		for _, f := range errs.As(err).Fields {
+			p.fail("password", "%s", f.Message)
+		}
+		return
+	}
+	p.Password = u.Password
+	p.Row.note("password: will be changed (the person's sessions end)")
+}
+
 // ChangedColumns lists an update's changed columns in a stable order.
 func (p *Plan) ChangedColumns() []string {
 	cols := slices.Sorted(maps.Keys(p.Changes))
@@ -394,6 +431,9 @@ func (p *Plan) ChangedColumns() []string {
 	}
 	if p.Status != "" && p.Action == ActUpdate {
 		cols = append(cols, "suspended")
+	}
+	if p.Password != "" {
+		cols = append(cols, "password")
 	}
 	return cols
 }

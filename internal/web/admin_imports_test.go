@@ -174,6 +174,32 @@ func TestImportPages(t *testing.T) {
 		t.Fatalf("xlsx %v %v", rows, err)
 	}
 
+	// Updating the passwords of existing accounts: offered in English and French, kept with
+	// the upload, announced row by row, applied as announced.
+	want(get(admin, "/admin/imports"), 200, `name="update_passwords"`, "Update the passwords of existing accounts")
+	want(get(admin, "/admin/imports?lang=fr"), 200, "Mettre à jour les mots de passe des comptes existants")
+	body = want(multi(admin, map[string]string{"format": "moodle", "mode": "update_only", "update_passwords": "1"},
+		"username,password\nada@example.org,Correct-Horse-Battery-9\n"), 200, "password: will be changed",
+		`name="update_passwords" value="1" checked`)
+	if strings.Contains(body, "Correct-Horse") {
+		t.Fatal("the preview shows the password")
+	}
+	m = tokenRE.FindStringSubmatch(body)
+	rec = post(admin, "/admin/imports/apply", url.Values{"token": {m[1]}})
+	want(rec, 303)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if err := json.Unmarshal(get(admin, rec.Header().Get("Location")+"/progress").Body.Bytes(), &prog); err != nil {
+			t.Fatal(err)
+		}
+		if prog.Status != "applying" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := rg.accounts.Login(ctx, "ada@example.org", "Correct-Horse-Battery-9", "192.0.2.1"); prog.Status != "applied" || err != nil {
+		t.Fatalf("ada's imported password: %+v %v", prog, err)
+	}
+
 	// Not for everyone.
 	want(get(ada, "/admin/imports"), 403)
 	want(multi(ada, map[string]string{"paste": paste}, ""), 403)
