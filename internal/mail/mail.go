@@ -35,7 +35,7 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message) error {
 	}
 	m.To = to
 	if strings.ContainsAny(m.ToName, "\r\n") {
-		return errs.Field("name", "must be on one line")
+		return errs.FieldCode("name", "one_line")
 	}
 	r, err := render(m)
 	if err != nil {
@@ -62,15 +62,15 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message) error {
 func checkAddress(addr string) (string, error) {
 	addr = strings.TrimSpace(addr)
 	if addr == "" {
-		return "", errs.Field("email", "no email address")
+		return "", errs.FieldCode("email", "required")
 	}
 	a, err := netmail.ParseAddress(addr)
 	if err != nil || a.Name != "" || a.Address != addr {
-		return "", errs.Field("email", "%q is not a valid email address", addr)
+		return "", errs.FieldCode("email", "invalid_email")
 	}
 	domain := addr[strings.LastIndexByte(addr, '@')+1:]
 	if !strings.Contains(domain, ".") && domain != "localhost" {
-		return "", errs.Field("email", "%q is not a valid email address: the domain %q has no dot", addr, domain)
+		return "", errs.FieldCode("email", "email_no_dot")
 	}
 	return addr, nil
 }

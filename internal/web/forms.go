@@ -30,11 +30,11 @@ func showError(p *Page, err error) int {
 	if len(e.Fields) > 0 {
 		for _, f := range e.Fields {
 			if _, taken := p.Fields[f.Field]; !taken {
-				p.Fields[f.Field] = f.Message
+				p.Fields[f.Field] = f.In(p.L.Lang)
 			}
 		}
 	} else {
-		p.Error = e.Message
+		p.Error = e.In(p.L.Lang)
 	}
 	return errs.HTTPStatus(e.Code)
 }

@@ -1,84 +1,64 @@
 package web
 
 import (
-	"embed"
-	"encoding/json"
-	"fmt"
-	"io/fs"
 	"net/http"
-	"strings"
+	"time"
 
-	"golang.org/x/text/language"
+	"roster/internal/errs"
+	"roster/internal/i18n"
+	"roster/internal/web/locales"
 )
 
-//go:embed locales
-var localeFS embed.FS
-
 // Languages are the languages of the pages, the first being the fallback.
-var Languages = []string{"en", "fr"}
+var Languages = i18n.Languages
 
-var matcher = language.NewMatcher([]language.Tag{language.English, language.French})
-
-// Catalog maps a message key to its text in each language.
+// Catalog maps a message key to its text in each language (the "other" form of a plural):
+// for tests that check a key exists. Pages translate through package i18n.
 type Catalog map[string]map[string]string
 
-// LoadCatalog reads the embedded catalogs: locales/LANG/*.json, one file per feature, merged.
-// A key defined twice is an error.
+// LoadCatalog lists the built-in catalog (internal/web/locales, read by package i18n).
 func LoadCatalog() (Catalog, error) {
-	c := Catalog{}
+	c, err := i18n.Load(locales.FS)
+	if err != nil {
+		return nil, err
+	}
+	out := Catalog{}
 	for _, lang := range Languages {
-		files, err := fs.Glob(localeFS, "locales/"+lang+"/*.json")
-		if err != nil {
-			return nil, err
-		}
-		c[lang] = map[string]string{}
-		for _, f := range files {
-			b, err := localeFS.ReadFile(f)
-			if err != nil {
-				return nil, err
-			}
-			m := map[string]string{}
-			if err := json.Unmarshal(b, &m); err != nil {
-				return nil, fmt.Errorf("%s: %w", f, err)
-			}
-			for k, v := range m {
-				if _, dup := c[lang][k]; dup {
-					return nil, fmt.Errorf("%s: key %q is defined twice", f, k)
-				}
-				c[lang][k] = v
-			}
+		out[lang] = map[string]string{}
+		for _, k := range c.Keys(lang) {
+			texts := c.Texts(lang, k)
+			out[lang][k] = texts[len(texts)-1]
 		}
 	}
-	return c, nil
+	return out, nil
 }
 
 // Localizer translates for one language. Pages call it from templates as {{.L.T "key"}}.
 type Localizer struct {
 	Lang string
-	c    Catalog
+	c    *i18n.Catalog
 }
 
-// T returns the text of key, formatted with args when there are any. A missing key shows
-// itself (the catalog test makes sure none is missing).
+// T returns the text of key, formatted with args (plural forms by the language's rules). A
+// missing key shows itself (the catalog test makes sure none is missing).
 func (l Localizer) T(key string, args ...any) string {
-	s, ok := l.c[l.Lang][key]
-	if !ok {
-		s, ok = l.c["en"][key]
+	if l.c == nil {
+		l.c = i18n.Default()
 	}
-	if !ok {
-		return key
-	}
-	if len(args) > 0 {
-		return fmt.Sprintf(s, args...)
-	}
-	return s
+	return l.c.T(l.Lang, key, args...)
 }
+
+// Err returns a service error in the page's language.
+func (l Localizer) Err(err error) string { return errs.As(err).In(l.Lang) }
+
+// Duration writes d in words: "30 minutes", "5 secondes".
+func (l Localizer) Duration(d time.Duration) string { return i18n.Duration(l.Lang, d) }
 
 // langCookie remembers a language chosen with ?lang= by someone not logged in.
 const langCookie = "roster_lang"
 
-// pickLanguage chooses the page language: the user's setting, else ?lang= or the cookie it
-// set, else Accept-Language, else English.
+// pickLanguage chooses the page language: ?lang= (remembered in a cookie), else the user's
+// setting, else the cookie, else Accept-Language, else English.
 func pickLanguage(w http.ResponseWriter, r *http.Request, userLang string) string {
 	if q := r.URL.Query().Get("lang"); supported(q) {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode})
@@ -94,18 +74,6 @@ func pickLanguage(w http.ResponseWriter, r *http.Request, userLang string) strin
 }
 
 // MatchLanguage picks the supported language that best fits an Accept-Language header.
-func MatchLanguage(accept string) string {
-	tags, _, _ := language.ParseAcceptLanguage(accept)
-	_, i, _ := matcher.Match(tags...)
-	return Languages[i]
-}
+func MatchLanguage(accept string) string { return i18n.Match(accept) }
 
-func supported(lang string) bool {
-	lang = strings.ToLower(lang)
-	for _, l := range Languages {
-		if l == lang {
-			return true
-		}
-	}
-	return false
-}
+func supported(lang string) bool { return i18n.Supported(lang) }

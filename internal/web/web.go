@@ -18,6 +18,7 @@ import (
 	"roster/internal/course"
 	"roster/internal/group"
 	"roster/internal/httpx"
+	"roster/internal/i18n"
 	"roster/internal/invite"
 	"roster/internal/sis"
 	"roster/internal/sso"
@@ -56,16 +57,13 @@ type Web struct {
 	cfg     Config
 	log     *slog.Logger
 	db      *store.DB
-	catalog Catalog
+	catalog *i18n.Catalog
 	pages   map[string]*template.Template
 }
 
 // New parses the templates and catalogs.
 func New(cfg Config, s Services) (*Web, error) {
-	catalog, err := LoadCatalog()
-	if err != nil {
-		return nil, err
-	}
+	catalog := i18n.Default()
 	w := &Web{Services: s, cfg: cfg, log: s.Log, db: s.DB, catalog: catalog, pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {

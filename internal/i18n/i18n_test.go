@@ -1,0 +1,174 @@
+package i18n
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPluralsFollowCLDR(t *testing.T) {
+	for _, tc := range []struct {
+		lang string
+		n    int
+		want string
+	}{
+		{"fr", 0, "0 minute"}, {"fr", 1, "1 minute"}, {"fr", 2, "2 minutes"},
+		{"en", 0, "0 minutes"}, {"en", 1, "1 minute"}, {"en", 2, "2 minutes"},
+		{"fr", 1500, "1\u00a0500 minutes"},
+	} {
+		if got := T(tc.lang, "duration.minutes", tc.n); got != tc.want {
+			t.Errorf("%s %d: %q, want %q", tc.lang, tc.n, got, tc.want)
+		}
+	}
+	if got := T("fr", "time.days_hours", 1, 2); got != "1 jour 2 heures" {
+		t.Errorf("two plurals in one sentence: %q", got)
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for _, tc := range []struct {
+		lang string
+		d    time.Duration
+		want string
+	}{
+		{"fr", 5 * time.Second, "5 secondes"},
+		{"en", 5 * time.Second, "5 seconds"},
+		{"fr", 30 * time.Minute, "30 minutes"},
+		{"fr", time.Minute, "1 minute"},
+		{"fr", 90 * time.Minute, "1 heure 30 minutes"},
+		{"en", 48 * time.Hour, "2 days"},
+		{"fr", 25 * time.Hour, "1 jour 1 heure"},
+	} {
+		if got := Duration(tc.lang, tc.d); got != tc.want {
+			t.Errorf("Duration(%s, %v) = %q, want %q", tc.lang, tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestNamedParameters(t *testing.T) {
+	if got := Default().Named("fr", "err.too_long", map[string]any{"limit": 100}); got != "doit faire au plus 100 caractères" {
+		t.Errorf("fr: %q", got)
+	}
+	if got := Default().Named("en", "err.too_long", map[string]any{"limit": 1}); got != "must be at most 1 character long" {
+		t.Errorf("en: %q", got)
+	}
+}
+
+func TestPick(t *testing.T) {
+	if got := Pick("", "fr-CA", "en"); got != "fr" {
+		t.Errorf("Pick = %s", got)
+	}
+	if got := Pick("", "de"); got != "en" {
+		t.Errorf("Pick = %s", got)
+	}
+}
+
+// TestEveryLanguageHasEveryKey fails on a key one language lacks, and on a plural entry
+// whose forms differ in parameters between languages.
+func TestEveryLanguageHasEveryKey(t *testing.T) {
+	c := Default()
+	for _, a := range Languages {
+		for _, k := range c.Keys(a) {
+			for _, b := range Languages {
+				if !c.Has(b, k) {
+					t.Errorf("key %q is in %s but missing in %s", k, a, b)
+				}
+			}
+		}
+	}
+}
+
+// TestCodedErrorsInCatalog reads every Go file of Roster for the calls that build a coded
+// error (errs.FieldCode, errs.Coded, Fields.AddCode, Fields.AddAt) and fails when the key is
+// not a string literal, when a language has no "err."+key entry, or when the named
+// parameters given differ from the ones the entry uses.
+func TestCodedErrorsInCatalog(t *testing.T) {
+	c := Default()
+	keyArg := map[string]int{"FieldCode": 1, "Coded": 1, "AddCode": 1, "AddAt": 3}
+	fset := token.NewFileSet()
+	found := 0
+	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "../.." || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			i, ok := keyArg[sel.Sel.Name]
+			if !ok || len(call.Args) <= i {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); (sel.Sel.Name == "FieldCode" || sel.Sel.Name == "Coded") && (!ok || x.Name != "errs") {
+				return true
+			}
+			pos := fset.Position(call.Pos())
+			lit, ok := call.Args[i].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				if strings.HasSuffix(path, "internal/errs/errs.go") {
+					return true
+				}
+				t.Errorf("%s: the error key must be a string literal", pos)
+				return true
+			}
+			key, _ := strconv.Unquote(lit.Value)
+			found++
+			for _, lang := range Languages {
+				if !c.Has(lang, "err."+key) {
+					t.Errorf("%s: error key %q has no entry err.%s in %s", pos, key, key, lang)
+				}
+			}
+			var given []string
+			for _, a := range call.Args[i+1:] {
+				cl, ok := a.(*ast.CompositeLit)
+				if !ok {
+					continue
+				}
+				for _, e := range cl.Elts {
+					if kv, ok := e.(*ast.KeyValueExpr); ok {
+						if kl, ok := kv.Key.(*ast.BasicLit); ok {
+							name, _ := strconv.Unquote(kl.Value)
+							given = append(given, name)
+						}
+					}
+				}
+			}
+			sort.Strings(given)
+			want := c.Params("err." + key)
+			if strings.Join(given, ",") != strings.Join(want, ",") {
+				t.Errorf("%s: error key %q given parameters %v, its entry uses %v", pos, key, given, want)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found == 0 {
+		t.Fatal("found no coded error: the scan is broken")
+	}
+	t.Logf("%d coded errors", found)
+}
