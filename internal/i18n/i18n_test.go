@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"io/fs"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,4 +172,31 @@ func TestCodedErrorsInCatalog(t *testing.T) {
 		t.Fatal("found no coded error: the scan is broken")
 	}
 	t.Logf("%d coded errors", found)
+}
+
+// TestFrenchTypography: a no-break space before : ; ? !, the typographic apostrophe, « »
+// quotes, and one word for email ("e-mail", never "courriel").
+func TestFrenchTypography(t *testing.T) {
+	c := Default()
+	bad := []struct{ re, why string }{
+		{`'`, "an ASCII apostrophe (use ’)"},
+		{`"`, "ASCII quotes (use « »)"},
+		{`[^\x{00a0}\x{202f}][:;?!](\s|$)`, "no no-break space before : ; ? !"},
+		{`(?i)courriel|\bemails?\b`, `"courriel" or "email" (use "e-mail")`},
+		{`«[^\x{00a0}]|[^\x{00a0}]»`, "no no-break space inside « »"},
+	}
+	for _, k := range c.Keys("fr") {
+		for _, s := range c.Texts("fr", k) {
+			for _, b := range bad {
+				if regexp.MustCompile(b.re).MatchString(stripVerbs(s)) {
+					t.Errorf("fr %s: %s: %q", k, b.why, s)
+				}
+			}
+		}
+	}
+}
+
+// stripVerbs drops printf verbs and ${vars}, and %[1]s: text, which are not French text.
+func stripVerbs(s string) string {
+	return regexp.MustCompile(`%(\[\d+\])?[-+# 0]*\d*[a-zA-Z%]|\$\{\w+\}`).ReplaceAllString(s, "X")
 }

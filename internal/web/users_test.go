@@ -81,7 +81,7 @@ func TestUserAdminPages(t *testing.T) {
 	code, body, _ = call(admin, "GET", "/admin/audit?action=user.", nil)
 	want(code, body, 200, "user.delete", "user.email_change", "user.suspend")
 	code, body, _ = call(admin, "GET", "/admin/audit?lang=fr", nil)
-	want(code, body, 200, "Journal d&#39;audit", "profile_field.create")
+	want(code, body, 200, "Journal d’audit", "profile_field.create")
 
 	// Someone without rights sees none of it.
 	other := create(account.NewUser{Email: "other@example.org", FirstName: "O", LastName: "Ther"})
