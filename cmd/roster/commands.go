@@ -10,6 +10,7 @@ import (
 	"roster/internal/account"
 	"roster/internal/authz"
 	"roster/internal/config"
+	"roster/internal/site"
 	"roster/internal/store"
 )
 
@@ -44,6 +45,10 @@ func (m *Main) open(ctx context.Context, cfg *config.Config) (*store.DB, error) 
 	}
 	m.closers = append(m.closers, db.Close)
 	if err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	// ROSTER_LANGUAGE and ROSTER_TIMEZONE, when set, win over what the admin pages stored.
+	if err := site.Configure(ctx, db, cfg.Language, cfg.TimeZone); err != nil {
 		return nil, err
 	}
 	return db, nil

@@ -53,7 +53,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return n
 	})
 	pages, err := web.New(web.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), ResetTTL: cfg.ResetTTL,
-		MailDelivered: cfg.SMTP != ""}, web.Services{Log: m.Log, DB: db, Accounts: svc.accounts, Groups: svc.groups,
+		MailDelivered: cfg.SMTP != "", LanguageFixed: cfg.Language != "", TimeZoneFixed: cfg.TimeZone != ""}, web.Services{Log: m.Log, DB: db, Accounts: svc.accounts, Groups: svc.groups,
 		Invites: svc.invites, Courses: svc.courses, SSO: svc.sso, SIS: svc.sis})
 	if err != nil {
 		return err

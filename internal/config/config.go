@@ -20,6 +20,8 @@ type Config struct {
 	SMTP     string        // smtp://user:pass@host:port or smtps://...; empty keeps mail in the outbox
 	MailFrom string        // sender of every email
 	ResetTTL time.Duration // how long a password-reset link works
+	Language string        // the site's language (en, fr); empty: the one chosen at first set-up
+	TimeZone string        // the site's time zone (IANA name); empty: the one chosen at first set-up
 }
 
 // Default returns the configuration before environment and flags.
@@ -49,6 +51,8 @@ func (c *Config) settings() []setting {
 		{flag: "smtp", env: "ROSTER_SMTP", usage: "smtp://user:pass@host:port (smtps:// for TLS); empty keeps mail in the outbox", secret: true, str: &c.SMTP},
 		{flag: "mail-from", env: "ROSTER_MAIL_FROM", usage: "sender of every email", str: &c.MailFrom},
 		{flag: "reset-ttl", env: "ROSTER_RESET_TTL", usage: "how long a password-reset link works", dur: &c.ResetTTL},
+		{flag: "language", env: "ROSTER_LANGUAGE", usage: "the site's language (en, fr): pages and emails for people who have none of their own", str: &c.Language},
+		{flag: "timezone", env: "ROSTER_TIMEZONE", usage: "the site's time zone (IANA name, e.g. Europe/Paris)", str: &c.TimeZone},
 	}
 }
 
@@ -118,6 +122,14 @@ func (c *Config) Finish() error {
 	}
 	if c.ResetTTL <= 0 {
 		return fmt.Errorf("reset-ttl: must be positive")
+	}
+	if c.Language != "" && c.Language != "en" && c.Language != "fr" {
+		return fmt.Errorf("language: %q: expected en or fr", c.Language)
+	}
+	if c.TimeZone != "" {
+		if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "Local" {
+			return fmt.Errorf("timezone: %q: expected an IANA time zone such as Europe/Paris", c.TimeZone)
+		}
 	}
 	return nil
 }

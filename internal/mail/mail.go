@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"roster/internal/errs"
+	"roster/internal/i18n"
+	"roster/internal/site"
 	"roster/internal/store"
 )
 
@@ -19,7 +21,7 @@ type Message struct {
 	To       string         // address
 	ToName   string         // display name
 	UserID   int64          // the recipient's account, when there is one
-	Language string         // "fr" or "en"; anything else falls back to English
+	Language string         // "fr" or "en"; anything else falls back to the site's language
 	Data     map[string]any // template data; "Link" is the one link the reader acts on
 }
 
@@ -36,6 +38,11 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message) error {
 	m.To = to
 	if strings.ContainsAny(m.ToName, "\r\n") {
 		return errs.FieldCode("name", "one_line")
+	}
+	if i18n.Norm(m.Language) == "" {
+		// No language of their own (e.g. added from a teacher's "external users" block): the
+		// site's.
+		m.Language = site.Language(ctx, tx)
 	}
 	r, err := render(m)
 	if err != nil {

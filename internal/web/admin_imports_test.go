@@ -152,6 +152,7 @@ func TestImportPages(t *testing.T) {
 
 	// In French.
 	want(get(admin, "/admin/imports?lang=fr"), 200, "Nouvel import")
+	get(admin, "/?lang=en") // the switch is saved on the account: back to English
 
 	// The templates.
 	rec = get(admin, "/admin/imports/template.csv")

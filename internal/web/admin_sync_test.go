@@ -43,6 +43,7 @@ func TestAdminSyncPage(t *testing.T) {
 	want(code, body, 200, "The source nightly is saved.", `id="source-nightly"`, "Never run")
 	code, body, _ = call(admin, "GET", "/admin/sync?edit=nightly&lang=fr", nil)
 	want(code, body, 200, "Modifier la source nightly", `action="/admin/sync/nightly"`)
+	call(admin, "GET", "/?lang=en", nil) // the switch is saved on the account: back to English
 	form.Set("schedule", "30 3 * * 1-5")
 	code, _, _ = call(admin, "POST", "/admin/sync/nightly", form)
 	want(code, "", 303)

@@ -56,6 +56,7 @@ func TestExternalUsersBlockForTeachers(t *testing.T) {
 	}
 	code, body, _ = call(tess, "GET", "/?lang=fr", nil)
 	want(code, body, 200, "Utilisateurs externes", "Inscrire dans mon cours")
+	call(tess, "GET", "/?lang=en", nil) // the switch is saved on the account: back to English
 	// The student does not.
 	code, body, _ = call(stu, "GET", "/", nil)
 	want(code, body, 200)
@@ -101,6 +102,7 @@ func TestExternalUsersBlockForTeachers(t *testing.T) {
 	want(code, "", 303)
 	code, body, _ = call(admin, "GET", loc+"&lang=fr", nil)
 	want(code, body, 200, "Rôles de cours", "Le rôle Secretariat a été créé.", "<code>secretariat</code>", "Enseignant non éditeur")
+	call(admin, "GET", "/?lang=en", nil)
 	code, body, _ = call(admin, "POST", "/admin/course-roles", url.Values{"shortname": {"secretariat"},
 		"name": {"Again"}, "base_role": {"student"}})
 	want(code, body, 409, "already exists")

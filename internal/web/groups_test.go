@@ -79,6 +79,8 @@ func TestGroupPages(t *testing.T) {
 		t.Fatal("Team is not drawn under Region")
 	}
 	want(call(admin, "GET", "/groups?lang=fr", nil), 200, "Groupes", "1 membre", "privé", "Nouveau groupe")
+	want(call(admin, "GET", "/groups", nil), 200, "Nouveau groupe") // the switch is saved on the account
+	call(admin, "GET", "/?lang=en", nil)
 
 	// Creating: an error beside its field, then a group shown on its page.
 	want(call(admin, "POST", "/groups", url.Values{"name": {""}, "parent_id": {fmt.Sprint(company)}}), 422,

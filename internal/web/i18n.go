@@ -36,6 +36,7 @@ func LoadCatalog() (Catalog, error) {
 // Localizer translates for one language. Pages call it from templates as {{.L.T "key"}}.
 type Localizer struct {
 	Lang string
+	TZ   *time.Location // the site's time zone; nil is UTC
 	c    *i18n.Catalog
 }
 
@@ -57,9 +58,10 @@ func (l Localizer) Duration(d time.Duration) string { return i18n.Duration(l.Lan
 // langCookie remembers a language chosen with ?lang= by someone not logged in.
 const langCookie = "roster_lang"
 
-// pickLanguage chooses the page language: ?lang= (remembered in a cookie), else the user's
-// setting, else the cookie, else Accept-Language, else English.
-func pickLanguage(w http.ResponseWriter, r *http.Request, userLang string) string {
+// pickLanguage chooses the page language: ?lang= (remembered in a cookie), else the
+// person's saved language, else the cookie, else the language of what the page is about (an
+// invitation), else the site's, else Accept-Language, else English.
+func pickLanguage(w http.ResponseWriter, r *http.Request, userLang, hint, siteLang string) string {
 	if q := r.URL.Query().Get("lang"); supported(q) {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		return q
@@ -70,6 +72,12 @@ func pickLanguage(w http.ResponseWriter, r *http.Request, userLang string) strin
 	if c, err := r.Cookie(langCookie); err == nil && supported(c.Value) {
 		return c.Value
 	}
+	if supported(hint) {
+		return hint
+	}
+	if supported(siteLang) {
+		return siteLang
+	}
 	return MatchLanguage(r.Header.Get("Accept-Language"))
 }
 
@@ -77,3 +85,52 @@ func pickLanguage(w http.ResponseWriter, r *http.Request, userLang string) strin
 func MatchLanguage(accept string) string { return i18n.Match(accept) }
 
 func supported(lang string) bool { return i18n.Supported(lang) }
+
+func (l Localizer) loc() *time.Location {
+	if l.TZ == nil {
+		return time.UTC
+	}
+	return l.TZ
+}
+
+// toTime accepts a time.Time or a *time.Time (nil gives false).
+func toTime(v any) (time.Time, bool) {
+	switch t := v.(type) {
+	case time.Time:
+		return t, !t.IsZero()
+	case *time.Time:
+		if t == nil {
+			return time.Time{}, false
+		}
+		return *t, !t.IsZero()
+	}
+	return time.Time{}, false
+}
+
+// DateTime writes an instant in the site's time zone, the language's way: 23/11/2026 09:00 in
+// French, 2026-11-23 09:00 in English.
+func (l Localizer) DateTime(v any) string {
+	t, ok := toTime(v)
+	if !ok {
+		return ""
+	}
+	return t.In(l.loc()).Format(l.T("format.datetime"))
+}
+
+// Date writes a day the language's way (a day is stored as midnight UTC: no zone shift).
+func (l Localizer) Date(v any) string {
+	t, ok := toTime(v)
+	if !ok {
+		return ""
+	}
+	return t.UTC().Format(l.T("format.date"))
+}
+
+// DateIn writes an instant's day in the site's time zone.
+func (l Localizer) DateIn(v any) string {
+	t, ok := toTime(v)
+	if !ok {
+		return ""
+	}
+	return t.In(l.loc()).Format(l.T("format.date"))
+}

@@ -1,0 +1,79 @@
+package web
+
+import (
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"roster/internal/account"
+)
+
+// TestSiteLanguageAndTimeZone: the admin settings page sets the site's language and time zone;
+// a visitor whose browser asks for English then meets French pages, dates are shown in the
+// site's zone, a bad zone is refused in the page's language, and only platform administrators
+// may change them.
+func TestSiteLanguageAndTimeZone(t *testing.T) {
+	r := newRig(t)
+	admin := r.user(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true})
+	ann := r.user(account.NewUser{Email: "ann@example.org", FirstName: "Ann", LastName: "Lee"})
+
+	english := func(path string) string {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Accept-Language", "en-GB,en;q=0.9")
+		return r.do(nil, req).Body.String()
+	}
+	if !strings.Contains(english("/login"), `<html lang="en">`) {
+		t.Fatal("before a site language, the browser's decides")
+	}
+	code, body, _ := r.call(ann, "GET", "/admin/settings", nil)
+	r.want(code, body, 403)
+	code, body, _ = r.call(ann, "POST", "/admin/settings", url.Values{"site_language": {"fr"}})
+	r.want(code, body, 403)
+
+	code, body, _ = r.call(admin, "GET", "/admin/settings?lang=fr", nil)
+	r.want(code, body, 200, "Langue du site", `id="site_timezone"`)
+	code, body, _ = r.call(admin, "POST", "/admin/settings", url.Values{"site_language": {"fr"}, "site_timezone": {"Mars/Olympus"}})
+	r.want(code, body, 422, "n’est pas un fuseau horaire")
+	code, body, loc := r.call(admin, "POST", "/admin/settings", url.Values{"site_language": {"fr"}, "site_timezone": {"Europe/Paris"}})
+	r.want(code, body, 303)
+	code, body, _ = r.call(admin, "GET", loc, nil)
+	r.want(code, body, 200, "Les réglages sont enregistrés.", `value="Europe/Paris"`)
+
+	if !strings.Contains(english("/login"), `<html lang="fr">`) {
+		t.Error("the site's language is not used for a visitor without one")
+	}
+	// The audit page shows the settings change at 10:00 in Paris (the clock reads 09:00 UTC),
+	// as a French date.
+	code, body, _ = r.call(admin, "GET", "/admin/audit", nil)
+	r.want(code, body, 200, "site.settings")
+	at := r.clock.Now().In(mustZone(t, "Europe/Paris")).Format("02/01/2006 15:04")
+	r.want(code, body, 200, at)
+}
+
+// TestLanguageSwitchIsSaved: the header's switch, for a logged-in person, is saved on their
+// account, so the next pages (and their emails) follow it.
+func TestLanguageSwitchIsSaved(t *testing.T) {
+	r := newRig(t)
+	ann := r.user(account.NewUser{Email: "ann@example.org", FirstName: "Ann", LastName: "Lee"})
+	r.get(ann, "/?lang=fr")
+	u, err := r.accounts.UserByID(r.ctx, ann.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Language != "fr" {
+		t.Fatalf("language %q after the switch", u.Language)
+	}
+	code, body, _ := r.call(u, "GET", "/", nil)
+	r.want(code, body, 200, `<html lang="fr">`)
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
