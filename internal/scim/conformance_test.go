@@ -185,3 +185,70 @@ func TestPatchForms(t *testing.T) {
 		}
 	})
 }
+
+// POST /.search at the root searches Users and Groups (RFC 7644 §3.4.3).
+func TestRootSearch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		r := newRig(t, db)
+		search := func(body map[string]any) *resp {
+			t.Helper()
+			body["schemas"] = []any{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"}
+			return r.do("POST", "/scim/v2/.search", body)
+		}
+		var users []string
+		for _, n := range []string{"ann", "ben", "cid"} {
+			u := userJSON(n+"@contoso.com", strings.ToUpper(n[:1])+n[1:], "Sales")
+			u["displayName"] = "Sales"
+			users = append(users, r.do("POST", "/scim/v2/Users", u).want(t, 201).str("id"))
+		}
+		g1 := r.do("POST", "/scim/v2/Groups", map[string]any{"displayName": "Sales", "members": []any{map[string]any{"value": users[0]}}}).want(t, 201).str("id")
+		g2 := r.do("POST", "/scim/v2/Groups", map[string]any{"displayName": "Support"}).want(t, 201).str("id")
+		ids := func(p *resp) string {
+			var out []string
+			for _, x := range p.get("Resources").([]any) {
+				m := x.(map[string]any)
+				out = append(out, m["meta"].(map[string]any)["resourceType"].(string)[:1]+m["id"].(string))
+			}
+			return strings.Join(out, ",")
+		}
+		U := func(i int) string { return "U" + users[i] }
+		for _, tc := range []struct {
+			name  string
+			body  map[string]any
+			want  string
+			total int
+		}{
+			{"everything, users first", map[string]any{}, strings.Join([]string{U(0), U(1), U(2), "G" + g1, "G" + g2}, ","), 5},
+			{"an attribute both have", map[string]any{"filter": `displayName eq "sales"`}, strings.Join([]string{U(0), U(1), U(2), "G" + g1}, ","), 4},
+			{"a user attribute", map[string]any{"filter": `userName sw "b"`}, U(1), 1},
+			{"a group attribute", map[string]any{"filter": `members.value eq "` + users[0] + `"`}, "G" + g1, 1},
+			{"a page across both", map[string]any{"startIndex": 3, "count": 2}, U(2) + ",G" + g1, 5},
+			{"a page of groups only", map[string]any{"startIndex": 5, "count": 10}, "G" + g2, 5},
+			{"count 0", map[string]any{"count": 0}, "", 5},
+			{"sorted within each type", map[string]any{"sortBy": "displayName", "sortOrder": "descending", "filter": `displayName sw "s"`},
+				strings.Join([]string{U(0), U(1), U(2), "G" + g2, "G" + g1}, ","), 5},
+		} {
+			got := search(tc.body).want(t, 200)
+			if ids(got) != tc.want || got.total() != tc.total {
+				t.Errorf("%s: %s (total %d), want %s (total %d)", tc.name, ids(got), got.total(), tc.want, tc.total)
+			}
+		}
+		got := search(map[string]any{"filter": `displayName eq "Support"`, "attributes": []any{"displayName"}}).want(t, 200)
+		if res := got.get("Resources.0").(map[string]any); len(res) != 3 || res["displayName"] != "Support" {
+			t.Errorf("attributes: %s", got.Raw)
+		}
+		got = search(map[string]any{"attributes": []any{"userName"}, "count": 10}).want(t, 200)
+		if u, g := got.get("Resources.0").(map[string]any), got.get("Resources.4").(map[string]any); len(u) != 3 || u["userName"] == nil ||
+			len(g) != 2 || g["id"] != g2 {
+			t.Errorf("attributes of one type: %s", got.Raw)
+		}
+		search(map[string]any{"filter": `shoeSize eq "42"`}).wantError(t, 400, "invalidFilter")
+		// The per-type searches are there too.
+		if got := r.do("POST", "/scim/v2/Groups/.search", map[string]any{"filter": `displayName sw "s"`, "count": 1}).want(t, 200); got.total() != 2 ||
+			len(got.get("Resources").([]any)) != 1 {
+			t.Errorf("Groups/.search: %s", got.Raw)
+		}
+		search(map[string]any{"filter": `displayName eq`}).wantError(t, 400, "invalidFilter")
+		r.do("GET", "/scim/v2/.search", nil).wantError(t, 405, "")
+	})
+}

@@ -87,3 +87,10 @@ func writeError(w http.ResponseWriter, e *Error) {
 		ScimType: e.Type, Detail: e.Detail})
 	w.Write(append(b, '\n'))
 }
+
+// Unauthorized writes the 401 of a request to /scim/v2 whose bearer token is unknown or
+// revoked, for Roster's authentication middleware, which refuses such requests before they
+// reach the handler: an RFC 7644 error, as SCIM clients expect (Okta's "Check status 401").
+func Unauthorized(w http.ResponseWriter, detail string) {
+	writeError(w, newError(http.StatusUnauthorized, "", "%s", detail))
+}

@@ -239,7 +239,7 @@ func memberIDs(v any, strict bool) ([]int64, error) {
 				val = x
 			case "type":
 				if t, _ := x.(string); strings.EqualFold(t, "Group") {
-					return nil, invalidValue("groups cannot be members of groups in Roster (its groups form a tree)")
+					return nil, invalidValue("a group cannot be a member of a group here: members are users (see /Schemas)")
 				}
 			case "display", "$ref":
 			default:

@@ -249,7 +249,7 @@ func (p projection) wants(name string) bool {
 		}
 	}
 	if len(p.only) == 0 && len(p.onlyExt) == 0 {
-		return true
+		return !p.bare
 	}
 	for _, t := range p.only {
 		if t.Ext == nil && strings.EqualFold(t.Attr.Name, name) {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"roster/internal/account"
 	"roster/internal/authz"
 	"roster/internal/group"
 	"roster/internal/store"
@@ -278,3 +279,114 @@ func TestScope(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// What Entra ID sends for accounts without a person's name, and what older Entra provisioning
+// jobs send for groups.
+func TestEntraReplayNamelessAndOlderJobs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		r := newRig(t, db)
+		sys := authz.With(context.Background(), authz.System)
+
+		// A device account: only a displayName, one word. /Schemas requires userName alone.
+		printer := r.do("POST", "/scim/v2/Users", map[string]any{
+			"schemas":     []any{"urn:ietf:params:scim:schemas:core:2.0:User", enterpriseURN},
+			"externalId":  "5b0c2cf4-31a6-4b71-9f0e-3f5d4a0a2c11",
+			"userName":    "printer01@contoso.com",
+			"active":      true,
+			"displayName": "Printer",
+			"emails":      []any{map[string]any{"primary": true, "type": "work", "value": "printer01@contoso.com"}},
+			"meta":        map[string]any{"resourceType": "User"},
+		}).want(t, 201)
+		pid := printer.str("id")
+		// SCIM shows what was sent (no name), and filters by it.
+		if printer.get("name") != nil || printer.str("displayName") != "Printer" {
+			t.Fatalf("printer: %s", printer.Raw)
+		}
+		if got := r.do("GET", `/scim/v2/Users?filter=displayName eq "printer" and name.givenName eq null`, nil); got.total() != 1 {
+			t.Fatalf("filter: %s", got.Raw)
+		}
+		// The Roster account has both names, as every account, so its pages and an
+		// administrator's edits work as for anyone.
+		if n := r.sqlString(`SELECT first_name || '|' || last_name FROM users WHERE id = $1`, pid); n != "Printer|Printer" {
+			t.Fatalf("names %q", n)
+		}
+		lang := "fr"
+		if _, err := r.accounts.UpdateUser(sys, r.sqlInt(`SELECT CAST($1 AS BIGINT)`, pid), account.UserUpdate{Language: &lang}); err != nil {
+			t.Fatalf("an administrator's edit of the account: %v", err)
+		}
+		// Names sent later are Roster's names.
+		r.do("PATCH", "/scim/v2/Users/"+pid, patch(op("Add", "name.givenName", "Floor 2"), op("Add", "name.familyName", "Printer"))).want(t, 200)
+		if n := r.sqlString(`SELECT first_name || '|' || last_name FROM users WHERE id = $1`, pid); n != "Floor 2|Printer" {
+			t.Fatalf("names after PATCH %q", n)
+		}
+		// A userName alone (scim2-tester creates users so): names from the userName.
+		bare := r.do("POST", "/scim/v2/Users", map[string]any{"userName": "kiosk.7@contoso.com"}).want(t, 201)
+		if n := r.sqlString(`SELECT first_name || '|' || last_name FROM users WHERE id = $1`, bare.str("id")); n != "kiosk.7|kiosk.7" {
+			t.Fatalf("names %q", n)
+		}
+		// A two-word displayName and one name given: the other comes from the displayName.
+		half := r.do("POST", "/scim/v2/Users", map[string]any{"userName": "jo@contoso.com", "displayName": "Jo Van Dyke",
+			"name": map[string]any{"givenName": "Johanna"}}).want(t, 201)
+		if n := r.sqlString(`SELECT first_name || '|' || last_name FROM users WHERE id = $1`, half.str("id")); n != "Johanna|Van Dyke" {
+			t.Fatalf("names %q", n)
+		}
+
+		// Older provisioning jobs declare an Active Directory schema on groups.
+		g := r.do("POST", "/scim/v2/Groups", map[string]any{
+			"schemas":     []any{"urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"},
+			"externalId":  "c2a37d3b-8bd6-4d1f-9e3a-7d0b6a2a6b1e",
+			"displayName": "Finance", "members": []any{map[string]any{"value": pid}},
+		}).want(t, 201)
+		if s := g.get("schemas").([]any); len(s) != 1 || s[0] != "urn:ietf:params:scim:schemas:core:2.0:Group" || g.str("members.0.value") != pid {
+			t.Fatalf("group: %s", g.Raw)
+		}
+		r.do("PUT", "/scim/v2/Groups/"+g.str("id"), map[string]any{
+			"schemas":     []any{"urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"},
+			"displayName": "Finance EMEA",
+			"http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group": map[string]any{},
+		}).want(t, 200)
+		// The schema is accepted on groups only; other unknown schemas are still refused.
+		r.do("POST", "/scim/v2/Users", map[string]any{"userName": "x@contoso.com",
+			"schemas": []any{"http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"}}).wantError(t, 400, "invalidSyntax")
+		r.do("POST", "/scim/v2/Groups", map[string]any{"displayName": "Other",
+			"schemas": []any{"urn:ietf:params:scim:schemas:core:2.0:Group", "urn:example:x"}}).wantError(t, 400, "invalidSyntax")
+		// Members are users: a group inside a group is refused (see docs/scim.md).
+		other := r.do("POST", "/scim/v2/Groups", map[string]any{"displayName": "Payroll"}).want(t, 201).str("id")
+		r.do("PATCH", "/scim/v2/Groups/"+g.str("id"), patch(op("add", "members", []any{map[string]any{"value": other, "type": "Group"}}))).
+			wantError(t, 400, "invalidValue")
+	})
+}
+
+// The requests of Okta's SCIM 2.0 spec test (its Runscope suite, which an application must
+// pass to be listed), besides "Check status 401", which internal/server tests: the 401 is
+// written by the authentication middleware.
+func TestOktaSpecTest(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		r := newRig(t, db)
+		// "Test Users endpoint": a page of one, with the ListResponse attributes.
+		r.do("POST", "/scim/v2/Users", userJSON("first@okta.local", "First", "User")).want(t, 201)
+		r.do("POST", "/scim/v2/Users", userJSON("second@okta.local", "Second", "User")).want(t, 201)
+		page := r.do("GET", "/scim/v2/Users?count=1&startIndex=1", nil).want(t, 200)
+		if page.total() != 2 || page.get("itemsPerPage") != float64(1) || page.get("startIndex") != float64(1) ||
+			len(page.get("Resources").([]any)) != 1 || page.str("schemas.0") != "urn:ietf:params:scim:api:messages:2.0:ListResponse" {
+			t.Fatalf("page: %s", page.Raw)
+		}
+		// "Get Users with a filter on a random userName": none, and Resources still a list.
+		none := r.do("GET", `/scim/v2/Users?filter=userName eq "b51e7c0c2a@okta.local"`, nil).want(t, 200)
+		if none.total() != 0 || none.get("Resources") == nil {
+			t.Fatalf("no match: %s", none.Raw)
+		}
+		// "Create user with a random userName", then the same again: 409 in SCIM's form.
+		u := map[string]any{"schemas": []any{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "Runscope9f3@okta.local",
+			"name": map[string]any{"givenName": "Run", "familyName": "Scope"}, "emails": []any{map[string]any{"primary": true,
+				"value": "Runscope9f3@okta.local", "type": "work"}}, "active": true, "password": "abc123"}
+		id := r.do("POST", "/scim/v2/Users", u).want(t, 201).str("id")
+		r.do("POST", "/scim/v2/Users", u).wantError(t, 409, "uniqueness")
+		// "Username Case Sensitivity Check": userName is not case-exact.
+		if got := r.do("GET", `/scim/v2/Users?filter=userName eq "runscope9F3@OKTA.local"`, nil); got.total() != 1 || got.str("Resources.0.id") != id {
+			t.Fatalf("case-insensitive userName: %s", got.Raw)
+		}
+		// "Check status 404" for a random id.
+		r.do("GET", "/scim/v2/Users/010101010101", nil).wantError(t, 404, "")
+	})
+}

@@ -22,6 +22,9 @@ func (rt *resourceType) canonical(body object) (object, error) {
 			}
 			continue
 		}
+		if rt.ignored(k) {
+			continue
+		}
 		if ext := rt.extension(k); ext != nil {
 			m, ok := v.(object)
 			if v != nil && !ok {
@@ -77,7 +80,7 @@ func (rt *resourceType) checkSchemas(v any) error {
 	}
 	for _, s := range list {
 		u, ok := s.(string)
-		if !ok || (!strings.EqualFold(u, rt.Core.ID) && rt.extension(u) == nil) {
+		if !ok || (!strings.EqualFold(u, rt.Core.ID) && rt.extension(u) == nil && !rt.ignored(u)) {
 			return invalidSyntax("unknown schema %v for a %s", s, rt.Name)
 		}
 	}
@@ -181,6 +184,9 @@ type projection struct {
 	only, without []*target
 	onlyExt       []*Schema // "attributes=urn:...:enterprise:2.0:User" asks for the whole extension
 	withoutExt    []*Schema
+	// bare keeps id and schemas only: a root .search whose attributes name none of this
+	// type's attributes.
+	bare bool
 }
 
 // parseProjection reads the two comma-separated lists. Unknown names are ignored, as a
@@ -211,7 +217,7 @@ func (rt *resourceType) parseProjection(attributes, excluded string) projection 
 
 // apply returns the resource as the client asked to see it. id and schemas are always there.
 func (p projection) apply(res object) object {
-	if len(p.only) > 0 || len(p.onlyExt) > 0 {
+	if len(p.only) > 0 || len(p.onlyExt) > 0 || p.bare {
 		out := object{"id": res["id"], "schemas": res["schemas"]}
 		for _, ext := range p.onlyExt {
 			if v, ok := res[ext.ID]; ok {

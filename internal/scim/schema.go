@@ -11,6 +11,9 @@ const (
 	PatchSchema      = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 	SearchSchema     = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 	ErrorSchema      = "urn:ietf:params:scim:api:messages:2.0:Error"
+	// EntraGroupSchema is a schema older Microsoft Entra ID provisioning jobs add to the
+	// groups they create; it defines nothing Roster keeps, and is accepted and ignored.
+	EntraGroupSchema = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 	spcSchema        = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 	rtSchema         = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 	schemaSchema     = "urn:ietf:params:scim:schemas:core:2.0:Schema"
@@ -68,8 +71,14 @@ func ref(types ...string) func(*Attr)   { return func(a *Attr) { a.ReferenceType
 func canonical(v ...string) func(*Attr) { return func(a *Attr) { a.CanonicalValues = v } }
 
 // multiValue is the usual value/display/type/primary shape of a multi-valued attribute.
+// A value of type reference is a URI (RFC 7643 §8.7.1 gives photos the referenceTypes
+// "external"), as every reference carries its referenceTypes.
 func multiValue(name, valueType string, types ...string) *Attr {
-	return complexAttr(name, []*Attr{attr("value", valueType), str("display"), str("type", canonical(types...)),
+	value := attr("value", valueType)
+	if valueType == "reference" {
+		value.ReferenceTypes = []string{"external"}
+	}
+	return complexAttr(name, []*Attr{value, str("display"), str("type", canonical(types...)),
 		attr("primary", "boolean")}, multi)
 }
 
@@ -98,10 +107,14 @@ var enterprise = &Schema{ID: EnterpriseSchema, Name: "EnterpriseUser", Descripti
 	complexAttr("manager", []*Attr{str("value"), attr("$ref", "reference", ref("User")), str("displayName", readOnly)}),
 }}
 
+// Members are users only: RFC 7643 lets a group hold groups, but Roster's groups form a tree
+// whose private groups (SCIM's) pass no members up, so a group inside a group would change
+// nothing there; and neither Entra ID (which does not provision nested groups) nor Okta
+// (whose Group Push sends users) sends one. A member of type Group is refused.
 var groupCore = &Schema{ID: GroupSchema, Name: "Group", Description: "Group", Attributes: []*Attr{
 	str("displayName", required),
-	complexAttr("members", []*Attr{str("value", immutable), attr("$ref", "reference", ref("User", "Group"), immutable),
-		str("display", readOnly), str("type", immutable, canonical("User", "Group"))}, multi),
+	complexAttr("members", []*Attr{str("value", immutable), attr("$ref", "reference", ref("User"), immutable),
+		str("display", readOnly), str("type", immutable, canonical("User"))}, multi),
 }}
 
 // common are the attributes every resource has (RFC 7643 §3.1); they are not listed in the
@@ -110,7 +123,7 @@ var common = []*Attr{
 	str("id", readOnly, caseExact, func(a *Attr) { a.Returned = "always"; a.Uniqueness = "server" }),
 	str("externalId", caseExact),
 	complexAttr("meta", []*Attr{str("resourceType", readOnly), attr("created", "dateTime", readOnly),
-		attr("lastModified", "dateTime", readOnly), attr("location", "reference", readOnly), str("version", readOnly)}, readOnly),
+		attr("lastModified", "dateTime", readOnly), attr("location", "reference", ref("uri"), readOnly), str("version", readOnly)}, readOnly),
 }
 
 // resourceType ties an endpoint to its schema and extensions.
@@ -118,11 +131,14 @@ type resourceType struct {
 	Name, Endpoint string
 	Core           *Schema
 	Extensions     []*Schema
+	// Ignored are schema URNs a request may declare (and use as an attribute key) that are
+	// accepted and dropped.
+	Ignored []string
 }
 
 var (
 	usersType  = &resourceType{Name: "User", Endpoint: "/Users", Core: userCore, Extensions: []*Schema{enterprise}}
-	groupsType = &resourceType{Name: "Group", Endpoint: "/Groups", Core: groupCore}
+	groupsType = &resourceType{Name: "Group", Endpoint: "/Groups", Core: groupCore, Ignored: []string{EntraGroupSchema}}
 )
 
 func findAttr(list []*Attr, name string) *Attr {
@@ -150,6 +166,16 @@ func (rt *resourceType) extension(urn string) *Schema {
 		}
 	}
 	return nil
+}
+
+// ignored reports whether urn is a schema requests may declare and Roster drops.
+func (rt *resourceType) ignored(urn string) bool {
+	for _, s := range rt.Ignored {
+		if strings.EqualFold(s, urn) {
+			return true
+		}
+	}
+	return false
 }
 
 // schemaIDs lists the URNs a resource of this type declares.

@@ -105,6 +105,8 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /scim/v2/Schemas", h.schemas)
 	m.HandleFunc("GET /scim/v2/Schemas/{id}", h.schema)
 
+	m.HandleFunc("POST /scim/v2/.search", h.searchAll)
+
 	m.HandleFunc("GET /scim/v2/Users", h.listUsers)
 	m.HandleFunc("POST /scim/v2/Users/.search", h.searchUsers)
 	m.HandleFunc("POST /scim/v2/Users", h.createUser)
@@ -123,7 +125,7 @@ func (h *Handler) routes() {
 
 	// The same paths with any other method, and everything else, answer in SCIM's format.
 	for _, p := range []string{"/scim/v2/ServiceProviderConfig", "/scim/v2/ResourceTypes", "/scim/v2/Schemas",
-		"/scim/v2/Users", "/scim/v2/Users/{id}", "/scim/v2/Groups", "/scim/v2/Groups/{id}"} {
+		"/scim/v2/.search", "/scim/v2/Users", "/scim/v2/Users/{id}", "/scim/v2/Groups", "/scim/v2/Groups/{id}"} {
 		m.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, newError(http.StatusMethodNotAllowed, "", "%s is not allowed here", r.Method))
 		})

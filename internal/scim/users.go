@@ -192,30 +192,13 @@ func getString(m object, path string) string {
 }
 
 // recordOf derives the record of a canonical User. Errors: invalidValue for a missing
-// userName or names that cannot be found.
+// userName.
 func recordOf(m object) (*userRecord, error) {
 	r := &userRecord{UserName: strings.TrimSpace(getString(m, "userName")), ExternalID: getString(m, "externalId")}
 	if r.UserName == "" {
 		return nil, invalidValue("userName is required")
 	}
-	r.Given = strings.TrimSpace(getString(m, "name.givenName"))
-	r.Family = strings.TrimSpace(getString(m, "name.familyName"))
-	if r.Given == "" || r.Family == "" {
-		// Some directories hold only a display name: take the first word as given name.
-		full := strings.Fields(getString(m, "displayName"))
-		if len(full) == 0 {
-			full = strings.Fields(getString(m, "name.formatted"))
-		}
-		if r.Given == "" && len(full) > 1 {
-			r.Given = full[0]
-		}
-		if r.Family == "" && len(full) > 1 {
-			r.Family = strings.Join(full[1:], " ")
-		}
-	}
-	if r.Given == "" || r.Family == "" {
-		return nil, invalidValue("name.givenName and name.familyName are required (or a displayName of two words or more)")
-	}
+	r.Given, r.Family = rosterNames(m, r.UserName)
 	if b, ok := m["active"].(bool); ok {
 		r.Active, r.ActiveSet = b, true
 	}
@@ -274,6 +257,53 @@ func recordOf(m object) (*userRecord, error) {
 	}
 	r.Doc = string(b)
 	return r, nil
+}
+
+// rosterNames are the first and last names of the Roster account, which requires both (its
+// pages, lists and searches show them) while SCIM requires only userName. They come from
+// name.givenName and name.familyName; a missing one from a displayName (else name.formatted)
+// of two words or more: the first word is the given name, the rest the family name. A single
+// word left (Entra's "Printer", a nickName, else the userName before any "@") stands for
+// whichever names are missing. The SCIM resource keeps what the provider sent: a name
+// derived here is not shown at /Users.
+func rosterNames(m object, userName string) (given, family string) {
+	given = strings.TrimSpace(getString(m, "name.givenName"))
+	family = strings.TrimSpace(getString(m, "name.familyName"))
+	if given != "" && family != "" {
+		return given, family
+	}
+	var word string
+	for _, src := range []string{getString(m, "displayName"), getString(m, "name.formatted")} {
+		full := strings.Fields(src)
+		if len(full) > 1 {
+			if given == "" {
+				given = full[0]
+			}
+			if family == "" {
+				family = strings.Join(full[1:], " ")
+			}
+			return given, family
+		}
+		if len(full) == 1 && word == "" {
+			word = full[0]
+		}
+	}
+	if word == "" {
+		word = strings.TrimSpace(getString(m, "nickName"))
+	}
+	if word == "" {
+		word, _, _ = strings.Cut(userName, "@")
+		if word == "" {
+			word = userName
+		}
+	}
+	if given == "" {
+		given = word
+	}
+	if family == "" {
+		family = word
+	}
+	return given, family
 }
 
 // newUser is the Roster account a record asks for; its Validate checks the fields Roster

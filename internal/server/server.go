@@ -15,6 +15,7 @@ import (
 	"roster/internal/authz"
 	"roster/internal/errs"
 	"roster/internal/httpx"
+	"roster/internal/scim"
 	"roster/internal/store"
 	"roster/internal/web"
 )
@@ -100,7 +101,7 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 		if h := r.Header.Get("Authorization"); h != "" {
 			token, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
-				unauthorized(w, "the Authorization header must be: Bearer TOKEN")
+				unauthorized(w, r, "the Authorization header must be: Bearer TOKEN")
 				return
 			}
 			p, err := d.Accounts.TokenPrincipal(ctx, strings.TrimSpace(token))
@@ -110,7 +111,7 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 					http.Error(w, "internal error", http.StatusInternalServerError)
 					return
 				}
-				unauthorized(w, "unknown or revoked token")
+				unauthorized(w, r, "unknown or revoked token")
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(authz.With(ctx, p)))
@@ -132,7 +133,13 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 	})
 }
 
-func unauthorized(w http.ResponseWriter, detail string) {
+// unauthorized refuses a request whose credentials are bad: in SCIM's error format under
+// /scim/v2/ (RFC 7644 §3.12), as problem details elsewhere.
+func unauthorized(w http.ResponseWriter, r *http.Request, detail string) {
+	if r.URL.Path == "/scim/v2" || strings.HasPrefix(r.URL.Path, "/scim/v2/") {
+		scim.Unauthorized(w, detail)
+		return
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
 	w.WriteHeader(http.StatusUnauthorized)
