@@ -31,7 +31,7 @@ func (s *Service) FirstAdminLink(ctx context.Context) (link string, err error) {
 			return err
 		}
 		if exists {
-			return errs.New(errs.Conflict, "Roster already has accounts; log in instead")
+			return errs.Coded(errs.Conflict, "already_set_up")
 		}
 		token, err := issueToken(ctx, tx, purposeFirstAdmin, 0, 0)
 		link = s.link("/setup/", token)
@@ -76,7 +76,7 @@ func (s *Service) CompleteFirstAdmin(ctx context.Context, token string, in NewUs
 		return nil, err
 	}
 	if in.Password == "" {
-		return nil, errs.Field("password", "is required")
+		return nil, errs.FieldCode("password", "required")
 	}
 	hash, err := s.hasher.Hash(ctx, in.Password)
 	if err != nil {

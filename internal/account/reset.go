@@ -35,7 +35,7 @@ const maxResetsPerHour = 3
 // Errors: Invalid when login is empty; ErrUseInstitutional for single-sign-on accounts.
 func (s *Service) RequestReset(ctx context.Context, login, ip string) error {
 	if normLogin(login) == "" {
-		return errs.Field("login", "is required")
+		return errs.FieldCode("login", "required")
 	}
 	u, err := s.UserByLogin(ctx, s.db, login)
 	if errs.Is(err, errs.NotFound) {

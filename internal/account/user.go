@@ -89,42 +89,42 @@ func (in *NewUser) Validate() error {
 	emailOK := in.Email == ""
 	if in.Email != "" {
 		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || a.Name != "" {
-			f.Add("email", "is not a valid email address")
+			f.AddCode("email", "invalid_email")
 		} else {
 			emailOK = true
 		}
 	}
 	if in.FirstName == "" {
-		f.Add("first_name", "is required")
+		f.AddCode("first_name", "required")
 	}
 	if in.LastName == "" {
-		f.Add("last_name", "is required")
+		f.AddCode("last_name", "required")
 	}
 	defaulted := in.Username == strings.ToLower(in.Email) // a bad email is reported once, as email
 	if in.Username == "" {
-		f.Add("username", "is required for an account without email")
+		f.AddCode("username", "username_required_no_email")
 	} else if n := utf8.RuneCountInString(in.Username); (emailOK || !defaulted) &&
 		(n > 100 || strings.IndexFunc(in.Username, badUsernameRune) >= 0) {
-		f.Add("username", "must be at most 100 characters, without spaces")
+		f.AddCode("username", "bad_username", errs.P{"limit": 100})
 	}
 	if in.Language != "" && in.Language != "en" && in.Language != "fr" {
-		f.Add("language", "must be en or fr")
+		f.AddCode("language", "unknown_language")
 	}
 	switch in.Auth {
 	case AuthLocal, AuthCAS, AuthOIDC:
 	default:
-		f.Add("auth", "must be local, cas or oidc")
+		f.AddCode("auth", "bad_auth")
 	}
 	if (in.Password != "" || in.PasswordHash != "") && in.Auth != AuthLocal {
-		f.Add("password", "accounts that log in with single sign-on have no password here")
+		f.AddCode("password", "sso_no_password")
 	} else if in.Password != "" && in.PasswordHash != "" {
-		f.Add("password", "give a password or a password hash, not both")
+		f.AddCode("password", "password_or_hash")
 	} else if in.Password != "" {
 		if err := CheckPasswordPolicy(in.Password, in.Username, in.Email); err != nil {
 			f = append(f, errs.As(err).Fields...)
 		}
 	} else if in.PasswordHash != "" && !knownHash(in.PasswordHash) {
-		f.Add("password", "the hash is not argon2id, bcrypt or SHA-512 crypt")
+		f.AddCode("password", "bad_hash")
 	}
 	return f.Err()
 }
@@ -231,8 +231,7 @@ func (s *Service) insertUser(ctx context.Context, tx *store.Tx, in NewUser, hash
 }
 
 func usernameTaken(username string) error {
-	return &errs.Error{Code: errs.Conflict, Message: "username: " + username + " is already taken",
-		Fields: []errs.FieldError{{Field: "username", Message: "is already taken"}}}
+	return errs.FieldCode("username", "already_taken").Class(errs.Conflict)
 }
 
 // UserByID returns the account with this id. Errors: NotFound (deleted accounts included).
@@ -250,7 +249,7 @@ func (s *Service) UserByID(ctx context.Context, id int64) (*User, error) {
 func (s *Service) UserByLogin(ctx context.Context, q store.Querier, login string) (*User, error) {
 	login = normLogin(login)
 	if login == "" {
-		return nil, errs.New(errs.NotFound, "no such account")
+		return nil, errs.Coded(errs.NotFound, "no_account")
 	}
 	u, err := scanUser(q.QueryRowContext(ctx, selectUser+` WHERE username = $1 AND deleted_at IS NULL`, login))
 	if !errs.Is(err, errs.NotFound) {
@@ -273,7 +272,7 @@ func (s *Service) UserByLogin(ctx context.Context, q store.Querier, login string
 		return nil, wrap(err, "user by email")
 	}
 	if len(found) != 1 {
-		return nil, errs.New(errs.NotFound, "no such account")
+		return nil, errs.Coded(errs.NotFound, "no_account")
 	}
 	return found[0], nil
 }
@@ -320,7 +319,7 @@ func scanUser(row scanner) (*User, error) {
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Language, &u.Status, &u.Auth,
 		&u.IDNumber, &u.IsAdmin, &custom, &created, &activated, &lastLogin, &deleteAt, &u.passwordHash, &deactivated)
 	if store.IsNoRows(err) {
-		return nil, errs.New(errs.NotFound, "no such account")
+		return nil, errs.Coded(errs.NotFound, "no_account")
 	}
 	if err != nil {
 		return nil, wrap(err, "scan user")

@@ -44,7 +44,7 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) (users []*User, n
 		return nil, "", err
 	}
 	if !all && len(roots) == 0 {
-		return nil, "", errs.New(errs.Forbidden, "you may not see accounts")
+		return nil, "", errs.Coded(errs.Forbidden, "forbidden_accounts")
 	}
 	if f.GroupID != 0 {
 		if err := authz.CanInGroup(ctx, s.db, authz.ManageGroup, f.GroupID); err != nil {
@@ -53,17 +53,17 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) (users []*User, n
 	}
 	var fe errs.Fields
 	if f.Status != "" && f.Status != StatusActive && f.Status != StatusSuspended {
-		fe.Add("status", "must be active or suspended")
+		fe.AddCode("status", "bad_user_status")
 	}
 	if f.Limit == 0 {
 		f.Limit = 50
 	}
 	if f.Limit < 1 || f.Limit > 500 {
-		fe.Add("limit", "must be from 1 to 500")
+		fe.AddCode("limit", "limit_range", errs.P{"max": 500})
 	}
 	cur, cerr := decodeUserCursor(f.Cursor)
 	if cerr != nil {
-		fe.Add("cursor", "is not a cursor this list gave")
+		fe.AddCode("cursor", "bad_cursor")
 	}
 	if err := fe.Err(); err != nil {
 		return nil, "", err
@@ -224,50 +224,50 @@ func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) erro
 	trim := func(p *string) string { return strings.TrimSpace(*p) }
 	if up.FirstName != nil {
 		if u.FirstName = trim(up.FirstName); u.FirstName == "" || utf8.RuneCountInString(u.FirstName) > 100 {
-			fe.Add("first_name", "is required, at most 100 characters")
+			fe.AddCode("first_name", "required_max", errs.P{"limit": 100})
 		}
 	}
 	if up.LastName != nil {
 		if u.LastName = trim(up.LastName); u.LastName == "" || utf8.RuneCountInString(u.LastName) > 100 {
-			fe.Add("last_name", "is required, at most 100 characters")
+			fe.AddCode("last_name", "required_max", errs.P{"limit": 100})
 		}
 	}
 	if up.Email != nil {
 		u.Email = trim(up.Email)
 		if u.Email != "" {
 			if a, err := netmail.ParseAddress(u.Email); err != nil || a.Address != u.Email || a.Name != "" {
-				fe.Add("email", "is not a valid email address")
+				fe.AddCode("email", "invalid_email")
 			}
 		}
 	}
 	if up.Username != nil {
 		u.Username = strings.ToLower(trim(up.Username))
 		if n := utf8.RuneCountInString(u.Username); n == 0 || n > 100 || strings.IndexFunc(u.Username, badUsernameRune) >= 0 {
-			fe.Add("username", "is required, at most 100 characters, without spaces")
+			fe.AddCode("username", "bad_username", errs.P{"limit": 100})
 		}
 	}
 	if up.Language != nil {
 		if u.Language = strings.ToLower(trim(up.Language)); u.Language != "" && u.Language != "en" && u.Language != "fr" {
-			fe.Add("language", "must be en or fr")
+			fe.AddCode("language", "unknown_language")
 		}
 	}
 	if up.Status != nil {
 		u.Status = trim(up.Status)
 		switch {
 		case u.Status != StatusActive && u.Status != StatusSuspended:
-			fe.Add("status", "must be active or suspended")
+			fe.AddCode("status", "bad_user_status")
 		case u.Status == StatusSuspended && isSelf(ctx, u.ID):
-			fe.Add("status", "you cannot suspend your own account")
+			fe.AddCode("status", "own_suspend")
 		}
 	}
 	switch {
 	case up.ClearDeleteAt && up.DeleteAt != nil:
-		fe.Add("delete_at", "give a date or clear it, not both")
+		fe.AddCode("delete_at", "delete_at_conflict")
 	case up.ClearDeleteAt:
 		u.DeleteAt = nil
 	case up.DeleteAt != nil:
 		if d := up.DeleteAt.UTC().Truncate(time.Second); !d.After(tx.Now) {
-			fe.Add("delete_at", "must be in the future (to delete now, delete the account)")
+			fe.AddCode("delete_at", "delete_at_past")
 		} else {
 			u.DeleteAt = &d
 		}
@@ -321,7 +321,7 @@ func (s *Service) writeUpdate(ctx context.Context, tx *store.Tx, before, u *User
 		u.FirstName, u.LastName, u.Email, strings.ToLower(u.Email), u.Username, u.Language, store.NullUnix(u.DeleteAt),
 		string(custom), tx.Now.Unix(), u.ID)
 	if store.IsUnique(err) {
-		return conflict("username", "is already taken")
+		return errs.FieldCode("username", "already_taken").Class(errs.Conflict)
 	}
 	if err != nil {
 		return wrap(err, "update user")
@@ -430,7 +430,7 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 			return err
 		}
 		if isSelf(ctx, id) {
-			return errs.New(errs.Invalid, "you cannot delete your own account")
+			return errs.Coded(errs.Invalid, "own_delete")
 		}
 		return anonymize(ctx, tx, id, "admin")
 	})

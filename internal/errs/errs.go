@@ -117,6 +117,13 @@ func Coded(class Code, key string, p ...P) *Error {
 	return &Error{Code: class, Key: key, Params: pp, Message: English(key, pp)}
 }
 
+// Class returns e with another class (for instance Conflict for a field error about a name
+// already taken).
+func (e *Error) Class(c Code) *Error {
+	e.Code = c
+	return e
+}
+
 // Field returns an Invalid error about one field, from an English message and no key. Prefer
 // FieldCode: pages show this message in English.
 func Field(field, format string, args ...any) *Error {

@@ -307,19 +307,29 @@ func (c *Catalog) T(lang, key string, args ...any) string {
 	return p.Sprintf(key, args...)
 }
 
+// Label is a parameter value that is itself a catalog key (a role, a status): Named writes
+// it in the message's language.
+type Label string
+
 // Named returns the text of key in lang with named parameters.
 func (c *Catalog) Named(lang, key string, params map[string]any) string {
 	names := c.params[key]
 	args := make([]any, len(names))
 	for i, n := range names {
-		if v, ok := params[n]; ok {
-			args[i] = v
-		} else {
+		v, ok := params[n]
+		switch {
+		case !ok:
 			args[i] = ""
+		case isLabel(v):
+			args[i] = c.T(lang, string(v.(Label)))
+		default:
+			args[i] = v
 		}
 	}
 	return c.T(lang, key, args...)
 }
+
+func isLabel(v any) bool { _, ok := v.(Label); return ok }
 
 // Default is the catalog built into Roster. A broken catalog is a programming error that the
 // tests catch, so it panics.

@@ -87,14 +87,31 @@ func TestEveryLanguageHasEveryKey(t *testing.T) {
 }
 
 // TestCodedErrorsInCatalog reads every Go file of Roster for the calls that build a coded
-// error (errs.FieldCode, errs.Coded, Fields.AddCode, Fields.AddAt) and fails when the key is
-// not a string literal, when a language has no "err."+key entry, or when the named
-// parameters given differ from the ones the entry uses.
+// error (errs.FieldCode, errs.Coded, Fields.AddCode, Fields.AddAt) and fails when a language
+// has no "err."+key entry, or when the named parameters given differ from the ones the entry
+// uses. A key that is not a string literal must be listed on a comment just above the call
+// ("// errkeys: a_key another_key"), and each listed key is checked.
 func TestCodedErrorsInCatalog(t *testing.T) {
 	c := Default()
-	keyArg := map[string]int{"FieldCode": 1, "Coded": 1, "AddCode": 1, "AddAt": 3}
+	keyArg := map[string]int{"FieldCode": 1, "Coded": 1, "AddCode": 1, "AddAt": 3, "reject": 0}
 	fset := token.NewFileSet()
 	found := 0
+	check := func(pos token.Position, key string, given []string, checkParams bool) {
+		found++
+		for _, lang := range Languages {
+			if !c.Has(lang, "err."+key) {
+				t.Errorf("%s: error key %q has no entry err.%s in %s", pos, key, key, lang)
+			}
+		}
+		if !checkParams {
+			return
+		}
+		sort.Strings(given)
+		want := c.Params("err." + key)
+		if strings.Join(given, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: error key %q given parameters %v, its entry uses %v", pos, key, given, want)
+		}
+	}
 	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -102,12 +119,22 @@ func TestCodedErrorsInCatalog(t *testing.T) {
 		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "../.." || d.Name() == "testdata") {
 			return filepath.SkipDir
 		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") ||
+			strings.HasSuffix(path, "internal/errs/errs.go") {
 			return nil
 		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
+		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
 		if err != nil {
 			return err
+		}
+		listed := map[int][]string{} // line of a comment's end -> the keys it lists
+		for _, cg := range f.Comments {
+			for _, cm := range cg.List {
+				if _, after, ok := strings.Cut(cm.Text, "errkeys:"); ok {
+					line := fset.Position(cg.End()).Line
+					listed[line] = append(listed[line], strings.Fields(after)...)
+				}
+			}
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
@@ -128,19 +155,16 @@ func TestCodedErrorsInCatalog(t *testing.T) {
 			pos := fset.Position(call.Pos())
 			lit, ok := call.Args[i].(*ast.BasicLit)
 			if !ok || lit.Kind != token.STRING {
-				if strings.HasSuffix(path, "internal/errs/errs.go") {
-					return true
+				keys := append(listed[pos.Line-1], listed[pos.Line]...)
+				if len(keys) == 0 {
+					t.Errorf("%s: the error key is not a string literal: list its keys in a comment above (// errkeys: …)", pos)
 				}
-				t.Errorf("%s: the error key must be a string literal", pos)
+				for _, k := range keys {
+					check(pos, k, nil, false)
+				}
 				return true
 			}
 			key, _ := strconv.Unquote(lit.Value)
-			found++
-			for _, lang := range Languages {
-				if !c.Has(lang, "err."+key) {
-					t.Errorf("%s: error key %q has no entry err.%s in %s", pos, key, key, lang)
-				}
-			}
 			var given []string
 			for _, a := range call.Args[i+1:] {
 				cl, ok := a.(*ast.CompositeLit)
@@ -156,11 +180,7 @@ func TestCodedErrorsInCatalog(t *testing.T) {
 					}
 				}
 			}
-			sort.Strings(given)
-			want := c.Params("err." + key)
-			if strings.Join(given, ",") != strings.Join(want, ",") {
-				t.Errorf("%s: error key %q given parameters %v, its entry uses %v", pos, key, given, want)
-			}
+			check(pos, key, given, true)
 			return true
 		})
 		return nil

@@ -134,3 +134,12 @@ func (l Localizer) DateIn(v any) string {
 	}
 	return t.In(l.loc()).Format(l.T("format.date"))
 }
+
+// Code writes a coded message (an error code without parameters) in the page's language; an
+// empty code shows the English fallback.
+func (l Localizer) Code(code, fallback string) string {
+	if code == "" {
+		return fallback
+	}
+	return errs.Text(l.Lang, code, nil)
+}
