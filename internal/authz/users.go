@@ -29,7 +29,8 @@ var userOpGroupOp = map[UserOp]GroupOp{
 	ManageUser: CreateAccountsIn,
 }
 
-var userOpVerbs = map[UserOp]string{ViewUser: "see", ManageUser: "manage"}
+// userOpKeys are the error codes of a refusal, by operation.
+var userOpKeys = map[UserOp]string{ViewUser: "forbidden_user_view", ManageUser: "forbidden_user_manage"}
 
 // CanOnUser says whether the caller may do op to the account userID: nil, or errs
 // Unauthorized or Forbidden. Platform administrators may do everything. A scoped caller
@@ -49,7 +50,8 @@ func CanOnUser(ctx context.Context, q store.Querier, op UserOp, userID int64) er
 	if err != nil || all {
 		return err
 	}
-	forbidden := errs.New(errs.Forbidden, "you may not %s this account", userOpVerbs[op])
+	// errkeys: forbidden_user_view forbidden_user_manage
+	forbidden := errs.Coded(errs.Forbidden, userOpKeys[op])
 	if len(roots) == 0 {
 		return forbidden
 	}
@@ -71,7 +73,7 @@ func CanOnUser(ctx context.Context, q store.Querier, op UserOp, userID int64) er
 	}
 	if admin, err := exists(ctx, q, `SELECT 1 FROM users WHERE id = $1 AND is_admin`, userID); err != nil || admin {
 		if err == nil {
-			err = errs.New(errs.Forbidden, "only platform administrators may manage a platform administrator's account")
+			err = errs.Coded(errs.Forbidden, "forbidden_admin_account")
 		}
 		return err
 	}
@@ -80,7 +82,7 @@ func CanOnUser(ctx context.Context, q store.Querier, op UserOp, userID int64) er
 		LIMIT 1`, args...)
 	if err != nil || outside {
 		if err == nil {
-			err = errs.New(errs.Forbidden, "this account holds roles in groups outside yours: ask a platform administrator")
+			err = errs.Coded(errs.Forbidden, "forbidden_user_outside")
 		}
 		return err
 	}

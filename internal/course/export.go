@@ -41,7 +41,7 @@ var exportHeader = []string{"first_name", "last_name", "email", "username", "rol
 // It needs authz.ViewParticipants. Errors: Forbidden, NotFound, Invalid (filter, format).
 func (s *Service) Export(ctx context.Context, courseID int64, f ParticipantFilter, only []int64, format string, w io.Writer) error {
 	if _, ok := Formats[format]; !ok {
-		return errs.Field("format", "must be csv, xlsx, ods or json")
+		return errs.FieldCode("format", "bad_export_format")
 	}
 	f.Limit, f.Offset = All, 0
 	page, err := s.Participants(ctx, courseID, f)

@@ -62,13 +62,13 @@ func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
 	r.Name = strings.TrimSpace(r.Name)
 	var f errs.Fields
 	if !roleShortname.MatchString(r.Shortname) {
-		f.Add("shortname", "2 to 50 lower-case letters, digits or _, starting with a letter")
+		f.AddCode("shortname", "bad_role_shortname")
 	}
 	if r.Name == "" || utf8.RuneCountInString(r.Name) > 100 {
-		f.Add("name", "a name of 1 to 100 characters")
+		f.AddCode("name", "required_max", errs.P{"limit": 100})
 	}
 	if !isBaseRole(r.BaseRole) {
-		f.Add("base_role", "must be one of teacher, non_editing_teacher, student, guest")
+		f.AddCode("base_role", "bad_base_role")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO course_roles (shortname, name, base_role, builtin, sort_order, created_at)
 			VALUES ($1, $2, $3, false, 100, $4)`, r.Shortname, r.Name, r.BaseRole, tx.Now.Unix())
 		if store.IsUnique(err) {
-			return conflictField("shortname", "the role %q already exists", r.Shortname)
+			return conflictField("shortname", "role_exists")
 		}
 		if err != nil {
 			return wrap(err, "course: create role")
@@ -106,12 +106,12 @@ func isBaseRole(r string) bool {
 // checkRole fails with Invalid naming field when role is not a course role.
 func checkRole(ctx context.Context, q store.Querier, field, role string) error {
 	if role == "" {
-		return errs.Field(field, "choose a role")
+		return errs.FieldCode(field, "choose_role")
 	}
 	var one int
 	err := q.QueryRowContext(ctx, `SELECT 1 FROM course_roles WHERE shortname = $1`, role).Scan(&one)
 	if store.IsNoRows(err) {
-		return errs.Field(field, "unknown role %q", role)
+		return errs.FieldCode(field, "unknown_role")
 	}
 	return wrap(err, "course: check role")
 }

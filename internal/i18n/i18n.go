@@ -322,6 +322,9 @@ func (c *Catalog) Named(lang, key string, params map[string]any) string {
 			args[i] = ""
 		case isLabel(v):
 			args[i] = c.T(lang, string(v.(Label)))
+		case isTime(v):
+			// An instant in a message: the language's way, in UTC (a message has no zone).
+			args[i] = time.Time(v.(Time)).UTC().Format(c.T(lang, "format.datetime")) + " UTC"
 		default:
 			args[i] = v
 		}
@@ -330,6 +333,11 @@ func (c *Catalog) Named(lang, key string, params map[string]any) string {
 }
 
 func isLabel(v any) bool { _, ok := v.(Label); return ok }
+
+// Time is an instant given as a parameter: Named writes it the language's way.
+type Time time.Time
+
+func isTime(v any) bool { _, ok := v.(Time); return ok }
 
 // Default is the catalog built into Roster. A broken catalog is a programming error that the
 // tests catch, so it panics.

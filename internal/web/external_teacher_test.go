@@ -96,7 +96,7 @@ func TestExternalUsersBlockForTeachers(t *testing.T) {
 	want(code, body, 200, "Course roles", "non_editing_teacher", `id="course-role-form"`)
 	code, body, _ = call(admin, "POST", "/admin/course-roles", url.Values{"shortname": {"Bad Name"}, "name": {""},
 		"base_role": {"emperor"}})
-	want(code, body, 422, "lower-case letters", "a name of 1 to 100", "must be one of")
+	want(code, body, 422, "lower-case letters", "is required, at most 100 characters", "must be one of")
 	code, _, loc := call(admin, "POST", "/admin/course-roles", url.Values{"shortname": {"secretariat"},
 		"name": {"Secretariat"}, "base_role": {"non_editing_teacher"}})
 	want(code, "", 303)
