@@ -28,10 +28,11 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	var o bulk.Options
 	var apply bool
 	var undo int64
-	fs.StringVar(&o.Format, "format", bulk.FormatMoodle, "moodle, tsv, groups or enrolments")
+	fs.StringVar(&o.Format, "format", bulk.FormatMoodle, "moodle, tsv, groups, enrolments or methods")
 	fs.BoolVar(&apply, "apply", false, "apply the file (default: preview only)")
 	fs.StringVar(&o.Mode, "mode", bulk.AddNew, "upload type: add_new, add_update or update_only")
 	fs.BoolVar(&o.MatchEmail, "match-email", false, "find existing accounts by email instead of username")
+	fs.StringVar(&o.UserField, "user-field", "", "enrolments: how the file names people: username, email or idnumber (default: any field that matches exactly one account)")
 	fs.BoolVar(&o.AllowRenames, "allow-renames", false, "with --match-email, a different username renames the account")
 	fs.BoolVar(&o.ValidOnly, "valid-only", false, "apply the valid rows of a file that has errors")
 	fs.BoolVar(&o.CreateGroups, "create-groups", true, "cohort columns naming an unknown group idnumber create it")
@@ -53,7 +54,7 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 		return err
 	}
 	if (len(files) != 1) == (undo == 0) {
-		fmt.Fprintln(m.Stderr, "usage: roster import FILE [--format moodle|tsv|groups|enrolments] [--apply], or roster import --undo BATCH [--apply]")
+		fmt.Fprintln(m.Stderr, "usage: roster import FILE [--format moodle|tsv|groups|enrolments|methods] [--user-field username|email|idnumber] [--apply], or roster import --undo BATCH [--apply]")
 		return errUsage
 	}
 	db, err := m.open(ctx, cfg)
@@ -126,5 +127,9 @@ func printReport(w io.Writer, rep *bulk.Report) {
 		fmt.Fprintln(w, line)
 	}
 	s := rep.Summary
-	fmt.Fprintf(w, "created %d, updated %d, enrolled %d, skipped %d, errors %d\n", s.Created, s.Updated, s.Enrolled, s.Skipped, s.Errors)
+	fmt.Fprintf(w, "created %d, updated %d, enrolled %d, skipped %d, errors %d", s.Created, s.Updated, s.Enrolled, s.Skipped, s.Errors)
+	if s.Deleted > 0 {
+		fmt.Fprintf(w, ", deleted %d", s.Deleted)
+	}
+	fmt.Fprintln(w)
 }

@@ -40,3 +40,29 @@ func TestImportCommand(t *testing.T) {
 		t.Fatalf("undo: %v\n%s", err, out)
 	}
 }
+
+// TestImportMethodsAndUserField: --format methods and --user-field, from the command line.
+func TestImportMethodsAndUserField(t *testing.T) {
+	env := sqliteEnv(t)
+	if out, err := run(t, env, "", "demo"); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	methods := filepath.Join(dir, "methods.csv")
+	_ = os.WriteFile(methods, []byte("add,cohort,DATA201,L1-INFO-2026,0,,student\nadd,meta,INFO102,INFO101,0,,\ndel,cohort,HIST101,L1-HIST-2026,0,,student\n"), 0o600)
+	out, err := run(t, env, "", "import", methods, "--format", "methods", "--valid-only", "--apply")
+	if err != nil || !strings.Contains(out, "line 2: error (metacohort: the course already has this method)") ||
+		!strings.Contains(out, "created 1, updated 0, enrolled 0, skipped 0, errors 1, deleted 1") {
+		t.Fatalf("methods: %v\n%s", err, out)
+	}
+	flat := filepath.Join(dir, "flat.txt")
+	_ = os.WriteFile(flat, []byte("add,teacher,alan.turing@demo.example,HIST101\n"), 0o600)
+	if out, err = run(t, env, "", "import", flat, "--format", "enrolments", "--user-field", "username"); err == nil ||
+		!strings.Contains(out, `no account has the username "alan.turing@demo.example"`) {
+		t.Fatalf("by username: %v\n%s", err, out)
+	}
+	if out, err = run(t, env, "", "import", flat, "--format", "enrolments", "--user-field", "email", "--apply"); err != nil ||
+		!strings.Contains(out, "enrolled 1") {
+		t.Fatalf("by email: %v\n%s", err, out)
+	}
+}

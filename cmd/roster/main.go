@@ -74,10 +74,11 @@ Usage:
   roster migrate          bring the database schema up to date
   roster user add --email E --first-name F --last-name L [--username U] [--admin] [--password-stdin]
   roster token create --name N [--user LOGIN] [--scim --group ID]
-  roster import FILE [--format moodle|tsv|groups|enrolments] [--apply]
+  roster import FILE [--format moodle|tsv|groups|enrolments|methods] [--user-field username|email|idnumber] [--apply]
                           preview (default) or apply a bulk file; prints the report
   roster sync [--source csv:PATH|oneroster:PATH] [--dry-run] [--action suspend|unenrol|keep] [--threshold PCT]
                           run the student-information-system sync now
+  roster demo             fill an empty database with a demo platform to explore
   roster config           print the effective configuration, secrets masked
   roster version          print the version
 
@@ -113,6 +114,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.sync(ctx, args[1:])
 	case "config":
 		return m.printConfig(args[1:])
+	case "demo":
+		return m.demo(ctx, args[1:])
 	case "version", "--version":
 		fmt.Fprintln(m.Stdout, "roster", Version)
 		return nil

@@ -22,11 +22,12 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 		return err
 	}
 	var spec, name, action string
-	var dry bool
+	var dry, createCourses bool
 	var threshold float64
 	fs.StringVar(&spec, "source", "", "csv:PATH, oneroster:PATH (folder or zip) or a configured source's NAME")
 	fs.StringVar(&name, "name", "", "the source's name (default csv or oneroster): its enrolments are those it made under this name")
 	fs.BoolVar(&dry, "dry-run", false, "show the whole difference, apply nothing")
+	fs.BoolVar(&createCourses, "create-courses", false, "oneroster: create the course of a class that has none (short name: classCode)")
 	fs.StringVar(&action, "action", sis.ActionSuspend, "for people no longer listed: suspend, unenrol or keep")
 	fs.Float64Var(&threshold, "threshold", sis.DefaultThreshold, "stop without applying when more than PCT % of the source's enrolments would be removed or suspended (100: no limit)")
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -65,7 +66,8 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if rep, err = sis.Run(ctx, db, src, sis.RunOptions{Action: action, Threshold: threshold, DryRun: dry}); err != nil {
+		if rep, err = sis.Run(ctx, db, src, sis.RunOptions{Action: action, Threshold: threshold, DryRun: dry,
+			CreateCourses: createCourses}); err != nil {
 			return err
 		}
 	}

@@ -2,9 +2,11 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"roster/internal/authz"
 	"roster/internal/course"
+	"roster/internal/errs"
 )
 
 // CourseRole is a course role in the API: a built-in one, or one a platform administrator
@@ -57,4 +59,57 @@ func (a *API) courseRoleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, courseRoleJSON(*role))
+}
+
+// RoleMapping is one entry of the site's role map: a role name as imported files write it,
+// and the course role it gives.
+type RoleMapping struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// roleMapList: GET /api/v1/course-role-map, the site's role map by name; platform
+// administrators.
+func (a *API) roleMapList(w http.ResponseWriter, r *http.Request) {
+	list, err := a.Courses.RoleMappings(r.Context())
+	if err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	out := List[RoleMapping]{Items: []RoleMapping{}}
+	for _, m := range list {
+		out.Items = append(out.Items, RoleMapping{Name: m.Name, Role: m.Role})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// roleMapSet: PUT /api/v1/course-role-map/{name} {role}: maps the name to a course role;
+// platform administrators. Errors name name or role.
+func (a *API) roleMapSet(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Role string `json:"role"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	if in.Role == "" {
+		a.problem(w, r, errs.Field("role", "choose a role (DELETE removes the name)"))
+		return
+	}
+	if err := a.Courses.SetRoleMapping(r.Context(), r.PathValue("name"), in.Role); err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RoleMapping{Name: strings.ToLower(strings.TrimSpace(r.PathValue("name"))), Role: in.Role})
+}
+
+// roleMapDelete: DELETE /api/v1/course-role-map/{name}: the name is no longer mapped (a row
+// using it then needs a course role of that short name); platform administrators.
+func (a *API) roleMapDelete(w http.ResponseWriter, r *http.Request) {
+	if err := a.Courses.SetRoleMapping(r.Context(), r.PathValue("name"), ""); err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -71,5 +71,38 @@ func TestImportsAPI(t *testing.T) {
 		if code, _ := r.do("", "POST", "/api/v1/imports?format=moodle", file, nil); code != 401 {
 			t.Errorf("anonymous: %d", code)
 		}
+		// format=methods: a group sync and a meta link across courses, previewed then applied.
+		sys := authz.With(bg, authz.System)
+		if _, err := courses.Create(sys, course.Course{Shortname: "film1", Fullname: "Film", Visible: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := group.NewService(db).Create(sys, group.Group{Name: "Promo", IDNumber: "PROMO"}); err != nil {
+			t.Fatal(err)
+		}
+		methods := "operation,method,shortname,metacohort,disabled,group,role\nadd,cohort,math102,PROMO,0,,student\nadd,meta,film1,math102,0,,\nadd,meta,film1,math102,0,,\n"
+		rep = ImportReport{}
+		if code, body := r.do("admin", "POST", "/api/v1/imports?format=methods&valid_only=true", methods, &rep); code != 200 || rep.Applied ||
+			rep.Summary.Created != 2 || rep.Summary.Errors != 1 || rep.Rows[2].Errors[0].Field != "metacohort" {
+			t.Fatalf("methods preview: %d %s", code, body)
+		}
+		rep = ImportReport{}
+		if code, body := r.do("admin", "POST", "/api/v1/imports?format=methods&mode=apply&valid_only=true", methods, &rep); code != 200 || !rep.Applied ||
+			rep.Summary.Created != 2 {
+			t.Fatalf("methods apply: %d %s", code, body)
+		}
+		var n int
+		if err := db.QueryRowContext(bg, `SELECT count(*) FROM course_methods WHERE type IN ('group_sync', 'meta')`).Scan(&n); err != nil || n != 2 {
+			t.Errorf("methods: %d %v", n, err)
+		}
+		if code, body := r.do("admin", "POST", "/api/v1/imports?format=enrolments&user_field=nickname", "add,student,ann,math102\n", nil); code != 422 ||
+			!strings.Contains(body, `"field":"user_field"`) {
+			t.Errorf("bad user field: %d %s", code, body)
+		}
+		r.user("cid", "cid@x.org")
+		rep = ImportReport{}
+		if code, body := r.do("admin", "POST", "/api/v1/imports?format=enrolments&user_field=email", "add,student,cid@x.org,film1\n", &rep); code != 200 ||
+			rep.Summary.Enrolled != 1 {
+			t.Errorf("by email: %d %s", code, body)
+		}
 	})
 }

@@ -62,6 +62,7 @@ type SyncSource struct {
 	Schedule       string   `json:"schedule"`  // 5-field cron expression (UTC)
 	CreateAccounts bool     `json:"create_accounts"`
 	AccountAuth    string   `json:"account_auth"` // cas | oidc
+	CreateCourses  bool     `json:"create_courses"`
 	Enabled        bool     `json:"enabled"`
 	CreatedAt      string   `json:"created_at"`
 	UpdatedAt      string   `json:"updated_at"`
@@ -79,12 +80,14 @@ type syncSourceIn struct {
 	Schedule       string   `json:"schedule"`
 	CreateAccounts bool     `json:"create_accounts"`
 	AccountAuth    string   `json:"account_auth"`
-	Enabled        *bool    `json:"enabled"` // default true
+	CreateCourses  bool     `json:"create_courses"` // oneroster: classes whose course does not exist create it
+	Enabled        *bool    `json:"enabled"`        // default true
 }
 
 func (in syncSourceIn) config() sis.Config {
 	c := sis.Config{Name: in.Name, Kind: in.Kind, Location: in.Location, Query: in.Query, Action: in.Action,
-		Schedule: in.Schedule, CreateAccounts: in.CreateAccounts, AccountAuth: in.AccountAuth, Enabled: in.Enabled == nil || *in.Enabled}
+		Schedule: in.Schedule, CreateAccounts: in.CreateAccounts, AccountAuth: in.AccountAuth, Enabled: in.Enabled == nil || *in.Enabled,
+		CreateCourses: in.CreateCourses}
 	if in.Threshold != nil {
 		c.Threshold = *in.Threshold
 		if c.Threshold == 0 {
@@ -106,7 +109,7 @@ func syncRunOut(run *sis.RunRecord) *SyncRun {
 func syncSourceOut(c *sis.Config) SyncSource {
 	return SyncSource{ID: ID(c.ID), Name: c.Name, Kind: c.Kind, Location: c.Location, Query: c.Query, Action: c.Action,
 		Threshold: c.Threshold, Schedule: c.Schedule, CreateAccounts: c.CreateAccounts, AccountAuth: c.AccountAuth,
-		Enabled: c.Enabled, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339),
+		CreateCourses: c.CreateCourses, Enabled: c.Enabled, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339),
 		LastRun: syncRunOut(c.LastRun)}
 }
 
@@ -174,6 +177,7 @@ type SyncReport struct {
 	Removed    int         `json:"removed"`
 	Kept       int         `json:"kept"`
 	Created    int         `json:"accounts_created"`
+	Courses    int         `json:"courses_created"`
 	Skipped    int         `json:"skipped"`
 	Issues     []sis.Issue `json:"skipped_rows"`
 	Message    string      `json:"message,omitempty"`
@@ -201,6 +205,6 @@ func (a *API) runSyncSource(w http.ResponseWriter, r *http.Request) {
 		issues = []sis.Issue{}
 	}
 	writeJSON(w, http.StatusOK, SyncReport{RunID: ID(rep.RunID), Source: rep.Source, Status: rep.Status, DryRun: rep.DryRun,
-		Added: rep.Added, Changed: rep.Changed, Removed: rep.Removed, Kept: rep.Kept, Created: rep.Created, Skipped: rep.Skipped,
+		Added: rep.Added, Changed: rep.Changed, Removed: rep.Removed, Kept: rep.Kept, Created: rep.Created, Courses: rep.CoursesCreated, Skipped: rep.Skipped,
 		Issues: issues, Message: rep.Message, DurationMS: rep.Duration.Milliseconds()})
 }

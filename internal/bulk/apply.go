@@ -54,6 +54,9 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 	source := group.Source{Kind: group.SourceImport, Ref: batchID}.String()
 	rep := &Report{Rows: []RowResult{}}
 	seen := NewSeen()
+	if seen.prepared, err = s.preparedGroups(ctx, batchID); err != nil {
+		return nil, err
+	}
 	// A reader plans the next chunk of rows (lookups, password hashing) while the current one
 	// is written: chunk after chunk, in order. Rows of a later chunk that name an account a
 	// previous chunk creates are duplicates in the file, which Seen reports; the writer
@@ -91,8 +94,12 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 		})
 	}()
 	write := func(plans []*Plan, hashes map[int]string, shared bool) error {
-		if o.Format == FormatGroups {
-			if err := s.applyGroups(ctx, plans, batchID, rep); err != nil {
+		if o.Format == FormatGroups || o.Format == FormatMethods {
+			apply := s.applyGroups
+			if o.Format == FormatMethods {
+				apply = s.applyMethods
+			}
+			if err := apply(ctx, plans, batchID, rep); err != nil {
 				return err
 			}
 			return s.progress(ctx, s.db, batchID, len(plans))
@@ -141,6 +148,12 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 				for _, e := range plan.Enrols {
 					if e.Remove {
 						if err := s.unenrol(ctx, tx, a, e, batchID); err != nil {
+							return err
+						}
+						continue
+					}
+					if e.Redate {
+						if err := s.redate(ctx, tx, a, e, methods[e.CourseID], batchID); err != nil {
 							return err
 						}
 						continue

@@ -1,9 +1,13 @@
 package bulk
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"roster/internal/errs"
 )
@@ -93,44 +97,141 @@ func splitList(s string) []string {
 	return out
 }
 
-// enrolments reads Moodle's flat file: action,role,user,course[,starts_at,ends_at].
-type enrolments struct{ t *table }
+// enrolments reads Moodle's flat file: action,role,user,course[,starts_at,ends_at]. As Moodle
+// does, it splits each line at its commas and takes each value without the spaces and the
+// quotes around it: `'add','student',…` and `"add" , "ucitel"` read as add and ucitel (a
+// quoted value may hold a comma). Lines starting with # are comments.
+type enrolments struct {
+	br   *bufio.Reader
+	line int
+}
 
 func newEnrolments(r io.Reader) (*enrolments, error) {
-	t, _, err := newTable(r, 0)
-	if err != nil {
-		return nil, err
+	br := bufio.NewReaderSize(&lineGuard{r: r, line: 1}, 64<<10)
+	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
+		_, _ = br.Discard(3)
 	}
-	return &enrolments{t: t}, nil
+	if _, err := br.Peek(1); err != nil {
+		if errors.Is(err, errLongLine) {
+			return nil, lineErr(1, "", "the line is longer than %d bytes", MaxLineBytes)
+		}
+		return nil, errEmpty
+	}
+	return &enrolments{br: br}, nil
+}
+
+// splitFlat splits one line of a flat file into its values (see enrolments).
+func splitFlat(s string) ([]string, string) {
+	var out []string
+	i := 0
+	for {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		var v strings.Builder
+		if i < len(s) && (s[i] == '"' || s[i] == '\'') {
+			q := s[i]
+			i++
+			closed := false
+			for i < len(s) {
+				if s[i] == q {
+					if i+1 < len(s) && s[i+1] == q { // a doubled quote
+						v.WriteByte(q)
+						i += 2
+						continue
+					}
+					i++
+					closed = true
+					break
+				}
+				v.WriteByte(s[i])
+				i++
+			}
+			if !closed {
+				return nil, "a quote is not closed"
+			}
+			for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+				i++
+			}
+			if i < len(s) && s[i] != ',' {
+				return nil, "text after a closing quote"
+			}
+		} else {
+			j := strings.IndexByte(s[i:], ',')
+			if j < 0 {
+				j = len(s) - i
+			}
+			v.WriteString(s[i : i+j])
+			i += j
+		}
+		out = append(out, strings.TrimSpace(v.String()))
+		if i >= len(s) {
+			return out, ""
+		}
+		i++ // the comma
+	}
 }
 
 func (p *enrolments) Next() (*Row, error) {
-	rec, err := p.t.next()
-	if err != nil {
-		return nil, err
+	var fields []string
+	for {
+		text, err := p.br.ReadString('\n')
+		if errors.Is(err, errLongLine) {
+			return nil, lineErr(p.line+1, "", "the line is longer than %d bytes", MaxLineBytes)
+		}
+		if err != nil && err != io.EOF {
+			return nil, errs.Wrap(err, "bulk: read")
+		}
+		if text == "" && err == io.EOF {
+			return nil, io.EOF
+		}
+		p.line++
+		if !utf8.ValidString(text) {
+			return nil, lineErr(p.line, "", "the text is not UTF-8: save the file as \"CSV UTF-8\"")
+		}
+		text = strings.TrimSpace(text)
+		if text == "" || strings.HasPrefix(text, "#") {
+			if err == io.EOF {
+				return nil, io.EOF
+			}
+			continue
+		}
+		row := &Row{Line: p.line}
+		var bad string
+		if fields, bad = splitFlat(text); bad != "" {
+			row.addErr("", "%s", bad)
+			return row, nil
+		}
+		if strings.EqualFold(fields[0], "action") || strings.EqualFold(fields[0], "operation") { // a header
+			continue
+		}
+		return p.row(row, fields), nil
 	}
-	if strings.EqualFold(rec.fields[0], "action") { // a header
-		return p.Next()
+}
+
+func (p *enrolments) row(row *Row, fields []string) *Row {
+	if len(fields) < 4 || len(fields) > 6 {
+		row.addErr("", "expected action,role,user,course[,starts_at,ends_at]: %d values", len(fields))
+		return row
 	}
-	row := &Row{Line: rec.line}
-	if len(rec.fields) < 4 || len(rec.fields) > 6 {
-		row.addErr("", "expected action,role,user,course[,starts_at,ends_at]: %d values", len(rec.fields))
-		return row, nil
-	}
-	e := Enrol{Course: rec.fields[3], Column: "course"}
-	switch strings.ToLower(rec.fields[0]) {
+	e := Enrol{Course: fields[3], Column: "course"}
+	switch strings.ToLower(fields[0]) {
 	case "add":
 	case "del":
 		e.Remove = true
 	default:
-		row.addErr("action", "must be add or del, not %q", rec.fields[0])
+		row.addErr("action", "must be add or del, not %q", fields[0])
 	}
-	role := strings.ToLower(rec.fields[1])
+	role := strings.ToLower(fields[1])
+	e.RoleName = role
 	if r, ok := moodleCourseRoles[role]; ok {
 		role = r
 	}
 	e.Role = role
-	row.Login = strings.ToLower(rec.fields[2])
+	if role == "" {
+		row.addErr("role", "is required")
+	}
+	row.Login = fields[2]
 	if row.Login == "" {
 		row.addErr("user", "is required")
 	}
@@ -138,7 +239,7 @@ func (p *enrolments) Next() (*Row, error) {
 		row.addErr("course", "is required")
 	}
 	for i, name := range []string{"starts_at", "ends_at"} {
-		if v := at(rec, 4+i); v != "" && v != "0" {
+		if v := atField(fields, 4+i); v != "" && v != "0" {
 			t, err := parseTime(v)
 			if err != nil {
 				row.addErr(name, "%q is not a date (YYYY-MM-DD or Unix seconds)", v)
@@ -155,7 +256,14 @@ func (p *enrolments) Next() (*Row, error) {
 		row.addErr("ends_at", "the end must be after the start")
 	}
 	row.Enrols = []Enrol{e}
-	return row, nil
+	return row
+}
+
+func atField(f []string, i int) string {
+	if i < len(f) {
+		return f[i]
+	}
+	return ""
 }
 
 // groups reads Moodle's "Upload cohorts" file.

@@ -245,7 +245,7 @@ func (m *moodle) slot(row *Row, rec *record, n int, s *slot) {
 			if !ok {
 				role = strings.ToLower(r) // a custom Roster role; checked against the database
 			}
-			e.Role = role
+			e.Role, e.RoleName = role, strings.ToLower(r)
 		}
 		if v := at(rec, s.status); v != "" {
 			b, ok := flag(v)

@@ -123,6 +123,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("add,student,bob,c1,2026-01-01,0\n"))
 	f.Add([]byte("a@x.org\tA\tB\tG1,G2\tlearner\n"))
 	f.Add([]byte("\xef\xbb\xbfusername;email\n\"x;y\n"))
+	f.Add([]byte("'add','student','u1','c1'\n\"add\" , \"ucitel\" , \"S3\" , \"c,2\"\n# comment\n'del,x\n"))
+	f.Add([]byte("operation,method,shortname,metacohort,disabled,group,role\nadd,cohort,math102,MGMT,0,G,student\nupd,meta,film1,math102,1,,\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, format := range Formats {
 			p, err := NewParser(format, bytes.NewReader(data))
@@ -188,5 +190,29 @@ func TestPlanBadRows(t *testing.T) {
 	want := "2:error(username) 3:error(role1) 4:error(username) 5:error(email) 6:error(email) 7:error(firstname) 8:error(cohort1)"
 	if strings.Join(got, " ") != want {
 		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
+
+// TestSplitFlat: Moodle's flat file values, with its quoting and spacing.
+func TestSplitFlat(t *testing.T) {
+	for line, want := range map[string]string{
+		`add,student,u1,c1`:                          "add|student|u1|c1",
+		`'add','student','u2@example.org','math102'`: "add|student|u2@example.org|math102",
+		`"add" , "ucitel" , "S3" , "math102"`:        "add|ucitel|S3|math102",
+		`add, editingteacher, S4, film1, 1788220800`: "add|editingteacher|S4|film1|1788220800",
+		`"add","student","O'Brien","c,1"`:            "add|student|O'Brien|c,1",
+		`'add','student','it''s','c1'`:               "add|student|it's|c1",
+		`add,student,,c1`:                            "add|student||c1",
+		`"add" x,student,u1,c1`:                      "error: text after a closing quote",
+		`'add,student,u1,c1`:                         "error: a quote is not closed",
+	} {
+		got, bad := splitFlat(line)
+		s := strings.Join(got, "|")
+		if bad != "" {
+			s = "error: " + bad
+		}
+		if s != want {
+			t.Errorf("%s: %q, want %q", line, s, want)
+		}
 	}
 }

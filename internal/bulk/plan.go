@@ -37,14 +37,29 @@ type Options struct {
 	CreateGroups bool   // cohort columns naming an unknown group idnumber create it
 	ValidOnly    bool   // apply the valid rows of a file that has errors
 	Notify       bool   // new accounts without a password get a set-your-password email
+	// UserField says how an enrolments file names people: UserUsername, UserEmail or
+	// UserIDNumber; "" for any of them that matches exactly one account.
+	UserField string
 }
+
+// How an enrolments file names people (Options.UserField), as Moodle's flat file "user field".
+const (
+	UserUsername = "username"
+	UserEmail    = "email"
+	UserIDNumber = "idnumber"
+)
 
 func (o *Options) normalize() error {
 	if o.Format == "" {
 		o.Format = FormatMoodle
 	}
 	if !slices.Contains(Formats, o.Format) {
-		return errs.Field("format", "unknown format %q (moodle, tsv, groups, enrolments)", o.Format)
+		return errs.Field("format", "unknown format %q (%s)", o.Format, strings.Join(Formats, ", "))
+	}
+	switch o.UserField {
+	case "", UserUsername, UserEmail, UserIDNumber:
+	default:
+		return errs.Field("user_field", "unknown user field %q (username, email, idnumber)", o.UserField)
 	}
 	switch o.Mode {
 	case "":
@@ -82,12 +97,31 @@ type Snapshot struct {
 	Roles       map[string]bool        // course roles
 	Groups      map[string]int64       // idnumber → id
 	Tree        []GroupNode            // every group (groups format only)
+	ByIDNumber  map[string][]*Existing // enrolments format
+	UserField   string                 // Options.UserField
+	// RoleMap is the site's role map (file role names → course roles); nil: Moodle's
+	// standard names only (moodleCourseRoles, as the parsers map them).
+	RoleMap map[string]string
+	// Held lists the manual enrolments of the accounts a batch names, by course and user.
+	Held map[[2]int64]*Held
+	// Methods are the group syncs and meta links (methods format only).
+	Methods []ExistingMethod
+}
+
+// Held is what manual methods hold for one person in one course: the enrolment of the
+// course's first manual method (the one imports add to) and the roles of all of them.
+type Held struct {
+	Primary      bool   // the first manual method enrols them
+	Role         string // its role
+	Starts, Ends int64  // its dates (Unix seconds, 0: none)
+	Roles        []string
 }
 
 // NewSnapshot returns an empty snapshot at now.
 func NewSnapshot(now time.Time) *Snapshot {
 	return &Snapshot{Now: now, ByUsername: map[string]*Existing{}, ByEmail: map[string][]*Existing{},
-		Courses: map[string]int64{}, Roles: map[string]bool{}, Groups: map[string]int64{}}
+		Courses: map[string]int64{}, Roles: map[string]bool{}, Groups: map[string]int64{}, ByIDNumber: map[string][]*Existing{},
+		Held: map[[2]int64]*Held{}}
 }
 
 // AddUser makes an account known to the snapshot.
@@ -97,6 +131,9 @@ func (s *Snapshot) AddUser(u *Existing) {
 		k := strings.ToLower(u.Email)
 		s.ByEmail[k] = append(s.ByEmail[k], u)
 	}
+	if u.IDNumber != "" {
+		s.ByIDNumber[u.IDNumber] = append(s.ByIDNumber[u.IDNumber], u)
+	}
 }
 
 // Seen remembers what earlier rows of the same file used, to report duplicates.
@@ -104,6 +141,9 @@ type Seen struct {
 	keys      map[string]int // "u:username", "e:email", "g:idnumber", "n:parent/name"
 	NewGroups []string       // idnumbers of cohort groups to create, in order
 	newGroup  map[string]bool
+	prepared  map[string]bool         // apply: cohort groups created for this file before its rows
+	methods   map[string]*methodState // methods format: what earlier rows made of each method
+	metaAdds  [][2]int64              // methods format: meta links added by earlier rows
 }
 
 // NewSeen returns an empty Seen.
@@ -153,8 +193,10 @@ func PlanRow(row *Row, snap *Snapshot, seen *Seen, o Options) *Plan {
 		planUser(p, snap, seen, o)
 	case row.Group != nil:
 		planGroup(p, snap, seen)
+	case row.Method != nil:
+		planMethod(p, snap, seen)
 	default:
-		planEnrolLine(p, snap)
+		planEnrolLine(p, snap, seen)
 	}
 	if len(p.Errors) > 0 {
 		p.Action = ActError
@@ -221,7 +263,7 @@ func planUser(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 		}
 		planUpdate(p, snap, username, o)
 	}
-	planEnrols(p, snap)
+	planEnrols(p, snap, seen)
 	planGroups(p, snap, seen, o)
 	if p.Action == ActSkip && (len(p.Enrols) > 0 || len(p.Groups) > 0) {
 		p.Action = ActEnrol
@@ -316,13 +358,18 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 			p.Status = want
 		}
 	}
+	if u.Password != "" {
+		// Moodle's "existing user password: update" is not offered: a file must not reset
+		// the password of someone who may be using it; they reset it themselves.
+		p.Row.note("password: not changed for an existing account (Roster never overwrites a password from a file; the person uses \"forgotten password\")")
+	}
 	if len(p.Changes) == 0 && p.Rename == "" && p.Status == "" {
 		p.Changes = nil
 		p.Action = ActSkip
+		if u.Password == "" {
+			p.Row.note("nothing to change")
+		}
 		return
-	}
-	if u.Password != "" {
-		p.Row.note("password: not changed for an existing account")
 	}
 	p.Action = ActUpdate
 }
@@ -339,20 +386,23 @@ func (p *Plan) ChangedColumns() []string {
 	return cols
 }
 
-func planEnrols(p *Plan, snap *Snapshot) {
+func planEnrols(p *Plan, snap *Snapshot, seen *Seen) {
 	for _, e := range p.Row.Enrols {
 		id, ok := snap.Courses[strings.ToLower(e.Course)]
 		if !ok {
 			p.fail(e.Column, "course %q not found", e.Course)
 			continue
 		}
-		if e.Role == "" {
-			e.Role = "student"
-		}
-		if !snap.Roles[e.Role] {
-			p.fail(strings.Replace(e.Column, "course", "role", 1), "unknown course role %q", e.Role)
+		role, ok := courseRole(snap, e)
+		if !ok {
+			name := e.RoleName
+			if name == "" {
+				name = e.Role
+			}
+			p.fail(strings.Replace(e.Column, "course", "role", 1), "unknown course role %q (not a course role, nor in the site's role map)", name)
 			continue
 		}
+		e.Role = role
 		if e.Period > 0 && e.EndsAt == nil {
 			from := snap.Now
 			if e.StartsAt != nil {
@@ -361,13 +411,101 @@ func planEnrols(p *Plan, snap *Snapshot) {
 			end := from.Add(e.Period)
 			e.EndsAt = &end
 		}
-		p.Enrols = append(p.Enrols, PlannedEnrol{Enrol: e, CourseID: id})
+		pe := PlannedEnrol{Enrol: e, CourseID: id}
+		if !keepEnrol(p, &pe, snap, seen) {
+			continue
+		}
+		p.Enrols = append(p.Enrols, pe)
 	}
+}
+
+// courseRole maps a row's role through the site's role map: a name the map lacks must be a
+// course role's shortname. Without a role, student.
+func courseRole(snap *Snapshot, e Enrol) (string, bool) {
+	name := e.RoleName
+	if name == "" {
+		name = e.Role
+	}
+	if name == "" {
+		return "student", snap.Roles["student"]
+	}
+	if snap.RoleMap == nil { // no site map: the parsers' mapping of Moodle's names
+		return e.Role, snap.Roles[e.Role]
+	}
+	if r, ok := snap.RoleMap[name]; ok {
+		return r, snap.Roles[r]
+	}
+	return name, snap.Roles[name]
+}
+
+// keepEnrol decides, from what manual methods already hold, whether an enrolment of the row
+// is applied, and says on the row why not: an add the file already made, an enrolment that
+// exists (with other dates: they are updated), a del of a role the person does not have.
+// Apply does exactly this, so that the preview says what apply does, row by row.
+func keepEnrol(p *Plan, pe *PlannedEnrol, snap *Snapshot, seen *Seen) bool {
+	var who string
+	switch {
+	case p.Existing != nil:
+		who = fmt.Sprintf("id:%d", p.Existing.ID)
+	case p.Action == ActCreate:
+		who = "u:" + p.New.Username
+	default:
+		return true
+	}
+	kind := "ce"
+	if pe.Remove {
+		kind = "cd"
+	}
+	if l, ok := seen.first(fmt.Sprintf("%s:%d/%s", kind, pe.CourseID, who), p.Row.Line); !ok {
+		p.Row.note("%s: already on line %d", pe.Course, l)
+		return false
+	}
+	if p.Existing == nil {
+		return true // a new account has no enrolment yet
+	}
+	held := snap.Held[[2]int64{pe.CourseID, p.Existing.ID}]
+	if pe.Remove {
+		switch {
+		case held != nil && slices.Contains(held.Roles, pe.Role):
+			return true
+		case held != nil && len(held.Roles) > 0:
+			p.Row.note("%s: enrolled as %s, not as %s: nothing to remove", pe.Course, strings.Join(held.Roles, ", "), pe.Role)
+		default:
+			p.Row.note("%s: not enrolled by a manual method: nothing to remove", pe.Course)
+		}
+		return false
+	}
+	if held == nil || !held.Primary {
+		return true
+	}
+	if held.Role != pe.Role {
+		p.Row.note("%s: already enrolled as %s; the role stays (del that enrolment first to change it)", pe.Course, held.Role)
+		return false
+	}
+	if (pe.StartsAt != nil || pe.EndsAt != nil) && (unixOr0(pe.StartsAt) != held.Starts || unixOr0(pe.EndsAt) != held.Ends) {
+		pe.Redate = true
+		p.Row.note("%s: already enrolled; its dates change", pe.Course)
+		return true
+	}
+	p.Row.note("%s: already enrolled", pe.Course)
+	return false
+}
+
+func unixOr0(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return t.Unix()
 }
 
 func planGroups(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 	for _, g := range p.Row.Groups {
 		id, ok := snap.Groups[g.IDNumber]
+		if ok && seen.prepared[g.IDNumber] && !seen.newGroup[g.IDNumber] {
+			// Created for this file just before its rows: announced as the preview did.
+			seen.newGroup[g.IDNumber] = true
+			p.Row.note("%s: group %s will be created", g.Column, g.IDNumber)
+		}
 		if !ok {
 			creatable := o.CreateGroups && strings.HasPrefix(g.Column, "cohort")
 			if !creatable && !seen.newGroup[g.IDNumber] {
@@ -385,26 +523,59 @@ func planGroups(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 	}
 }
 
-func planEnrolLine(p *Plan, snap *Snapshot) {
-	login := p.Row.Login
-	if login != "" {
-		if u := snap.ByUsername[login]; u != nil {
-			p.Existing = u
-		} else if found := snap.ByEmail[login]; len(found) == 1 {
-			p.Existing = found[0]
-		} else if len(found) > 1 {
-			p.fail("user", "several accounts have the email %s: give the username", login)
-		} else {
-			p.fail("user", "no account %q", login)
-		}
+func planEnrolLine(p *Plan, snap *Snapshot, seen *Seen) {
+	if login := p.Row.Login; login != "" {
+		p.Existing = findLogin(p, snap, login)
 	}
-	planEnrols(p, snap)
+	planEnrols(p, snap, seen)
 	if len(p.Errors) == 0 && len(p.Row.Enrols) == 1 {
-		p.Action = ActEnrol
-		if p.Row.Enrols[0].Remove {
+		switch {
+		case len(p.Enrols) == 0:
+			p.Action = ActSkip
+		case p.Enrols[0].Remove:
 			p.Action = ActUnenrol
+		default:
+			p.Action = ActEnrol
 		}
 	}
+}
+
+// findLogin finds the account an enrolments line names, by snap.UserField.
+func findLogin(p *Plan, snap *Snapshot, login string) *Existing {
+	lower := strings.ToLower(login)
+	var found []*Existing
+	add := func(list ...*Existing) {
+		for _, u := range list {
+			if u != nil && !slices.Contains(found, u) {
+				found = append(found, u)
+			}
+		}
+	}
+	what := "username, email or idnumber"
+	switch snap.UserField {
+	case UserUsername:
+		add(snap.ByUsername[lower])
+		what = "username"
+	case UserEmail:
+		add(snap.ByEmail[lower]...)
+		what = "email"
+	case UserIDNumber:
+		add(snap.ByIDNumber[login]...)
+		what = "idnumber"
+	default:
+		add(snap.ByUsername[lower])
+		add(snap.ByEmail[lower]...)
+		add(snap.ByIDNumber[login]...)
+	}
+	switch len(found) {
+	case 1:
+		return found[0]
+	case 0:
+		p.fail("user", "no account has the %s %q", what, login)
+	default:
+		p.fail("user", "%d accounts match %q by %s: choose the user field (username, email or idnumber)", len(found), login, what)
+	}
+	return nil
 }
 
 // planGroup resolves a groups-format line's parent (by idnumber, by name, or by a path

@@ -3,6 +3,7 @@ package bulk
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"roster/internal/errs"
@@ -17,7 +18,7 @@ const (
 )
 
 // Formats lists every format, for help texts.
-var Formats = []string{FormatMoodle, FormatTSV, FormatGroups, FormatEnrolments}
+var Formats = []string{FormatMoodle, FormatTSV, FormatGroups, FormatEnrolments, FormatMethods}
 
 // Row is one parsed line of a file. Which parts are set depends on the format: user rows
 // (moodle, tsv) fill User and may carry Enrols and Groups; an enrolments line fills Enrols
@@ -25,12 +26,14 @@ var Formats = []string{FormatMoodle, FormatTSV, FormatGroups, FormatEnrolments}
 type Row struct {
 	Line int
 	User *UserFields
-	// Login names an existing account (enrolments format): username or email.
+	// Login names an existing account (enrolments format): username, email or idnumber
+	// (Options.UserField), as written.
 	Login  string
 	Enrols []Enrol
 	Groups []GroupRef
 	Group  *GroupFields
-	Notes  []string // columns accepted but ignored, and other remarks
+	Method *MethodFields // methods format
+	Notes  []string      // columns accepted but ignored, and other remarks
 	Errors []errs.FieldError
 }
 
@@ -49,6 +52,8 @@ type UserFields struct {
 type Enrol struct {
 	Course      string // shortname
 	Role        string // Roster course role shortname; "" for the method's default (student)
+	RoleName    string // the role as the file writes it, lower case: mapped through the site's role map
+	Redate      bool   // planned: the enrolment exists; its dates change to StartsAt, EndsAt
 	CourseGroup string // course group name; "" for none
 	Suspended   bool
 	StartsAt    *time.Time
@@ -99,6 +104,8 @@ func NewParser(format string, r io.Reader) (Parser, error) {
 		return newGroups(r)
 	case FormatEnrolments:
 		return newEnrolments(r)
+	case FormatMethods:
+		return newMethods(r)
 	}
-	return nil, errs.Field("format", "unknown format %q (moodle, tsv, groups, enrolments)", format)
+	return nil, errs.Field("format", "unknown format %q (%s)", format, strings.Join(Formats, ", "))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,7 @@ func NewService(db *store.DB, accounts *account.Service, groups *group.Service, 
 type Summary struct {
 	Created  int `json:"created"`
 	Updated  int `json:"updated"`
+	Deleted  int `json:"deleted,omitempty"` // methods format: methods deleted
 	Enrolled int `json:"enrolled"`
 	Skipped  int `json:"skipped"`
 	Errors   int `json:"errors"`
@@ -83,11 +85,13 @@ func (r *Report) add(p *Plan, enrolled int) {
 	switch p.Action {
 	case ActCreate:
 		r.Summary.Created++
-		if p.Status != account.StatusSuspended {
+		if p.Row.User != nil && p.Status != account.StatusSuspended {
 			r.Summary.Billable++
 		}
 	case ActUpdate:
 		r.Summary.Updated++
+	case ActDelete:
+		r.Summary.Deleted++
 	case ActSkip:
 		r.Summary.Skipped++
 	case ActError:
@@ -156,7 +160,7 @@ func (s *Service) preview(ctx context.Context, r io.Reader, o Options) (*Report,
 						nd.seenCG[fmt.Sprint(e.CourseID, "/", e.CourseGroup)] = true
 						nd.courseGroups[e.CourseID] = append(nd.courseGroups[e.CourseID], e.CourseGroup)
 					}
-					if !e.Remove {
+					if !e.Remove && !e.Redate {
 						n++
 					}
 				}
@@ -209,6 +213,10 @@ func (s *Service) baseSnapshot(ctx context.Context, q store.Querier, o Options) 
 		return nil, err
 	}
 	snap.SharedEmail = shared
+	snap.UserField = o.UserField
+	if snap.RoleMap, err = course.RoleMap(ctx, q); err != nil {
+		return nil, err
+	}
 	if err := scanAll(ctx, q, `SELECT id, shortname FROM courses`, nil, func(r rowScanner) error {
 		var id int64
 		var name string
@@ -243,6 +251,9 @@ func (s *Service) baseSnapshot(ctx context.Context, q store.Querier, o Options) 
 		}
 		return nil
 	})
+	if err == nil && o.Format == FormatMethods {
+		err = loadMethods(ctx, q, snap)
+	}
 	return snap, err
 }
 
@@ -268,7 +279,10 @@ func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot
 	snap := *base
 	snap.ByUsername = map[string]*Existing{}
 	snap.ByEmail = map[string][]*Existing{}
-	var names, emails []string
+	snap.ByIDNumber = map[string][]*Existing{}
+	snap.Held = map[[2]int64]*Held{}
+	var names, emails, idnumbers []string
+	enrols := false
 	for _, r := range rows {
 		if u := r.User; u != nil {
 			if u.Username != "" {
@@ -281,9 +295,19 @@ func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot
 			}
 		}
 		if r.Login != "" {
-			names = append(names, r.Login)
-			emails = append(emails, r.Login)
+			l := strings.ToLower(r.Login)
+			switch base.UserField {
+			case UserUsername:
+				names = append(names, l)
+			case UserEmail:
+				emails = append(emails, l)
+			case UserIDNumber:
+				idnumbers = append(idnumbers, r.Login)
+			default:
+				names, emails, idnumbers = append(names, l), append(emails, l), append(idnumbers, r.Login)
+			}
 		}
+		enrols = enrols || len(r.Enrols) > 0
 	}
 	byID := map[int64]bool{}
 	load := func(col string, keys []string) error {
@@ -320,7 +344,56 @@ func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot
 	if err := load("email_norm", emails); err != nil {
 		return nil, err
 	}
+	if err := load("idnumber", idnumbers); err != nil {
+		return nil, err
+	}
+	if enrols && len(byID) > 0 {
+		if err := s.loadHeld(ctx, q, &snap, byID); err != nil {
+			return nil, err
+		}
+	}
 	return &snap, nil
+}
+
+// loadHeld reads the manual enrolments of the accounts a batch names into snap.Held.
+func (s *Service) loadHeld(ctx context.Context, q store.Querier, snap *Snapshot, users map[int64]bool) error {
+	ids := make([]string, 0, len(users))
+	for id := range users {
+		ids = append(ids, strconv.FormatInt(id, 10))
+	}
+	// Ids are integers the database gave: written into the statement as literals.
+	for len(ids) > 0 {
+		n := min(1000, len(ids))
+		query := `SELECT e.course_id, e.user_id, e.role, COALESCE(e.starts_at, 0), COALESCE(e.ends_at, 0),
+			e.method_id = (SELECT MIN(m2.id) FROM course_methods m2 WHERE m2.course_id = e.course_id AND m2.type = 'manual')
+			FROM course_enrolments e JOIN course_methods m ON m.id = e.method_id
+			WHERE m.type = 'manual' AND e.user_id IN (` + strings.Join(ids[:n], ", ") + `)`
+		ids = ids[n:]
+		err := scanAll(ctx, q, query, nil, func(r rowScanner) error {
+			var c, u, starts, ends int64
+			var role string
+			var primary bool
+			if err := r.Scan(&c, &u, &role, &starts, &ends, &primary); err != nil {
+				return err
+			}
+			h := snap.Held[[2]int64{c, u}]
+			if h == nil {
+				h = &Held{}
+				snap.Held[[2]int64{c, u}] = h
+			}
+			if !slices.Contains(h.Roles, role) {
+				h.Roles = append(h.Roles, role)
+			}
+			if primary {
+				h.Primary, h.Role, h.Starts, h.Ends = true, role, starts, ends
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Apply checks the file as Preview does and, when it has no error (or o.ValidOnly), applies
@@ -362,7 +435,7 @@ func (s *Service) Begin(ctx context.Context, open func() (io.ReadCloser, error),
 	if err := s.prepare(ctx, nd); err != nil {
 		return nil, 0, err
 	}
-	batchID, err := s.newBatch(ctx, o, rep.Summary.Rows)
+	batchID, err := s.newBatch(ctx, o, rep.Summary.Rows, nd.groups)
 	return rep, batchID, err
 }
 
@@ -415,6 +488,23 @@ func (s *Service) run(ctx context.Context, batchID int64, open func() (io.ReadCl
 	return rep, nil
 }
 
+// preparedGroups reads the groups prepare created for a batch (see newBatch).
+func (s *Service) preparedGroups(ctx context.Context, batchID int64) (map[string]bool, error) {
+	var raw string
+	if err := s.db.QueryRowContext(ctx, `SELECT options FROM import_batches WHERE id = $1`, batchID).Scan(&raw); err != nil {
+		return nil, errs.Wrap(err, "bulk: batch options")
+	}
+	var opts struct {
+		NewGroups []string `json:"new_groups"`
+	}
+	_ = json.Unmarshal([]byte(raw), &opts)
+	out := map[string]bool{}
+	for _, g := range opts.NewGroups {
+		out[g] = true
+	}
+	return out, nil
+}
+
 // prepare creates what the rows need and may not exist: cohort groups, the courses' manual
 // enrolment methods, course groups. Each is its own small transaction through its package.
 func (s *Service) prepare(ctx context.Context, nd *needs) error {
@@ -448,10 +538,12 @@ func (s *Service) prepare(ctx context.Context, nd *needs) error {
 	return nil
 }
 
-func (s *Service) newBatch(ctx context.Context, o Options, rows int) (int64, error) {
+func (s *Service) newBatch(ctx context.Context, o Options, rows int, newGroups []string) (int64, error) {
 	var id int64
+	// new_groups: the groups prepare created for the file, which the apply's report still
+	// announces as created by their rows (as the preview did).
 	opts, _ := json.Marshal(map[string]any{"mode": o.Mode, "match_email": o.MatchEmail, "allow_renames": o.AllowRenames,
-		"valid_only": o.ValidOnly})
+		"valid_only": o.ValidOnly, "user_field": o.UserField, "new_groups": newGroups})
 	var by any
 	if p := authz.From(ctx); p != nil && p.UserID != 0 {
 		by = p.UserID

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"roster/internal/account"
 	"roster/internal/audit"
@@ -27,6 +28,7 @@ type UndoReport struct {
 	Deleted           int   `json:"deleted"`             // accounts it created, deleted
 	Kept              int   `json:"kept"`                // accounts it created, kept: used since
 	CourseGroupPlaces int   `json:"course_group_places_removed"`
+	Methods           int   `json:"methods_reverted,omitempty"` // methods format: methods added, changed or deleted, reverted
 	deleteAfterCommit []int64
 }
 
@@ -153,11 +155,17 @@ func (s *Service) undoChanges(ctx context.Context, tx *store.Tx, batchID int64, 
 			res sql.Result
 			err error
 		)
+		if strings.HasPrefix(x.kind, "method_") {
+			continue // below, last change first
+		}
 		switch x.kind {
 		case "enrol":
 			res, err = tx.ExecContext(ctx, `DELETE FROM course_enrolments WHERE method_id = $1 AND user_id = $2 AND role = $3`, x.ref, x.user, x.role)
 		case "course_group":
 			res, err = tx.ExecContext(ctx, `DELETE FROM course_group_members WHERE course_group_id = $1 AND user_id = $2 AND method_id = 0`, x.ref, x.user)
+		case "redate":
+			res, err = tx.ExecContext(ctx, `UPDATE course_enrolments SET starts_at = $1, ends_at = $2, updated_at = $3
+				WHERE method_id = $4 AND user_id = $5`, x.starts, x.ends, tx.Now.Unix(), x.ref, x.user)
 		case "unenrol":
 			res, err = tx.ExecContext(ctx, `INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, starts_at, ends_at,
 				created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (method_id, user_id) DO NOTHING`,
@@ -174,6 +182,15 @@ func (s *Service) undoChanges(ctx context.Context, tx *store.Tx, batchID int64, 
 			rep.CourseGroupPlaces += int(n)
 		case "unenrol":
 			rep.Reenrolled += int(n)
+		}
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		if x := list[i]; strings.HasPrefix(x.kind, "method_") {
+			n, err := undoMethod(ctx, tx, x.kind, x.course, x.ref, x.role, x.status)
+			if err != nil {
+				return errs.Wrap(err, "bulk: undo "+x.kind)
+			}
+			rep.Methods += n
 		}
 	}
 	return nil

@@ -182,6 +182,9 @@ func (s *Service) AddMethod(ctx context.Context, courseID int64, m Method) (*Met
 				return err
 			}
 		}
+		if err := checkDuplicate(ctx, tx, &m); err != nil {
+			return err
+		}
 		if m.CourseGroupID != 0 {
 			if err := checkCourseGroup(ctx, tx, courseID, m.CourseGroupID); err != nil {
 				return err
@@ -224,6 +227,64 @@ func insertMethod(ctx context.Context, tx *store.Tx, m *Method) (int64, error) {
 	}
 	m.ID = id
 	return id, nil
+}
+
+// checkDuplicate fails with Conflict when the course already has the same meta link (to the
+// same course), or the same group sync (same group, sub-groups, group role and role).
+func checkDuplicate(ctx context.Context, q store.Querier, m *Method) error {
+	var one int
+	var err error
+	switch m.Type {
+	case Meta:
+		err = q.QueryRowContext(ctx, `SELECT 1 FROM course_methods WHERE course_id = $1 AND type = 'meta' AND linked_course_id = $2`,
+			m.CourseID, m.LinkedCourseID).Scan(&one)
+		if err == nil {
+			return conflictField("course_id", "meta_link_exists")
+		}
+	case GroupSync:
+		err = q.QueryRowContext(ctx, `SELECT 1 FROM course_methods WHERE course_id = $1 AND type = 'group_sync' AND group_id = $2
+			AND subgroups = $3 AND group_role = $4 AND role = $5`, m.CourseID, m.GroupID, m.Subgroups, m.GroupRole, m.Role).Scan(&one)
+		if err == nil {
+			return conflictField("group_id", "group_sync_exists")
+		}
+	default:
+		return nil
+	}
+	if store.IsNoRows(err) {
+		return nil
+	}
+	return wrap(err, "course: duplicate method")
+}
+
+// SetMethodEnabled enables or disables a method. The people of a disabled group sync or meta
+// link stay listed, suspended (as a disabled enrolment instance in Moodle); enabled again,
+// they are active again. It needs authz.ManageCourse. Errors: Forbidden, NotFound.
+func (s *Service) SetMethodEnabled(ctx context.Context, courseID, methodID int64, enabled bool) error {
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		if err := authz.CanInCourse(ctx, tx, authz.ManageCourse, courseID, tx.Now); err != nil {
+			return err
+		}
+		m, err := getMethod(ctx, tx, methodID)
+		if err != nil {
+			return err
+		}
+		if m.CourseID != courseID {
+			return notFoundField("method_id", "no_such_method")
+		}
+		if m.Enabled == enabled {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE course_methods SET enabled = $1, updated_at = $2 WHERE id = $3`, enabled, tx.Now.Unix(), methodID); err != nil {
+			return wrap(err, "course: enable method")
+		}
+		if m.Synced() {
+			if _, err := reconcile(ctx, tx, methodID); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, tx, audit.Event{Action: "course.method.enable", TargetType: "course", TargetID: idStr(courseID),
+			Details: map[string]any{"method_id": methodID, "enabled": enabled}})
+	})
 }
 
 // checkMetaCycle fails with Conflict when course following linked would make a loop (linked
@@ -357,4 +418,51 @@ func nullID(id int64) any {
 		return nil
 	}
 	return id
+}
+
+// RemoveMethodTx removes a method and every enrolment it made, in the caller's transaction,
+// without a rights check: for an import's undo, whose caller is a platform administrator.
+// A method already gone is nothing to do.
+func RemoveMethodTx(ctx context.Context, tx *store.Tx, methodID int64) error {
+	for _, q := range []string{`DELETE FROM course_group_members WHERE method_id = $1`, `DELETE FROM course_enrolments WHERE method_id = $1`,
+		`DELETE FROM course_methods WHERE id = $1`} {
+		if _, err := tx.ExecContext(ctx, q, methodID); err != nil {
+			return wrap(err, "course: remove method")
+		}
+	}
+	return nil
+}
+
+// RestoreMethodTx adds a group sync or meta link again (an import's undo of its deletion),
+// enabled or not, in the caller's transaction, without a rights check, and queues it for the
+// follower, which enrols its people. It returns the new method's id; a course or source gone
+// since restores nothing (0).
+func RestoreMethodTx(ctx context.Context, tx *store.Tx, m Method) (int64, error) {
+	m.normalize()
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM courses WHERE id = $1`, m.CourseID).Scan(&one); store.IsNoRows(err) {
+		return 0, nil
+	} else if err != nil {
+		return 0, wrap(err, "course: restore method")
+	}
+	id, err := insertMethod(ctx, tx, &m)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO course_sync_queue (method_id) VALUES ($1) ON CONFLICT DO NOTHING`, id); err != nil {
+		return 0, wrap(err, "course: restore method")
+	}
+	return id, nil
+}
+
+// SetMethodEnabledTx is SetMethodEnabled in the caller's transaction, without a rights check
+// (an import's undo); the follower reconciles the method.
+func SetMethodEnabledTx(ctx context.Context, tx *store.Tx, methodID int64, enabled bool) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE course_methods SET enabled = $1, updated_at = $2 WHERE id = $3`, enabled, tx.Now.Unix(), methodID); err != nil {
+		return wrap(err, "course: enable method")
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO course_sync_queue (method_id) SELECT id FROM course_methods WHERE id = $1 ON CONFLICT DO NOTHING`, methodID); err != nil {
+		return wrap(err, "course: enable method")
+	}
+	return nil
 }

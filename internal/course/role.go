@@ -3,6 +3,7 @@ package course
 import (
 	"context"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -114,4 +115,81 @@ func checkRole(ctx context.Context, q store.Querier, field, role string) error {
 		return errs.FieldCode(field, "unknown_role")
 	}
 	return wrap(err, "course: check role")
+}
+
+// RoleMapping is one entry of the site's role map: a role name as files from elsewhere write
+// it (Moodle's flat file, its "Upload users" role columns, its enrolment-methods file), and
+// the course role it gives.
+type RoleMapping struct {
+	Name string // lower case, e.g. "editingteacher"
+	Role string // a course role's shortname
+}
+
+// RoleMap reads the site's role map, name → course role. Anyone who imports reads it; the
+// callers check their own rights.
+func RoleMap(ctx context.Context, q store.Querier) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, role FROM course_role_map`)
+	if err != nil {
+		return nil, wrap(err, "course: role map")
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var n, r string
+		if err := rows.Scan(&n, &r); err != nil {
+			return nil, wrap(err, "course: role map")
+		}
+		out[n] = r
+	}
+	return out, wrap(rows.Err(), "course: role map")
+}
+
+// RoleMappings lists the site's role map by name. Platform administrators. Errors: Forbidden.
+func (s *Service) RoleMappings(ctx context.Context) ([]RoleMapping, error) {
+	if err := authz.CanCreateCourse(ctx); err != nil {
+		return nil, err
+	}
+	m, err := RoleMap(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RoleMapping, 0, len(m))
+	for n, r := range m {
+		out = append(out, RoleMapping{Name: n, Role: r})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+var roleMapName = regexp.MustCompile(`^[a-z0-9_.-]{1,50}$`)
+
+// SetRoleMapping maps a file role name to a course role (adding or changing the entry); an
+// empty role removes the entry. Platform administrators. Errors: Forbidden, Invalid (name,
+// unknown role).
+func (s *Service) SetRoleMapping(ctx context.Context, name, role string) error {
+	name = strings.ToLower(strings.TrimSpace(name))
+	role = strings.TrimSpace(role)
+	if !roleMapName.MatchString(name) {
+		return errs.FieldCode("name", "bad_role_map_name")
+	}
+	if err := authz.CanCreateCourse(ctx); err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		if role == "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM course_role_map WHERE name = $1`, name); err != nil {
+				return wrap(err, "course: role map")
+			}
+		} else {
+			if err := checkRole(ctx, tx, "role", role); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO course_role_map (name, role, updated_at) VALUES ($1, $2, $3)
+				ON CONFLICT (name) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at`, name, role, tx.Now.Unix()); err != nil {
+				return wrap(err, "course: role map")
+			}
+		}
+		return audit.Record(ctx, tx, audit.Event{Action: "course.role_map.set", TargetType: "course_role_map", TargetID: name,
+			Details: map[string]any{"role": role}})
+	})
 }

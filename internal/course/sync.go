@@ -127,13 +127,28 @@ func reconcile(ctx context.Context, tx *store.Tx, methodID int64) (Diff, error) 
 	now := tx.Now.Unix()
 	n := len(args)
 	p := func(i int) string { return "$" + strconv.Itoa(i) }
-	// 1. Everyone in the source is enrolled; those the sync had suspended come back.
-	ins := append(args[:n:n], m.CourseID, m.ID, m.Role, now)
-	r, err := tx.ExecContext(ctx, `INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, created_at, updated_at)
-		SELECT CAST(`+p(n+1)+` AS BIGINT), CAST(`+p(n+2)+` AS BIGINT), s.user_id, CAST(`+p(n+3)+` AS TEXT), 'active',
-			CAST(`+p(n+4)+` AS BIGINT), CAST(`+p(n+4)+` AS BIGINT) FROM (`+source+`) s WHERE true
-		ON CONFLICT (method_id, user_id) DO UPDATE SET status = 'active', sync_suspended = false, updated_at = excluded.updated_at
-		WHERE course_enrolments.sync_suspended`, ins...)
+	// 1. Everyone in the source is enrolled with the role the source gives (a meta link: each
+	// person's role in the linked course); those the sync had suspended come back, and a role
+	// changed in the source changes here. A disabled method keeps its people suspended.
+	if !m.Enabled {
+		if _, err := tx.ExecContext(ctx, `UPDATE course_enrolments SET status = 'suspended', sync_suspended = true, updated_at = $1
+			WHERE method_id = $2 AND status = 'active'`, now, m.ID); err != nil {
+			return d, wrap(err, "course: sync disabled")
+		}
+	}
+	status, suspended := "active", false
+	if !m.Enabled {
+		status, suspended = "suspended", true
+	}
+	ins := append(args[:n:n], m.CourseID, m.ID, now, status, suspended)
+	r, err := tx.ExecContext(ctx, `INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, sync_suspended, created_at, updated_at)
+		SELECT CAST(`+p(n+1)+` AS BIGINT), CAST(`+p(n+2)+` AS BIGINT), s.user_id, s.role, CAST(`+p(n+4)+` AS TEXT), CAST(`+p(n+5)+` AS BOOLEAN),
+			CAST(`+p(n+3)+` AS BIGINT), CAST(`+p(n+3)+` AS BIGINT) FROM (`+source+`) s WHERE true
+		ON CONFLICT (method_id, user_id) DO UPDATE SET role = excluded.role,
+			status = CASE WHEN course_enrolments.sync_suspended THEN excluded.status ELSE course_enrolments.status END,
+			sync_suspended = CASE WHEN course_enrolments.sync_suspended THEN excluded.sync_suspended ELSE false END,
+			updated_at = excluded.updated_at
+		WHERE (course_enrolments.sync_suspended AND course_enrolments.status <> excluded.status) OR course_enrolments.role <> excluded.role`, ins...)
 	if err != nil {
 		return d, wrap(err, "course: sync add")
 	}
@@ -143,9 +158,9 @@ func reconcile(ctx context.Context, tx *store.Tx, methodID int64) (Diff, error) 
 	rem := append(args[:n:n], m.ID)
 	if m.Removal == RemovalSuspend {
 		r, err = tx.ExecContext(ctx, `UPDATE course_enrolments SET status = 'suspended', sync_suspended = true, updated_at = `+p(n+2)+`
-			WHERE method_id = `+p(n+1)+` AND status = 'active' AND user_id NOT IN (`+source+`)`, append(rem, now)...)
+			WHERE method_id = `+p(n+1)+` AND status = 'active' AND user_id NOT IN (SELECT s.user_id FROM (`+source+`) s)`, append(rem, now)...)
 	} else {
-		r, err = tx.ExecContext(ctx, `DELETE FROM course_enrolments WHERE method_id = `+p(n+1)+` AND user_id NOT IN (`+source+`)`, rem...)
+		r, err = tx.ExecContext(ctx, `DELETE FROM course_enrolments WHERE method_id = `+p(n+1)+` AND user_id NOT IN (SELECT s.user_id FROM (`+source+`) s)`, rem...)
 	}
 	if err != nil {
 		return d, wrap(err, "course: sync remove")
@@ -172,27 +187,32 @@ func reconcile(ctx context.Context, tx *store.Tx, methodID int64) (Diff, error) 
 	return d, nil
 }
 
-// sourceSQL is the query of the user ids a synced method should enrol, with its arguments
-// ($1...).
+// sourceSQL is the query of the people a synced method should enrol, user_id and role, with
+// its arguments ($1...). A group sync gives everyone the method's role; a meta link keeps each
+// person's role in the linked course (as Moodle's meta link does), optionally only for some
+// roles: someone with several, the strongest (teacher, non-editing teacher, student, guest,
+// by the roles' base roles).
 func sourceSQL(m *Method) (string, []any, error) {
 	switch m.Type {
 	case GroupSync:
 		if m.GroupID == 0 { // the group was deleted: nobody
-			return `SELECT id AS user_id FROM users WHERE 1 = 0`, nil, nil
+			return `SELECT id AS user_id, '' AS role FROM users WHERE 1 = 0`, nil, nil
 		}
-		q := `SELECT DISTINCT gm.user_id FROM group_paths gp JOIN group_members gm ON gm.group_id = gp.descendant_id
-			JOIN users u ON u.id = gm.user_id WHERE gp.ancestor_id = $1 AND u.deleted_at IS NULL`
-		args := []any{m.GroupID}
+		q := `SELECT DISTINCT gm.user_id, CAST($1 AS TEXT) AS role FROM group_paths gp JOIN group_members gm ON gm.group_id = gp.descendant_id
+			JOIN users u ON u.id = gm.user_id WHERE gp.ancestor_id = $2 AND u.deleted_at IS NULL`
+		args := []any{m.Role, m.GroupID}
 		if !m.Subgroups {
 			q += ` AND gp.depth = 0`
 		}
 		if m.GroupRole != "" {
 			args = append(args, m.GroupRole)
-			q += ` AND gm.role = $2`
+			q += ` AND gm.role = $3`
 		}
 		return q, args, nil
 	case Meta:
-		q := `SELECT DISTINCT le.user_id FROM course_enrolments le WHERE le.course_id = $1 AND le.status = 'active'`
+		q := `SELECT user_id, role FROM (SELECT le.user_id, le.role, ROW_NUMBER() OVER (PARTITION BY le.user_id ORDER BY
+				CASE r.base_role WHEN 'teacher' THEN 1 WHEN 'non_editing_teacher' THEN 2 WHEN 'student' THEN 3 ELSE 4 END, le.role) AS n
+			FROM course_enrolments le JOIN course_roles r ON r.shortname = le.role WHERE le.course_id = $1 AND le.status = 'active'`
 		args := []any{m.LinkedCourseID}
 		if len(m.LinkedRoles) > 0 {
 			q += ` AND le.role IN (` + store.Placeholders(2, len(m.LinkedRoles)) + `)`
@@ -200,10 +220,10 @@ func sourceSQL(m *Method) (string, []any, error) {
 				args = append(args, r)
 			}
 		}
-		return q, args, nil
+		return q + `) ranked WHERE n = 1`, args, nil
 	case SIS:
 		// The nightly sync writes sis enrolments itself; nothing to follow here.
-		return `SELECT user_id FROM course_enrolments WHERE method_id = $1`, []any{m.ID}, nil
+		return `SELECT user_id, role FROM course_enrolments WHERE method_id = $1`, []any{m.ID}, nil
 	}
 	return "", nil, errors.New("course: method " + strings.ToLower(m.Type) + " is not synced")
 }

@@ -79,8 +79,11 @@ func readTable(fsys fs.FS, name string) (*orTable, error) {
 	cr.FieldsPerRecord = -1
 	t := &orTable{file: name, cols: map[string]int{}}
 	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("sis: %s: no header: the file is empty", name)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("sis: %s: no header: %w", name, err)
+		return nil, fmt.Errorf("sis: %s: %w", name, err)
 	}
 	for i, h := range header {
 		t.cols[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
@@ -91,7 +94,7 @@ func readTable(fsys fs.FS, name string) (*orTable, error) {
 			return t, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("sis: %w", err) // csv.ParseError names file line and column
+			return nil, fmt.Errorf("sis: %s: %w", name, err) // csv.ParseError names line and column
 		}
 		line, _ := cr.FieldPos(0)
 		t.rows = append(t.rows, rec)
@@ -182,7 +185,18 @@ func readOneRoster(fsys fs.FS) (*Source, error) {
 		people[id] = person{ids: ids, who: personOf(users.get(i, "username"), users.get(i, "email"), users.get(i, "givenName"),
 			users.get(i, "familyName"), users.get(i, "identifier"))}
 	}
+	courseTitles := map[string]string{}
+	if modes["courses"] != "absent" {
+		cs, err := readTable(fsys, "courses.csv")
+		if err != nil {
+			return nil, err
+		}
+		for i := range cs.rows {
+			courseTitles[cs.get(i, "sourcedId")] = cs.get(i, "title")
+		}
+	}
 	classes := map[string]string{}
+	src.Classes = map[string]ClassCourse{}
 	ct := tables["classes"]
 	for i := range ct.rows {
 		code := ct.get(i, "classCode")
@@ -190,6 +204,16 @@ func readOneRoster(fsys fs.FS) (*Source, error) {
 			code = ct.get(i, "title")
 		}
 		classes[ct.get(i, "sourcedId")] = code
+		full := ct.get(i, "title")
+		if t := courseTitles[ct.get(i, "courseSourcedId")]; t != "" && t != full {
+			full = strings.TrimSpace(t + " " + full)
+		}
+		if full == "" {
+			full = code
+		}
+		if k := strings.ToLower(code); code != "" && src.Classes[k].Shortname == "" {
+			src.Classes[k] = ClassCourse{File: ct.file, Line: ct.line[i], Shortname: code, Fullname: full}
+		}
 	}
 	et := tables["enrollments"]
 	for i := range et.rows {

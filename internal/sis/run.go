@@ -22,6 +22,9 @@ type RunOptions struct {
 	// (account.AuthCAS or account.AuthOIDC; default CAS). Without it they are reported.
 	Accounts    *account.Service
 	AccountAuth string
+	// CreateCourses creates the courses of OneRoster classes (Source.Classes) that rows
+	// enrol people into and that no course matches.
+	CreateCourses bool
 }
 
 // Report is what a run did, kept in sync_runs.
@@ -35,6 +38,9 @@ type Report struct {
 	Removed int // suspended or unenrolled
 	Kept    int // no longer listed, kept (action keep)
 	Created int // accounts created (a dry run: that a real run would create)
+	// CoursesCreated counts the courses made from classes (RunOptions.CreateCourses); a dry
+	// run, those a real run would make.
+	CoursesCreated int
 	// OneRoster orgs (see OrgIDNumberPrefix); a dry run counts what a real run would do.
 	GroupsCreated  int
 	GroupsRenamed  int
@@ -56,6 +62,9 @@ func (r *Report) Summary() string {
 	s := fmt.Sprintf("added %d, changed %d, removed %d", r.Added, r.Changed, r.Removed)
 	if r.Created > 0 {
 		s += fmt.Sprintf(", accounts created %d", r.Created)
+	}
+	if r.CoursesCreated > 0 {
+		s += fmt.Sprintf(", courses created %d", r.CoursesCreated)
 	}
 	if r.GroupsCreated+r.GroupsRenamed+r.GroupsMoved > 0 {
 		s += fmt.Sprintf(", groups created %d, renamed %d, moved %d", r.GroupsCreated, r.GroupsRenamed, r.GroupsMoved)
@@ -118,15 +127,30 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 	if err != nil {
 		return err
 	}
-	res := Resolve(src, dir)
+	// Courses and accounts the run would create get stand-in ids first, so that the plan (and
+	// a dry run's report) counts exactly what a real run does; a real run that is not
+	// stopped then creates them and plans again with their real ids.
+	var newCourses []ClassCourse
+	if opt.CreateCourses {
+		newCourses = missingCourses(src, dir)
+		for i, c := range newCourses {
+			dir.Courses[strings.ToLower(c.Shortname)] = dir.MaxCourseID + int64(i) + 1
+		}
+	}
 	var missing []*Person
+	var standIns []standIn
 	if opt.Accounts != nil {
 		missing = missingPeople(src, dir)
+		for i, p := range missing {
+			standIns = append(standIns, dir.addStandIn(dir.MaxUserID+int64(i)+1, p))
+		}
 	}
+	res := Resolve(src, dir)
+	creates := len(missing) > 0 || len(newCourses) > 0
 	// The rows are keys now: let the collector have them before the enrolments are read
-	// (unless accounts are to be created: the rows are resolved again once they are).
-	// The orgs still need the people.
-	if len(missing) == 0 {
+	// (unless courses or accounts are to be created: the rows are resolved again once they
+	// are). The orgs still need the people.
+	if !creates || opt.DryRun {
 		src.Rows = nil
 		if src.Orgs == nil {
 			dir = nil
@@ -143,10 +167,11 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		rep.Added, rep.Changed, rep.Removed, rep.Kept = len(plan.Add), len(plan.Change), plan.Removed(), plan.Kept
 	}
 	report()
+	rep.Created, rep.CoursesCreated = len(missing), len(newCourses)
 	switch {
 	case opt.DryRun:
 		// The whole difference, and whether a real run would stop.
-		rep.Status, rep.Created = "dry_run", len(missing)
+		rep.Status = "dry_run"
 		if plan.Stopped {
 			rep.Message = "a real run would stop: " + plan.StopReason
 		}
@@ -156,12 +181,19 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		return nil
 	case plan.Stopped:
 		rep.Status, rep.Message = "stopped", plan.StopReason
-		rep.Added, rep.Changed, rep.Removed = 0, 0, 0
+		rep.Added, rep.Changed, rep.Removed, rep.Created, rep.CoursesCreated = 0, 0, 0, 0, 0
 		return nil
 	}
-	if len(missing) > 0 {
-		// Accounts are only created by a run that applies: the new people only add
+	if creates {
+		// Courses and accounts are only created by a run that applies: they only add
 		// enrolments, so the threshold's verdict stands.
+		rep.Created, rep.CoursesCreated = 0, 0
+		if rep.CoursesCreated, err = createCourses(ctx, db, newCourses, dir); err != nil {
+			return err
+		}
+		for _, si := range standIns {
+			dir.dropStandIn(si)
+		}
 		if rep.Created, err = createAccounts(ctx, db, opt, missing, dir); err != nil {
 			return err
 		}
@@ -173,7 +205,7 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		dopt.Protected = res.Protected
 		plan = Diff(res.Want, res.Deleted, have, dopt)
 		report()
-		if plan.Stopped { // new people bring no removals; kept for safety
+		if plan.Stopped { // new people and courses bring no removals; kept for safety
 			rep.Status, rep.Message = "stopped", plan.StopReason
 			rep.Added, rep.Changed, rep.Removed = 0, 0, 0
 			return nil
@@ -219,6 +251,7 @@ func finishRun(ctx context.Context, db *store.DB, rep *Report) error {
 		issues = []Issue{}
 	}
 	body, err := json.Marshal(map[string]any{"skipped": issues, "skipped_total": len(rep.Issues), "kept": rep.Kept, "created": rep.Created,
+		"courses_created": rep.CoursesCreated,
 		"groups": map[string]int{"created": rep.GroupsCreated, "renamed": rep.GroupsRenamed, "moved": rep.GroupsMoved,
 			"members_added": rep.MembersAdded, "members_removed": rep.MembersRemoved}})
 	if err != nil {
@@ -250,6 +283,7 @@ func LoadDirectory(ctx context.Context, q store.Querier) (*Directory, error) {
 	if maxID >= 1<<32 || maxCourse >= 1<<32 {
 		return nil, errs.New(errs.Internal, "sis: user or course ids beyond 2^32 do not fit the sync's keys")
 	}
+	dir.MaxUserID, dir.MaxCourseID = maxID, maxCourse
 	rows, err := q.QueryContext(ctx, `SELECT id, shortname FROM courses`)
 	if err != nil {
 		return nil, errs.Wrap(err, "sis: courses")

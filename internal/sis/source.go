@@ -36,7 +36,9 @@ func personOf(user, email, first, last, idnumber string) *Person {
 		return nil
 	}
 	p := &Person{Email: email, FirstName: first, LastName: last, IDNumber: idnumber}
-	if !strings.Contains(user, "@") && user != idnumber {
+	// The username stays what the source says, even when it equals the identifier (every row
+	// of the public OneRoster samples): a CAS login john.doe must find the account john.doe.
+	if user != "" && !strings.Contains(user, "@") {
 		p.Username = user
 	}
 	return p
@@ -66,6 +68,18 @@ type Source struct {
 	// Orgs is what a OneRoster bundle with orgs.csv says of groups and their learners; nil
 	// for other sources.
 	Orgs *Orgs
+	// Classes are the courses a OneRoster bundle's classes.csv describes (by lower-cased
+	// shortname): what RunOptions.CreateCourses creates when no course has that shortname.
+	Classes map[string]ClassCourse
+}
+
+// ClassCourse is a course a class would become: its shortname (classCode, else title) and
+// full name (the class's title, after its course's title when courses.csv names it).
+type ClassCourse struct {
+	File      string
+	Line      int
+	Shortname string
+	Fullname  string
 }
 
 // Directory is what the platform knows, to resolve names: courses by lower-cased shortname,
@@ -78,6 +92,9 @@ type Directory struct {
 	Emails    map[string]int64
 	IDNumbers map[string]int64
 	RoleAlias map[string]string // optional: source role names mapped to course roles
+	// MaxUserID and MaxCourseID are the highest ids LoadDirectory saw: a dry run gives the
+	// accounts and courses it would create ids above them.
+	MaxUserID, MaxCourseID int64
 }
 
 // NewDirectory returns an empty directory.

@@ -24,20 +24,23 @@ const (
 // kind a postgres:// URL, which is a secret: what List and Get return has its password
 // masked (MaskURL); an update that sends the masked URL back keeps the stored one.
 type Config struct {
-	ID             int64      `json:"id"`
-	Name           string     `json:"name"`
-	Kind           string     `json:"kind"`
-	Location       string     `json:"location"`
-	Query          string     `json:"query,omitempty"`
-	Action         string     `json:"action"`
-	Threshold      float64    `json:"threshold"`
-	Schedule       string     `json:"schedule"`
-	CreateAccounts bool       `json:"create_accounts"`
-	AccountAuth    string     `json:"account_auth"`
-	Enabled        bool       `json:"enabled"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	LastRun        *RunRecord `json:"last_run,omitempty"`
+	ID             int64   `json:"id"`
+	Name           string  `json:"name"`
+	Kind           string  `json:"kind"`
+	Location       string  `json:"location"`
+	Query          string  `json:"query,omitempty"`
+	Action         string  `json:"action"`
+	Threshold      float64 `json:"threshold"`
+	Schedule       string  `json:"schedule"`
+	CreateAccounts bool    `json:"create_accounts"`
+	AccountAuth    string  `json:"account_auth"`
+	// CreateCourses (OneRoster): a class whose course does not exist creates it, as Moodle's
+	// OneRoster enrolment plugin does (shortname: classCode, else title).
+	CreateCourses bool       `json:"create_courses"`
+	Enabled       bool       `json:"enabled"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	LastRun       *RunRecord `json:"last_run,omitempty"`
 }
 
 // Service manages configured sources and runs them.
@@ -51,13 +54,13 @@ func NewService(db *store.DB, accounts *account.Service) *Service {
 	return &Service{db: db, accounts: accounts}
 }
 
-const sourceCols = `id, name, kind, location, query, action, threshold, schedule, create_accounts, account_auth, enabled, created_at, updated_at`
+const sourceCols = `id, name, kind, location, query, action, threshold, schedule, create_accounts, account_auth, enabled, created_at, updated_at, create_courses`
 
 func scanConfig(sc interface{ Scan(...any) error }) (*Config, error) {
 	var c Config
 	var created, updated int64
 	err := sc.Scan(&c.ID, &c.Name, &c.Kind, &c.Location, &c.Query, &c.Action, &c.Threshold, &c.Schedule, &c.CreateAccounts,
-		&c.AccountAuth, &c.Enabled, &created, &updated)
+		&c.AccountAuth, &c.Enabled, &created, &updated, &c.CreateCourses)
 	if err != nil {
 		return nil, err
 	}
@@ -191,10 +194,10 @@ func (s *Service) Create(ctx context.Context, in Config) (*Config, error) {
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		now := tx.Now.Unix()
 		err := tx.QueryRowContext(ctx, `INSERT INTO sis_sources (name, kind, location, query, action, threshold, schedule,
-			create_accounts, account_auth, enabled, last_checked_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING id`,
+			create_accounts, account_auth, enabled, last_checked_at, created_at, updated_at, create_courses)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11, $12) RETURNING id`,
 			in.Name, in.Kind, in.Location, in.Query, in.Action, in.Threshold, in.Schedule, in.CreateAccounts, in.AccountAuth,
-			in.Enabled, now).Scan(&in.ID)
+			in.Enabled, now, in.CreateCourses).Scan(&in.ID)
 		if store.IsUnique(err) {
 			return errs.Field("name", "a source named %q exists", in.Name)
 		}
@@ -225,9 +228,10 @@ func (s *Service) Update(ctx context.Context, name string, in Config) (*Config, 
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE sis_sources SET name = $1, kind = $2, location = $3, query = $4, action = $5,
-			threshold = $6, schedule = $7, create_accounts = $8, account_auth = $9, enabled = $10, updated_at = $11 WHERE id = $12`,
+			threshold = $6, schedule = $7, create_accounts = $8, account_auth = $9, enabled = $10, updated_at = $11,
+			create_courses = $13 WHERE id = $12`,
 			in.Name, in.Kind, in.Location, in.Query, in.Action, in.Threshold, in.Schedule, in.CreateAccounts, in.AccountAuth,
-			in.Enabled, tx.Now.Unix(), old.ID)
+			in.Enabled, tx.Now.Unix(), old.ID, in.CreateCourses)
 		if store.IsUnique(err) {
 			return errs.Field("name", "a source named %q exists", in.Name)
 		}
@@ -278,7 +282,7 @@ func (s *Service) RunConfigured(ctx context.Context, name string, dryRun bool) (
 }
 
 func (s *Service) run(ctx context.Context, c *Config, dryRun bool) (*Report, error) {
-	opt := RunOptions{Action: c.Action, Threshold: c.Threshold, DryRun: dryRun}
+	opt := RunOptions{Action: c.Action, Threshold: c.Threshold, DryRun: dryRun, CreateCourses: c.CreateCourses}
 	if opt.Threshold <= 0 {
 		opt.Threshold = 1e-9 // 0 %: no removal at all
 	}

@@ -13,6 +13,8 @@ import (
 
 type courseRolesData struct {
 	Roles     []course.Role
+	RoleMap   []course.RoleMapping // the site's role map, by name
+	NewMap    course.RoleMapping   // the role-map form, refilled after an error
 	BaseRoles []string
 	New       course.Role // the creation form, refilled after an error
 	created   string      // the short name of the role just created, for the notice
@@ -37,6 +39,13 @@ func (w *Web) courseRolesRender(rw http.ResponseWriter, r *http.Request, p *Page
 	if d.Roles, err = w.Courses.Roles(r.Context()); err != nil {
 		w.render(rw, r, showError(p, err), "message", p)
 		return
+	}
+	if d.RoleMap, err = w.Courses.RoleMappings(r.Context()); err != nil {
+		w.render(rw, r, showError(p, err), "message", p)
+		return
+	}
+	if r.URL.Query().Get("mapped") != "" {
+		p.Notice = p.L.T("course_roles.map_saved")
 	}
 	d.BaseRoles = course.BaseRoles
 	for _, role := range d.Roles {
@@ -65,4 +74,24 @@ func (w *Web) adminCourseRoleCreate(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(rw, r, "/admin/course-roles?created="+url.QueryEscape(role.Shortname), http.StatusSeeOther)
+}
+
+// adminRoleMapSet: POST /admin/course-roles/map {name, role}: maps a role name of files from
+// elsewhere (Moodle's) to a course role; an empty role removes the entry.
+func (w *Web) adminRoleMapSet(rw http.ResponseWriter, r *http.Request) {
+	if w.requireLogin(rw, r) == nil {
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		http.Error(rw, "bad form", http.StatusBadRequest)
+		return
+	}
+	in := course.RoleMapping{Name: formValue(r, "map_name"), Role: formValue(r, "map_role")}
+	if err := w.Courses.SetRoleMapping(r.Context(), in.Name, in.Role); err != nil {
+		p := w.page(rw, r, "course_roles.title")
+		status := showError(p, err)
+		w.courseRolesRender(rw, r, p, &courseRolesData{New: course.Role{BaseRole: course.NonEditingTeacher}, NewMap: in}, status)
+		return
+	}
+	http.Redirect(rw, r, "/admin/course-roles?mapped=1#role-map", http.StatusSeeOther)
 }

@@ -105,30 +105,33 @@ type importForm struct {
 	Format     string
 	Mode       string
 	MatchEmail bool
+	UserField  string // enrolments: username, email, idnumber; "" any
 	ValidOnly  bool
 	Notify     bool
 	Paste      string
 }
 
 func (f importForm) options() bulk.Options {
-	return bulk.Options{Format: f.Format, Mode: f.Mode, MatchEmail: f.MatchEmail, ValidOnly: f.ValidOnly, Notify: f.Notify,
+	return bulk.Options{Format: f.Format, Mode: f.Mode, MatchEmail: f.MatchEmail, UserField: f.UserField, ValidOnly: f.ValidOnly, Notify: f.Notify,
 		CreateGroups: true}
 }
 
 type importsData struct {
-	Form     importForm
-	Formats  []string
-	Modes    []string
-	Preview  *bulk.Report
-	Rows     []bulk.RowResult // the preview's rows shown: the first ones, and every error
-	MoreRows int              // rows of the preview not shown
-	Token    string
-	CanApply bool
-	Batches  []*bulk.Batch
+	Form       importForm
+	Formats    []string
+	Modes      []string
+	UserFields []string
+	Preview    *bulk.Report
+	Rows       []bulk.RowResult // the preview's rows shown: the first ones, and every error
+	MoreRows   int              // rows of the preview not shown
+	Token      string
+	CanApply   bool
+	Batches    []*bulk.Batch
 }
 
 func (w *Web) importsPage(rw http.ResponseWriter, r *http.Request, p *Page, d *importsData, status int) {
 	d.Formats = bulk.Formats
+	d.UserFields = []string{"", bulk.UserUsername, bulk.UserEmail, bulk.UserIDNumber}
 	if d.Preview != nil {
 		d.Rows, d.MoreRows = previewRows(d.Preview.Rows)
 	}
@@ -260,6 +263,8 @@ func readImportForm(rw http.ResponseWriter, r *http.Request, tmp *os.File, f *im
 			f.Mode = strings.TrimSpace(v)
 		case "match_email":
 			f.MatchEmail = v != ""
+		case "user_field":
+			f.UserField = strings.TrimSpace(v)
 		case "valid_only":
 			f.ValidOnly = v != ""
 		case "notify":
@@ -304,8 +309,8 @@ func (w *Web) adminImportApply(rw http.ResponseWriter, r *http.Request) {
 	rep, id, err := svc.Begin(r.Context(), open, o)
 	if err != nil || id == 0 {
 		putBackUpload(token, up)
-		d := &importsData{Form: importForm{Format: o.Format, Mode: o.Mode, MatchEmail: o.MatchEmail, ValidOnly: o.ValidOnly,
-			Notify: o.Notify}, Preview: rep, Token: token}
+		d := &importsData{Form: importForm{Format: o.Format, Mode: o.Mode, MatchEmail: o.MatchEmail, UserField: o.UserField,
+			ValidOnly: o.ValidOnly, Notify: o.Notify}, Preview: rep, Token: token}
 		status := http.StatusUnprocessableEntity
 		if err != nil {
 			status = showError(p, err)

@@ -22,6 +22,7 @@ type syncRunView struct {
 	Duration     string
 	Kept         int
 	Created      int
+	Courses      int
 	SkippedTotal int
 	SkippedRows  []sis.Issue
 }
@@ -88,9 +89,10 @@ func (w *Web) syncRender(rw http.ResponseWriter, r *http.Request, p *Page, d *sy
 			SkippedTotal int         `json:"skipped_total"`
 			Kept         int         `json:"kept"`
 			Created      int         `json:"created"`
+			Courses      int         `json:"courses_created"`
 		}
 		if json.Unmarshal(run.Report, &rep) == nil {
-			v.SkippedRows, v.SkippedTotal, v.Kept, v.Created = rep.Skipped, rep.SkippedTotal, rep.Kept, rep.Created
+			v.SkippedRows, v.SkippedTotal, v.Kept, v.Created, v.Courses = rep.Skipped, rep.SkippedTotal, rep.Kept, rep.Created, rep.Courses
 		}
 		d.Runs = append(d.Runs, v)
 	}
@@ -106,7 +108,7 @@ func syncForm(r *http.Request) sis.Config {
 	c := sis.Config{Name: formValue(r, "name"), Kind: formValue(r, "kind"), Location: formValue(r, "location"),
 		Query: r.PostFormValue("query"), Action: formValue(r, "action"), Schedule: formValue(r, "schedule"),
 		CreateAccounts: r.PostFormValue("create_accounts") != "", AccountAuth: formValue(r, "account_auth"),
-		Enabled: r.PostFormValue("enabled") != ""}
+		CreateCourses: r.PostFormValue("create_courses") != "", Enabled: r.PostFormValue("enabled") != ""}
 	if t := strings.TrimSpace(r.PostFormValue("threshold")); t != "" {
 		v, err := strconv.ParseFloat(t, 64)
 		if err != nil {

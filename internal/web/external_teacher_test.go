@@ -114,4 +114,20 @@ func TestExternalUsersBlockForTeachers(t *testing.T) {
 	if n := count(`SELECT COUNT(*) FROM course_roles WHERE shortname = 'boss'`); n != 0 {
 		t.Fatalf("a teacher created a role")
 	}
+
+	// The role map of imported files, on the same page.
+	code, body, _ = call(admin, "GET", "/admin/course-roles?lang=fr", nil)
+	want(code, body, 200, "Noms de rôles des fichiers importés", "<code>editingteacher</code>", `id="role-map-form"`)
+	call(admin, "GET", "/?lang=en", nil)
+	code, _, loc = call(admin, "POST", "/admin/course-roles/map", url.Values{"map_name": {"secretaire"}, "map_role": {"secretariat"}})
+	want(code, "", 303)
+	code, body, _ = call(admin, "GET", "/admin/course-roles?mapped=1", nil)
+	want(code, body, 200, "The role map was saved.", "<code>secretaire</code>")
+	code, body, _ = call(admin, "POST", "/admin/course-roles/map", url.Values{"map_name": {"x"}, "map_role": {"emperor"}})
+	want(code, body, 422, "unknown role")
+	code, body, _ = call(tess, "POST", "/admin/course-roles/map", url.Values{"map_name": {"x"}, "map_role": {"teacher"}})
+	want(code, body, 403)
+	if n := count(`SELECT COUNT(*) FROM course_role_map WHERE name = 'x'`); n != 0 {
+		t.Fatalf("a refused mapping was saved")
+	}
 }

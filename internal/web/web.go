@@ -137,6 +137,7 @@ func (w *Web) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/imports/{id}/undo", w.adminImportUndo)
 	mux.HandleFunc("GET /admin/course-roles", w.adminCourseRoles)
 	mux.HandleFunc("POST /admin/course-roles", w.adminCourseRoleCreate)
+	mux.HandleFunc("POST /admin/course-roles/map", w.adminRoleMapSet)
 	mux.HandleFunc("GET /admin/sync", w.adminSync)
 	mux.HandleFunc("POST /admin/sync", w.adminSyncSave)
 	mux.HandleFunc("POST /admin/sync/{name}", w.adminSyncSave)
