@@ -135,6 +135,32 @@ func (l Localizer) DateIn(v any) string {
 	return t.In(l.loc()).Format(l.T("format.date"))
 }
 
+// Role is a course role's name in the page's language: built-in roles by the catalog
+// ("label.course_role.teacher"), the others by the name an administrator gave.
+func (l Localizer) Role(shortname, name string) string {
+	if i18n.Default().Has(l.Lang, "label.course_role."+shortname) {
+		return l.T("label.course_role." + shortname)
+	}
+	return name
+}
+
+// Label writes a value that is a code (a status, a method, a login method) by the catalog's
+// "label.KIND.VALUE"; an unknown value shows as it is.
+func (l Localizer) Label(kind, value string) string {
+	if i18n.Default().Has(l.Lang, "label."+kind+"."+value) {
+		return l.T("label." + kind + "." + value)
+	}
+	return value
+}
+
+// Method is an enrolment method's name, or its type in the page's language.
+func (l Localizer) Method(typ, name string) string {
+	if name != "" {
+		return name
+	}
+	return l.Label("method", typ)
+}
+
 // Code writes a coded message (an error code without parameters) in the page's language; an
 // empty code shows the English fallback.
 func (l Localizer) Code(code, fallback string) string {
