@@ -201,3 +201,23 @@ func TestResetDurationInWords(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplesCoverEveryTemplate: SampleMessages has every template, each rendering in every
+// language.
+func TestSamplesCoverEveryTemplate(t *testing.T) {
+	got := map[string]bool{}
+	for _, m := range SampleMessages() {
+		got[m.Template] = true
+		for _, lang := range languages {
+			m.Language = lang
+			if _, err := render(m); err != nil {
+				t.Errorf("%s/%s: %v", lang, m.Template, err)
+			}
+		}
+	}
+	for name := range specs {
+		if !got[name] {
+			t.Errorf("no sample of %s", name)
+		}
+	}
+}

@@ -35,7 +35,7 @@ func TestAdminSyncPage(t *testing.T) {
 	form := url.Values{"name": {"nightly"}, "kind": {"csv"}, "location": {path}, "action": {"suspend"}, "threshold": {"10"},
 		"schedule": {"0 25 * * *"}, "enabled": {"1"}}
 	code, body, _ = call(admin, "POST", "/admin/sync", form)
-	want(code, body, 422, "cron hour", `value="nightly"`)
+	want(code, body, 422, "must be a cron schedule of 5 fields", `value="nightly"`)
 	form.Set("schedule", "0 2 * * *")
 	code, _, loc := call(admin, "POST", "/admin/sync", form)
 	want(code, "", 303)
