@@ -310,7 +310,27 @@ func (w *Web) courseParticipantsDownload(rw http.ResponseWriter, r *http.Request
 
 func (w *Web) courseDownload(rw http.ResponseWriter, r *http.Request, id int64, f course.ParticipantFilter, only []int64, format string) {
 	var buf bytes.Buffer
-	if err := w.Courses.Export(r.Context(), id, f, only, format, &buf); err != nil {
+	// Headers and values in the person's language; ?headers=codes keeps the machine headers.
+	var words *course.Words
+	if r.URL.Query().Get("headers") != "codes" {
+		l := w.page(rw, r, "").L
+		words = &course.Words{
+			Header: func(col string) string { return l.T("export.col." + col) },
+			Value: func(col, v string) string {
+				switch col {
+				case "roles":
+					return l.Role(v, v)
+				case "methods":
+					return l.Label("method", v)
+				case "status":
+					return l.T("participants.status." + v)
+				}
+				return v
+			},
+			Time: func(t time.Time) string { return l.DateTime(t) },
+		}
+	}
+	if err := w.Courses.ExportIn(r.Context(), id, f, only, format, &buf, words); err != nil {
 		p := w.page(rw, r, "participants.title")
 		w.courseError(rw, r, p, err)
 		return

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"roster/internal/account"
+	"roster/internal/authz"
+	"roster/internal/course"
 )
 
 // TestSiteLanguageAndTimeZone: the admin settings page sets the site's language and time zone;
@@ -76,4 +79,37 @@ func mustZone(t *testing.T, name string) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// TestParticipantsExportInLanguage: the participants download speaks the person's language
+// (headers, roles, methods, statuses, dates) with a byte order mark for spreadsheets;
+// ?headers=codes keeps the machine headers and values.
+func TestParticipantsExportInLanguage(t *testing.T) {
+	r := newRig(t)
+	sys := authz.With(r.ctx, authz.System)
+	prof := r.user(account.NewUser{Email: "prof@univ.test", FirstName: "Jeanne", LastName: "Martin", Language: "fr"})
+	etu := r.user(account.NewUser{Email: "etu@univ.test", FirstName: "Louis", LastName: "Petit"})
+	c, err := r.courses.Create(sys, course.Course{Shortname: "UE5", Fullname: "Anglais", Visible: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []struct {
+		user int64
+		role string
+	}{{prof.ID, course.Teacher}, {etu.ID, course.Student}} {
+		if _, err := r.courses.Enrol(sys, c.ID, course.EnrolRequest{UserIDs: []int64{e.user}, Role: e.role}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := fmt.Sprintf("/courses/%d/participants/download?format=csv", c.ID)
+	code, body, _ := r.call(prof, "GET", path, nil)
+	if code != 200 || !strings.HasPrefix(body, "\ufeffPrénom,Nom,Adresse e-mail,") ||
+		!strings.Contains(body, "Étudiant") || !strings.Contains(body, "Inscription manuelle") || !strings.Contains(body, "Actif") {
+		t.Fatalf("French export: %d %q", code, body)
+	}
+	code, body, _ = r.call(prof, "GET", path+"&headers=codes", nil)
+	if code != 200 || !strings.HasPrefix(body, "first_name,last_name,email,") || !strings.Contains(body, "student") ||
+		!strings.Contains(body, ",manual,active,") {
+		t.Fatalf("machine export: %d %q", code, body)
+	}
 }
