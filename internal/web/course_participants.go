@@ -344,7 +344,11 @@ func (w *Web) courseDownload(rw http.ResponseWriter, r *http.Request, id int64, 
 // parseBigForm reads a form that may carry a whole course's selection.
 func parseBigForm(rw http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(rw, r.Body, 2<<20)
-	return r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	isoDates(r)
+	return nil
 }
 
 // formDate reads an optional YYYY-MM-DD date field (midnight UTC).

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"time"
 
@@ -168,4 +169,23 @@ func (l Localizer) Code(code, fallback string) string {
 		return fallback
 	}
 	return errs.Text(l.Lang, code, nil)
+}
+
+// DateInput is the attributes of a date field: a text field read as dd/mm/yyyy on French
+// pages (a browser draws type=date in its own locale, whatever the page's language), the
+// browser's date picker otherwise.
+func (l Localizer) DateInput() template.HTMLAttr {
+	if l.Lang == "fr" {
+		return template.HTMLAttr(`type="text" inputmode="numeric" pattern="\d{1,2}/\d{1,2}/\d{4}" placeholder="jj/mm/aaaa"`)
+	}
+	return template.HTMLAttr(`type="date"`)
+}
+
+// DateValue writes a yyyy-mm-dd value for a date field of the page's language.
+func (l Localizer) DateValue(iso string) string {
+	t, err := time.Parse(time.DateOnly, iso)
+	if err != nil || l.Lang != "fr" {
+		return iso
+	}
+	return t.Format("02/01/2006")
 }

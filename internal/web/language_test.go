@@ -113,3 +113,27 @@ func TestParticipantsExportInLanguage(t *testing.T) {
 		t.Fatalf("machine export: %d %q", code, body)
 	}
 }
+
+// TestFrenchDateFields: on French pages a date field is text read and shown as dd/mm/yyyy
+// (the browser would draw type=date in its own locale); English pages keep type=date.
+func TestFrenchDateFields(t *testing.T) {
+	r := newRig(t)
+	admin := r.user(account.NewUser{Email: "direction@univ.test", FirstName: "Hélène", LastName: "Dubois", IsAdmin: true, Language: "fr"})
+	etu := r.user(account.NewUser{Email: "etu@univ.test", FirstName: "Louis", LastName: "Petit"})
+	path := fmt.Sprint("/admin/users/", etu.ID)
+	code, body, _ := r.call(admin, "GET", path, nil)
+	r.want(code, body, 200, `name="delete_at" type="text"`, `placeholder="jj/mm/aaaa"`)
+	code, body, _ = r.call(admin, "POST", path, url.Values{"first_name": {"Louis"}, "last_name": {"Petit"},
+		"email": {"etu@univ.test"}, "username": {etu.Username}, "delete_at": {"31/1/2027"}})
+	if code != 303 {
+		t.Fatalf("save: %d %s", code, body)
+	}
+	u, err := r.accounts.UserByID(r.ctx, etu.ID)
+	if err != nil || u.DeleteAt == nil || !u.DeleteAt.Equal(time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("delete_at %v %v", u.DeleteAt, err)
+	}
+	code, body, _ = r.call(admin, "GET", path, nil)
+	r.want(code, body, 200, `value="31/01/2027"`)
+	code, body, _ = r.call(admin, "GET", path+"?lang=en", nil)
+	r.want(code, body, 200, `name="delete_at" type="date" value="2027-01-31"`)
+}
