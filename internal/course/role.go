@@ -10,6 +10,7 @@ import (
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/i18n"
 	"roster/internal/store"
 )
 
@@ -30,6 +31,17 @@ type Role struct {
 	Name      string // what pages show, e.g. "Secretariat"
 	BaseRole  string // the built-in role whose rights it has
 	Builtin   bool
+	// Names are the role's name in other languages ("fr" → "Secrétariat"), for a role an
+	// administrator created; built-in roles are named by the catalog.
+	Names map[string]string
+}
+
+// NameIn is the role's name in lang: its name in that language if it has one, else Name.
+func (r Role) NameIn(lang string) string {
+	if n := r.Names[lang]; n != "" {
+		return n
+	}
+	return r.Name
 }
 
 var roleShortname = regexp.MustCompile(`^[a-z][a-z0-9_]{1,49}$`)
@@ -53,7 +65,30 @@ func listRoles(ctx context.Context, q store.Querier) ([]Role, error) {
 		}
 		out = append(out, r)
 	}
-	return out, wrap(rows.Err(), "course: roles")
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "course: roles")
+	}
+	rows.Close()
+	names, err := q.QueryContext(ctx, `SELECT role, language, name FROM course_role_names`)
+	if err != nil {
+		return nil, wrap(err, "course: role names")
+	}
+	defer names.Close()
+	for names.Next() {
+		var role, lang, name string
+		if err := names.Scan(&role, &lang, &name); err != nil {
+			return nil, wrap(err, "course: role names")
+		}
+		for i := range out {
+			if out[i].Shortname == role {
+				if out[i].Names == nil {
+					out[i].Names = map[string]string{}
+				}
+				out[i].Names[lang] = name
+			}
+		}
+	}
+	return out, wrap(names.Err(), "course: role names")
 }
 
 // CreateRole names a custom role with the rights of a built-in one. It needs
@@ -71,6 +106,18 @@ func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
 	if !isBaseRole(r.BaseRole) {
 		f.AddCode("base_role", "bad_base_role")
 	}
+	for lang, name := range r.Names {
+		name = strings.TrimSpace(name)
+		r.Names[lang] = name
+		switch {
+		case !i18n.Supported(lang):
+			f.AddCode("names", "unknown_language")
+		case utf8.RuneCountInString(name) > 100:
+			f.AddCode("name_"+lang, "too_long", errs.P{"limit": 100})
+		case name == "":
+			delete(r.Names, lang)
+		}
+	}
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
@@ -86,8 +133,14 @@ func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
 		if err != nil {
 			return wrap(err, "course: create role")
 		}
+		for lang, name := range r.Names {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO course_role_names (role, language, name) VALUES ($1, $2, $3)`,
+				r.Shortname, lang, name); err != nil {
+				return wrap(err, "course: role name")
+			}
+		}
 		return audit.Record(ctx, tx, audit.Event{Action: "course.role.create", TargetType: "course_role", TargetID: r.Shortname,
-			Details: map[string]any{"name": r.Name, "base_role": r.BaseRole}})
+			Details: map[string]any{"name": r.Name, "base_role": r.BaseRole, "names": r.Names}})
 	})
 	if err != nil {
 		return nil, err

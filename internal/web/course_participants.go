@@ -88,11 +88,11 @@ func (d *participantsData) PageLink(n int) string {
 	return "?" + v.Encode()
 }
 
-// RoleName is the display name of a role short name.
-func (d *participantsData) RoleName(short string) string {
+// RoleName is the name of a role short name in lang.
+func (d *participantsData) RoleName(short, lang string) string {
 	for _, r := range d.Roles {
 		if r.Shortname == short {
-			return r.Name
+			return r.NameIn(lang)
 		}
 	}
 	return short

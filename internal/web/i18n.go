@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"roster/internal/course"
 	"roster/internal/errs"
 	"roster/internal/i18n"
 	"roster/internal/web/locales"
@@ -143,6 +144,15 @@ func (l Localizer) Role(shortname, name string) string {
 		return l.T("label.course_role." + shortname)
 	}
 	return name
+}
+
+// RoleOf is a course role's name in the page's language: the catalog's for a built-in role,
+// the name given in this language for the others.
+func (l Localizer) RoleOf(r course.Role) string {
+	if i18n.Default().Has(l.Lang, "label.course_role."+r.Shortname) {
+		return l.T("label.course_role." + r.Shortname)
+	}
+	return r.NameIn(l.Lang)
 }
 
 // Label writes a value that is a code (a status, a method, a login method) by the catalog's

@@ -137,3 +137,19 @@ func TestFrenchDateFields(t *testing.T) {
 	code, body, _ = r.call(admin, "GET", path+"?lang=en", nil)
 	r.want(code, body, 200, `name="delete_at" type="date" value="2027-01-31"`)
 }
+
+// TestCourseRoleNamesPerLanguage: built-in course roles are named by the catalog; a role an
+// administrator creates has a name per language.
+func TestCourseRoleNamesPerLanguage(t *testing.T) {
+	r := newRig(t)
+	admin := r.user(account.NewUser{Email: "direction@univ.test", FirstName: "Hélène", LastName: "Dubois", IsAdmin: true, Language: "fr"})
+	code, body, _ := r.call(admin, "POST", "/admin/course-roles", url.Values{"shortname": {"secretariat"}, "name": {"Secretariat"},
+		"name_fr": {"Secrétariat"}, "base_role": {"non_editing_teacher"}})
+	if code != 303 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	code, body, _ = r.call(admin, "GET", "/admin/course-roles", nil)
+	r.want(code, body, 200, "<td>Secrétariat</td>", "<td>Enseignant non éditeur</td>", "<td>Étudiant</td>")
+	code, body, _ = r.call(admin, "GET", "/admin/course-roles?lang=en", nil)
+	r.want(code, body, 200, "<td>Secretariat</td>", "<td>Non-editing teacher</td>")
+}
