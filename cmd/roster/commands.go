@@ -175,5 +175,14 @@ func (m *Main) tokenCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, token)
+	// What it may do, on stderr so that the token stays the only line a script reads.
+	switch {
+	case group != 0:
+		fmt.Fprintf(m.Stderr, "kind: %s (the SCIM endpoint /scim/v2 only, for group %d and the groups below it)\n", authz.TokenSCIM, group)
+	case login != "":
+		fmt.Fprintf(m.Stderr, "kind: %s (the JSON API /api/v1 only, acting as %s with that account's rights; revoked if it is suspended)\n", authz.TokenAPI, login)
+	default:
+		fmt.Fprintf(m.Stderr, "kind: %s (the JSON API /api/v1 only, with platform administrator rights)\n", authz.TokenAPI)
+	}
 	return nil
 }

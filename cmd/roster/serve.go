@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -11,12 +12,14 @@ import (
 
 	"roster/internal/api"
 	"roster/internal/bulk"
+	"roster/internal/config"
 	"roster/internal/course"
 	"roster/internal/httpx"
 	"roster/internal/jobs"
 	"roster/internal/mail"
 	"roster/internal/scim"
 	"roster/internal/server"
+	"roster/internal/store"
 	"roster/internal/web"
 )
 
@@ -52,18 +55,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		db.QueryRowContext(context.Background(), `SELECT count(*) FROM outbox WHERE status = 'queued'`).Scan(&n)
 		return n
 	})
-	pages, err := web.New(web.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), ResetTTL: cfg.ResetTTL,
-		MailDelivered: cfg.SMTP != "", LanguageFixed: cfg.Language != "", TimeZoneFixed: cfg.TimeZone != ""}, web.Services{Log: m.Log, DB: db, Accounts: svc.accounts, Groups: svc.groups,
-		Invites: svc.invites, Courses: svc.courses, SSO: svc.sso, SIS: svc.sis})
+	deps, err := httpDeps(db, cfg, svc, m.Log, metrics)
 	if err != nil {
 		return err
 	}
-	handler := server.New(server.Deps{Log: m.Log, DB: db, Accounts: svc.accounts, Web: pages,
-		API: api.New(api.Config{SecureCookies: cfg.SecureCookies()}, api.Services{Log: m.Log, DB: db,
-			Accounts: svc.accounts, Groups: svc.groups, Invites: svc.invites, Courses: svc.courses, SIS: svc.sis}),
-		SCIM: scim.New(scim.Services{DB: db, Accounts: svc.accounts, Groups: svc.groups},
-			scim.Config{BaseURL: cfg.BaseURL, Log: m.Log}),
-		Metrics: metrics, Secure: cfg.SecureCookies()})
+	handler := server.New(deps)
 
 	if has, err := svc.accounts.HasUsers(ctx); err != nil {
 		return err
@@ -144,4 +140,21 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	stopJobs()
 	wg.Wait()
 	return err
+}
+
+// httpDeps are the parts of the HTTP handler as `roster serve` builds them (the
+// authorization matrix test builds the same).
+func httpDeps(db *store.DB, cfg *config.Config, svc *services, log *slog.Logger, metrics *httpx.Metrics) (server.Deps, error) {
+	pages, err := web.New(web.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), ResetTTL: cfg.ResetTTL,
+		MailDelivered: cfg.SMTP != "", LanguageFixed: cfg.Language != "", TimeZoneFixed: cfg.TimeZone != ""}, web.Services{Log: log, DB: db, Accounts: svc.accounts, Groups: svc.groups,
+		Invites: svc.invites, Courses: svc.courses, SSO: svc.sso, SIS: svc.sis})
+	if err != nil {
+		return server.Deps{}, err
+	}
+	return server.Deps{Log: log, DB: db, Accounts: svc.accounts, Web: pages,
+		API: api.New(api.Config{SecureCookies: cfg.SecureCookies()}, api.Services{Log: log, DB: db,
+			Accounts: svc.accounts, Groups: svc.groups, Invites: svc.invites, Courses: svc.courses, SIS: svc.sis}),
+		SCIM: scim.New(scim.Services{DB: db, Accounts: svc.accounts, Groups: svc.groups},
+			scim.Config{BaseURL: cfg.BaseURL, Log: log}),
+		Metrics: metrics, Secure: cfg.SecureCookies()}, nil
 }

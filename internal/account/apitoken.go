@@ -20,8 +20,9 @@ import (
 // shown once, when created.
 
 // CreateAPIToken creates a token named name and returns it. userID 0 and scimGroupID 0 give
-// platform-administrator rights; userID acts as that (active) user; scimGroupID makes a SCIM
-// token for that group. Only platform administrators (or the command line, authz.System) may
+// platform-administrator rights; userID acts as that (active) user (both of kind
+// authz.TokenAPI: the JSON API only); scimGroupID makes a SCIM token for that group (kind
+// authz.TokenSCIM: the SCIM endpoint only). Only platform administrators (or the command line, authz.System) may
 // create tokens. Records "token.create".
 //
 // Errors: Unauthorized/Forbidden, Invalid naming "name", "user" or "group".
@@ -46,6 +47,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, name string, userID int64,
 	token, hash := secret.New()
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		var uid, gid any
+		kind := authz.TokenAPI
 		if userID != 0 {
 			u, err := userByID(ctx, tx, userID)
 			if err != nil || u.Status != StatusActive {
@@ -54,15 +56,15 @@ func (s *Service) CreateAPIToken(ctx context.Context, name string, userID int64,
 			uid = userID
 		}
 		if scimGroupID != 0 {
-			gid = scimGroupID
+			gid, kind = scimGroupID, authz.TokenSCIM
 		}
 		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, token_hash, user_id, scim_group_id, created_at)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`, name, hash, uid, gid, tx.Now.Unix()).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, token_hash, user_id, scim_group_id, kind, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, name, hash, uid, gid, kind, tx.Now.Unix()).Scan(&id); err != nil {
 			return wrap(err, "insert api token")
 		}
 		return wrap(audit.Record(ctx, tx, audit.Event{Action: "token.create", TargetType: "api_token",
-			TargetID: strconv.FormatInt(id, 10), Details: map[string]any{"name": name, "user_id": userID, "scim_group_id": scimGroupID}}), "audit")
+			TargetID: strconv.FormatInt(id, 10), Details: map[string]any{"name": name, "kind": kind, "user_id": userID, "scim_group_id": scimGroupID}}), "audit")
 	})
 	if err != nil {
 		return "", err
@@ -93,17 +95,20 @@ func errBadToken() error { return errs.Coded(errs.Unauthorized, "invalid_api_tok
 
 // TokenPrincipal returns who acts with a bearer token, and records its use (at most once a
 // minute, so busy integrations do not write on every call).
-// Errors: Unauthorized if the token is unknown or revoked, or its user is suspended.
+// The principal carries the token's kind: the server lets it call only its lane
+// (authz.TokenLane). Errors: Unauthorized if the token is unknown or revoked, or its user is
+// suspended (suspending revokes the user's tokens for good: see SuspendTx).
 func (s *Service) TokenPrincipal(ctx context.Context, token string) (*authz.Principal, error) {
 	if token == "" {
 		return nil, errBadToken()
 	}
 	var (
 		id               int64
+		kind             string
 		uid, gid, usedAt sql.NullInt64
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT id, user_id, scim_group_id, last_used_at FROM api_tokens
-		WHERE token_hash = $1 AND revoked_at IS NULL`, secret.Hash(token)).Scan(&id, &uid, &gid, &usedAt)
+	err := s.db.QueryRowContext(ctx, `SELECT id, kind, user_id, scim_group_id, last_used_at FROM api_tokens
+		WHERE token_hash = $1 AND revoked_at IS NULL`, secret.Hash(token)).Scan(&id, &kind, &uid, &gid, &usedAt)
 	if store.IsNoRows(err) {
 		return nil, errBadToken()
 	}
@@ -124,7 +129,10 @@ func (s *Service) TokenPrincipal(ctx context.Context, token string) (*authz.Prin
 	case gid.Valid:
 		p = &authz.Principal{SCIMGroupID: gid.Int64}
 	}
-	p.TokenID = id
+	if (kind == authz.TokenSCIM) != gid.Valid {
+		return nil, errBadToken() // a row no CreateAPIToken wrote
+	}
+	p.TokenID, p.TokenKind = id, kind
 	now := s.now()
 	if !usedAt.Valid || now.Unix()-usedAt.Int64 >= int64(touchEvery.Seconds()) {
 		if err := s.db.Tx(ctx, func(tx *store.Tx) error {

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,6 +44,71 @@ func (s *Service) SetSharedEmailAllowed(ctx context.Context, on bool) error {
 		}
 		return wrap(audit.Record(ctx, tx, audit.Event{Action: "settings.change", TargetType: "setting",
 			TargetID: SettingSharedEmail, Details: map[string]any{"value": on}}), "audit")
+	})
+}
+
+// SettingShowIdentity names, comma-separated, the identity fields a teacher's people search
+// shows and searches besides the names (like Moodle's "show user identity"): any of
+// IdentityFields; "none" for names only. Unset, it is DefaultShowIdentity.
+const SettingShowIdentity = "users.show_identity"
+
+// IdentityFields are the fields SettingShowIdentity may name.
+var IdentityFields = []string{"email", "username", "idnumber"}
+
+// DefaultShowIdentity: names and email. A teacher adding an outside person must tell two
+// namesakes apart, and the address is what they already use to invite someone; usernames and
+// student numbers are login and record identifiers the teacher does not need.
+const DefaultShowIdentity = "email"
+
+// ShowIdentity returns the identity fields SettingShowIdentity shows.
+func ShowIdentity(ctx context.Context, q store.Querier) (map[string]bool, error) {
+	var v string
+	err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, SettingShowIdentity).Scan(&v)
+	if store.IsNoRows(err) {
+		v = DefaultShowIdentity
+	} else if err != nil {
+		return nil, wrap(err, "setting "+SettingShowIdentity)
+	}
+	show := map[string]bool{}
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.ToLower(strings.TrimSpace(f)); slices.Contains(IdentityFields, f) {
+			show[f] = true
+		}
+	}
+	return show, nil
+}
+
+// SetShowIdentity sets SettingShowIdentity to fields (none: names only) and records
+// "settings.change". Platform administrators only.
+// Errors: Unauthorized/Forbidden, Invalid naming "show_identity".
+func (s *Service) SetShowIdentity(ctx context.Context, fields []string) error {
+	if err := authz.RequirePlatformAdmin(ctx); err != nil {
+		return err
+	}
+	chosen := map[string]bool{}
+	for _, f := range fields {
+		f = strings.ToLower(strings.TrimSpace(f))
+		if f != "" && !slices.Contains(IdentityFields, f) {
+			return errs.Field("show_identity", "unknown field (email, username, idnumber)")
+		}
+		chosen[f] = true
+	}
+	var kept []string
+	for _, f := range IdentityFields {
+		if chosen[f] {
+			kept = append(kept, f)
+		}
+	}
+	value := strings.Join(kept, ",")
+	if value == "" {
+		value = "none"
+	}
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		if err := setSetting(ctx, tx, SettingShowIdentity, value); err != nil {
+			return err
+		}
+		return wrap(audit.Record(ctx, tx, audit.Event{Action: "settings.change", TargetType: "setting",
+			TargetID: SettingShowIdentity, Details: map[string]any{"value": value}}), "audit")
 	})
 }
 

@@ -20,7 +20,7 @@ import (
 
 // The administration of accounts: list, look at, change, suspend, reactivate and delete
 // them. Permissions are authz.CanOnUser's: platform administrators everywhere, scoped
-// administrators for the members of their groups.
+// administrators for the people who belong to their groups (authz.UserActions).
 
 // UserFilter selects accounts for ListUsers. Deleted accounts are never listed.
 type UserFilter struct {
@@ -96,12 +96,11 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) (users []*User, n
 		where = append(where, "EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = u.id AND m.group_id = "+arg(f.GroupID)+")")
 	}
 	if !all {
-		in := make([]string, len(roots))
-		for i, r := range roots {
-			in[i] = arg(r)
+		sight, err := authz.UserScopeSQL(ctx, s.db, authz.ManageGroup, "u.id", arg)
+		if err != nil {
+			return nil, "", err
 		}
-		where = append(where, `EXISTS (SELECT 1 FROM group_members m JOIN group_paths p ON p.descendant_id = m.group_id
-			WHERE m.user_id = u.id AND p.ancestor_id IN (`+strings.Join(in, ", ")+`))`)
+		where = append(where, sight)
 	}
 	if cur != nil {
 		where = append(where, "(u.last_name, u.first_name, u.id) > ("+arg(cur.Last)+", "+arg(cur.First)+", "+arg(cur.ID)+")")
@@ -371,7 +370,7 @@ func (s *Service) emailChanged(ctx context.Context, tx *store.Tx, before, u *Use
 }
 
 // SuspendTx suspends an active account within tx: billing stops (deactivated_at), its
-// sessions end, and "user.suspend" is recorded. It checks no permission: callers do (the
+// sessions end, its API tokens are revoked for good, and "user.suspend" is recorded. It checks no permission: callers do (the
 // administration here, and SCIM's active=false). Suspending a suspended account does nothing.
 func (s *Service) SuspendTx(ctx context.Context, tx *store.Tx, id int64) error {
 	res, err := tx.ExecContext(ctx, `UPDATE users SET status = 'suspended', deactivated_at = COALESCE(deactivated_at, $1),
@@ -385,8 +384,13 @@ func (s *Service) SuspendTx(ctx context.Context, tx *store.Tx, id int64) error {
 	if err := s.EndAllSessions(ctx, tx, id, ""); err != nil {
 		return err
 	}
+	// For good: reactivating the account does not bring its API tokens back.
+	revoked, err := revokeUserTokens(ctx, tx, id)
+	if err != nil {
+		return err
+	}
 	return wrap(audit.Record(ctx, tx, audit.Event{Action: "user.suspend", TargetType: "user",
-		TargetID: strconv.FormatInt(id, 10)}), "audit")
+		TargetID: strconv.FormatInt(id, 10), Details: map[string]any{"tokens_revoked": revoked}}), "audit")
 }
 
 // ReactivateTx makes a suspended account active again within tx and records

@@ -16,6 +16,7 @@ import (
 	"roster/internal/course"
 	"roster/internal/errs"
 	"roster/internal/group"
+	"roster/internal/httpx"
 	"roster/internal/invite"
 	"roster/internal/sis"
 	"roster/internal/store"
@@ -51,7 +52,7 @@ func New(cfg Config, s Services) *API {
 }
 
 // Routes registers the endpoints; the table reads in one screen.
-func (a *API) Routes(mux *http.ServeMux) {
+func (a *API) Routes(mux httpx.Router) {
 	mux.HandleFunc("POST /api/v1/auth/login", a.login)
 	mux.HandleFunc("POST /api/v1/auth/logout", a.logout)
 	mux.HandleFunc("POST /api/v1/auth/password/forgot", a.forgot)

@@ -4,6 +4,7 @@ package authz
 
 import (
 	"context"
+	"strings"
 
 	"roster/internal/errs"
 )
@@ -13,9 +14,34 @@ import (
 type Principal struct {
 	UserID        int64 // 0 for platform tokens and the command line
 	PlatformAdmin bool
-	SCIMGroupID   int64 // set for SCIM provisioning tokens: they act only under this group
-	TokenID       int64 // the API token used, if any
-	System        bool  // the operator at the command line or a background job
+	SCIMGroupID   int64  // set for SCIM provisioning tokens: they act only under this group
+	TokenID       int64  // the API token used, if any
+	TokenKind     string // TokenAPI or TokenSCIM for a token, "" otherwise
+	System        bool   // the operator at the command line or a background job
+}
+
+// The kinds of API token: what a token may do is fixed when it is created, and it works
+// only in its lane (TokenLane).
+const (
+	// TokenAPI: the JSON API under /api/v1, with platform rights or as its user.
+	TokenAPI = "api"
+	// TokenSCIM: the SCIM endpoint under /scim/v2, for its group; nothing else.
+	TokenSCIM = "scim"
+)
+
+// TokenLane reports whether a request to path may be made with a token of kind: API tokens
+// call the JSON API (and /metrics, which a platform token may read), SCIM tokens the SCIM
+// endpoint, and neither the web pages (meant for people, with sessions) nor each other's
+// endpoints. A SCIM token can therefore never act
+// through the JSON API as an administrator of its group.
+func TokenLane(kind, path string) bool {
+	switch kind {
+	case TokenAPI:
+		return strings.HasPrefix(path, "/api/v1/") || path == "/metrics"
+	case TokenSCIM:
+		return path == "/scim/v2" || strings.HasPrefix(path, "/scim/v2/")
+	}
+	return false
 }
 
 type ctxKey struct{}

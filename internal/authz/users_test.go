@@ -3,6 +3,7 @@ package authz_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"roster/internal/authz"
@@ -36,8 +37,11 @@ func TestUserPermissions(t *testing.T) {
 			ids[name] = id
 			exec(`INSERT INTO users (id, username, is_admin, created_at, updated_at) VALUES ($1, $2, $3, 0, 0)`, id, name, admin)
 			for _, m := range memberships {
-				exec(`INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at)
-					VALUES ($1, $2, $3, 'manual', 0, 0)`, m[0], id, m[1])
+				// A role written "~learner" is a membership made by adding the existing account
+				// by someone who could not manage it: it does not anchor.
+				role, weak := strings.CutPrefix(m[1].(string), "~")
+				exec(`INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at, anchors)
+					VALUES ($1, $2, $3, 'manual', 0, 0, $4)`, m[0], id, role, !weak)
 			}
 		}
 		user("user_admin", false, [2]any{2, "user_admin"})
@@ -51,6 +55,12 @@ func TestUserPermissions(t *testing.T) {
 		user("platform admin in team", true, [2]any{3, "learner"})
 		user("trainer in sibling", false, [2]any{3, "learner"}, [2]any{4, "trainer"})
 		user("trainer in team", false, [2]any{3, "trainer"})
+		user("pulled into region", false, [2]any{2, "~learner"})
+		user("sibling learner pulled into team", false, [2]any{4, "learner"}, [2]any{3, "~learner"})
+		user("team learner pulled into sibling", false, [2]any{3, "learner"}, [2]any{4, "~learner"})
+		user("propagated from team", false, [2]any{3, "learner"})
+		exec(`INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at) VALUES (1, $1, 'learner', 'propagated', 3, 0)`,
+			ids["propagated from team"])
 
 		callers := map[string]*authz.Principal{
 			"platform":    {UserID: 1, PlatformAdmin: true},
@@ -74,6 +84,13 @@ func TestUserPermissions(t *testing.T) {
 			{"trainer in sibling", map[string]int{"platform": M, "user_admin": V, "group_admin": V, "trainer": F, "learner": F, "scim": V}},
 			{"trainer in team", map[string]int{"platform": M, "user_admin": M, "group_admin": V, "trainer": F, "learner": F, "scim": M}},
 			{"group_admin", map[string]int{"platform": M, "user_admin": M, "group_admin": V, "trainer": F, "learner": F, "scim": M}},
+			// Additions do not anchor: nobody but the platform sees or manages these two.
+			{"pulled into region", map[string]int{"platform": M, "user_admin": F, "group_admin": F, "trainer": F, "learner": F, "scim": F}},
+			{"sibling learner pulled into team", map[string]int{"platform": M, "user_admin": F, "group_admin": F, "trainer": F, "learner": F, "scim": F}},
+			// Belongs to team, was pulled into the sibling: seen from Region, managed from above both.
+			{"team learner pulled into sibling", map[string]int{"platform": M, "user_admin": V, "group_admin": V, "trainer": F, "learner": F, "scim": V}},
+			// Propagated rows above the scope only repeat the membership below.
+			{"propagated from team", map[string]int{"platform": M, "user_admin": M, "group_admin": V, "trainer": F, "learner": F, "scim": M}},
 		} {
 			for caller, want := range c.want {
 				pctx := authz.With(ctx, callers[caller])

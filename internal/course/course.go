@@ -22,6 +22,7 @@ import (
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/httpx"
 	"roster/internal/store"
 )
 
@@ -91,12 +92,15 @@ type Config struct {
 // Service manages courses, methods and enrolments. Every method checks the caller's rights
 // through authz first and runs in one transaction with its audit events.
 type Service struct {
-	db  *store.DB
-	cfg Config
+	db       *store.DB
+	cfg      Config
+	searches *httpx.Limiter // people searches per person (SearchUsers)
 }
 
 // NewService returns a Service over db.
-func NewService(db *store.DB, cfg Config) *Service { return &Service{db: db, cfg: cfg} }
+func NewService(db *store.DB, cfg Config) *Service {
+	return &Service{db: db, cfg: cfg, searches: httpx.NewLimiter(searchPerMinute, searchBurst)}
+}
 
 // Create adds a course, with a manual method (every course has one) and, if c.GuestAccess, a
 // guest method. It needs authz.CanCreateCourse. Errors: Forbidden, Invalid, Conflict

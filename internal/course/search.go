@@ -2,39 +2,75 @@ package course
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
+	"roster/internal/account"
 	"roster/internal/authz"
+	"roster/internal/errs"
 	"roster/internal/store"
 )
 
-// Candidate is an account the "Enrol users" dialog offers: the name and the email tell
-// namesakes apart.
+// Candidate is an account the "Enrol users" dialog offers: the name, and the identity fields
+// the platform shows (account.SettingShowIdentity), which tell namesakes apart.
 type Candidate struct {
 	ID        int64  `json:"id,string"`
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
-	Email     string `json:"email"`
-	Enrolled  bool   `json:"enrolled"` // already a participant (by any method)
+	Email     string `json:"email"`              // "" unless the setting shows email
+	Username  string `json:"username,omitempty"` // only when the setting shows it
+	IDNumber  string `json:"idnumber,omitempty"` // only when the setting shows it
+	Enrolled  bool   `json:"enrolled"`           // already a participant (by any method)
 }
 
-// SearchUsers finds up to 20 active accounts whose last name, first name, "first last" or
-// email contains q (2 characters at least), for someone who may enrol people in the course.
+// The people search answers at most SearchLimit matches (one page: type more to narrow it),
+// for at least SearchMinChars typed characters, and at most searchPerMinute searches a
+// minute per person (burst searchBurst), which is plenty for typing and too slow to walk
+// the directory.
+const (
+	SearchLimit     = 20
+	SearchMinChars  = 2
+	searchPerMinute = 60
+	searchBurst     = 20
+)
+
+// SearchUsers finds up to SearchLimit active accounts whose last name, first name, "first
+// last" or a shown identity field (account.SettingShowIdentity) contains q (SearchMinChars characters at
+// least), for someone who may enrol people in the course: a teacher finds any person by name,
+// and learns nothing more about them than the platform shows.
+// Errors: Unauthorized, Forbidden, TooMany.
 func (s *Service) SearchUsers(ctx context.Context, courseID int64, q string) ([]Candidate, error) {
 	if err := authz.CanInCourse(ctx, s.db, authz.ManageParticipants, courseID, s.now()); err != nil {
 		return nil, err
 	}
 	q = strings.ToLower(strings.TrimSpace(q))
-	if len([]rune(q)) < 2 {
+	if len([]rune(q)) < SearchMinChars {
 		return []Candidate{}, nil
 	}
+	if p := authz.From(ctx); p != nil && !p.System {
+		if ok, wait := s.searches.Allow(strconv.FormatInt(p.UserID, 10) + "/" + strconv.FormatInt(p.TokenID, 10)); !ok {
+			e := errs.New(errs.TooMany, "too many searches: wait a moment")
+			e.RetryAfter = int(wait.Seconds()) + 1
+			return nil, e
+		}
+	}
+	show, err := account.ShowIdentity(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	cols := map[string]string{"email": "u.email_norm", "username": "lower(u.username)", "idnumber": "lower(u.idnumber)"}
+	match := []string{`lower(u.last_name) LIKE $2 ESCAPE '\'`, `lower(u.first_name) LIKE $2 ESCAPE '\'`,
+		`lower(u.first_name || ' ' || u.last_name) LIKE $2 ESCAPE '\'`}
+	for _, f := range []string{"email", "username", "idnumber"} {
+		if show[f] {
+			match = append(match, cols[f]+` LIKE $2 ESCAPE '\'`)
+		}
+	}
 	like := "%" + escapeLike(q) + "%"
-	rows, err := s.db.QueryContext(ctx, `SELECT u.id, u.first_name, u.last_name, u.email,
+	rows, err := s.db.QueryContext(ctx, `SELECT u.id, u.first_name, u.last_name, u.email, u.username, u.idnumber,
 		EXISTS (SELECT 1 FROM course_enrolments e WHERE e.course_id = $1 AND e.user_id = u.id)
-		FROM users u WHERE u.deleted_at IS NULL AND u.status = 'active' AND (lower(u.last_name) LIKE $2 ESCAPE '\'
-			OR lower(u.first_name) LIKE $2 ESCAPE '\' OR lower(u.first_name || ' ' || u.last_name) LIKE $2 ESCAPE '\'
-			OR u.email_norm LIKE $2 ESCAPE '\')
-		ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT 20`, courseID, like)
+		FROM users u WHERE u.deleted_at IS NULL AND u.status = 'active' AND (`+strings.Join(match, " OR ")+`)
+		ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT `+strconv.Itoa(SearchLimit), courseID, like)
 	if err != nil {
 		return nil, wrap(err, "course: search users")
 	}
@@ -42,8 +78,17 @@ func (s *Service) SearchUsers(ctx context.Context, courseID int64, q string) ([]
 	out := []Candidate{}
 	for rows.Next() {
 		var c Candidate
-		if err := rows.Scan(&c.ID, &c.FirstName, &c.LastName, &c.Email, &c.Enrolled); err != nil {
+		if err := rows.Scan(&c.ID, &c.FirstName, &c.LastName, &c.Email, &c.Username, &c.IDNumber, &c.Enrolled); err != nil {
 			return nil, wrap(err, "course: search users")
+		}
+		if !show["email"] {
+			c.Email = ""
+		}
+		if !show["username"] {
+			c.Username = ""
+		}
+		if !show["idnumber"] {
+			c.IDNumber = ""
 		}
 		out = append(out, c)
 	}

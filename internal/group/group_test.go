@@ -433,8 +433,19 @@ func TestScopedAdministration(t *testing.T) {
 		mustAdd(t, s, tr.region, ga, "group_admin", "")
 		ctx := authz.With(context.Background(), &authz.Principal{UserID: ga})
 
-		if err := s.AddMember(ctx, tr.team, alice, "learner", ""); err != nil {
+		// Alice belongs nowhere the group admin sees: her id is not enough to add her (as for
+		// an unknown id), her login is, and the addition gives no power over her account.
+		wantCode(t, s.AddMember(ctx, tr.team, alice, "learner", ""), errs.NotFound, "user_id")
+		if err := s.AddNamedMember(ctx, tr.team, alice, "learner"); err != nil {
 			t.Fatalf("add in scope: %v", err)
+		}
+		var anchors bool
+		if err := db.QueryRowContext(context.Background(), `SELECT anchors FROM group_members WHERE group_id = $1 AND user_id = $2
+			AND source_kind = 'manual'`, tr.team, alice).Scan(&anchors); err != nil || anchors {
+			t.Fatalf("a pulled-in person anchors: %v %v", anchors, err)
+		}
+		if err := authz.CanViewUser(ctx, db, alice); !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("the adder sees the pulled-in account: %v", err)
 		}
 		wantCode(t, s.AddMember(ctx, tr.company, alice, "learner", ""), errs.Forbidden, "")
 		wantCode(t, s.AddMember(ctx, tr.team2, alice, "user_admin", ""), errs.Forbidden, "")

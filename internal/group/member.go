@@ -73,9 +73,25 @@ func checkRole(role string) error {
 // AddMember gives a person a role in a group, with its source (ParseSource; "" is manual). A
 // learner also becomes a learner of the groups the propagation rule reaches. Adding a
 // membership that already exists changes nothing and is not an error, so concurrent adds leave
-// exactly one. It needs authz.CanGrantRole. Errors: Forbidden, NotFound (group or user),
-// Invalid (role, source).
+// exactly one. It needs authz.CanGrantRole, and the account must be one the caller may see
+// (authz.CanViewUser): account ids are not secrets, so an account outside the caller's sight
+// is reached by a login the caller typed (AddNamedMember) or an invitation, never by its id;
+// outside their sight it answers NotFound, as for an unknown id. The membership anchors the
+// person in the group (authz.CanOnUser) only when the caller may manage the account.
+// Errors: Forbidden, NotFound (group or user), Invalid (role, source).
 func (s *Service) AddMember(ctx context.Context, groupID, userID int64, role, source string) error {
+	return s.addMember(ctx, groupID, userID, role, source, false)
+}
+
+// AddNamedMember is AddMember for an existing account the caller named by an exact login
+// (username or email) they typed: the right over the group is enough (adding an existing
+// account is a weaker right than managing it), and unless the caller may manage the account
+// the membership does not anchor the person, so it gives nobody power over the account.
+func (s *Service) AddNamedMember(ctx context.Context, groupID, userID int64, role string) error {
+	return s.addMember(ctx, groupID, userID, role, "", true)
+}
+
+func (s *Service) addMember(ctx context.Context, groupID, userID int64, role, source string, named bool) error {
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := checkRole(role); err != nil {
 			return err
@@ -83,15 +99,41 @@ func (s *Service) AddMember(ctx context.Context, groupID, userID int64, role, so
 		if err := authz.CanGrantRole(ctx, tx, groupID, role); err != nil {
 			return err
 		}
-		return AddMemberTx(ctx, tx, groupID, userID, role, source)
+		if !named {
+			if err := authz.CanViewUser(ctx, tx, userID); errs.Is(err, errs.Forbidden) {
+				return userNotFound(userID)
+			} else if err != nil {
+				return err
+			}
+		}
+		return AddExistingTx(ctx, tx, groupID, userID, role, source)
 	})
+}
+
+// AddExistingTx adds an existing account to a group for the caller in ctx, without checking
+// the right over the group (the caller did): the membership anchors the person only when the
+// caller may manage the account (authz.CanManageUser). Invitations' "add these existing
+// accounts instead" and the group pages use it.
+func AddExistingTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role, source string) error {
+	anchors := true
+	if err := authz.CanManageUser(ctx, tx, userID); errs.Is(err, errs.Forbidden) || errs.Is(err, errs.Unauthorized) {
+		anchors = false
+	} else if err != nil {
+		return err
+	}
+	return addMemberTx(ctx, tx, groupID, userID, role, source, anchors)
 }
 
 // AddMemberTx is AddMember inside the caller's transaction, without the permission check:
 // features that grant memberships on their own terms (an accepted invitation, an import, SCIM,
 // the sync) have checked their rights already, when the invitation was sent or the token
-// issued.
+// issued. The membership anchors the person in the group (authz.CanOnUser): use
+// AddExistingTx for an existing account added by someone who may not manage it.
 func AddMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role, source string) error {
+	return addMemberTx(ctx, tx, groupID, userID, role, source, true)
+}
+
+func addMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role, source string, anchors bool) error {
 	if err := checkRole(role); err != nil {
 		return err
 	}
@@ -114,8 +156,16 @@ func AddMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role,
 	if err := checkUser(ctx, tx, userID); err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, groupID, userID, role, src.Kind, src.Ref, tx.Now.Unix())
+	if anchors {
+		// The same membership given again by someone who may manage the account anchors it.
+		if _, err := tx.ExecContext(ctx, `UPDATE group_members SET anchors = true WHERE group_id = $1 AND user_id = $2
+			AND role = $3 AND source_kind = $4 AND source_ref = $5 AND NOT anchors`,
+			groupID, userID, role, src.Kind, src.Ref); err != nil {
+			return wrap(err, "group: add member")
+		}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at, anchors)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`, groupID, userID, role, src.Kind, src.Ref, tx.Now.Unix(), anchors)
 	if err != nil {
 		return wrap(err, "group: add member")
 	}
@@ -130,8 +180,12 @@ func AddMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role,
 	if added == 0 {
 		return nil
 	}
+	details := map[string]any{"user_id": userID, "role": role, "source": src.String(), "propagated_to": also}
+	if !anchors {
+		details["anchors"] = false
+	}
 	return audit.Record(ctx, tx, audit.Event{Action: "group.member.add", TargetType: "group", TargetID: idStr(groupID),
-		Details: map[string]any{"user_id": userID, "role": role, "source": src.String(), "propagated_to": also}})
+		Details: details})
 }
 
 // propagateChain inserts the learner rows that a direct learner membership of userID in
@@ -164,22 +218,44 @@ func checkUser(ctx context.Context, q store.Querier, userID int64) error {
 	var one int
 	err := q.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL`, userID).Scan(&one)
 	if store.IsNoRows(err) {
-		return errs.FieldCode("user_id", "no_account").Class(errs.NotFound)
+		return userNotFound(userID)
 	}
 	return wrap(err, "group: check user")
+}
+
+func userNotFound(userID int64) error {
+	return errs.FieldCode("user_id", "no_account").Class(errs.NotFound)
 }
 
 // PreviewAdd says which other groups adding userID to groupID with role would also make them
 // a learner of ("will also make Alice a learner of Region and Company"), nearest first. Groups
 // where the person is already a learner, for whatever reason, are left out: they would not
 // join them. Only learner propagates; for other roles the list is empty. It needs
-// authz.CanGrantRole. Errors: Forbidden, NotFound (group or user), Invalid (role).
+// authz.CanGrantRole, and as AddMember an account the caller may see.
+// Errors: Forbidden, NotFound (group or user), Invalid (role).
 func (s *Service) PreviewAdd(ctx context.Context, groupID, userID int64, role string) ([]Group, error) {
+	return s.preview(ctx, groupID, userID, role, false)
+}
+
+// PreviewNamedAdd is PreviewAdd for an account the caller named by an exact login (see
+// AddNamedMember).
+func (s *Service) PreviewNamedAdd(ctx context.Context, groupID, userID int64, role string) ([]Group, error) {
+	return s.preview(ctx, groupID, userID, role, true)
+}
+
+func (s *Service) preview(ctx context.Context, groupID, userID int64, role string, named bool) ([]Group, error) {
 	if err := checkRole(role); err != nil {
 		return nil, err
 	}
 	if err := authz.CanGrantRole(ctx, s.db, groupID, role); err != nil {
 		return nil, err
+	}
+	if !named {
+		if err := authz.CanViewUser(ctx, s.db, userID); errs.Is(err, errs.Forbidden) {
+			return nil, userNotFound(userID)
+		} else if err != nil {
+			return nil, err
+		}
 	}
 	if _, err := getGroup(ctx, s.db, groupID); err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ func (s *Service) Members(ctx context.Context, groupID int64, f MemberFilter) (i
 	if limit > MaxLimit {
 		limit = MaxLimit
 	}
-	q, args, err := membersQuery(s.db.Dialect, groupID, f, limit+1)
+	q, args, err := s.membersQuery(ctx, groupID, f, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -84,7 +84,7 @@ func (s *Service) MembersCSV(ctx context.Context, groupID int64, f MemberFilter,
 	if err := s.checkMembers(ctx, groupID, f); err != nil {
 		return err
 	}
-	q, args, err := membersQuery(s.db.Dialect, groupID, f, 0)
+	q, args, err := s.membersQuery(ctx, groupID, f, 0)
 	if err != nil {
 		return err
 	}
@@ -145,16 +145,28 @@ func decodeCursor(s string) (cursor, error) {
 
 // membersQuery builds the list query; limit 0 means no limit. The page order is a keyset on
 // (last name, first name, user, role, source), compared as one row value on both databases.
-func membersQuery(d store.Dialect, groupID int64, f MemberFilter, limit int) (string, []any, error) {
+// Usernames and addresses are shown, and searched, only for the members whose identity the
+// caller may see (authz.UserScopeSQL): a person someone pulled into the group shows a name.
+func (s *Service) membersQuery(ctx context.Context, groupID int64, f MemberFilter, limit int) (string, []any, error) {
 	var (
 		b    strings.Builder
 		args = []any{groupID}
+		d    = s.db.Dialect
 	)
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	b.WriteString(`SELECT m.user_id, u.username, u.email, u.first_name, u.last_name, m.role, m.source_kind, m.source_ref,
+	sight, err := authz.UserScopeSQL(ctx, s.db, authz.ViewGroup, "m.user_id", arg)
+	if err != nil {
+		return "", nil, err
+	}
+	username, email := "u.username", "u.email"
+	if sight != "" {
+		username = "CASE WHEN " + sight + " THEN u.username ELSE '' END"
+		email = "CASE WHEN " + sight + " THEN u.email ELSE '' END"
+	}
+	b.WriteString(`SELECT m.user_id, ` + username + `, ` + email + `, u.first_name, u.last_name, m.role, m.source_kind, m.source_ref,
 		COALESCE(sg.name, ''), m.created_at
 		FROM group_members m
 		JOIN users u ON u.id = m.user_id
@@ -167,7 +179,7 @@ func membersQuery(d store.Dialect, groupID int64, f MemberFilter, limit int) (st
 		p := arg("%" + escapeLike(q) + "%")
 		like := " " + d.ILike() + " " + p + ` ESCAPE '\'`
 		b.WriteString(` AND (u.first_name` + like + ` OR u.last_name` + like + ` OR (u.first_name || ' ' || u.last_name)` + like +
-			` OR u.username` + like + ` OR u.email` + like + `)`)
+			` OR ` + username + like + ` OR ` + email + like + `)`)
 	}
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)

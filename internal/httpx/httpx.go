@@ -52,3 +52,10 @@ func WithUser(ctx context.Context, u any) context.Context {
 
 // User returns what WithUser stored.
 func User(ctx context.Context) any { return ctx.Value(userKey{}) }
+
+// Router is what route tables register on: *http.ServeMux, or a wrapper that also records
+// the patterns (the authorization matrix test lists every route this way).
+type Router interface {
+	Handle(pattern string, handler http.Handler)
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}

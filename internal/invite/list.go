@@ -135,20 +135,11 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 	return items, next, nil
 }
 
-// Get returns one invitation with its groups. Rights: as for managing it (see canManage).
-// Errors: Unauthorized, Forbidden, NotFound.
+// Get returns one invitation with its groups. Rights: as for managing it (see canManage); an
+// invitation the caller may not manage is NotFound, and someone who may manage no invitation
+// gets Forbidden whatever the id. Errors: Unauthorized, Forbidden, NotFound.
 func (s *Service) Get(ctx context.Context, id int64) (*Invitation, error) {
-	if _, err := authz.RequireUser(ctx); err != nil {
-		return nil, err
-	}
-	inv, err := loadInvitation(ctx, s.db, s.db.Now(), `i.id = $1`, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.canManage(ctx, s.db, inv); err != nil {
-		return nil, err
-	}
-	return inv, nil
+	return s.loadManaged(ctx, s.db, s.db.Now(), id)
 }
 
 func escapeLike(s string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"roster/internal/audit"
 	"roster/internal/authz"
@@ -40,13 +41,51 @@ func (s *Service) canManage(ctx context.Context, q store.Querier, inv *Invitatio
 	return nil
 }
 
-// managed loads an invitation within tx and checks the caller may manage it.
+// mayManageSome fails with Forbidden unless the caller may manage some invitations: a
+// platform administrator, someone who may invite into a group, or (when course invitations
+// are wired) a teacher. Those who may not get the same answer whatever they ask about.
+func (s *Service) mayManageSome(ctx context.Context, q store.Querier) error {
+	p, err := authz.RequireUser(ctx)
+	if err != nil {
+		return err
+	}
+	if p.PlatformAdmin || p.System {
+		return nil
+	}
+	_, roots, err := authz.GroupScope(ctx, q, authz.InviteTo)
+	if err != nil || len(roots) > 0 {
+		return err
+	}
+	if s.courseCheck != nil {
+		now := s.db.Now()
+		if tx, ok := q.(*store.Tx); ok {
+			now = tx.Now
+		}
+		if teaches, err := authz.TeachesSomeCourse(ctx, q, now); err != nil || teaches {
+			return err
+		}
+	}
+	return errs.New(errs.Forbidden, "you may not manage invitations")
+}
+
+// managed loads an invitation within tx and checks the caller may manage it. An invitation
+// the caller may not manage answers NotFound, as an unknown id does: ids, addresses and
+// groups of others' invitations are not for them to learn.
 func (s *Service) managed(ctx context.Context, tx *store.Tx, id int64) (*Invitation, error) {
-	inv, err := loadInvitation(ctx, tx, tx.Now, `i.id = $1`, id)
+	return s.loadManaged(ctx, tx, tx.Now, id)
+}
+
+func (s *Service) loadManaged(ctx context.Context, q store.Querier, now time.Time, id int64) (*Invitation, error) {
+	if err := s.mayManageSome(ctx, q); err != nil {
+		return nil, err
+	}
+	inv, err := loadInvitation(ctx, q, now, `i.id = $1`, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.canManage(ctx, tx, inv); err != nil {
+	if err := s.canManage(ctx, q, inv); errs.Is(err, errs.Forbidden) {
+		return nil, errs.New(errs.NotFound, "no such invitation")
+	} else if err != nil {
 		return nil, err
 	}
 	return inv, nil
@@ -229,11 +268,13 @@ func cancel(ctx context.Context, tx *store.Tx, inv *Invitation) error {
 }
 
 // CancelMany cancels the pending invitations of a pasted list of addresses (as Invite reads
-// them), in one transaction, and returns one Result per entry: Cancelled, NotInvited,
-// NotAllowed (the caller may not manage it; Message says why) or InvalidAddress.
-// Errors: Unauthorized, Invalid naming emails.
+// them), in one transaction, and returns one Result per entry: Cancelled, NotInvited (no
+// pending invitation the caller may manage: whether someone else invited the address is not
+// said) or InvalidAddress.
+// Errors: Unauthorized, Forbidden (the caller may manage no invitation at all, whatever the
+// addresses), Invalid naming emails.
 func (s *Service) CancelMany(ctx context.Context, emails string) ([]Result, error) {
-	if _, err := authz.RequireUser(ctx); err != nil {
+	if err := s.mayManageSome(ctx, s.db); err != nil {
 		return nil, err
 	}
 	entries := ParseAddresses(emails)
@@ -266,7 +307,6 @@ func (s *Service) CancelMany(ctx context.Context, emails string) ([]Result, erro
 				results[i].Outcome, results[i].Message = NotInvited, "no pending invitation for this address"
 				continue
 			}
-			results[i].InvitationID = p.id
 			inv, err := loadInvitation(ctx, tx, tx.Now, `i.id = $1`, p.id)
 			if err != nil {
 				return err
@@ -275,9 +315,10 @@ func (s *Service) CancelMany(ctx context.Context, emails string) ([]Result, erro
 				if !errs.Is(err, errs.Forbidden) {
 					return err
 				}
-				results[i].Outcome, results[i].Message = NotAllowed, errs.As(err).Message
+				results[i].Outcome, results[i].Message = NotInvited, "no pending invitation for this address"
 				continue
 			}
+			results[i].InvitationID = p.id
 			if err := cancel(ctx, tx, inv); err != nil {
 				return err
 			}

@@ -108,7 +108,9 @@ func onlyAdmins(err error) error {
 
 // AddExisting gives existing accounts the grants, in one transaction: the "add these accounts
 // to the groups instead" that follows AlreadyActive outcomes. Memberships that exist already
-// are left as they are. Rights: as Invite, for every grant.
+// are left as they are. Rights: as Invite, for every grant. Adding an existing account is a
+// weaker right than managing it: the memberships anchor the person (authz.CanOnUser) only
+// when the caller may manage the account, so the adder gains nothing over it.
 //
 // Errors: Unauthorized, Forbidden, Invalid (user_ids, groups), NotFound naming user_id.
 func (s *Service) AddExisting(ctx context.Context, userIDs []int64, grants []Grant) error {
@@ -134,7 +136,7 @@ func (s *Service) AddExisting(ctx context.Context, userIDs []int64, grants []Gra
 		}
 		for _, uid := range userIDs {
 			for _, g := range grants {
-				if err := group.AddMemberTx(ctx, tx, g.GroupID, uid, g.Role, group.SourceManual); err != nil {
+				if err := group.AddExistingTx(ctx, tx, g.GroupID, uid, g.Role, group.SourceManual); err != nil {
 					return err
 				}
 			}

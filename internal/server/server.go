@@ -36,13 +36,7 @@ type Deps struct {
 // New returns the handler for every route Roster serves.
 func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", health(d.DB))
-	mux.Handle("GET /metrics", d.Metrics)
-	d.Web.Routes(mux)
-	d.API.Routes(mux)
-	if d.SCIM != nil {
-		mux.Handle("/scim/v2/", d.SCIM)
-	}
+	Routes(d, mux)
 
 	// Cross-site request forgery: state-changing requests from another origin are refused, by
 	// the browser's Sec-Fetch-Site and Origin headers (requests with a bearer token come from
@@ -57,6 +51,17 @@ func New(d Deps) http.Handler {
 	h = httpx.SecureHeaders(h)
 	h = httpx.Observe(d.Log, d.Metrics, h)
 	return h
+}
+
+// Routes registers every route Roster serves on mux.
+func Routes(d Deps, mux httpx.Router) {
+	mux.HandleFunc("GET /healthz", health(d.DB))
+	mux.Handle("GET /metrics", d.Metrics)
+	d.Web.Routes(mux)
+	d.API.Routes(mux)
+	if d.SCIM != nil {
+		mux.Handle("/scim/v2/", d.SCIM)
+	}
 }
 
 func health(db *store.DB) http.HandlerFunc {
@@ -114,6 +119,10 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 				unauthorized(w, r, "unknown or revoked token")
 				return
 			}
+			if !authz.TokenLane(p.TokenKind, r.URL.Path) {
+				forbidden(w, r, "this token is not for this endpoint")
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(authz.With(ctx, p)))
 			return
 		}
@@ -131,6 +140,20 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// forbidden refuses a token outside its lane (authz.TokenLane): in SCIM's error format under
+// /scim/v2/ (RFC 7644 §3.12), as problem details elsewhere.
+func forbidden(w http.ResponseWriter, r *http.Request, detail string) {
+	if r.URL.Path == "/scim/v2" || strings.HasPrefix(r.URL.Path, "/scim/v2/") {
+		w.Header().Set("Content-Type", "application/scim+json")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"403","detail":"` + detail + `"}` + "\n"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(http.StatusForbidden)
+	w.Write([]byte(`{"type":"https://roster.invalid/problems/forbidden","title":"Forbidden","status":403,"detail":"` + detail + `"}` + "\n"))
 }
 
 // unauthorized refuses a request whose credentials are bad: in SCIM's error format under

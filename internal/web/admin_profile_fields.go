@@ -17,7 +17,12 @@ type profileFieldsData struct {
 	New         account.ProfileField // the creation form, refilled after an error
 	NewOptions  string
 	SharedEmail bool
+	// Identity: the fields a teacher's people search shows (account.SettingShowIdentity).
+	Identity map[string]bool
 }
+
+// IdentityFields are the choices of the people search's identity fields.
+func (profileFieldsData) IdentityFields() []string { return account.IdentityFields }
 
 func (w *Web) adminProfileFields(rw http.ResponseWriter, r *http.Request) {
 	u := w.requireLogin(rw, r)
@@ -46,6 +51,10 @@ func (w *Web) profileFieldsRender(rw http.ResponseWriter, r *http.Request, p *Pa
 		return
 	}
 	if d.SharedEmail, err = account.SharedEmailAllowed(r.Context(), w.db); err != nil {
+		w.render(rw, r, showError(p, err), "message", p)
+		return
+	}
+	if d.Identity, err = account.ShowIdentity(r.Context(), w.db); err != nil {
 		w.render(rw, r, showError(p, err), "message", p)
 		return
 	}
@@ -131,7 +140,15 @@ func (w *Web) adminAccountSettings(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "bad form", http.StatusBadRequest)
 		return
 	}
-	if err := w.Accounts.SetSharedEmailAllowed(r.Context(), r.PostFormValue("shared_email") == "1"); err != nil {
+	// The identity fields first: a bad one changes nothing.
+	var err error
+	if r.PostFormValue("identity_form") == "1" {
+		err = w.Accounts.SetShowIdentity(r.Context(), r.PostForm["show_identity"])
+	}
+	if err == nil {
+		err = w.Accounts.SetSharedEmailAllowed(r.Context(), r.PostFormValue("shared_email") == "1")
+	}
+	if err != nil {
 		p := w.page(rw, r, "pf.title")
 		w.render(rw, r, showError(p, err), "message", p)
 		return

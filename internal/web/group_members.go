@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/csv"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,6 +21,8 @@ type groupAddData struct {
 	G       *group.Group
 	U       *account.User
 	Role    string
+	Login   string // what the caller typed: the confirmation adds the account it names
+	Ident   string // how the account is shown: username and email to those who may see it, else Login
 	Also    string // the sentence naming the other groups the person will join, or ""
 	Already bool   // the person already holds the role here by hand: nothing will change
 }
@@ -67,7 +71,7 @@ func (w *Web) groupAddPreview(rw http.ResponseWriter, r *http.Request) {
 		back(showError(p, err))
 		return
 	}
-	also, err := w.Groups.PreviewAdd(ctx, id, u.ID, role)
+	also, err := w.Groups.PreviewNamedAdd(ctx, id, u.ID, role)
 	if err != nil {
 		back(showError(p, err))
 		return
@@ -77,7 +81,11 @@ func (w *Web) groupAddPreview(rw http.ResponseWriter, r *http.Request) {
 		w.groupMessage(rw, r, p, err)
 		return
 	}
-	d := &groupAddData{G: g, U: u, Role: role}
+	// The address of someone outside the caller's sight is not shown: only what they typed.
+	d := &groupAddData{G: g, U: u, Role: role, Login: login, Ident: login}
+	if authz.CanViewUser(ctx, w.db, u.ID) == nil {
+		d.Ident = u.Username + ", " + u.Email
+	}
 	if len(also) > 0 {
 		names := make([]string, len(also))
 		for i, a := range also {
@@ -117,9 +125,10 @@ func (w *Web) groupAdd(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "bad form", http.StatusBadRequest)
 		return
 	}
-	userID, _ := strconv.ParseInt(formValue(r, "user_id"), 10, 64)
+	// The account is the one the login typed on the preview names (an older form sends its
+	// id: then it must be one the caller may see).
 	role := formValue(r, "role")
-	if err := w.Groups.AddMember(r.Context(), id, userID, role, ""); err != nil {
+	if err := w.addConfirmed(r, id, role); err != nil {
 		p := w.page(rw, r, "groups.title")
 		status := showError(p, err)
 		addFormErrors(p)
@@ -127,6 +136,26 @@ func (w *Web) groupAdd(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(rw, r, groupURL(id)+"?done=added#members", http.StatusSeeOther)
+}
+
+// addConfirmed adds the account named by the login typed on the preview (an older form sends
+// its id: then it must be one the caller may see, see group.Service.AddMember).
+func (w *Web) addConfirmed(r *http.Request, groupID int64, role string) error {
+	ctx := r.Context()
+	login := strings.TrimSpace(formValue(r, "login"))
+	if login == "" {
+		userID, _ := strconv.ParseInt(formValue(r, "user_id"), 10, 64)
+		return w.Groups.AddMember(ctx, groupID, userID, role, "")
+	}
+	// The right first, so that nobody else learns which logins exist.
+	if err := authz.CanGrantRole(ctx, w.db, groupID, role); err != nil {
+		return err
+	}
+	u, err := w.Accounts.UserByLogin(ctx, w.db, login)
+	if err != nil {
+		return err
+	}
+	return w.Groups.AddNamedMember(ctx, groupID, u.ID, role)
 }
 
 // groupRemove removes one membership: a person's role from one source.
@@ -166,7 +195,13 @@ func (w *Web) groupMembersCSV(rw http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	out := &csvDownload{rw: rw, name: "group-" + strconv.FormatInt(id, 10) + "-members.csv"}
-	err := w.Groups.MembersCSV(r.Context(), id, group.MemberFilter{Q: q.Get("q"), Role: q.Get("role")}, out)
+	f := group.MemberFilter{Q: q.Get("q"), Role: q.Get("role")}
+	var err error
+	if q.Get("headers") == "codes" {
+		err = w.Groups.MembersCSV(r.Context(), id, f, out)
+	} else {
+		err = w.membersCSVIn(r, w.page(rw, r, "").L, id, f, out)
+	}
 	if err != nil && !out.started {
 		p := w.page(rw, r, "groups.title")
 		w.groupMessage(rw, r, p, err)
@@ -215,4 +250,52 @@ func joinAnd(l Localizer, names []string) string {
 		return strings.Join(names, "")
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " " + l.T("groups.and") + " " + names[len(names)-1]
+}
+
+// membersCSVIn writes the members CSV in the person's language: a byte order mark (so that
+// spreadsheets read accents right), headers, roles and sources in words. ?headers=codes keeps
+// the machine file.
+func (w *Web) membersCSVIn(r *http.Request, l Localizer, id int64, f group.MemberFilter, out *csvDownload) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(w.Groups.MembersCSV(r.Context(), id, f, pw)) }()
+	defer pr.Close()
+	in := csv.NewReader(pr)
+	header, err := in.Read()
+	if err != nil {
+		return err // nothing sent yet: the caller shows the error as a page
+	}
+	cw := csv.NewWriter(out)
+	if _, err := io.WriteString(out, "\ufeff"); err != nil {
+		return err
+	}
+	col := map[string]int{}
+	words := make([]string, len(header))
+	for i, h := range header {
+		col[h] = i
+		words[i] = l.T("export.col." + h)
+	}
+	if err := cw.Write(words); err != nil {
+		return err
+	}
+	for {
+		rec, err := in.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if i, ok := col["role"]; ok && i < len(rec) {
+			rec[i] = l.Label("group_role", rec[i])
+		}
+		if i, ok := col["source"]; ok && i < len(rec) {
+			kind, _, _ := strings.Cut(rec[i], ":")
+			rec[i] = l.Label("source", kind)
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }

@@ -36,6 +36,22 @@ func TestUserAdminPages(t *testing.T) {
 	if on, _ := account.SharedEmailAllowed(ctx, db); !on {
 		t.Fatal("setting not saved")
 	}
+	// What a teacher's people search shows: email by default, then what is ticked.
+	code, body, _ = call(admin, "GET", "/admin/profile-fields?lang=fr", nil)
+	want(code, body, 200, "recherche de personnes", `id="show_identity_email" checked`, `id="show_identity_username" >`)
+	code, _, _ = call(admin, "POST", "/admin/settings/accounts", url.Values{"shared_email": {"1"}, "identity_form": {"1"},
+		"show_identity": {"username", "idnumber"}})
+	want(code, "", 303)
+	if show, _ := account.ShowIdentity(ctx, db); show["email"] || !show["username"] || !show["idnumber"] {
+		t.Fatalf("identity setting: %v", show)
+	}
+	code, _, _ = call(admin, "POST", "/admin/settings/accounts", url.Values{"identity_form": {"1"}, "show_identity": {"password_hash"}})
+	want(code, "", 422)
+	code, _, _ = call(admin, "POST", "/admin/settings/accounts", url.Values{"shared_email": {"1"}, "identity_form": {"1"}})
+	want(code, "", 303)
+	if show, _ := account.ShowIdentity(ctx, db); len(show) != 0 {
+		t.Fatalf("names only: %v", show)
+	}
 
 	// The list, with search, and the user page.
 	code, body, _ = call(admin, "GET", "/admin/users?q=love&lang=fr", nil)

@@ -93,7 +93,7 @@ func New(cfg Config, s Services) (*Web, error) {
 }
 
 // Routes registers the pages. The table reads in one screen; the handlers are one per file.
-func (w *Web) Routes(mux *http.ServeMux) {
+func (w *Web) Routes(mux httpx.Router) {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 
