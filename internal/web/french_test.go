@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
+	"mime/multipart"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"sort"
@@ -69,10 +72,11 @@ func visibleText(t *testing.T, page string) []string {
 // English left over.
 var englishWords = regexp.MustCompile(`(?i)\b(the|is|are|must|and|with|you|your|this|may|least|characters|required|already|have|has|been|was|were|will|should|from|which|please|enrol(led|ment|ments)?|group|groups|teacher|student|guest|active|suspended|sent|queued|failed|manual|never|invalid|wrong|log in|sign in|not found|email|emails|password|username|account|accounts|people|course|courses|settings|save|delete|cancel|search|add|new|none|any|all|yes|no|back|next|more|of|to|for|by|it|its|be|can|cannot|here|there|what|when|who|how|name|first|last|status|role|roles|member|members|invited|user|users|day|days|hour|hours|seconds|created|updated|skipped|errors|rows)\b`)
 
-// codeLike are the parts of a text that are codes, not words: key=value pairs (the audit
+// codeLike are the parts of a text that are codes, not words: the column names of an
+// imported file ("Ligne 3, groups :"), key=value pairs (the audit
 // log's details), short names in parentheses, and the names other software gives to its own
 // things (Moodle's file types and roles, the columns of a sync query).
-var codeLike = regexp.MustCompile(`\b\w+=\S*|\([a-z_]+\)|https?://\S+|upload enrolment methods|editingteacher, teacher, manager|course,user,role|course, user et role|group, starts, ends, e-mail, first_name et last_name`)
+var codeLike = regexp.MustCompile(`Ligne \d+, [\w ]+\x{00a0}:|\b\w+=\S*|\([a-z_]+\)|https?://\S+|upload enrolment methods|editingteacher, teacher, manager|course,user,role|course, user et role|group, starts, ends, e-mail, first_name et last_name`)
 
 // allowed are visible strings that are not words of any language: user data the tests type,
 // codes, proper nouns.
@@ -299,6 +303,26 @@ func TestNoEnglishOnFrenchPages(t *testing.T) {
 		}
 		for _, p := range frenchProblems(visibleText(t, body), fragments) {
 			t.Errorf("%s %s as %s: %s", v.method, v.path, who, p)
+		}
+	}
+
+	// An import preview with errors in its rows, as a French administrator.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range map[string]string{"format": "moodle", "mode": "add_new", "paste": "email\tfirst name\tlast name\tgroups\troles\tlanguage\tdelete_at\r\n" +
+		"ann@univ.test\tAnn\tLee\tinconnu\tlearner\tfr\r\n" + "bob@univ.test\tBob\tDurand\t\t\tde\t31-31-2027\r\n" +
+		"etu@univ.test\tLouis\tPetit\t\t\tfr\r\n"} {
+		mw.WriteField(k, v)
+	}
+	mw.Close()
+	req := httptest.NewRequest("POST", "/admin/imports/preview", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	rec := r.do(admin, req)
+	if body := rec.Body.String(); !strings.Contains(body, "n’est pas disponible") {
+		t.Errorf("import preview: the row errors were not shown in French:\n%s", body)
+	} else {
+		for _, p := range frenchProblems(visibleText(t, body), fragments) {
+			t.Errorf("POST /admin/imports/preview as direction: %s", p)
 		}
 	}
 
