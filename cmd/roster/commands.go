@@ -16,14 +16,14 @@ import (
 
 // flags returns a flag set with the global configuration flags, read from the environment
 // first so that flags win.
-func (m *Main) flags(name string) (*flag.FlagSet, *config.Config, error) {
+func (m *Main) flags(name string, except ...string) (*flag.FlagSet, *config.Config, error) {
 	cfg := config.Default()
 	if err := cfg.FromEnv(m.Getenv); err != nil {
 		return nil, nil, err
 	}
 	fs := flag.NewFlagSet("roster "+name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
-	cfg.Register(fs)
+	cfg.Register(fs, except...)
 	return fs, &cfg, nil
 }
 
@@ -88,7 +88,8 @@ func (m *Main) printConfig(args []string) error {
 // userAdd creates an active account and prints its id. Without --password-stdin, a person
 // with an email receives a link to choose their password.
 func (m *Main) userAdd(ctx context.Context, args []string) error {
-	fs, cfg, err := m.flags("user add")
+	// --language is the person's language here; the site's comes from ROSTER_LANGUAGE.
+	fs, cfg, err := m.flags("user add", "language")
 	if err != nil {
 		return err
 	}

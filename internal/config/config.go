@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -90,9 +91,14 @@ func (s setting) set(v string) error {
 	return nil
 }
 
-// Register adds the configuration flags to fs; parsed flags override the environment.
-func (c *Config) Register(fs *flag.FlagSet) {
+// Register adds the configuration flags to fs; parsed flags override the environment. A
+// command whose own flag has the name of a setting passes it in except: that setting then
+// comes from the environment only (e.g. "user add --language" is the person's language).
+func (c *Config) Register(fs *flag.FlagSet, except ...string) {
 	for _, s := range c.settings() {
+		if slices.Contains(except, s.flag) {
+			continue
+		}
 		if s.dur != nil {
 			fs.DurationVar(s.dur, s.flag, *s.dur, s.usage)
 		} else {

@@ -251,7 +251,7 @@ func (w *Web) courseParticipantsBulk(rw http.ResponseWriter, r *http.Request) {
 		w.courseDownload(rw, r, id, course.ParticipantFilter{}, users, action)
 		return
 	default:
-		err = errs.Field("action", "choose an action")
+		err = errs.FieldCode("action", "choose_action")
 	}
 	if err != nil {
 		w.courseError(rw, r, p, err)
@@ -359,7 +359,7 @@ func formDate(r *http.Request, field string) (*time.Time, error) {
 	}
 	t, err := time.Parse("2006-01-02", v)
 	if err != nil {
-		return nil, errs.Field(field, "a date as YYYY-MM-DD")
+		return nil, errs.FieldCode(field, "bad_date")
 	}
 	return &t, nil
 }
