@@ -6,9 +6,11 @@ package config
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -23,6 +25,17 @@ type Config struct {
 	ResetTTL time.Duration // how long a password-reset link works
 	Language string        // the site's language (en, fr); empty: the one chosen at first set-up
 	TimeZone string        // the site's time zone (IANA name); empty: the one chosen at first set-up
+
+	// TrustedProxies are the CIDRs (comma or space separated; a bare address is one host) of
+	// the reverse proxies whose X-Forwarded-For / Forwarded headers are believed.
+	TrustedProxies string
+	// MetricsAddr is a separate listener for /metrics; empty: /metrics on the main listener,
+	// for platform-admin tokens only.
+	MetricsAddr string
+	// SecretKey is the key material that seals what must not be readable at rest (environment
+	// only: ROSTER_SECRET_KEY or ROSTER_SECRET_KEY_FILE). Empty with SQLite: a key file beside
+	// the database file (KeyFile), created at first start.
+	SecretKey string
 }
 
 // Default returns the configuration before environment and flags.
@@ -40,6 +53,7 @@ func Default() Config {
 type setting struct {
 	flag, env, usage string
 	secret           bool
+	envOnly          bool // no flag: a secret that must not show in the process list
 	str              *string
 	dur              *time.Duration
 }
@@ -54,6 +68,9 @@ func (c *Config) settings() []setting {
 		{flag: "reset-ttl", env: "ROSTER_RESET_TTL", usage: "how long a password-reset link works", dur: &c.ResetTTL},
 		{flag: "language", env: "ROSTER_LANGUAGE", usage: "the site's language (en, fr): pages and emails for people who have none of their own", str: &c.Language},
 		{flag: "timezone", env: "ROSTER_TIMEZONE", usage: "the site's time zone (IANA name, e.g. Europe/Paris)", str: &c.TimeZone},
+		{flag: "trusted-proxies", env: "ROSTER_TRUSTED_PROXIES", usage: "CIDRs of reverse proxies whose X-Forwarded-For / Forwarded is believed", str: &c.TrustedProxies},
+		{flag: "metrics-addr", env: "ROSTER_METRICS_ADDR", usage: "separate listener for /metrics (empty: /metrics needs a platform-admin token)", str: &c.MetricsAddr},
+		{flag: "secret-key", env: "ROSTER_SECRET_KEY", secret: true, envOnly: true, str: &c.SecretKey},
 	}
 }
 
@@ -96,7 +113,7 @@ func (s setting) set(v string) error {
 // comes from the environment only (e.g. "user add --language" is the person's language).
 func (c *Config) Register(fs *flag.FlagSet, except ...string) {
 	for _, s := range c.settings() {
-		if slices.Contains(except, s.flag) {
+		if s.envOnly || slices.Contains(except, s.flag) {
 			continue
 		}
 		if s.dur != nil {
@@ -137,7 +154,42 @@ func (c *Config) Finish() error {
 			return fmt.Errorf("timezone: %q: expected an IANA time zone such as Europe/Paris", c.TimeZone)
 		}
 	}
+	if _, err := c.Proxies(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// Proxies returns TrustedProxies parsed.
+func (c Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(c.TrustedProxies, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted-proxies: %q is not a CIDR (e.g. 10.0.0.0/8) or an address", f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// KeyFile is where the secret key is kept when SecretKey is empty: beside the SQLite file,
+// with its extension replaced by ".key" (roster.db: roster.key). It is "" for PostgreSQL,
+// whose instances must all be given the same key (ROSTER_SECRET_KEY or _FILE).
+func (c Config) KeyFile() string {
+	path, ok := strings.CutPrefix(c.DB, "sqlite:")
+	if !ok || path == "" {
+		return ""
+	}
+	path, _, _ = strings.Cut(path, "?")
+	if filepath.Ext(path) == ".key" {
+		return path + ".key"
+	}
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".key"
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag (the site is served by HTTPS).
@@ -153,7 +205,14 @@ func (c Config) Describe() string {
 		} else {
 			v = *s.str
 		}
-		if s.secret {
+		switch {
+		case s.envOnly && v != "":
+			v = "(set)"
+		case s.envOnly && c.KeyFile() != "":
+			v = "(key file " + c.KeyFile() + ")"
+		case s.envOnly:
+			v = "(not set)"
+		case s.secret:
 			v = mask(v)
 		}
 		fmt.Fprintf(&b, "%s = %s\n", s.flag, v)
