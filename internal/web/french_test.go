@@ -191,6 +191,10 @@ func TestNoEnglishOnFrenchPages(t *testing.T) {
 			"%"+prefix+"%").Scan(&text); err != nil {
 			t.Fatalf("no email with %s: %v", prefix, err)
 		}
+		text, err := mail.OpenLinks(r.db.Key, text)
+		if err != nil {
+			t.Fatal(err)
+		}
 		m := regexp.MustCompile(regexp.QuoteMeta(prefix) + `([A-Za-z0-9_-]{20,})`).FindStringSubmatch(text)
 		if m == nil {
 			t.Fatalf("no link %s in %q", prefix, text)
