@@ -222,7 +222,7 @@ func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashe
 		u, err := s.accounts.CreateUser(ctx, tx, in)
 		if c := errs.CodeOf(err); c == errs.Conflict || c == errs.Invalid {
 			for _, f := range errs.As(err).Fields {
-				plan.fail(f.Field, "%s", f.Message)
+				plan.failWith(f)
 			}
 			plan.Action = ActError
 			return nil
@@ -324,7 +324,7 @@ func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied, hashes m
 	if customChanged {
 		if err := account.ValidateCustomFields(ctx, tx, custom, false); err != nil {
 			for _, f := range errs.As(err).Fields {
-				plan.fail(f.Field, "%s", f.Message)
+				plan.failWith(f)
 			}
 			plan.Action = ActError
 			return nil
@@ -337,7 +337,7 @@ func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied, hashes m
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE username = $1`, plan.Rename).Scan(&one)
 		if err == nil {
-			plan.fail("username", "%s is taken by another account", plan.Rename)
+			plan.fail("username", "username_taken_by", errs.P{"username": plan.Rename})
 			plan.Action = ActError
 			return nil
 		}
@@ -566,11 +566,11 @@ func (s *Service) applyGroups(ctx context.Context, plans []*Plan, batchID int64,
 			Description: g.Description, Visibility: vis})
 		if c := errs.CodeOf(err); c == errs.Conflict || c == errs.Invalid || c == errs.NotFound {
 			e := errs.As(err)
-			field := ""
+			f := errs.FieldError{Code: e.Key, Params: e.Params, Message: e.Message}
 			if len(e.Fields) > 0 {
-				field = e.Fields[0].Field
+				f.Field = e.Fields[0].Field
 			}
-			plan.fail(field, "%s", e.Message)
+			plan.failWith(f)
 			plan.Action = ActError
 			continue
 		}

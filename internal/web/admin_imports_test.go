@@ -73,7 +73,8 @@ func TestImportPages(t *testing.T) {
 	// The methods format and the user field of the flat file are offered, in French too.
 	want(get(admin, "/admin/imports"), 200, `<option value="methods"`, "Enrolment methods (Moodle upload enrolment methods CSV)",
 		`<select id="user_field" name="user_field">`, `<option value="idnumber"`)
-	want(get(admin, "/admin/imports?lang=fr"), 200, "Méthodes d&#39;inscription", "tout champ qui désigne un seul compte")
+	want(get(admin, "/admin/imports?lang=fr"), 200, "Méthodes d’inscription", "tout champ qui désigne un seul compte")
+	get(admin, "/?lang=en") // the switch is saved on the account: back to English
 	// A methods file previews through the page: a group sync of CLA is added to no course here.
 	want(multi(admin, map[string]string{"format": "methods"}, "add,cohort,nope,CLA,0,,\n"), 200, `id="import-rows"`, `not found`)
 	want(get(admin, "/"), 200, `href="/admin/imports"`)
@@ -159,6 +160,7 @@ func TestImportPages(t *testing.T) {
 
 	// In French.
 	want(get(admin, "/admin/imports?lang=fr"), 200, "Nouvel import")
+	get(admin, "/?lang=en") // the switch is saved on the account: back to English
 
 	// The templates.
 	rec = get(admin, "/admin/imports/template.csv")
