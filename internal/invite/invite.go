@@ -88,6 +88,9 @@ type Result struct {
 	InvitationID int64
 	UserID       int64
 	Message      string
+	// AlreadyInvited only: GrantsAdded, the request's groups and roles were added to the
+	// pending invitation; CourseNotAdded, the request's course was not (see batch.merge).
+	GrantsAdded, CourseNotAdded bool
 }
 
 // Config holds the settings of the service, copied in at start.

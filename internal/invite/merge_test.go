@@ -35,7 +35,7 @@ func TestInviteAgainMergesGrants(t *testing.T) {
 		// Bob, of the sibling group, invites the same address.
 		again := r.invite(as(bob), Request{Emails: "kim@x.org", Groups: []Grant{{south, group.Trainer}}})
 		got := again[0]
-		if got.Outcome != AlreadyInvited || got.InvitationID != 0 || got.UserID != 0 {
+		if got.Outcome != AlreadyInvited || got.InvitationID != 0 || got.UserID != 0 || !got.GrantsAdded || got.CourseNotAdded {
 			t.Errorf("to someone who may not manage it: %+v", got)
 		}
 		if !strings.Contains(got.Message, "someone else") || !strings.Contains(got.Message, "added") ||
@@ -88,7 +88,7 @@ func TestInviteAgainMergesGrants(t *testing.T) {
 			t.Errorf("platform administrator: %+v", again[0])
 		}
 		again = r.invite(r.admin, Request{Emails: "kim@x.org", Groups: []Grant{{north, group.Learner}}})
-		if again[0].InvitationID != id || strings.Contains(again[0].Message, "added") {
+		if again[0].InvitationID != id || strings.Contains(again[0].Message, "added") || again[0].GrantsAdded {
 			t.Errorf("nothing new: %+v", again[0])
 		}
 

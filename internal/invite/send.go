@@ -329,7 +329,7 @@ func (b *batch) merge(r *Result, p pendingRef) error {
 	if err != nil {
 		return err
 	}
-	r.Outcome = AlreadyInvited
+	r.Outcome, r.GrantsAdded = AlreadyInvited, len(added) > 0
 	var msg []string
 	switch err := b.s.canManage(ctx, tx, inv); {
 	case err == nil:
@@ -347,6 +347,7 @@ func (b *batch) merge(r *Result, p pendingRef) error {
 		return err
 	}
 	if b.courseID != 0 && inv.CourseID != b.courseID {
+		r.CourseNotAdded = true
 		msg = append(msg, "the course was not added: enrol the person once they have an account")
 	}
 	r.Message = strings.Join(msg, "; ")
