@@ -65,7 +65,7 @@ type matrixRow struct {
 var matrixRows = []matrixRow{
 	// Health and metrics.
 	{pattern: "GET /healthz", in: "/healthz", inAllow: "*"},
-	{pattern: "GET /metrics", in: "/metrics", inAllow: "*"},
+	{pattern: "GET /metrics", in: "/metrics", inAllow: "P"}, // platform administrators (see docs/security.md)
 	// SCIM: its token only, and only under its group.
 	{pattern: "/scim/v2/", method: "GET", in: "/scim/v2/Users", out: "/scim/v2/Users/{uOut}", inAllow: "SC", outAllow: ""},
 

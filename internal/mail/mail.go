@@ -41,6 +41,12 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message) error {
 	if err != nil {
 		return fmt.Errorf("mail: render %s: %w", m.Template, err)
 	}
+	// Links are kept sealed while the message waits (seal.go).
+	for _, f := range []*string{&r.Subject, &r.Text, &r.HTML} {
+		if *f, err = sealLinks(tx.Key, *f); err != nil {
+			return err
+		}
+	}
 	var uid any
 	if m.UserID != 0 {
 		uid = m.UserID

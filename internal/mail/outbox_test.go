@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 	"roster/internal/testenv"
@@ -86,8 +87,13 @@ func TestEnqueue(t *testing.T) {
 				r.ToName != "Jeanne Dupont" || !r.CreatedAt.Equal(clock.T) || !r.NextAttemptAt.Equal(clock.T) || r.SentAt != nil {
 				t.Fatalf("%+v", r)
 			}
-			if linesEqual(r.Text, "http://roster.test/account/setup/TOKEN2") != 1 {
-				t.Fatalf("text:\n%s", r.Text)
+			// At rest the token is sealed; opened with the key it is the link as sent.
+			if strings.Contains(r.Text+r.HTML, "TOKEN2") {
+				t.Fatalf("the stored message holds the token in clear:\n%s", r.Text)
+			}
+			text, err := OpenLinks(db.Key, r.Text)
+			if err != nil || linesEqual(text, "http://roster.test/account/setup/TOKEN2") != 1 {
+				t.Fatalf("text: %v\n%s", err, text)
 			}
 		})
 		t.Run("bad address", func(t *testing.T) {
@@ -178,7 +184,13 @@ func TestBackoffThenFailed(t *testing.T) {
 				if r.Status != StatusFailed {
 					t.Fatalf("after %d attempts: status %s", attempt, r.Status)
 				}
+				if strings.Contains(r.Text+r.HTML, "sealed.") || !strings.Contains(r.Text, "/account/setup/…") {
+					t.Fatalf("failed for good, the link is still kept:\n%s", r.Text)
+				}
 				break
+			}
+			if !strings.Contains(r.Text, "/account/setup/sealed.") {
+				t.Fatalf("attempt %d: the waiting message lost its sealed link:\n%s", attempt, r.Text)
 			}
 			wait := Backoff[attempt-1]
 			if r.Status != StatusQueued || !r.NextAttemptAt.Equal(clock.T.Add(wait)) {
@@ -552,6 +564,86 @@ func TestMessageIDKeptAcrossAttempts(t *testing.T) {
 		defer sink.mu.Unlock()
 		if sink.ids["<"+stored+">"] != 1 {
 			t.Fatalf("received %v, want the stored <%s>", sink.ids, stored)
+		}
+	})
+}
+
+// TestSealedLinksNeedTheKey: a queued message's links open with the database's key only, and
+// a message sealed with another key is not sent with a broken link: it fails like an
+// undeliverable one.
+func TestSealedLinksNeedTheKey(t *testing.T) {
+	db, _ := storetest.OpenSQLite(t)
+	mustEnqueue(t, db, setupMessage("key@example.org", 7))
+	r := mustRecords(t, db, Filter{To: "key@example.org"})[0]
+	if _, err := OpenLinks(secret.NewKey(), r.Text); !errors.Is(err, secret.ErrNotOpened) {
+		t.Fatalf("opened with another key: %v", err)
+	}
+	if text, err := OpenLinks(db.Key, r.Text); err != nil || !strings.Contains(text, "/account/setup/TOKEN7\n") {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if m := Masked(r); strings.Contains(m.Text, "sealed") || !strings.Contains(m.Text, "/account/setup/…") {
+		t.Fatalf("masked:\n%s", m.Text)
+	}
+	// "sealed." outside a link is text, left alone.
+	if s, err := OpenLinks(db.Key, "The deal is sealed.Done, see /courses/sealed.x"); err != nil || s != "The deal is sealed.Done, see /courses/sealed.x" {
+		t.Fatalf("%q %v", s, err)
+	}
+
+	db.Key = secret.NewKey() // the operator lost the key
+	w := NewWorker(db, newSender(t, fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))), quietLog())
+	if n, err := w.DeliverOnce(context.Background()); n != 1 || err != nil {
+		t.Fatalf("claimed %d, %v", n, err)
+	}
+	r = mustRecords(t, db, Filter{To: "key@example.org"})[0]
+	if r.Status != StatusQueued || r.Attempts != 1 || !strings.Contains(r.LastError, "ROSTER_SECRET_KEY") {
+		t.Fatalf("%+v", r)
+	}
+}
+
+// TestMigrationRedactsDeliveredLinks: links that earlier versions left in clear in sent and
+// failed emails are cut by migration 0016; queued emails keep theirs until delivered.
+func TestMigrationRedactsDeliveredLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		ctx := context.Background()
+		tok := func(i int) string { return fmt.Sprintf("%s%03d", strings.Repeat("Ab_-9", 8), i) } // 43 characters
+		insert := func(template, path, status string, i int) int64 {
+			link := "https://roster.test" + path + tok(i)
+			var id int64
+			err := db.QueryRowContext(ctx, `INSERT INTO outbox (template, to_addr, to_name, language, subject, text_body, html_body,
+				status, created_at, next_attempt_at) VALUES ($1, 'a@example.org', '', 'en', 'Hello', $2, $3, $4, 0, 0) RETURNING id`,
+				template, "Open:\n\n"+link+"\n\nBye", `<a href="`+link+`">`+link+`</a>`, status).Scan(&id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		sent := insert("password_reset", "/password/reset/", "sent", 1)
+		failed := insert("invitation", "/invitation/", "failed", 2)
+		setup := insert("account_setup", "/account/setup/", "sent", 3)
+		queued := insert("password_reset", "/password/reset/", "queued", 4)
+		ms, err := store.Migrations(db.Dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Version == 16 {
+				if _, err := db.ExecContext(ctx, m.SQL); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		body := func(id int64) string {
+			var text, html string
+			db.QueryRowContext(ctx, `SELECT text_body, html_body FROM outbox WHERE id = $1`, id).Scan(&text, &html)
+			return text + html
+		}
+		for i, id := range []int64{sent, failed, setup} {
+			if b := body(id); strings.Contains(b, tok(i+1)) || strings.Count(b, "/…") != 3 || !strings.Contains(b, "Bye") {
+				t.Errorf("message %d after the migration:\n%s", id, b)
+			}
+		}
+		if b := body(queued); !strings.Contains(b, tok(4)) {
+			t.Errorf("a queued message lost its link:\n%s", b)
 		}
 	})
 }

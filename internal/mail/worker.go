@@ -179,7 +179,7 @@ func (w *Worker) deliverBatch(ctx, sendCtx context.Context) (int, error) {
 		attempted = make([]bool, len(batch))
 		retry     []any // not taken because the server is unavailable
 	)
-	w.sender.deliver(sendCtx, batch, w.db.Now(), func(i int, r result) bool {
+	w.sendOpened(sendCtx, batch, w.db.Now(), func(i int, r result) bool {
 		attempted[i] = true
 		var ce *connError
 		if errors.As(r.err, &ce) {
@@ -344,7 +344,8 @@ func (w *Worker) markSent(ctx context.Context, o outgoing) error {
 			attempts = attempts + 1, last_error = '', claimed_until = 0 WHERE id = $2`, now, o.id); err != nil {
 			return fmt.Errorf("mail: record sent: %w", err)
 		}
-		return nil
+		// Sent: its links are of no more use in the outbox.
+		return redactLinks(ctx, tx, []outgoing{o})
 	})
 }
 
@@ -362,6 +363,9 @@ func (w *Worker) markFailed(ctx context.Context, o outgoing, cause error) error 
 			last_error = $3, next_attempt_at = $4, claimed_until = 0 WHERE id = $5`,
 			status, attempts, msg, next, o.id); err != nil {
 			return fmt.Errorf("mail: record failure: %w", err)
+		}
+		if status == "failed" { // failed for good: its links are of no more use either
+			return redactLinks(ctx, tx, []outgoing{o})
 		}
 		return nil
 	})

@@ -6,6 +6,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -28,7 +29,13 @@ type Deps struct {
 	Web      *web.Web
 	API      *api.API
 	Metrics  *httpx.Metrics
-	Secure   bool // cookies carry the Secure flag
+	Secure   bool // the base URL is https: cookies carry the Secure flag, responses HSTS
+	// TrustedProxies are the reverse proxies whose forwarding headers name the client
+	// (httpx.ResolveClient); empty: the peer's address is the client's.
+	TrustedProxies []netip.Prefix
+	// MetricsElsewhere is set when /metrics has a listener of its own (--metrics-addr, see
+	// MetricsHandler): the main listener then does not serve it at all.
+	MetricsElsewhere bool
 	// SCIM serves /scim/v2/ (internal/scim); nil leaves it unmounted.
 	SCIM http.Handler
 }
@@ -53,7 +60,11 @@ func New(d Deps) http.Handler {
 	h = healthFirst(mux, h)
 	h = retryAfter(h)
 	h = httpx.SecureHeaders(h)
+	if d.Secure {
+		h = httpx.StrictTransport(h)
+	}
 	h = httpx.Observe(d.Log, d.Metrics, h)
+	h = httpx.ResolveClient(d.TrustedProxies, h)
 	return h
 }
 
@@ -88,7 +99,10 @@ func Routes(d Deps, mux httpx.Router) {
 	mux.HandleFunc("GET /healthz", ready(d.DB))
 	mux.HandleFunc("GET /readyz", ready(d.DB))
 	mux.HandleFunc("GET /livez", live)
-	mux.Handle("GET /metrics", d.Metrics)
+	if !d.MetricsElsewhere {
+		// On the public listener the metrics are for platform administrators only (a token).
+		mux.Handle("GET /metrics", platformAdminOnly(d.Metrics))
+	}
 	d.Web.Routes(mux)
 	d.API.Routes(mux)
 	if d.SCIM != nil {
@@ -96,13 +110,45 @@ func Routes(d Deps, mux httpx.Router) {
 	}
 }
 
+// MetricsHandler serves /metrics alone, without authentication, for the listener of
+// --metrics-addr (meant for a private address the monitoring reaches, never the public one).
+func MetricsHandler(m *httpx.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m)
+	return mux
+}
+
+// platformAdminOnly lets platform administrators through (a platform-admin API token, or a
+// platform administrator's session) and answers 401 or 403 to everyone else.
+func platformAdminOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := authz.RequirePlatformAdmin(r.Context()); err != nil {
+			if errs.Is(err, errs.Unauthorized) {
+				unauthorized(w, r, "the metrics need a platform administrator's token")
+				return
+			}
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // publicPosts are the unauthenticated endpoints that someone could hammer.
 var publicPosts = []string{"/login", "/password/", "/setup/", "/account/setup/", "/invitation/", "/api/v1/auth/",
 	"/api/v1/account/setup", "/api/v1/invitations/accept"}
 
+// loginPosts are the logins themselves: never limited by volume here, since a campus behind
+// one address sends hundreds of correct ones a minute. Their guard is the failed-login
+// throttle of package account (per account, and a growing delay per address), and the
+// bounded number of password hashes computed at once.
+var loginPosts = map[string]bool{"/login": true, "/api/v1/auth/login": true}
+
+// rateLimitPublic limits the other public POSTs (password-reset requests, set-up, invitation
+// answers) per client address: 60 a minute after a burst of 20.
 func rateLimitPublic(l *httpx.Limiter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost && !loginPosts[r.URL.Path] {
 			for _, p := range publicPosts {
 				if strings.HasPrefix(r.URL.Path, p) {
 					if ok, wait := l.Allow(httpx.ClientIP(r)); !ok {

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"roster/internal/secret"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
@@ -60,6 +62,9 @@ type DB struct {
 	Dialect Dialect
 	// Now is the clock. Tests replace it to move time without sleeping.
 	Now func() time.Time
+	// Key seals what a copy of the database must not give away (the links of emails waiting
+	// in the outbox). It is held outside the database; the program sets it after Open.
+	Key *secret.Key
 }
 
 // Open connects to "sqlite:PATH" or a "postgres://" URL. It does not migrate.
@@ -125,6 +130,7 @@ type Tx struct {
 	*sql.Tx
 	Dialect     Dialect
 	Now         time.Time
+	Key         *secret.Key // the database's Key
 	afterCommit []func()
 }
 
@@ -139,7 +145,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect, Now: db.Now().UTC().Truncate(time.Second)}
+	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect, Now: db.Now().UTC().Truncate(time.Second), Key: db.Key}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err

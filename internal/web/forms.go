@@ -42,11 +42,3 @@ func showError(p *Page, err error) int {
 	}
 	return errs.HTTPStatus(e.Code)
 }
-
-// localPath keeps a redirect target only when it stays on this site.
-func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	return next
-}
