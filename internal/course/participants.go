@@ -185,15 +185,8 @@ func participants(ctx context.Context, db *store.DB, courseID int64, f Participa
 			st     int
 			access sql.NullInt64
 		)
-		if err := rows.Scan(&p.UserID, &p.Username, &p.Email, &p.FirstName, &p.LastName, &st, &access, &total,
-			&p.EmailHidden, &p.UsernameHidden); err != nil {
+		if err := rows.Scan(&p.UserID, &p.Username, &p.Email, &p.FirstName, &p.LastName, &st, &access, &total); err != nil {
 			return nil, wrap(err, "course: participants")
-		}
-		if p.EmailHidden {
-			p.Email = ""
-		}
-		if p.UsernameHidden {
-			p.Username = ""
 		}
 		p.Status = [...]string{Suspended, NotCurrent, Active}[st]
 		p.LastAccess = store.NullTime(access)
@@ -216,10 +209,67 @@ func participants(ctx context.Context, db *store.DB, courseID int64, f Participa
 	if len(page.Items) == 0 {
 		return page, nil
 	}
+	if err := hideIdentity(ctx, db, courseID, page.Items, seen); err != nil {
+		return nil, err
+	}
 	if err := fillDetails(ctx, db, courseID, page.Items, byID); err != nil {
 		return nil, err
 	}
 	return page, nil
+}
+
+// hideIdentity blanks the fields the caller may not see. The people whose account the caller
+// sees are read by one query: by an id list for a page, by course for a long list (as
+// fillDetails), so the condition is evaluated for the listed rows only, never for the rows a
+// sort or an offset passes over.
+func hideIdentity(ctx context.Context, db *store.DB, courseID int64, items []Participant, seen identity) error {
+	if seen.email && seen.username || seen.seen == "" {
+		return nil
+	}
+	visible := map[int64]bool{}
+	if seen.seen != "1 = 0" {
+		var (
+			q    string
+			args []any
+		)
+		if len(items) <= 500 {
+			for _, p := range items {
+				args = append(args, p.UserID)
+			}
+			q = `SELECT u.id FROM users u WHERE u.id IN (` + store.Placeholders(1, len(items)) + `) AND ` + seen.seen
+		} else {
+			args = []any{courseID}
+			q = `SELECT u.id FROM users u WHERE u.id IN (SELECT user_id FROM course_enrolments WHERE course_id = $1) AND ` + seen.seen
+		}
+		rows, err := db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return wrap(err, "course: participants seen")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return wrap(err, "course: participants seen")
+			}
+			visible[id] = true
+		}
+		if err := rows.Err(); err != nil {
+			return wrap(err, "course: participants seen")
+		}
+	}
+	for i := range items {
+		p := &items[i]
+		if visible[p.UserID] {
+			continue
+		}
+		if !seen.email {
+			p.Email, p.EmailHidden = "", true
+		}
+		if !seen.username {
+			p.Username, p.UsernameHidden = "", true
+		}
+	}
+	return nil
 }
 
 func effectiveLimit(n int) int {
@@ -233,7 +283,8 @@ func effectiveLimit(n int) int {
 // and the sort key of the roles and methods columns), filters, sort, page. Both queries take
 // the same arguments; the page bounds are written in the list query as numbers.
 //
-// A field the caller may not see (seen) is read as "", matches no search and sorts as empty.
+// A field the caller may not see (seen) matches no search and sorts as empty; hideIdentity
+// blanks it in the rows read.
 func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now time.Time, seen identity) (list, count string, args []any) {
 	args = []any{courseID, now.Unix()}
 	arg := func(v any) string {
@@ -348,14 +399,7 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 		// SQLite's window count costs more than its second query.
 		total = `, count(*) OVER ()`
 	}
-	flag := func(shown bool) string {
-		if h := seen.hidden(shown); h != "" {
-			return `, CASE WHEN ` + h + ` THEN 1 ELSE 0 END`
-		}
-		return `, 0`
-	}
-	list = cte + `SELECT u.id, u.username, u.email, u.first_name, u.last_name, p.st, a.last_access_at` + total +
-		flag(seen.email) + flag(seen.username) + `
+	list = cte + `SELECT u.id, u.username, u.email, u.first_name, u.last_name, p.st, a.last_access_at` + total + `
 		FROM p JOIN users u ON u.id = p.user_id` + accessJoin + join + filter + ` ORDER BY ` + order
 	limit := effectiveLimit(f.Limit)
 	if limit > 0 {
