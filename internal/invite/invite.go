@@ -87,7 +87,8 @@ type Result struct {
 	Outcome      string
 	InvitationID int64
 	UserID       int64
-	Message      string
+	Message      string // English
+	Code         string // Message's stable code, for pages in other languages
 	// AlreadyInvited only: GrantsAdded, the request's groups and roles were added to the
 	// pending invitation; CourseNotAdded, the request's course was not (see batch.merge).
 	GrantsAdded, CourseNotAdded bool
