@@ -53,7 +53,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	w.ids["admin"] = w.user("admin", "Curie", w.ids["gA"], group.UserAdmin)
 	w.ids["out"] = w.user("out", "Dupont", w.ids["gB"], group.Learner)
 	w.ids["cA"] = w.course("ca", w.ids["gA"], map[string]string{"teacher": "teacher", "s1": "student", "s2": "student", "out": "student"})
-	w.ids["cP"] = w.course("cp", 0, map[string]string{"s1": "student"})       // in A by a participant
+	w.ids["cP"] = w.course("cp", 0, map[string]string{"s1": "student"})            // in A by a participant
 	w.ids["cB"] = w.course("cb", w.ids["gB"], map[string]string{"out": "student"}) // B only
 	w.tokens = map[string]oneroster.Grant{
 		"tokA":     {ClientID: "moodle-a", GroupID: w.ids["gA"], Scopes: []string{scope12}},

@@ -11,6 +11,7 @@ package oneroster
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -236,6 +237,29 @@ func (r row) num(c string) (int64, bool) {
 	return 0, false
 }
 
+// in writes " IN (...)" of keys (int64, or strings for text keys) as one parameter: a JSON
+// array read by json_each on SQLite, an array on PostgreSQL.
+func (q *query) in(d store.Dialect, keys []any, numeric bool) {
+	if d == store.Postgres {
+		if numeric {
+			ns := make([]int64, len(keys))
+			for i, k := range keys {
+				ns[i], _ = row{"k": k}.num("k")
+			}
+			q.w(" = ANY(CAST(", q.arg(ns), " AS BIGINT[]))")
+			return
+		}
+		ss := make([]string, len(keys))
+		for i, k := range keys {
+			ss[i] = row{"k": k}.str("k")
+		}
+		q.w(" = ANY(CAST(", q.arg(ss), " AS TEXT[]))")
+		return
+	}
+	b, _ := json.Marshal(keys)
+	q.w(" IN (SELECT value FROM json_each(", q.arg(string(b)), "))")
+}
+
 // restriction narrows a list: a raw condition over t written by the caller.
 type restriction func(q *query) string
 
@@ -303,18 +327,8 @@ func byKeys(ctx context.Context, db *store.DB, e *entity, sc scope, keys []any) 
 		return nil, nil
 	}
 	var q query
-	q.w("SELECT t.* FROM (", e.base(&q, sc), ") t WHERE t.k IN (")
-	for i, k := range keys {
-		if i > 0 {
-			q.w(", ")
-		}
-		if e.numericKey {
-			q.w("CAST(", q.arg(k), " AS BIGINT)")
-		} else {
-			q.w("CAST(", q.arg(k), " AS TEXT)")
-		}
-	}
-	q.w(")")
+	q.w("SELECT t.* FROM (", e.base(&q, sc), ") t WHERE t.k")
+	q.in(db.Dialect, keys, e.numericKey)
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, err
@@ -359,14 +373,8 @@ func userOrgs(ctx context.Context, db *store.DB, sc scope, ids []int64) (map[int
 		return out, nil
 	}
 	var q query
-	q.w("SELECT DISTINCT m.user_id, m.group_id FROM group_members m WHERE m.user_id IN (")
-	for i, id := range ids {
-		if i > 0 {
-			q.w(", ")
-		}
-		q.w(q.arg(id))
-	}
-	q.w(")")
+	q.w("SELECT DISTINCT m.user_id, m.group_id FROM group_members m WHERE m.user_id")
+	q.in(db.Dialect, anys(ids), true)
 	if sc.group > 0 {
 		q.w(" AND m.group_id IN (SELECT p.descendant_id FROM group_paths p WHERE p.ancestor_id = ", q.arg(sc.group), ")")
 	}
@@ -393,14 +401,9 @@ func orgChildren(ctx context.Context, db *store.DB, ids []int64) (map[int64][]in
 		return out, nil
 	}
 	var q query
-	q.w("SELECT COALESCE(g.parent_id, 0), g.id FROM groups g WHERE COALESCE(g.parent_id, 0) IN (")
-	for i, id := range ids {
-		if i > 0 {
-			q.w(", ")
-		}
-		q.w(q.arg(id))
-	}
-	q.w(") ORDER BY g.id")
+	q.w("SELECT COALESCE(g.parent_id, 0), g.id FROM groups g WHERE COALESCE(g.parent_id, 0)")
+	q.in(db.Dialect, anys(ids), true)
+	q.w(" ORDER BY g.id")
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, err
@@ -414,6 +417,14 @@ func orgChildren(ctx context.Context, db *store.DB, ids []int64) (map[int64][]in
 		out[p] = append(out[p], g)
 	}
 	return out, rs.Err()
+}
+
+func anys(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
 }
 
 // Restrictions of the sub-collections.
