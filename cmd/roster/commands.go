@@ -10,6 +10,7 @@ import (
 	"roster/internal/account"
 	"roster/internal/authz"
 	"roster/internal/config"
+	"roster/internal/secret"
 	"roster/internal/store"
 )
 
@@ -36,12 +37,17 @@ func (m *Main) parse(fs *flag.FlagSet, cfg *config.Config, args []string) error 
 	return cfg.Finish()
 }
 
-// open connects to the database and migrates it.
+// open connects to the database, gives it its secret key and migrates it.
 func (m *Main) open(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	key, err := m.secretKey(cfg)
+	if err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
 	}
+	db.Key = key
 	m.closers = append(m.closers, db.Close)
 	if err := db.Migrate(ctx); err != nil {
 		return nil, err
@@ -180,4 +186,32 @@ func (m *Main) tokenCreate(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "kind: %s (the JSON API /api/v1 only, with platform administrator rights)\n", authz.TokenAPI)
 	}
 	return nil
+}
+
+// secretKey returns the key that seals the links of queued emails (store.DB.Key):
+// ROSTER_SECRET_KEY (or _FILE) when set; with SQLite, otherwise, the key file beside the
+// database, created at first start. PostgreSQL without a key is refused rather than given a
+// key file of its own: its instances run on several machines, and links sealed by one
+// instance must open on the others.
+func (m *Main) secretKey(cfg *config.Config) (*secret.Key, error) {
+	if cfg.SecretKey != "" {
+		k, err := secret.ParseKey(cfg.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("ROSTER_SECRET_KEY: %w", err)
+		}
+		return k, nil
+	}
+	path := cfg.KeyFile()
+	if path == "" {
+		return nil, fmt.Errorf("with PostgreSQL, set ROSTER_SECRET_KEY or ROSTER_SECRET_KEY_FILE, the same on every instance " +
+			"(make one with: head -c 32 /dev/urandom | base64); see docs/security.md")
+	}
+	k, created, err := secret.LoadKeyFile(path, true)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		m.Log.Info("secret key created: keep it with the database, but back it up separately", "file", path)
+	}
+	return k, nil
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"roster/internal/store"
-	"roster/internal/testenv"
 )
 
 // TestDemo: `roster demo` fills an empty database (SQLite and PostgreSQL) with a platform to
@@ -16,7 +15,7 @@ import (
 func TestDemo(t *testing.T) {
 	for name, env := range map[string]func(t *testing.T) map[string]string{
 		"sqlite":   sqliteEnv,
-		"postgres": func(t *testing.T) map[string]string { return map[string]string{"ROSTER_DB": testenv.PostgresURL(t)} },
+		"postgres": postgresEnv,
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := env(t)

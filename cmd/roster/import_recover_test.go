@@ -28,7 +28,7 @@ func TestServeRollsBackInterruptedImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The crash: as if the process had died before marking the batch applied.
-	if _, err := db.ExecContext(ctx, `UPDATE import_batches SET status = 'applying', applied_at = NULL, rows_done = 1`); err != nil {
+	if _, err := db.ExecContext(ctx, `UPDATE import_batches SET status = 'applying', applied_at = NULL, rows_done = 1, alive_until = 0`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -42,6 +42,8 @@ type Main struct {
 	// ready is closed once serve listens; Addr is then its address.
 	ready chan struct{}
 	Addr  string
+	// MetricsAddr is the address of the --metrics-addr listener, once serve listens.
+	MetricsAddr string
 }
 
 // NewMain returns a Main wired to the process's standard streams and environment.
@@ -81,8 +83,9 @@ Usage:
   roster config           print the effective configuration, secrets masked
   roster version          print the version
 
-Every command takes --db, --addr, --base-url, --smtp, --mail-from and --reset-ttl
-(or ROSTER_DB, ROSTER_ADDR, ...); run "roster COMMAND -h" for its flags.
+Every command takes --db, --addr, --base-url, --smtp, --mail-from, --reset-ttl,
+--trusted-proxies and --metrics-addr (or ROSTER_DB, ROSTER_ADDR, ...); the secret key comes
+from ROSTER_SECRET_KEY or ROSTER_SECRET_KEY_FILE only; run "roster COMMAND -h" for its flags.
 `
 
 // Run runs the command named by args.

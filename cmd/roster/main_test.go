@@ -48,8 +48,9 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) (str
 
 // running is a running `roster serve`.
 type running struct {
-	Base   string
-	Stdout *syncBuffer
+	Base    string
+	Stdout  *syncBuffer
+	Metrics string // the --metrics-addr listener's address, if any
 }
 
 // serve starts the real program on a free port, as the binary would run, and stops it (with
@@ -84,7 +85,7 @@ func serve(t *testing.T, env map[string]string) *running {
 		}
 		m.Close()
 	})
-	return &running{Base: "http://" + m.Addr, Stdout: out}
+	return &running{Base: "http://" + m.Addr, Stdout: out, Metrics: m.MetricsAddr}
 }
 
 var setupLink = regexp.MustCompile(`http://\S+/setup/[A-Za-z0-9_-]{43,}`)
@@ -102,7 +103,13 @@ func TestServePrintsSetupLinkAndServesHealth(t *testing.T) {
 	if !strings.HasPrefix(link, s.Base+"/setup/") {
 		t.Errorf("setup link %s does not start with the base URL %s", link, s.Base)
 	}
-	for path, want := range map[string]string{"/healthz": "ok", "/metrics": "roster_http_requests_total", "/login": "External account"} {
+	// The metrics are for platform administrators (see TestMetricsAddr for their own listener).
+	if resp, err := http.Get(s.Base + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 401 {
+		t.Errorf("anonymous GET /metrics: %d, want 401", resp.StatusCode)
+	}
+	for path, want := range map[string]string{"/healthz": "ok", "/login": "External account"} {
 		resp, err := http.Get(s.Base + path)
 		if err != nil {
 			t.Fatal(err)

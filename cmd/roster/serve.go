@@ -71,9 +71,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "No account yet: open %s to create the first administrator.\n", link)
 	}
 
-	// Imports a stopped server left applying are rolled back (bulk.Service.Recover): their
-	// file is not kept, so they are not continued; the batch page says "interrupted".
-	if ids, err := bulk.NewService(db, svc.accounts, svc.groups, svc.courses).Recover(ctx); err != nil {
+	// Imports whose process stopped are rolled back (bulk.Service.Recover), now and every
+	// minute: they are not continued; the batch page says "interrupted".
+	imports := bulk.NewService(db, svc.accounts, svc.groups, svc.courses)
+	if ids, err := imports.Recover(ctx); err != nil {
 		return err
 	} else if len(ids) > 0 {
 		m.Log.Warn("interrupted imports rolled back", "batches", ids)
@@ -81,7 +82,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	tasks := jobs.New(db, m.Log, append(jobs.AccountTasks(svc.accounts, m.Log),
 		append(jobs.InvitationTasks(svc.invites, m.Log), append(jobs.CourseTasks(svc.courses, m.Log),
-			jobs.SISTasks(svc.sis, m.Log)...)...)...)...)
+			append(jobs.SISTasks(svc.sis, m.Log), jobs.ImportTasks(imports, m.Log)...)...)...)...)...)
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
 	var wg sync.WaitGroup
@@ -120,14 +121,36 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	// --metrics-addr: /metrics alone, unauthenticated, on a listener of its own.
+	var metricsSrv *http.Server
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			srv.Close()
+			stopJobs()
+			wg.Wait()
+			return fmt.Errorf("listen on %s (metrics): %w", cfg.MetricsAddr, err)
+		}
+		m.MetricsAddr = mln.Addr().String()
+		metricsSrv = &http.Server{Handler: server.MetricsHandler(metrics), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
 	m.Addr = cfg.Addr
 	m.Log.Info("roster serving", "addr", cfg.Addr, "base_url", cfg.BaseURL, "db", db.Dialect.String())
 	close(m.ready)
 
 	select {
 	case err := <-errc:
+		if metricsSrv != nil {
+			metricsSrv.Close()
+		}
+		srv.Close()
 		stopJobs()
 		wg.Wait()
 		return err
@@ -137,6 +160,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdown)
+	if metricsSrv != nil {
+		metricsSrv.Shutdown(shutdown)
+	}
 	stopJobs()
 	wg.Wait()
 	return err
@@ -145,6 +171,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 // httpDeps are the parts of the HTTP handler as `roster serve` builds them (the
 // authorization matrix test builds the same).
 func httpDeps(db *store.DB, cfg *config.Config, svc *services, log *slog.Logger, metrics *httpx.Metrics) (server.Deps, error) {
+	proxies, err := cfg.Proxies()
+	if err != nil {
+		return server.Deps{}, err
+	}
 	pages, err := web.New(web.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), ResetTTL: cfg.ResetTTL,
 		MailDelivered: cfg.SMTP != ""}, web.Services{Log: log, DB: db, Accounts: svc.accounts, Groups: svc.groups,
 		Invites: svc.invites, Courses: svc.courses, SSO: svc.sso, SIS: svc.sis})
@@ -156,5 +186,5 @@ func httpDeps(db *store.DB, cfg *config.Config, svc *services, log *slog.Logger,
 			Accounts: svc.accounts, Groups: svc.groups, Invites: svc.invites, Courses: svc.courses, SIS: svc.sis}),
 		SCIM: scim.New(scim.Services{DB: db, Accounts: svc.accounts, Groups: svc.groups},
 			scim.Config{BaseURL: cfg.BaseURL, Log: log}),
-		Metrics: metrics, Secure: cfg.SecureCookies()}, nil
+		Metrics: metrics, Secure: cfg.SecureCookies(), TrustedProxies: proxies, MetricsElsewhere: cfg.MetricsAddr != ""}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"roster/internal/errs"
 	"roster/internal/invite"
 	"roster/internal/jobs"
+	"roster/internal/mail"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 )
@@ -78,6 +79,9 @@ func (r *wireRig) mails(addr string) []string {
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
+			r.t.Fatal(err)
+		}
+		if s, err = mail.OpenLinks(r.db.Key, s); err != nil {
 			r.t.Fatal(err)
 		}
 		out = append(out, s)

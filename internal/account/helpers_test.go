@@ -7,6 +7,7 @@ import (
 
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/mail"
 	"roster/internal/store"
 )
 
@@ -67,6 +68,9 @@ func outbox(t testing.TB, db *store.DB) []outboxRow {
 	for rows.Next() {
 		var r outboxRow
 		if err := rows.Scan(&r.To, &r.Template, &r.Text); err != nil {
+			t.Fatal(err)
+		}
+		if r.Text, err = mail.OpenLinks(db.Key, r.Text); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, r)

@@ -18,9 +18,9 @@ func errWrongLogin() error { return errs.New(errs.Unauthorized, "Wrong login or 
 // the account. It does not create a session: the web layer calls CreateSession with a fresh
 // token at every login, so a session id fixed before login is never promoted.
 //
-// Order matters: the attempt is counted (throttle) before the password is checked, so that
-// parallel attempts cannot get around the limit; unknown logins are checked against a dummy
-// argon2id hash so that they take as long as known ones; the hash runs outside any
+// Order matters: the attempt is counted (throttle.go: per account, per address) before the
+// password is checked, so that parallel attempts cannot get around the limit; unknown logins
+// are checked against a dummy argon2id hash so that they take as long as known ones; the hash runs outside any
 // transaction, so a slow hash never holds a database lock. On success one transaction clears
 // the throttle, records last_login_at, upgrades an older hash to argon2id and records
 // "login.success".
@@ -28,30 +28,33 @@ func errWrongLogin() error { return errs.New(errs.Unauthorized, "Wrong login or 
 // Errors: Unauthorized "Wrong login or password"; TooMany with RetryAfter, without checking the
 // password; Unavailable if the context ends while waiting for a hashing slot.
 func (s *Service) Login(ctx context.Context, login, password, ip string) (*User, error) {
-	key := normLogin(login)
-	if key == "" || password == "" {
+	norm := normLogin(login)
+	if norm == "" || password == "" {
 		return nil, errWrongLogin()
+	}
+	u, err := s.UserByLogin(ctx, s.db, norm)
+	if errs.Is(err, errs.NotFound) {
+		u = nil
+	} else if err != nil {
+		return nil, err
+	}
+	key := "?" + norm // an unknown login: a counter of its own, so that locking reveals nothing
+	if u != nil {
+		key = strconv.FormatInt(u.ID, 10) // username and email: one counter
 	}
 	if err := s.reserve(ctx, loginRule, reserveLogin, key); err != nil {
 		return nil, err
 	}
 	if ip != "" {
-		if err := s.reserve(ctx, ipRule, reserveIP, ip); err != nil {
-			if rerr := refund(ctx, s.db, loginRule, key); rerr != nil {
-				return nil, rerr
-			}
+		if err := s.slowAddress(ctx, ip); err != nil {
 			return nil, err
 		}
 	}
-	u, err := s.UserByLogin(ctx, s.db, key)
-	if errs.Is(err, errs.NotFound) {
+	if u == nil {
 		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
 			return nil, err
 		}
-		return nil, errWrongLogin()
-	}
-	if err != nil {
-		return nil, err
+		return nil, s.failed(ctx, ip)
 	}
 	var ok, rehash bool
 	if u.passwordHash == "" {
@@ -63,7 +66,7 @@ func (s *Service) Login(ctx context.Context, login, password, ip string) (*User,
 		return nil, err
 	}
 	if !ok || u.Status != StatusActive || u.Auth != AuthLocal {
-		return nil, errWrongLogin()
+		return nil, s.failed(ctx, ip)
 	}
 	newHash := u.passwordHash
 	if rehash {
@@ -74,11 +77,6 @@ func (s *Service) Login(ctx context.Context, login, password, ip string) (*User,
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := clearThrottle(ctx, tx, loginRule, key); err != nil {
 			return err
-		}
-		if ip != "" {
-			if err := refund(ctx, tx, ipRule, ip); err != nil {
-				return err
-			}
 		}
 		// The hash is replaced only if it did not change meanwhile (a reset in between wins).
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1,
@@ -96,4 +94,12 @@ func (s *Service) Login(ctx context.Context, login, password, ip string) (*User,
 	}
 	u.passwordHash = newHash
 	return u, nil
+}
+
+// failed counts a wrong password from ip and returns the one answer for it.
+func (s *Service) failed(ctx context.Context, ip string) error {
+	if err := s.addressFailed(ctx, ip); err != nil {
+		return err
+	}
+	return errWrongLogin()
 }

@@ -146,8 +146,8 @@ func TestLoginThrottleWindowForgets(t *testing.T) {
 	})
 }
 
-// TestLoginThrottleParallel fires 20 wrong attempts at once: exactly the limit may check the
-// password, the rest must be refused without checking it, on both databases.
+// TestLoginThrottleParallel fires 50 wrong attempts at once: exactly the limit (5) may check
+// the password, the rest must be refused without checking it, on both databases.
 func TestLoginThrottleParallel(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
 		s := newService(t, db)
@@ -157,7 +157,7 @@ func TestLoginThrottleParallel(t *testing.T) {
 			mu     sync.Mutex
 			counts = map[errs.Code]int{}
 		)
-		for i := 0; i < 20; i++ {
+		for i := 0; i < 50; i++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -168,16 +168,20 @@ func TestLoginThrottleParallel(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if counts[errs.Unauthorized] != loginRule.limit || counts[errs.TooMany] != 20-loginRule.limit {
+		if counts[errs.Unauthorized] != loginRule.limit || counts[errs.TooMany] != 50-loginRule.limit {
 			t.Fatalf("outcomes %v: want %d password checks", counts, loginRule.limit)
 		}
 	})
 }
 
+// TestLoginThrottlePerAddress: 50 wrong passwords from an address (someone trying many
+// accounts) slow further attempts from it, but lock nobody out: another person at that
+// address, and the owner of a tried account, still log in with their right password.
 func TestLoginThrottlePerAddress(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
 		s := newService(t, db)
 		mustCreate(t, s, NewUser{Username: "amartin", Email: "alice@example.org"})
+		mustCreate(t, s, NewUser{Username: "bdupont", Email: "bob@example.org"})
 		// Successes from the address do not count against it.
 		for i := 0; i < 3; i++ {
 			if _, err := s.Login(bg, "amartin", goodPassword, "192.0.2.7"); err != nil {
@@ -185,18 +189,76 @@ func TestLoginThrottlePerAddress(t *testing.T) {
 			}
 		}
 		for i := 0; i < ipRule.limit; i++ {
-			_, err := s.Login(bg, fmt.Sprintf("user%d", i), "wrong-password-123", "192.0.2.7")
+			login := fmt.Sprintf("user%d", i)
+			if i == 0 {
+				login = "bdupont"
+			}
+			_, err := s.Login(bg, login, "wrong-password-123", "192.0.2.7")
 			wantCode(t, err, errs.Unauthorized)
 		}
-		_, err := s.Login(bg, "amartin", goodPassword, "192.0.2.7")
-		wantCode(t, err, errs.TooMany)
-		// The refused attempt was not counted against the login.
-		if _, err := s.Login(bg, "amartin", goodPassword, "192.0.2.8"); err != nil {
+		for _, login := range []string{"amartin", "bob@example.org"} {
+			start := time.Now()
+			if _, err := s.Login(bg, login, goodPassword, "192.0.2.7"); err != nil {
+				t.Fatalf("%s, right password, from the address that failed 50 times: %v", login, err)
+			}
+			if d := time.Since(start); d < baseAddressDelay {
+				t.Errorf("%s: no delay (%v) from an address past its limit", login, d)
+			}
+		}
+		// Further failures from the address wait longer and longer, up to the ceiling.
+		var last time.Duration
+		for i := 0; i < 3; i++ {
+			start := time.Now()
+			_, err := s.Login(bg, fmt.Sprintf("other%d", i), "wrong-password-123", "192.0.2.7")
+			wantCode(t, err, errs.Unauthorized)
+			d := time.Since(start)
+			if d < last {
+				t.Errorf("failure %d took %v, less than the one before (%v)", i, d, last)
+			}
+			last = d
+		}
+		if addressDelay(ipRule.limit-1) != 0 || addressDelay(ipRule.limit) != baseAddressDelay ||
+			addressDelay(ipRule.limit+1) != 2*baseAddressDelay || addressDelay(ipRule.limit+100) != maxAddressDelay {
+			t.Errorf("delays: %v %v %v", addressDelay(ipRule.limit-1), addressDelay(ipRule.limit), addressDelay(ipRule.limit+100))
+		}
+		// Another address is not slowed; after the window the address is forgotten.
+		start := time.Now()
+		if _, err := s.Login(bg, "amartin", goodPassword, "192.0.2.8"); err != nil || time.Since(start) > baseAddressDelay+time.Second {
 			t.Fatalf("from another address: %v", err)
 		}
-		clock.Advance(61 * time.Second)
-		if _, err := s.Login(bg, "amartin", goodPassword, "192.0.2.7"); err != nil {
-			t.Fatalf("after the lock: %v", err)
+		clock.Advance(ipRule.window + time.Second)
+		if n := addressDelayNow(t, s, "192.0.2.7"); n != 0 {
+			t.Fatalf("after the window: delay %v", n)
+		}
+	})
+}
+
+// addressDelayNow returns the delay the next attempt from ip gets.
+func addressDelayNow(t *testing.T, s *Service, ip string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if err := s.slowAddress(bg, ip); err != nil {
+		t.Fatal(err)
+	}
+	return time.Since(start).Truncate(baseAddressDelay)
+}
+
+// TestLoginThrottleOneCounterPerAccount: guesses by username and by email add up.
+func TestLoginThrottleOneCounterPerAccount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		s := newService(t, db)
+		mustCreate(t, s, NewUser{Username: "amartin", Email: "alice@example.org"})
+		for i := 0; i < loginRule.limit; i++ {
+			login := "amartin"
+			if i%2 == 1 {
+				login = "Alice@Example.org"
+			}
+			_, err := s.Login(bg, login, "wrong-password-123", "")
+			wantCode(t, err, errs.Unauthorized)
+		}
+		for _, login := range []string{"amartin", "alice@example.org"} {
+			_, err := s.Login(bg, login, goodPassword, "")
+			wantCode(t, err, errs.TooMany)
 		}
 	})
 }

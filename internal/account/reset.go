@@ -137,10 +137,8 @@ func (s *Service) setPasswordByToken(ctx context.Context, purpose, token, passwo
 		if err := revokeTokens(ctx, tx, uid, purposePasswordReset, purposeAccountSetup); err != nil {
 			return err
 		}
-		for _, login := range []string{u.Username, normLogin(u.Email)} {
-			if err := clearThrottle(ctx, tx, loginRule, login); err != nil {
-				return err
-			}
+		if err := clearThrottle(ctx, tx, loginRule, strconv.FormatInt(uid, 10)); err != nil {
+			return err
 		}
 		return wrap(audit.Record(ctx, tx, audit.Event{Action: action, TargetType: "user",
 			TargetID: strconv.FormatInt(uid, 10)}), "audit")

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"golang.org/x/text/secure/precis"
 
 	"roster/internal/audit"
 	"roster/internal/errs"
@@ -94,18 +94,28 @@ func (in *NewUser) Validate() error {
 			emailOK = true
 		}
 	}
-	if in.FirstName == "" {
-		f.Add("first_name", "is required")
-	}
-	if in.LastName == "" {
-		f.Add("last_name", "is required")
+	for _, n := range []struct {
+		field string
+		v     *string
+	}{{"first_name", &in.FirstName}, {"last_name", &in.LastName}} {
+		v, err := CheckName(n.field, *n.v)
+		switch {
+		case err != nil:
+			f = append(f, errs.As(err).Fields...)
+		case v == "":
+			f.Add(n.field, "is required")
+		}
+		*n.v = v
 	}
 	defaulted := in.Username == strings.ToLower(in.Email) // a bad email is reported once, as email
 	if in.Username == "" {
 		f.Add("username", "is required for an account without email")
-	} else if n := utf8.RuneCountInString(in.Username); (emailOK || !defaulted) &&
-		(n > 100 || strings.IndexFunc(in.Username, badUsernameRune) >= 0) {
-		f.Add("username", "must be at most 100 characters, without spaces")
+	} else if emailOK || !defaulted {
+		if norm, err := NormalizeUsername(in.Username); err != nil {
+			f = append(f, errs.As(err).Fields...)
+		} else {
+			in.Username = norm
+		}
 	}
 	if in.Language != "" && in.Language != "en" && in.Language != "fr" {
 		f.Add("language", "must be en or fr")
@@ -129,8 +139,6 @@ func (in *NewUser) Validate() error {
 	return f.Err()
 }
 
-func badUsernameRune(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
-
 // CreateUser creates an active account within tx, activated now (billing starts), and records
 // "user.create". It does not check permissions: its callers do (the command line, the
 // first-administrator page, invitations, imports), and those that take custom fields from a
@@ -144,6 +152,9 @@ func badUsernameRune(r rune) bool { return unicode.IsSpace(r) || unicode.IsContr
 func (s *Service) CreateUser(ctx context.Context, tx *store.Tx, in NewUser) (*User, error) {
 	in.normalize()
 	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if err := CheckUsernameLookalikes(ctx, tx, in.Username, 0); err != nil {
 		return nil, err
 	}
 	hash := in.PasswordHash
@@ -295,7 +306,15 @@ func hasUsers(ctx context.Context, q store.Querier) (bool, error) {
 }
 
 // normLogin is the form logins are compared and throttled under.
-func normLogin(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
+// normLogin is a login as typed, in the form usernames and email_norm are stored: the
+// username profile (NormalizeUsername) when it applies, else lower case.
+func normLogin(login string) string {
+	login = strings.TrimSpace(login)
+	if norm, err := precis.UsernameCaseMapped.String(login); err == nil {
+		return norm
+	}
+	return strings.ToLower(login)
+}
 
 // userColumns are what scanUser reads.
 const userColumns = `id, username, email, first_name, last_name, language, status, auth, idnumber,

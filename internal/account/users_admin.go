@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"roster/internal/audit"
 	"roster/internal/authz"
@@ -221,15 +220,21 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, up UserUpdate) (*Use
 func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) error {
 	var fe errs.Fields
 	trim := func(p *string) string { return strings.TrimSpace(*p) }
-	if up.FirstName != nil {
-		if u.FirstName = trim(up.FirstName); u.FirstName == "" || utf8.RuneCountInString(u.FirstName) > 100 {
-			fe.Add("first_name", "is required, at most 100 characters")
+	name := func(field string, p *string, to *string) {
+		v, err := CheckName(field, *p)
+		switch {
+		case err != nil:
+			fe = append(fe, errs.As(err).Fields...)
+		case v == "":
+			fe.Add(field, "is required, at most %d characters", MaxNameLength)
 		}
+		*to = v
+	}
+	if up.FirstName != nil {
+		name("first_name", up.FirstName, &u.FirstName)
 	}
 	if up.LastName != nil {
-		if u.LastName = trim(up.LastName); u.LastName == "" || utf8.RuneCountInString(u.LastName) > 100 {
-			fe.Add("last_name", "is required, at most 100 characters")
-		}
+		name("last_name", up.LastName, &u.LastName)
 	}
 	if up.Email != nil {
 		u.Email = trim(up.Email)
@@ -240,10 +245,14 @@ func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) erro
 		}
 	}
 	if up.Username != nil {
-		u.Username = strings.ToLower(trim(up.Username))
-		if n := utf8.RuneCountInString(u.Username); n == 0 || n > 100 || strings.IndexFunc(u.Username, badUsernameRune) >= 0 {
-			fe.Add("username", "is required, at most 100 characters, without spaces")
+		norm, err := NormalizeUsername(*up.Username)
+		if err == nil {
+			err = CheckUsernameLookalikes(ctx, tx, norm, u.ID)
 		}
+		if err != nil {
+			fe = append(fe, errs.As(err).Fields...)
+		}
+		u.Username = norm
 	}
 	if up.Language != nil {
 		if u.Language = strings.ToLower(trim(up.Language)); u.Language != "" && u.Language != "en" && u.Language != "fr" {

@@ -182,7 +182,7 @@ func (a *API) problem(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Code == errs.Internal {
 		a.log.Error("api", "method", r.Method, "path", r.URL.Path, "err", e.Cause)
 	}
-	if e.Code == errs.TooMany && e.RetryAfter > 0 {
+	if e.RetryAfter > 0 { // throttled, unavailable for a moment, an import under way
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	p := Problem{Type: "https://roster.invalid/problems/" + string(e.Code), Title: http.StatusText(status),

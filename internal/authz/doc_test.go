@@ -8,7 +8,7 @@ import (
 	"roster/internal/authz"
 )
 
-// permissionTable is the markdown of authz.UserActions, as docs/security-permissions.md
+// permissionTable is the markdown of authz.UserActions, as docs/security.md
 // shows it.
 func permissionTable() string {
 	var b strings.Builder
@@ -21,12 +21,12 @@ func permissionTable() string {
 
 // TestPermissionDocMatches keeps the documented table equal to the one the code enforces.
 func TestPermissionDocMatches(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/security-permissions.md")
+	doc, err := os.ReadFile("../../docs/security.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := permissionTable(); !strings.Contains(string(doc), want) {
-		t.Errorf("docs/security-permissions.md does not show authz.UserActions; the table is:\n%s", want)
+		t.Errorf("docs/security.md does not show authz.UserActions; the table is:\n%s", want)
 	}
 	for op := range authz.UserOpWho {
 		found := false

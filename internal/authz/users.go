@@ -64,7 +64,7 @@ type UserAction struct {
 }
 
 // UserActions is the one table of what managing an account means and who may do it. Services
-// check the Op of the row they implement with CanOnUser; docs/security-permissions.md shows
+// check the Op of the row they implement with CanOnUser; docs/security.md shows
 // the table (TestPermissionDocMatches keeps them equal).
 var UserActions = []UserAction{
 	{"see", "the administrative page: email, username, status, custom fields, deletion date", ViewUser, "account.GetUser, account.ListUsers, group member lists (address)"},

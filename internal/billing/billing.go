@@ -7,7 +7,9 @@
 // suspended on 5 January and reactivated on 20 January counts once for January; one
 // suspended from December to February counts for December and February, not January. Deleted
 // accounts keep their dates and stay counted for the months they were active. An invitation
-// never accepted is no account and is never counted.
+// never accepted is no account and is never counted. The accounts of an import still being
+// applied are not counted: they count once it is applied, and an import that does not
+// complete deletes them for good (account.PurgeImportTx).
 package billing
 
 import (
@@ -65,8 +67,9 @@ func MonthReport(ctx context.Context, q store.Querier, month time.Time) (*Report
 	rows, err := q.QueryContext(ctx, `SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.status,
 		u.deleted_at IS NOT NULL, u.activated_at, u.deactivated_at
 		FROM users u
-		WHERE (u.activated_at < $2 AND (u.deactivated_at IS NULL OR u.deactivated_at > $1))
-		   OR EXISTS (SELECT 1 FROM billing_periods p WHERE p.user_id = u.id AND p.started_at < $2 AND p.ended_at > $1)
+		WHERE ((u.activated_at < $2 AND (u.deactivated_at IS NULL OR u.deactivated_at > $1))
+		   OR EXISTS (SELECT 1 FROM billing_periods p WHERE p.user_id = u.id AND p.started_at < $2 AND p.ended_at > $1))
+		  AND NOT EXISTS (SELECT 1 FROM import_batches b WHERE b.id = u.created_by_import AND b.status = 'applying')
 		ORDER BY u.id`, start.Unix(), end.Unix())
 	if err != nil {
 		return nil, errs.Wrap(err, "billing")

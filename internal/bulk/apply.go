@@ -3,6 +3,7 @@ package bulk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -115,7 +116,7 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 					creates = append(creates, done[i])
 				}
 			}
-			if err := s.createUsers(ctx, tx, creates, hashes, shared); err != nil {
+			if err := s.createUsers(ctx, tx, creates, hashes, shared, batchID); err != nil {
 				return err
 			}
 			var enrols []pendingEnrol
@@ -126,7 +127,7 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 					if err := s.afterCreate(ctx, tx, a, o.Notify); err != nil {
 						return err
 					}
-				} else if err := s.applyUser(ctx, tx, a, hashes, o.Notify); err != nil {
+				} else if err := s.applyUser(ctx, tx, a, hashes, o.Notify, batchID); err != nil {
 					return err
 				}
 				if plan.Action == ActError || plan.Action == ActSkip || a.userID == 0 {
@@ -182,6 +183,11 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 	}
 	for w := range work {
 		err := write(w.plans, w.hashes, w.shared)
+		if err == nil && rep.Summary.Errors > 0 && !o.ValidOnly {
+			// A row the check passed failed when written (someone took a name meanwhile, the
+			// group service refused it): all or nothing, so the run stops and is rolled back.
+			err = errRowsFailed
+		}
 		if err == nil && s.afterBatch != nil {
 			err = s.afterBatch(batchID)
 		}
@@ -189,15 +195,22 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 			cancel()
 			for range work { // let the reader stop
 			}
+			if err == errRowsFailed {
+				return rep, err
+			}
 			return nil, err
 		}
 	}
 	return rep, readErr
 }
 
+// errRowsFailed stops an apply whose rows failed when written, unless the person chose to
+// apply the valid rows only: Run rolls back what it committed and reports the rows.
+var errRowsFailed = errors.New("bulk: rows failed when applied")
+
 // applyUser creates or updates the row's account; a conflict found now (someone else took
 // the username meanwhile) turns the row into an error.
-func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashes map[int]string, notify bool) error {
+func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashes map[int]string, notify bool, batchID int64) error {
 	plan := a.plan
 	if plan.Existing != nil {
 		a.userID = plan.Existing.ID
@@ -218,6 +231,9 @@ func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashe
 			return err
 		}
 		a.userID = u.ID
+		if err := s.accounts.HoldForImportTx(ctx, tx, batchID, u.ID); err != nil {
+			return err
+		}
 		return s.afterCreateUser(ctx, tx, a, u, notify)
 	case ActUpdate:
 		return s.update(ctx, tx, a)

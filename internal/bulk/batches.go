@@ -134,25 +134,28 @@ func (s *Service) BatchRows(ctx context.Context, id int64, fn func(BatchRow) err
 	})
 }
 
-// Recover rolls back the batches a stopped server left applying: what their committed
-// transactions wrote is reverted as Undo does (a transaction holds whole rows, so no row is
-// ever half applied) and they are marked interrupted; the file is not kept, so they are not
-// continued: the person imports it again. Call it at start, before serving, with one
-// instance applying imports at a time. It returns the batches rolled back.
+// Recover rolls back the batches whose apply stopped with its process (their lease ran out):
+// what their committed transactions wrote is reverted as Undo does (a transaction holds whole
+// rows, so no row is ever half applied), the accounts they created are deleted for good (they
+// were never activated, never billable), and they are marked interrupted. They are not
+// continued: the person imports the file again, which then gives exactly its people. serve
+// calls it at start and every minute (any instance may: a live apply renews its lease), and
+// Begin before each import. It returns the batches rolled back.
 func (s *Service) Recover(ctx context.Context) ([]int64, error) {
 	ctx = authz.With(ctx, authz.System)
 	var ids []int64
-	if err := scanAll(ctx, s.db, `SELECT id FROM import_batches WHERE status = 'applying' ORDER BY id`, nil, func(r rowScanner) error {
-		var id int64
-		err := r.Scan(&id)
-		ids = append(ids, id)
-		return err
-	}); err != nil {
+	if err := scanAll(ctx, s.db, `SELECT id FROM import_batches WHERE status = 'applying' AND alive_until < $1 ORDER BY id`,
+		[]any{s.db.Now().Unix()}, func(r rowScanner) error {
+			var id int64
+			err := r.Scan(&id)
+			ids = append(ids, id)
+			return err
+		}); err != nil {
 		return nil, err
 	}
 	for _, id := range ids {
-		if _, err := s.undo(ctx, id, false, StatusInterrupted); err != nil {
-			return nil, err
+		if _, err := s.undo(ctx, id, false, StatusInterrupted); err != nil && !errs.Is(err, errs.Conflict) {
+			return nil, err // Conflict: another instance rolled it back meanwhile
 		}
 	}
 	return ids, nil

@@ -21,9 +21,10 @@ import (
 // change what they write, that test fails. Multi-row statements stay under rowsPer's bind
 // parameters (on SQLite few: its driver binds $N in quadratic time).
 
-// createUsers inserts the accounts of the batch's create plans. A username or email taken
-// since the check (another writer) turns that row into an error.
-func (s *Service) createUsers(ctx context.Context, tx *store.Tx, list []*applied, hashes map[int]string, shared bool) error {
+// createUsers inserts the accounts of the batch's create plans, marked as the import's
+// (account.HoldForImportTx: not billable until it is applied). A username or email taken since
+// the check (another writer) turns that row into an error.
+func (s *Service) createUsers(ctx context.Context, tx *store.Tx, list []*applied, hashes map[int]string, shared bool, batchID int64) error {
 	if len(list) == 0 {
 		return nil
 	}
@@ -60,13 +61,13 @@ func (s *Service) createUsers(ctx context.Context, tx *store.Tx, list []*applied
 		a.plan.Action = ActError
 	}
 	now := tx.Now.Unix()
-	const cols = 10 // text values per account
+	const cols = 11 // values per account
 	byName := map[string]*applied{}
 	for len(ok) > 0 {
 		chunk := ok[:min(rowsPer(tx.Dialect, cols), len(ok))]
 		ok = ok[len(chunk):]
 		q := newBuf(tx.Dialect, `INSERT INTO users (username, email, email_norm, first_name, last_name, language, status, auth,
-			password_hash, is_admin, idnumber, custom_fields, created_at, updated_at, activated_at) VALUES `)
+			password_hash, is_admin, idnumber, custom_fields, created_at, updated_at, activated_at, created_by_import) VALUES `)
 		for i, a := range chunk {
 			n := a.plan.New
 			custom := []byte("{}")
@@ -74,7 +75,7 @@ func (s *Service) createUsers(ctx context.Context, tx *store.Tx, list []*applied
 				custom, _ = json.Marshal(n.CustomFields)
 			}
 			q.tuple(i == 0, n.Username, n.Email, strings.ToLower(n.Email), n.FirstName, n.LastName, n.Language, sqlText("'active'"),
-				n.Auth, hashes[a.plan.Row.Line], sqlText("false"), n.IDNumber, string(custom), now, now, now)
+				n.Auth, hashes[a.plan.Row.Line], sqlText("false"), n.IDNumber, string(custom), now, now, now, batchID)
 			byName[n.Username] = a
 		}
 		q.add(` RETURNING id, username`)

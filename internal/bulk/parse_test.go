@@ -193,6 +193,37 @@ func TestPlanBadRows(t *testing.T) {
 	}
 }
 
+// TestPlanRefusesHiddenCharactersAndLookalikes: the account rules for names and usernames hold
+// in imports, for new accounts and for changes to existing ones.
+func TestPlanRefusesHiddenCharactersAndLookalikes(t *testing.T) {
+	snap := testSnapshot()
+	snap.AddUser(&Existing{ID: 7, Username: "ape", Email: "ape@x.org", FirstName: "Ape", LastName: "A", Status: "active", Auth: "local"})
+	rows, err := parseAll(FormatMoodle, "username,email,firstname,lastname\n"+
+		"nul,nul@x.org,Ann\x00,A\n"+ // NUL in a name
+		"long,long@x.org,"+strings.Repeat("x", 101)+",A\n"+ // too long
+		"\u0430\u0440\u0435,cyr@x.org,Cyr,C\n"+ // Cyrillic look-alike of ape
+		"ad\u200bmin,zw@x.org,Zw,Z\n"+ // zero-width space
+		"ape,ape@x.org,Ape\u202e,A\n"+ // an update with a right-to-left override
+		"fine,fine@x.org,Fine,F\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := NewSeen()
+	var got []string
+	for _, r := range rows {
+		p := PlanRow(r, snap, seen, Options{Format: FormatMoodle, Mode: AddUpdate})
+		s := fmt.Sprintf("%d:%s", r.Line, p.Action)
+		for _, e := range p.Errors {
+			s += "(" + e.Field + ")"
+		}
+		got = append(got, s)
+	}
+	want := "2:error(firstname) 3:error(firstname) 4:error(username) 5:error(username) 6:error(firstname) 7:create"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
+
 // TestSplitFlat: Moodle's flat file values, with its quoting and spacing.
 func TestSplitFlat(t *testing.T) {
 	for line, want := range map[string]string{

@@ -291,6 +291,9 @@ func planCreate(p *Plan, snap *Snapshot, username string, o Options) {
 			p.fail(f.Field, "%s", f.Message)
 		}
 	}
+	if alt := takenLookalike(snap, p.New.Username); alt != "" {
+		p.fail("username", "%s looks the same as the existing username %s", p.New.Username, alt)
+	}
 	if o.MatchEmail {
 		if _, taken := snap.ByUsername[username]; taken {
 			p.fail("username", "%s is taken by an account with another email", username)
@@ -319,8 +322,13 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 			p.Changes[col] = now
 		}
 	}
-	set("firstname", u.FirstName, ex.FirstName)
-	set("lastname", u.LastName, ex.LastName)
+	for _, n := range []struct{ col, now, before string }{{"firstname", u.FirstName, ex.FirstName}, {"lastname", u.LastName, ex.LastName}} {
+		if _, err := account.CheckName(n.col, n.now); err != nil {
+			p.fail(n.col, "%s", errs.As(err).Fields[0].Message)
+			continue
+		}
+		set(n.col, n.now, n.before)
+	}
 	set("idnumber", u.IDNumber, ex.IDNumber)
 	set("lang", u.Language, ex.Language)
 	if u.Set["auth"] && u.Auth != "" {
@@ -343,10 +351,14 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 	if o.MatchEmail && u.Username != "" && username != ex.Username {
 		if !o.AllowRenames {
 			p.Row.note("username: the account keeps %s (renames are not allowed)", ex.Username)
-		} else if _, taken := snap.ByUsername[username]; taken {
-			p.fail("username", "%s is taken by another account", username)
+		} else if norm, err := account.NormalizeUsername(username); err != nil {
+			p.fail("username", "%s", errs.As(err).Fields[0].Message)
+		} else if _, taken := snap.ByUsername[norm]; taken {
+			p.fail("username", "%s is taken by another account", norm)
+		} else if alt := takenLookalike(snap, norm); alt != "" {
+			p.fail("username", "%s looks the same as the existing username %s", norm, alt)
 		} else {
-			p.Rename = username
+			p.Rename = norm
 		}
 	}
 	if u.Set["suspended"] {
@@ -646,4 +658,15 @@ func resolveParent(snap *Snapshot, ref string) (int64, string) {
 		return 0, fmt.Sprintf("parent group %q not found", ref)
 	}
 	return 0, fmt.Sprintf("several groups are named %q: give its idnumber or path", ref)
+}
+
+// takenLookalike returns an existing username that looks like username (account.Lookalikes),
+// or "".
+func takenLookalike(snap *Snapshot, username string) string {
+	for _, alt := range account.Lookalikes(username) {
+		if _, taken := snap.ByUsername[alt]; taken {
+			return alt
+		}
+	}
+	return ""
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"roster/internal/billing"
 	"roster/internal/bulk"
 	"roster/internal/errs"
 	"roster/internal/group"
@@ -53,6 +55,9 @@ func TestProgressAndRecover(t *testing.T) {
 		if _, err := e.svc.Undo(admin, rep.BatchID, false); err != nil {
 			t.Fatal(err)
 		}
+		// Undone accounts of an applied import stay billed for this month: they were active.
+		base := billable(t, db, clock)
+		rowsBefore := e.count(t, `SELECT COUNT(*) FROM users`)
 
 		// The crash: the process dies after the first transaction (Begin and run without Run's
 		// own rollback).
@@ -74,9 +79,22 @@ func TestProgressAndRecover(t *testing.T) {
 		if n := e.count(t, `SELECT COUNT(*) FROM users WHERE email LIKE '%@y.org' AND deleted_at IS NULL`); n != 2 {
 			t.Fatalf("committed accounts %d", n)
 		}
+		// The accounts of a run that has not completed are not billable.
+		if n := billable(t, db, clock); n != base {
+			t.Fatalf("billable while the import is unfinished: %d, want %d", n, base)
+		}
 		if _, err := e.svc.Undo(admin, id, true); !errs.Is(err, errs.Conflict) {
 			t.Fatalf("undo while applying: %v", err)
 		}
+		// While its lease holds, the apply may be alive on another instance: nothing is
+		// rolled back, and another import waits.
+		if ids, err := e.svc.Recover(admin); err != nil || len(ids) != 0 {
+			t.Fatalf("recovered a live import: %v %v", ids, err)
+		}
+		if _, _, err := e.svc.Begin(admin, opener(file), bulk.Options{Format: bulk.FormatTSV}); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("second import while one applies: %v", err)
+		}
+		clock.Advance(bulk.DefaultLease + time.Second)
 		ids, err := e.svc.Recover(admin)
 		if err != nil || fmt.Sprint(ids) != fmt.Sprint([]int64{id}) {
 			t.Fatal(ids, err)
@@ -85,17 +103,36 @@ func TestProgressAndRecover(t *testing.T) {
 		if bt.Status != bulk.StatusInterrupted {
 			t.Fatalf("after recover %+v", bt)
 		}
-		if n := e.count(t, `SELECT COUNT(*) FROM users WHERE email LIKE '%@y.org' AND deleted_at IS NULL`); n != 0 {
-			t.Fatalf("accounts left %d", n)
+		// Deleted for good: no erased row stays behind, none is billable.
+		if n := e.count(t, `SELECT COUNT(*) FROM users`); n != rowsBefore {
+			t.Fatalf("%d account rows, want %d as before the import", n, rowsBefore)
 		}
 		if n := e.count(t, `SELECT COUNT(*) FROM group_members WHERE source_kind = 'import'`); n != 0 {
 			t.Fatalf("memberships left %d", n)
+		}
+		if n := billable(t, db, clock); n != base {
+			t.Fatalf("billable after the rollback: %d, want %d", n, base)
 		}
 		if _, err := e.svc.Undo(admin, id, false); !errs.Is(err, errs.Conflict) {
 			t.Fatalf("undo after recover: %v", err)
 		}
 		if ids, _ := e.svc.Recover(admin); len(ids) != 0 {
 			t.Fatal(ids)
+		}
+		// Importing the file again gives exactly its people, and a second run changes nothing.
+		rep, err = e.svc.Apply(admin, opener(file), bulk.Options{Format: bulk.FormatTSV})
+		if err != nil || !rep.Applied || rep.Summary.Created != 5 {
+			t.Fatalf("again %+v %v", rep, err)
+		}
+		if n := billable(t, db, clock); n != base+5 {
+			t.Fatalf("billable %d, want %d + the file's 5 people", n, base)
+		}
+		rep, err = e.svc.Apply(admin, opener(file), bulk.Options{Format: bulk.FormatTSV, Mode: bulk.AddUpdate})
+		if err != nil || rep.Summary.Created != 0 || rep.Summary.Updated != 0 {
+			t.Fatalf("second run %+v %v", rep.Summary, err)
+		}
+		if n := billable(t, db, clock); n != base+5 {
+			t.Fatalf("billable %d after a second run", n)
 		}
 
 		// A failing apply rolls itself back and is marked failed.
@@ -112,4 +149,14 @@ func TestProgressAndRecover(t *testing.T) {
 			t.Fatalf("accounts left %d", n)
 		}
 	})
+}
+
+// billable counts the accounts billable this month, as the billing report does.
+func billable(t *testing.T, db *store.DB, clock *storetest.Clock) int {
+	t.Helper()
+	r, err := billing.MonthReport(admin, db, clock.T)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Billable
 }

@@ -3,6 +3,7 @@ package bulk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"roster/internal/account"
 	"roster/internal/audit"
@@ -41,6 +43,25 @@ type Service struct {
 	// afterBatch, when set (tests), runs after each committed transaction of an apply; an
 	// error stops the apply there, as a crash would.
 	afterBatch func(batchID int64) error
+	// Lease is how long an apply holds its batch without renewing (it renews every third of
+	// it): when the process applying it dies, any instance rolls it back once the lease has
+	// run out (Recover). DefaultLease when 0.
+	Lease time.Duration
+}
+
+// DefaultLease is an apply's lease on its batch.
+const DefaultLease = 15 * time.Second
+
+// ErrImportRunning is Begin's answer while another import is being applied (Conflict, with
+// Retry-After).
+var ErrImportRunning = &errs.Error{Code: errs.Conflict, Message: "another import is being applied: try again when it is done",
+	RetryAfter: int(DefaultLease / time.Second)}
+
+func (s *Service) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return DefaultLease
 }
 
 // NewService returns the import service.
@@ -432,6 +453,18 @@ func (s *Service) Begin(ctx context.Context, open func() (io.ReadCloser, error),
 	if rep.Summary.Errors > 0 && !o.ValidOnly {
 		return rep, 0, nil
 	}
+	// One import at a time: the rows were checked against accounts that another import still
+	// being applied may yet create or take back. A stopped one is rolled back first.
+	if _, err := s.Recover(ctx); err != nil {
+		return nil, 0, err
+	}
+	var applying int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM import_batches WHERE status = 'applying'`).Scan(&applying); err != nil {
+		return nil, 0, errs.Wrap(err, "bulk: batches applying")
+	}
+	if applying > 0 {
+		return nil, 0, ErrImportRunning
+	}
 	if err := s.prepare(ctx, nd); err != nil {
 		return nil, 0, err
 	}
@@ -440,7 +473,9 @@ func (s *Service) Begin(ctx context.Context, open func() (io.ReadCloser, error),
 }
 
 // Run applies the batch Begin recorded, reading the file again, and marks it applied. When it
-// fails, what it committed is rolled back (as Undo does) and the batch is marked failed. Each
+// fails, what it committed is rolled back (as Undo does) and the batch is marked failed. A
+// row that fails when written (the check passed it) fails the whole run the same way unless
+// o.ValidOnly: the report then names the rows, with Applied false. Each
 // committed transaction adds its rows to the batch's rows_done (see Progress).
 func (s *Service) Run(ctx context.Context, batchID int64, open func() (io.ReadCloser, error), o Options) (*Report, error) {
 	if err := authz.RequirePlatformAdmin(ctx); err != nil {
@@ -449,11 +484,18 @@ func (s *Service) Run(ctx context.Context, batchID int64, open func() (io.ReadCl
 	if err := o.normalize(); err != nil {
 		return nil, err
 	}
+	stopRenewing := s.renew(ctx, batchID)
 	rep, err := s.run(ctx, batchID, open, o)
+	stopRenewing()
 	if err != nil {
 		rctx := authz.With(context.WithoutCancel(ctx), authz.System)
 		if _, uerr := s.undo(rctx, batchID, false, StatusFailed); uerr != nil {
 			return nil, fmt.Errorf("%w (and rolling it back failed: %v)", err, uerr)
+		}
+		if errors.Is(err, errRowsFailed) {
+			// All or nothing: nothing stays applied, and the report names the rows.
+			rep.BatchID, rep.Applied = batchID, false
+			return rep, nil
 		}
 		return nil, err
 	}
@@ -468,10 +510,12 @@ func (s *Service) run(ctx context.Context, batchID int64, open func() (io.ReadCl
 	defer f.Close()
 	rep, err := s.apply(ctx, f, o, batchID)
 	if err != nil {
-		return nil, err
+		return rep, err
 	}
 	rep.BatchID, rep.Applied = batchID, true
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+		// The accounts the import created become billable now, with the status applied: a run
+		// that stops before leaves none behind (account.PurgeImportTx).
 		sm := rep.Summary
 		if _, err := tx.ExecContext(ctx, `UPDATE import_batches SET status = 'applied', created = $1, updated = $2, enrolled = $3,
 			skipped = $4, errors = $5, applied_at = $6, rows_done = rows_total WHERE id = $7`, sm.Created, sm.Updated, sm.Enrolled,
@@ -549,10 +593,35 @@ func (s *Service) newBatch(ctx context.Context, o Options, rows int, newGroups [
 		by = p.UserID
 	}
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO import_batches (format, options, status, created_by, created_at, rows_total)
-			VALUES ($1, $2, 'applying', $3, $4, $5) RETURNING id`, o.Format, string(opts), by, tx.Now.Unix(), rows).Scan(&id)
+		return tx.QueryRowContext(ctx, `INSERT INTO import_batches (format, options, status, created_by, created_at, rows_total,
+			alive_until) VALUES ($1, $2, 'applying', $3, $4, $5, $6) RETURNING id`, o.Format, string(opts), by, tx.Now.Unix(), rows,
+			tx.Now.Add(s.lease()).Unix()).Scan(&id)
 	})
 	return id, errs.Wrap(err, "bulk: new batch")
+}
+
+// renew extends the batch's lease every third of it until the returned function is called.
+func (s *Service) renew(ctx context.Context, batchID int64) (stop func()) {
+	ctx = context.WithoutCancel(ctx)
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(s.lease() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			_ = s.db.Tx(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, `UPDATE import_batches SET alive_until = $1 WHERE id = $2 AND status = 'applying'`,
+					tx.Now.Add(s.lease()).Unix(), batchID)
+				return err
+			})
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // hashAll hashes the passwords of the accounts plans create, at most a few at once (each

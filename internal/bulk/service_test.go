@@ -295,3 +295,49 @@ func TestNotifyAndEmailStop(t *testing.T) {
 		}
 	})
 }
+
+// A row that the check passes but that fails when written makes the whole file apply nothing,
+// unless the person chose to apply the valid rows only.
+func TestAllOrNothingWhenARowFailsAtApply(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		e := newEnv(t, db)
+		file := []byte("name,idnumber,description\nAlpha,alpha1,\nBeta,beta2,\nOmega,omega3,\n")
+		o := bulk.Options{Format: bulk.FormatGroups}
+		rep, id, err := e.svc.Begin(admin, opener(file), o)
+		if err != nil || id == 0 || rep.Summary.Errors != 0 {
+			t.Fatalf("check: %+v %v", rep, err)
+		}
+		// Between the check and the apply, someone creates a group of that name there: the
+		// group service refuses line 3 when it is written.
+		if _, err := e.groups.Create(admin, group.Group{Name: "Beta"}); err != nil {
+			t.Fatal(err)
+		}
+		rep, err = e.svc.Run(admin, id, opener(file), o)
+		if err != nil || rep.Applied || rep.Summary.Errors != 1 || rep.BatchID != id {
+			t.Fatalf("%+v %v", rep, err)
+		}
+		if n := e.count(t, `SELECT COUNT(*) FROM groups WHERE idnumber IN ('alpha1', 'beta2', 'omega3')`); n != 0 {
+			t.Fatalf("%d groups of a file with an error stayed", n)
+		}
+		b, err := e.svc.Batch(admin, rep.BatchID)
+		if err != nil || b.Status != bulk.StatusFailed {
+			t.Fatalf("batch %+v %v", b, err)
+		}
+		o.ValidOnly = true // "Beta" is taken: the check says so now, and the other rows apply
+		rep, err = e.svc.Apply(admin, opener(file), o)
+		if err != nil || !rep.Applied || rep.Summary.Created != 2 || rep.Summary.Errors != 1 {
+			t.Fatalf("valid rows only: %+v %v", rep, err)
+		}
+		if n := e.count(t, `SELECT COUNT(*) FROM groups WHERE idnumber IN ('alpha1', 'omega3')`); n != 2 {
+			t.Fatalf("valid rows only: %d groups", n)
+		}
+		// Undoing a groups file deletes the groups it created.
+		up, err := e.svc.Undo(admin, rep.BatchID, false)
+		if err != nil || up.GroupsDeleted != 2 {
+			t.Fatalf("undo %+v %v", up, err)
+		}
+		if n := e.count(t, `SELECT COUNT(*) FROM groups WHERE idnumber IN ('alpha1', 'omega3')`); n != 0 {
+			t.Fatalf("after undo: %d groups", n)
+		}
+	})
+}

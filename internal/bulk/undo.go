@@ -29,7 +29,11 @@ type UndoReport struct {
 	Kept              int   `json:"kept"`                // accounts it created, kept: used since
 	CourseGroupPlaces int   `json:"course_group_places_removed"`
 	Methods           int   `json:"methods_reverted,omitempty"` // methods format: methods added, changed or deleted, reverted
+	Purged            int   `json:"purged,omitempty"`           // accounts of a run that did not complete, deleted for good
+	GroupsDeleted     int   `json:"groups_deleted,omitempty"`   // groups a groups file created
+	GroupsKept        int   `json:"groups_kept,omitempty"`      // the same, kept: not empty any more
 	deleteAfterCommit []int64
+	groupsAfterCommit []int64
 }
 
 var errDryRun = errors.New("dry run")
@@ -54,7 +58,11 @@ func (s *Service) undo(ctx context.Context, batchID int64, preview bool, final s
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		rep = UndoReport{BatchID: batchID}
 		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM import_batches WHERE id = $1`, batchID).Scan(&status)
+		lock := ""
+		if tx.Dialect == store.Postgres {
+			lock = " FOR UPDATE" // two instances recovering one batch: the second sees it done
+		}
+		err := tx.QueryRowContext(ctx, `SELECT status FROM import_batches WHERE id = $1`+lock, batchID).Scan(&status)
 		if store.IsNoRows(err) {
 			return errs.New(errs.NotFound, "import batch %d not found", batchID)
 		}
@@ -75,7 +83,26 @@ func (s *Service) undo(ctx context.Context, batchID int64, preview bool, final s
 		if err := s.undoChanges(ctx, tx, batchID, &rep); err != nil {
 			return err
 		}
+		if final != StatusUndone {
+			// A run that did not complete: the accounts it created never were the platform's.
+			n, err := s.accounts.PurgeImportTx(ctx, tx, batchID)
+			if err != nil {
+				return err
+			}
+			rep.Purged = n
+		}
 		if err := s.undoUsers(ctx, tx, batchID, &rep); err != nil {
+			return err
+		}
+		if err := scanAll(ctx, tx, `SELECT group_id FROM import_rows WHERE batch_id = $1 AND group_id IS NOT NULL
+			AND action = 'create' ORDER BY line DESC`, []any{batchID}, func(r rowScanner) error {
+			var id int64
+			if err := r.Scan(&id); err != nil {
+				return err
+			}
+			rep.groupsAfterCommit = append(rep.groupsAfterCommit, id)
+			return nil
+		}); err != nil {
 			return err
 		}
 		if preview {
@@ -98,6 +125,19 @@ func (s *Service) undo(ctx context.Context, batchID int64, preview bool, final s
 	rep.Done = true
 	for _, id := range rep.deleteAfterCommit {
 		if err := s.accounts.DeleteUser(ctx, id); err != nil && !errs.Is(err, errs.NotFound) {
+			return &rep, err
+		}
+	}
+	// The groups a groups file created, sub-groups first (a file names a parent before its
+	// children); a group that has members or sub-groups of its own since is kept.
+	for _, id := range rep.groupsAfterCommit {
+		err := s.groups.Delete(ctx, id, false)
+		switch {
+		case err == nil:
+			rep.GroupsDeleted++
+		case errs.Is(err, errs.Conflict):
+			rep.GroupsKept++
+		case !errs.Is(err, errs.NotFound):
 			return &rep, err
 		}
 	}
@@ -207,7 +247,7 @@ func (s *Service) undoUsers(ctx context.Context, tx *store.Tx, batchID int64, re
 	}
 	var list []r
 	if err := scanAll(ctx, tx, `SELECT action, user_id, before FROM import_rows WHERE batch_id = $1 AND user_id IS NOT NULL
-		AND action IN ('create', 'update') ORDER BY line`, []any{batchID}, func(rows rowScanner) error {
+		AND action IN ('create', 'update') AND user_id IN (SELECT id FROM users) ORDER BY line`, []any{batchID}, func(rows rowScanner) error {
 		var x r
 		if err := rows.Scan(&x.action, &x.user, &x.before); err != nil {
 			return err

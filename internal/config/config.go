@@ -6,8 +6,10 @@ package config
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -20,6 +22,17 @@ type Config struct {
 	SMTP     string        // smtp://user:pass@host:port or smtps://...; empty keeps mail in the outbox
 	MailFrom string        // sender of every email
 	ResetTTL time.Duration // how long a password-reset link works
+
+	// TrustedProxies are the CIDRs (comma or space separated; a bare address is one host) of
+	// the reverse proxies whose X-Forwarded-For / Forwarded headers are believed.
+	TrustedProxies string
+	// MetricsAddr is a separate listener for /metrics; empty: /metrics on the main listener,
+	// for platform-admin tokens only.
+	MetricsAddr string
+	// SecretKey is the key material that seals what must not be readable at rest (environment
+	// only: ROSTER_SECRET_KEY or ROSTER_SECRET_KEY_FILE). Empty with SQLite: a key file beside
+	// the database file (KeyFile), created at first start.
+	SecretKey string
 }
 
 // Default returns the configuration before environment and flags.
@@ -37,6 +50,7 @@ func Default() Config {
 type setting struct {
 	flag, env, usage string
 	secret           bool
+	envOnly          bool // no flag: a secret that must not show in the process list
 	str              *string
 	dur              *time.Duration
 }
@@ -49,6 +63,9 @@ func (c *Config) settings() []setting {
 		{flag: "smtp", env: "ROSTER_SMTP", usage: "smtp://user:pass@host:port (smtps:// for TLS); empty keeps mail in the outbox", secret: true, str: &c.SMTP},
 		{flag: "mail-from", env: "ROSTER_MAIL_FROM", usage: "sender of every email", str: &c.MailFrom},
 		{flag: "reset-ttl", env: "ROSTER_RESET_TTL", usage: "how long a password-reset link works", dur: &c.ResetTTL},
+		{flag: "trusted-proxies", env: "ROSTER_TRUSTED_PROXIES", usage: "CIDRs of reverse proxies whose X-Forwarded-For / Forwarded is believed", str: &c.TrustedProxies},
+		{flag: "metrics-addr", env: "ROSTER_METRICS_ADDR", usage: "separate listener for /metrics (empty: /metrics needs a platform-admin token)", str: &c.MetricsAddr},
+		{flag: "secret-key", env: "ROSTER_SECRET_KEY", secret: true, envOnly: true, str: &c.SecretKey},
 	}
 }
 
@@ -89,6 +106,9 @@ func (s setting) set(v string) error {
 // Register adds the configuration flags to fs; parsed flags override the environment.
 func (c *Config) Register(fs *flag.FlagSet) {
 	for _, s := range c.settings() {
+		if s.envOnly {
+			continue
+		}
 		if s.dur != nil {
 			fs.DurationVar(s.dur, s.flag, *s.dur, s.usage)
 		} else {
@@ -119,7 +139,42 @@ func (c *Config) Finish() error {
 	if c.ResetTTL <= 0 {
 		return fmt.Errorf("reset-ttl: must be positive")
 	}
+	if _, err := c.Proxies(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// Proxies returns TrustedProxies parsed.
+func (c Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.FieldsFunc(c.TrustedProxies, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted-proxies: %q is not a CIDR (e.g. 10.0.0.0/8) or an address", f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// KeyFile is where the secret key is kept when SecretKey is empty: beside the SQLite file,
+// with its extension replaced by ".key" (roster.db: roster.key). It is "" for PostgreSQL,
+// whose instances must all be given the same key (ROSTER_SECRET_KEY or _FILE).
+func (c Config) KeyFile() string {
+	path, ok := strings.CutPrefix(c.DB, "sqlite:")
+	if !ok || path == "" {
+		return ""
+	}
+	path, _, _ = strings.Cut(path, "?")
+	if filepath.Ext(path) == ".key" {
+		return path + ".key"
+	}
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".key"
 }
 
 // SecureCookies reports whether cookies must carry the Secure flag (the site is served by HTTPS).
@@ -135,7 +190,14 @@ func (c Config) Describe() string {
 		} else {
 			v = *s.str
 		}
-		if s.secret {
+		switch {
+		case s.envOnly && v != "":
+			v = "(set)"
+		case s.envOnly && c.KeyFile() != "":
+			v = "(key file " + c.KeyFile() + ")"
+		case s.envOnly:
+			v = "(not set)"
+		case s.secret:
 			v = mask(v)
 		}
 		fmt.Fprintf(&b, "%s = %s\n", s.flag, v)

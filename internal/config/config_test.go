@@ -46,6 +46,8 @@ func TestBadValuesAreNamed(t *testing.T) {
 		{"ROSTER_DB=mysql://x", "db:"},
 		{"ROSTER_SMTP=http://x", "smtp:"},
 		{"ROSTER_BASE_URL=ftp://x", "base-url"},
+		{"ROSTER_TRUSTED_PROXIES=10.0.0.0/33", "trusted-proxies"},
+		{"ROSTER_TRUSTED_PROXIES=proxy.example", "trusted-proxies"},
 	} {
 		c := Default()
 		k, v, _ := strings.Cut(tc.env, "=")
@@ -60,6 +62,22 @@ func TestBadValuesAreNamed(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v should name %s", tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestTrustedProxiesAndKeyFile(t *testing.T) {
+	c := Default()
+	c.TrustedProxies = "10.0.0.0/8, 192.0.2.7 2001:db8::/32"
+	ps, err := c.Proxies()
+	if err != nil || len(ps) != 3 || ps[1].String() != "192.0.2.7/32" {
+		t.Fatalf("%v %v", ps, err)
+	}
+	for db, want := range map[string]string{"sqlite:roster.db": "roster.key", "sqlite:/var/lib/roster/site.sqlite": "/var/lib/roster/site.key",
+		"sqlite:data": "data.key", "sqlite:x.key": "x.key.key", "postgres://h/db": ""} {
+		c.DB = db
+		if got := c.KeyFile(); got != want {
+			t.Errorf("%s: key file %q, want %q", db, got, want)
 		}
 	}
 }

@@ -38,25 +38,49 @@ func NewFollower(db *store.DB, log *slog.Logger) *Follower {
 	return &Follower{db: db, log: log, Interval: time.Second}
 }
 
-// Run follows until ctx ends.
+// Run follows until ctx ends. While the database fails, it waits longer after each failure
+// (Interval doubled, up to MaxBackoff) and logs the first failure, then one line per
+// MaxBackoff, instead of one per Interval; it says when it works again.
 func (f *Follower) Run(ctx context.Context) error {
-	if _, err := f.db.ExecContext(ctx, `INSERT INTO course_sync_queue (method_id)
-		SELECT id FROM course_methods WHERE type IN ('group_sync', 'meta') ON CONFLICT DO NOTHING`); err != nil {
-		return err
-	}
-	t := time.NewTicker(f.Interval)
-	defer t.Stop()
+	queued, fails := false, 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
-		if _, err := f.Drain(ctx); err != nil && ctx.Err() == nil {
-			f.log.Error("course sync", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
+		case <-timer.C:
 		}
+		var err error
+		if !queued { // at start, every synced method once, to repair anything missed
+			_, err = f.db.ExecContext(ctx, `INSERT INTO course_sync_queue (method_id)
+				SELECT id FROM course_methods WHERE type IN ('group_sync', 'meta') ON CONFLICT DO NOTHING`)
+			queued = err == nil
+		}
+		if err == nil {
+			_, err = f.Drain(ctx)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		wait := f.Interval
+		if err != nil {
+			fails++
+			wait = min(f.Interval<<min(fails-1, 16), MaxBackoff)
+			if fails == 1 || wait == MaxBackoff {
+				f.log.Error("course sync", "err", err, "failures", fails, "retry_in", wait)
+			}
+		} else if fails > 0 {
+			f.log.Info("course sync works again", "failures", fails)
+			fails = 0
+		}
+		timer.Reset(wait)
 	}
 }
+
+// MaxBackoff is the longest wait of a background job between two tries while the database
+// fails.
+const MaxBackoff = time.Minute
 
 // Drain reconciles queued methods until the queue is empty, and returns how many it did.
 func (f *Follower) Drain(ctx context.Context) (int, error) {

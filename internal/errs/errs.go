@@ -37,7 +37,7 @@ type Error struct {
 	Code       Code
 	Message    string       // safe to show
 	Fields     []FieldError // for Invalid: which fields, why
-	RetryAfter int          // seconds, for TooMany
+	RetryAfter int          // seconds, for TooMany and Unavailable
 	Cause      error        // for the logs
 }
 
@@ -71,6 +71,9 @@ func Wrap(cause error, what string) error {
 	if errors.As(cause, &e) {
 		return e
 	}
+	if isUnavailable(cause) {
+		return unavailableErr(fmt.Errorf("%s: %w", what, cause))
+	}
 	return &Error{Code: Internal, Message: "internal error", Cause: fmt.Errorf("%s: %w", what, cause)}
 }
 
@@ -94,23 +97,57 @@ func (f Fields) Err() error {
 	return &Error{Code: Invalid, Message: msg, Fields: f}
 }
 
-// CodeOf returns the code of err: Internal for anything that is not an *Error.
+// CodeOf returns the code of err: Internal for anything that is not an *Error, except
+// Unavailable when the database cannot be reached or cannot write (see SetUnavailable).
 func CodeOf(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
+		if e.Code == Internal && isUnavailable(e) {
+			return Unavailable
+		}
 		return e.Code
 	}
+	if isUnavailable(err) {
+		return Unavailable
+	}
 	return Internal
+}
+
+// RetryUnavailable is the Retry-After, in seconds, of an Unavailable error made from a
+// database error.
+const RetryUnavailable = 5
+
+// unavailable, set by the store package, tells an error of a database that cannot be reached,
+// or whose disk is full or read-only, from a fault of ours.
+var unavailable func(error) bool
+
+// SetUnavailable installs the test that turns database errors into Unavailable errors (503
+// with Retry-After) wherever they surface: CodeOf, As and Wrap. The store package calls it.
+func SetUnavailable(f func(error) bool) { unavailable = f }
+
+func isUnavailable(err error) bool { return err != nil && unavailable != nil && unavailable(err) }
+
+// unavailableErr is the Unavailable error shown for a database error.
+func unavailableErr(cause error) *Error {
+	return &Error{Code: Unavailable, Message: "the service is unavailable for a moment: try again shortly",
+		RetryAfter: RetryUnavailable, Cause: cause}
 }
 
 // Is reports whether err carries code.
 func Is(err error, code Code) bool { return err != nil && CodeOf(err) == code }
 
-// As returns err as an *Error, wrapping anything else as Internal.
+// As returns err as an *Error, wrapping anything else as Internal (or Unavailable: see
+// SetUnavailable).
 func As(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
+		if e.Code == Internal && isUnavailable(e) {
+			return unavailableErr(e)
+		}
 		return e
+	}
+	if isUnavailable(err) {
+		return unavailableErr(err)
 	}
 	return &Error{Code: Internal, Message: "internal error", Cause: fmt.Errorf("unexpected: %w", err)}
 }

@@ -4,7 +4,6 @@ package httpx
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"time"
 )
@@ -31,16 +30,6 @@ func SessionToken(r *http.Request) string {
 		return ""
 	}
 	return c.Value
-}
-
-// ClientIP is the address of the peer. Roster does not trust forwarding headers: behind a
-// reverse proxy, the proxy's address is what is rate limited.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 type userKey struct{}

@@ -64,3 +64,13 @@ func SecureHeaders(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// StrictTransport sets Strict-Transport-Security, for a site whose base URL is https: browsers
+// then refuse plain http to it for a year, so a network attacker cannot strip TLS from a
+// later visit. Subdomains are left out: they may be other services.
+func StrictTransport(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		next.ServeHTTP(w, r)
+	})
+}

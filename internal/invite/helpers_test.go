@@ -11,6 +11,7 @@ import (
 	"roster/internal/authz"
 	"roster/internal/errs"
 	"roster/internal/group"
+	"roster/internal/mail"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 )
@@ -107,6 +108,9 @@ func (r *rig) outbox() []mailRow {
 	for rows.Next() {
 		var m mailRow
 		if err := rows.Scan(&m.To, &m.Template, &m.Text); err != nil {
+			r.t.Fatal(err)
+		}
+		if m.Text, err = mail.OpenLinks(r.db.Key, m.Text); err != nil {
 			r.t.Fatal(err)
 		}
 		out = append(out, m)

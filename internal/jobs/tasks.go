@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"roster/internal/bulk"
 	"time"
 
 	"roster/internal/account"
@@ -78,6 +79,28 @@ func SISTasks(sources *sis.Service, log *slog.Logger) []Task {
 			if len(ran) > 0 {
 				log.Info("sync sources run", "sources", ran)
 			}
+			return err
+		}},
+	}
+}
+
+// ImportTasks rolls back, every minute, the imports whose apply stopped with its process
+// (bulk.Service.Recover): on another instance, or on this one after a restart; and deletes,
+// every hour, the uploaded files whose wait for Apply has expired.
+func ImportTasks(imports *bulk.Service, log *slog.Logger) []Task {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return []Task{
+		{Name: "imports.recover", Every: time.Minute, Lease: 30 * time.Minute, Run: func(ctx context.Context) error {
+			ids, err := imports.Recover(ctx)
+			if len(ids) > 0 {
+				log.Warn("interrupted imports rolled back", "batches", ids)
+			}
+			return err
+		}},
+		{Name: "imports.uploads", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := imports.PurgeUploads(ctx)
 			return err
 		}},
 	}

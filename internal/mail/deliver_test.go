@@ -83,6 +83,16 @@ func TestDeliverToMailDev(t *testing.T) {
 					if r.Attempts != 1 || r.SentAt == nil || !r.SentAt.Equal(clock.T) || r.LastError != "" {
 						t.Errorf("%+v", r)
 					}
+					// Delivered: the links are cut in the stored copy, sealed or not.
+					stored := r.Subject + r.Text + r.HTML
+					for _, tok := range []string{"RESET1", "SETUP2", "INVITE3", "sealed."} {
+						if strings.Contains(stored, tok) {
+							t.Errorf("message %d still holds %q after delivery:\n%s", r.ID, tok, r.Text)
+						}
+					}
+					if !strings.Contains(r.Text, "/…") {
+						t.Errorf("message %d: no redacted link:\n%s", r.ID, r.Text)
+					}
 				}
 				break
 			}

@@ -13,7 +13,8 @@ import (
 )
 
 // Record is one outbox message as administrators see it (at /admin/mail and GET
-// /api/v1/mail). Show it through Masked: the bodies hold live token links.
+// /api/v1/mail). Show it through Masked: the links of a queued message are sealed (seal.go)
+// but still there.
 type Record struct {
 	ID            int64
 	Template      string
@@ -107,8 +108,9 @@ func List(ctx context.Context, q store.Querier, f Filter) ([]Record, error) {
 	return out, nil
 }
 
-// tokenLink matches the token of every link that grants something to whoever holds it.
-var tokenLink = regexp.MustCompile(`(/(?:invitation|account/setup|password/reset|setup)/)[A-Za-z0-9_\-=%]+`)
+// tokenLink matches the token of every link that grants something to whoever holds it, plain
+// or sealed (seal.go).
+var tokenLink = regexp.MustCompile(`(/(?:invitation|account/setup|password/reset|setup)/)[A-Za-z0-9_\-=%.]+`)
 
 // Masked returns r with every token link cut to BASE/PATH/…, in the subject and both bodies.
 // An administrator reading someone's mail must not be able to use their link: to unblock

@@ -41,6 +41,12 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message) error {
 	if err != nil {
 		return fmt.Errorf("mail: render %s: %w", m.Template, err)
 	}
+	// Links are kept sealed while the message waits (seal.go).
+	for _, f := range []*string{&r.Subject, &r.Text, &r.HTML} {
+		if *f, err = sealLinks(tx.Key, *f); err != nil {
+			return err
+		}
+	}
 	var uid any
 	if m.UserID != 0 {
 		uid = m.UserID
@@ -73,4 +79,23 @@ func checkAddress(addr string) (string, error) {
 		return "", errs.Field("email", "%q is not a valid email address: the domain %q has no dot", addr, domain)
 	}
 	return addr, nil
+}
+
+// CancelQueuedTx deletes, within tx, the messages still queued for the given accounts: an
+// import that did not complete takes back the set-password emails of the accounts it created.
+// A message being sent at that instant may still go.
+func CancelQueuedTx(ctx context.Context, tx *store.Tx, userIDs []int64) error {
+	for len(userIDs) > 0 {
+		part := userIDs[:min(500, len(userIDs))]
+		userIDs = userIDs[len(part):]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE status = 'queued' AND user_id IN (`+
+			store.Placeholders(1, len(part))+`)`, args...); err != nil {
+			return fmt.Errorf("mail: cancel queued: %w", err)
+		}
+	}
+	return nil
 }

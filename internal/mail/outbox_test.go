@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/secret"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 	"roster/internal/testenv"
@@ -86,8 +87,13 @@ func TestEnqueue(t *testing.T) {
 				r.ToName != "Jeanne Dupont" || !r.CreatedAt.Equal(clock.T) || !r.NextAttemptAt.Equal(clock.T) || r.SentAt != nil {
 				t.Fatalf("%+v", r)
 			}
-			if linesEqual(r.Text, "http://roster.test/account/setup/TOKEN2") != 1 {
-				t.Fatalf("text:\n%s", r.Text)
+			// At rest the token is sealed; opened with the key it is the link as sent.
+			if strings.Contains(r.Text+r.HTML, "TOKEN2") {
+				t.Fatalf("the stored message holds the token in clear:\n%s", r.Text)
+			}
+			text, err := OpenLinks(db.Key, r.Text)
+			if err != nil || linesEqual(text, "http://roster.test/account/setup/TOKEN2") != 1 {
+				t.Fatalf("text: %v\n%s", err, text)
 			}
 		})
 		t.Run("bad address", func(t *testing.T) {
@@ -159,8 +165,11 @@ func TestClaimNeverTwice(t *testing.T) {
 func TestBackoffThenFailed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
 		ctx := context.Background()
-		// Nothing listens there: every attempt fails to connect.
-		w := NewWorker(db, newSender(t, fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))), quietLog())
+		// The server refuses this recipient every time: each attempt counts.
+		sink := startSMTPSink(t)
+		refuse := "451 4.2.0 mailbox busy"
+		sink.rcptCode.Store(&refuse)
+		w := NewWorker(db, newSender(t, sink.Addr), quietLog())
 		mustEnqueue(t, db, setupMessage("late@example.org", 1))
 		for attempt := 1; attempt <= MaxAttempts; attempt++ {
 			n, err := w.DeliverOnce(ctx)
@@ -175,7 +184,13 @@ func TestBackoffThenFailed(t *testing.T) {
 				if r.Status != StatusFailed {
 					t.Fatalf("after %d attempts: status %s", attempt, r.Status)
 				}
+				if strings.Contains(r.Text+r.HTML, "sealed.") || !strings.Contains(r.Text, "/account/setup/…") {
+					t.Fatalf("failed for good, the link is still kept:\n%s", r.Text)
+				}
 				break
+			}
+			if !strings.Contains(r.Text, "/account/setup/sealed.") {
+				t.Fatalf("attempt %d: the waiting message lost its sealed link:\n%s", attempt, r.Text)
 			}
 			wait := Backoff[attempt-1]
 			if r.Status != StatusQueued || !r.NextAttemptAt.Equal(clock.T.Add(wait)) {
@@ -191,10 +206,116 @@ func TestBackoffThenFailed(t *testing.T) {
 		if n, _ := w.DeliverOnce(ctx); n != 0 {
 			t.Fatal("a failed message was tried again")
 		}
-		if rs := mustRecords(t, db, Filter{Status: StatusFailed}); len(rs) != 1 || !strings.Contains(rs[0].LastError, "connect") {
+		if rs := mustRecords(t, db, Filter{Status: StatusFailed}); len(rs) != 1 || !strings.Contains(rs[0].LastError, "busy") {
 			t.Fatalf("%+v", rs)
 		}
 	})
+}
+
+// A server that cannot be reached is not the messages' fault: no attempt is counted, and the
+// retry delay doubles from one second up to RetryCap, so mail flows again within RetryCap of
+// the server coming back, however long it was down.
+func TestServerDownRetriesSoon(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		ctx := context.Background()
+		addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+		w := NewWorker(db, newSender(t, addr), quietLog())
+		mustEnqueue(t, db, setupMessage("a@example.org", 1), setupMessage("b@example.org", 2))
+		want := []time.Duration{1, 2, 4, 8, 16, 30, 30, 30}
+		for i, wait := range want {
+			wait *= time.Second
+			n, err := w.DeliverOnce(ctx)
+			if n != 2 || !errors.Is(err, errServerDown) {
+				t.Fatalf("try %d: claimed %d, %v", i, n, err)
+			}
+			for _, r := range mustRecords(t, db, Filter{Status: StatusQueued}) {
+				if r.Attempts != 0 || !strings.Contains(r.LastError, "connect") || !r.NextAttemptAt.Equal(clock.T.Add(wait)) {
+					t.Fatalf("try %d: %+v, want due at now+%v", i, r, wait)
+				}
+			}
+			clock.Advance(wait)
+		}
+		// 40 minutes of failures later, the server comes back on the same address.
+		sink := startSMTPSinkOn(t, addr)
+		if n, err := w.DeliverOnce(ctx); n != 2 || err != nil {
+			t.Fatalf("after the server came back: claimed %d, %v", n, err)
+		}
+		if got := sink.received.Load(); got != 2 {
+			t.Fatalf("received %d", got)
+		}
+		for _, r := range mustRecords(t, db, Filter{Status: StatusSent}) {
+			if r.Attempts != 1 || r.LastError != "" {
+				t.Fatalf("%+v", r)
+			}
+		}
+	})
+}
+
+// Each message's outcome is written before the next message goes, so that a crash can send
+// again only the message in flight.
+func TestOutcomeRecordedPerMessage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		const n = 12
+		msgs := make([]Message, n)
+		for i := range msgs {
+			msgs[i] = setupMessage(fmt.Sprintf("p%d@example.org", i), i)
+		}
+		mustEnqueue(t, db, msgs...)
+		sink := startSMTPSink(t)
+		var bad []string
+		sink.before = func() {
+			var sent int
+			if err := db.QueryRowContext(context.Background(),
+				`SELECT count(*) FROM outbox WHERE status = 'sent'`).Scan(&sent); err != nil {
+				bad = append(bad, err.Error())
+			}
+			if want := int(sink.received.Load()); sent != want {
+				bad = append(bad, fmt.Sprintf("while accepting message %d, %d recorded sent", want+1, sent))
+			}
+		}
+		w := NewWorker(db, newSender(t, sink.Addr), quietLog())
+		w.Lanes = 1
+		if got, err := w.DeliverOnce(context.Background()); got != n || err != nil {
+			t.Fatalf("claimed %d, %v", got, err)
+		}
+		if len(bad) > 0 || sink.received.Load() != n {
+			t.Fatalf("received %d; %v", sink.received.Load(), bad)
+		}
+	})
+}
+
+// A lease is renewed while the worker sends: another worker does not take over the messages
+// of a live one, however long the batch takes.
+func TestLeaseRenewedWhileSending(t *testing.T) {
+	db, _ := storetest.OpenSQLite(t)
+	msgs := make([]Message, 6)
+	for i := range msgs {
+		msgs[i] = setupMessage(fmt.Sprintf("r%d@example.org", i), i)
+	}
+	mustEnqueue(t, db, msgs...)
+	sink := startSMTPSink(t)
+	sink.delay.Store(int64(500 * time.Millisecond))
+	w := NewWorker(db, newSender(t, sink.Addr), quietLog())
+	w.ClaimFor = time.Second // 6 messages take 3 s: without renewal the lease would lapse
+	other := NewWorker(db, newSender(t, sink.Addr), quietLog())
+	done := make(chan error, 1)
+	go func() { _, err := w.DeliverOnce(context.Background()); done <- err }()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sink.received.Load(); got != int64(len(msgs)) {
+				t.Fatalf("received %d, want %d", got, len(msgs))
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		if batch, err := other.claim(context.Background()); err != nil || len(batch) > 0 {
+			t.Fatalf("another worker took over %d messages of a live one (%v)", len(batch), err)
+		}
+	}
 }
 
 func TestLastStatusFor(t *testing.T) {
@@ -378,4 +499,151 @@ func TestShutdownFinishesTheBatchInFlight(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Two instances share the outbox: two running workers deliver each message exactly once.
+func TestTwoWorkersShareTheOutbox(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		const n = 300
+		msgs := make([]Message, n)
+		for i := range msgs {
+			msgs[i] = setupMessage(fmt.Sprintf("two%d@example.org", i), i)
+		}
+		mustEnqueue(t, db, msgs...)
+		sink := startSMTPSink(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for range 2 {
+			w := NewWorker(db, newSender(t, sink.Addr), quietLog())
+			w.BatchSize = 10
+			wg.Go(func() { w.Run(ctx) })
+		}
+		for deadline := time.Now().Add(60 * time.Second); sink.received.Load() < n && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond) // anything sent twice would arrive now
+		cancel()
+		wg.Wait()
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		if len(sink.ids) != n || sink.received.Load() != n {
+			t.Fatalf("%d distinct Message-IDs, %d messages, want %d", len(sink.ids), sink.received.Load(), n)
+		}
+		if sent := len(mustRecords(t, db, Filter{Status: StatusSent, Limit: 1000})); sent != n {
+			t.Fatalf("%d recorded sent", sent)
+		}
+	})
+}
+
+// A message tried again keeps the Message-ID its first claim gave it, even when the sender's
+// address has changed meanwhile: a duplicate after a crash can be recognised.
+func TestMessageIDKeptAcrossAttempts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		ctx := context.Background()
+		mustEnqueue(t, db, setupMessage("again@example.org", 1))
+		sink := startSMTPSink(t)
+		refuse := "451 4.3.0 try later"
+		sink.rcptCode.Store(&refuse)
+		if _, err := NewWorker(db, newSender(t, sink.Addr), quietLog()).DeliverOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var stored string
+		if err := db.QueryRowContext(ctx, `SELECT message_id FROM outbox`).Scan(&stored); err != nil || !strings.HasSuffix(stored, "@example.org") {
+			t.Fatalf("stored Message-ID %q %v", stored, err)
+		}
+		sink.rcptCode.Store(nil)
+		clock.Advance(Backoff[0])
+		other, err := NewSender("smtp://"+sink.Addr, "Roster <noreply@elsewhere.test>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := NewWorker(db, other, quietLog()).DeliverOnce(ctx); n != 1 || err != nil {
+			t.Fatalf("second attempt: %d %v", n, err)
+		}
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		if sink.ids["<"+stored+">"] != 1 {
+			t.Fatalf("received %v, want the stored <%s>", sink.ids, stored)
+		}
+	})
+}
+
+// TestSealedLinksNeedTheKey: a queued message's links open with the database's key only, and
+// a message sealed with another key is not sent with a broken link: it fails like an
+// undeliverable one.
+func TestSealedLinksNeedTheKey(t *testing.T) {
+	db, _ := storetest.OpenSQLite(t)
+	mustEnqueue(t, db, setupMessage("key@example.org", 7))
+	r := mustRecords(t, db, Filter{To: "key@example.org"})[0]
+	if _, err := OpenLinks(secret.NewKey(), r.Text); !errors.Is(err, secret.ErrNotOpened) {
+		t.Fatalf("opened with another key: %v", err)
+	}
+	if text, err := OpenLinks(db.Key, r.Text); err != nil || !strings.Contains(text, "/account/setup/TOKEN7\n") {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if m := Masked(r); strings.Contains(m.Text, "sealed") || !strings.Contains(m.Text, "/account/setup/…") {
+		t.Fatalf("masked:\n%s", m.Text)
+	}
+	// "sealed." outside a link is text, left alone.
+	if s, err := OpenLinks(db.Key, "The deal is sealed.Done, see /courses/sealed.x"); err != nil || s != "The deal is sealed.Done, see /courses/sealed.x" {
+		t.Fatalf("%q %v", s, err)
+	}
+
+	db.Key = secret.NewKey() // the operator lost the key
+	w := NewWorker(db, newSender(t, fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))), quietLog())
+	if n, err := w.DeliverOnce(context.Background()); n != 1 || err != nil {
+		t.Fatalf("claimed %d, %v", n, err)
+	}
+	r = mustRecords(t, db, Filter{To: "key@example.org"})[0]
+	if r.Status != StatusQueued || r.Attempts != 1 || !strings.Contains(r.LastError, "ROSTER_SECRET_KEY") {
+		t.Fatalf("%+v", r)
+	}
+}
+
+// TestMigrationRedactsDeliveredLinks: links that earlier versions left in clear in sent and
+// failed emails are cut by migration 0016; queued emails keep theirs until delivered.
+func TestMigrationRedactsDeliveredLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		ctx := context.Background()
+		tok := func(i int) string { return fmt.Sprintf("%s%03d", strings.Repeat("Ab_-9", 8), i) } // 43 characters
+		insert := func(template, path, status string, i int) int64 {
+			link := "https://roster.test" + path + tok(i)
+			var id int64
+			err := db.QueryRowContext(ctx, `INSERT INTO outbox (template, to_addr, to_name, language, subject, text_body, html_body,
+				status, created_at, next_attempt_at) VALUES ($1, 'a@example.org', '', 'en', 'Hello', $2, $3, $4, 0, 0) RETURNING id`,
+				template, "Open:\n\n"+link+"\n\nBye", `<a href="`+link+`">`+link+`</a>`, status).Scan(&id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		sent := insert("password_reset", "/password/reset/", "sent", 1)
+		failed := insert("invitation", "/invitation/", "failed", 2)
+		setup := insert("account_setup", "/account/setup/", "sent", 3)
+		queued := insert("password_reset", "/password/reset/", "queued", 4)
+		ms, err := store.Migrations(db.Dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Version == 16 {
+				if _, err := db.ExecContext(ctx, m.SQL); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		body := func(id int64) string {
+			var text, html string
+			db.QueryRowContext(ctx, `SELECT text_body, html_body FROM outbox WHERE id = $1`, id).Scan(&text, &html)
+			return text + html
+		}
+		for i, id := range []int64{sent, failed, setup} {
+			if b := body(id); strings.Contains(b, tok(i+1)) || strings.Count(b, "/…") != 3 || !strings.Contains(b, "Bye") {
+				t.Errorf("message %d after the migration:\n%s", id, b)
+			}
+		}
+		if b := body(queued); !strings.Contains(b, tok(4)) {
+			t.Errorf("a queued message lost its link:\n%s", b)
+		}
+	})
 }

@@ -110,11 +110,13 @@ type outgoing struct {
 	html      string
 	attempts  int
 	createdAt int64
+	messageID string // given at the first claim (see Worker.claim)
 }
 
 // message builds the MIME message: multipart/alternative with the text then the HTML part,
-// UTF-8, quoted-printable. The Message-ID is derived from the outbox row, so a message sent
-// again after a lost acknowledgement carries the same ID and can be recognised as a duplicate.
+// UTF-8, quoted-printable. The Message-ID is the one stored with the outbox row at its first
+// claim, so a message sent again after a crash or a lost acknowledgement carries the same ID
+// and can be recognised as a duplicate.
 func (s *Sender) message(o outgoing, now time.Time) (*gomail.Msg, error) {
 	m := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingQP))
 	m.FromMailAddress(s.from)
@@ -123,7 +125,11 @@ func (s *Sender) message(o outgoing, now time.Time) (*gomail.Msg, error) {
 	}
 	m.Subject(o.subject)
 	m.SetDateWithValue(now)
-	m.SetMessageIDWithValue(fmt.Sprintf("roster.%d.%d@%s", o.id, o.createdAt, s.domain))
+	id := o.messageID
+	if id == "" {
+		id = fmt.Sprintf("roster.%d.%d@%s", o.id, o.createdAt, s.domain)
+	}
+	m.SetMessageIDWithValue(id)
 	m.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
 	m.SetBodyString(gomail.TypeTextPlain, o.text)
 	m.AddAlternativeString(gomail.TypeTextHTML, o.html)
@@ -133,49 +139,61 @@ func (s *Sender) message(o outgoing, now time.Time) (*gomail.Msg, error) {
 // result is what happened to one message of a batch.
 type result struct {
 	sent bool
-	err  error // nil and !sent: not attempted (shutdown), released for later
+	err  error // a *connError when the server, not the message, failed
 }
 
-// deliver sends the batch over one connection, in order, and reports each message's fate.
-// It stops between messages once ctx is done; the messages left are not attempted.
-func (s *Sender) deliver(ctx context.Context, batch []outgoing, now time.Time) []result {
-	res := make([]result, len(batch))
+// deliver sends the batch over one connection, in order, and hands each message's fate to
+// done as soon as it is known, so that the caller records it before the next message goes.
+// It stops between messages once ctx is done or done returns false; the messages left are
+// not attempted (done is not called for them).
+func (s *Sender) deliver(ctx context.Context, batch []outgoing, now time.Time, done func(i int, r result) bool) {
 	conn, err := s.client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
-		for i := range res {
-			res[i].err = fmt.Errorf("connect to %s: %w", s.server, err)
+		err = &connError{fmt.Errorf("connect to %s: %w", s.server, err)}
+		for i := range batch {
+			if !done(i, result{err: err}) {
+				return
+			}
 		}
-		return res
+		return
 	}
 	defer func() { _ = s.client.CloseWithSMTPClient(conn) }()
 	var broken error
 	for i, o := range batch {
 		if ctx.Err() != nil {
-			break
+			return
 		}
+		var r result
 		if broken != nil {
-			res[i].err = broken
-			continue
+			r.err = broken
+		} else if m, err := s.message(o, now); err != nil {
+			r.err = err
+		} else {
+			err = s.client.SendWithSMTPClient(conn, m)
+			switch {
+			case err == nil || m.IsDelivered(): // accepted, even if the RSET after it failed
+				r.sent = true
+			case isConnError(err):
+				// The connection is gone: the rest of the batch would fail the same way.
+				broken = &connError{err}
+				r.err = broken
+			default:
+				r.err = err
+			}
 		}
-		m, err := s.message(o, now)
-		if err != nil {
-			res[i].err = err
-			continue
-		}
-		err = s.client.SendWithSMTPClient(conn, m)
-		switch {
-		case err == nil || m.IsDelivered(): // accepted, even if the RSET after it failed
-			res[i].sent = true
-		case isConnError(err):
-			// The connection is gone: the rest of the batch would fail the same way.
-			broken = err
-			res[i].err = err
-		default:
-			res[i].err = err
+		if !done(i, r) {
+			return
 		}
 	}
-	return res
 }
+
+// connError is a failure of the SMTP server as a whole (unreachable, or the connection broke),
+// as opposed to a refusal of one message. It says nothing about the message: the worker does
+// not count it as an attempt and tries again soon.
+type connError struct{ err error }
+
+func (e *connError) Error() string { return e.err.Error() }
+func (e *connError) Unwrap() error { return e.err }
 
 // isConnError tells a dead connection from a refusal of one message.
 func isConnError(err error) bool {

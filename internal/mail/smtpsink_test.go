@@ -2,7 +2,9 @@ package mail
 
 import (
 	"bufio"
+	"bytes"
 	"net"
+	netmail "net/mail"
 	"net/textproto"
 	"strings"
 	"sync"
@@ -17,15 +19,24 @@ import (
 type smtpSink struct {
 	Addr     string
 	received atomic.Int64
-	delay    atomic.Int64 // nanoseconds to wait before accepting each message
+	delay    atomic.Int64           // nanoseconds to wait before accepting each message
+	rcptCode atomic.Pointer[string] // when set, the reply to RCPT (e.g. "451 try later")
+	before   func()                 // when set, called before each message is accepted
 	mu       sync.Mutex
-	last     []byte // the last message, headers and body
+	last     []byte         // the last message, headers and body
+	ids      map[string]int // Message-ID → times received
 	ln       net.Listener
 }
 
 func startSMTPSink(t testing.TB) *smtpSink {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return startSMTPSinkOn(t, "127.0.0.1:0")
+}
+
+// startSMTPSinkOn listens on addr (host:port; port 0 for any).
+func startSMTPSinkOn(t testing.TB, addr string) *smtpSink {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +76,13 @@ func (s *smtpSink) serve(c net.Conn) {
 		switch verb {
 		case "EHLO":
 			reply("250-sink", "250-8BITMIME", "250 SMTPUTF8")
-		case "HELO", "MAIL", "RCPT", "RSET", "NOOP":
+		case "RCPT":
+			if code := s.rcptCode.Load(); code != nil {
+				reply(*code)
+			} else {
+				reply("250 ok")
+			}
+		case "HELO", "MAIL", "RSET", "NOOP":
 			reply("250 ok")
 		case "DATA":
 			reply("354 go on")
@@ -75,8 +92,17 @@ func (s *smtpSink) serve(c net.Conn) {
 			}
 			s.mu.Lock()
 			s.last = msg
+			if s.ids == nil {
+				s.ids = map[string]int{}
+			}
+			if m, err := netmail.ReadMessage(bytes.NewReader(msg)); err == nil {
+				s.ids[m.Header.Get("Message-ID")]++
+			}
 			s.mu.Unlock()
 			time.Sleep(time.Duration(s.delay.Load()))
+			if s.before != nil {
+				s.before()
+			}
 			s.received.Add(1)
 			reply("250 queued")
 		case "QUIT":

@@ -313,8 +313,9 @@ func (h *Handler) newUser(r *userRecord) account.NewUser {
 		LastName: r.Family, Language: r.Language, Auth: h.cfg.Auth}
 }
 
-// validate reports Roster's field errors in SCIM's terms.
-func validate(in account.NewUser) error {
+// validate normalises in (account.NewUser.Validate: the username's stored form, names
+// trimmed) and reports Roster's field errors in SCIM's terms.
+func validate(in *account.NewUser) error {
 	if err := in.Validate(); err != nil {
 		e := errs.As(err)
 		names := map[string]string{"email": "emails", "first_name": "name.givenName", "last_name": "name.familyName",
@@ -348,7 +349,7 @@ func (h *Handler) createUserTx(ctx context.Context, scopeID int64, m object) (in
 		return 0, nil, err
 	}
 	in := h.newUser(rec)
-	if err := validate(in); err != nil {
+	if err := validate(&in); err != nil {
 		return 0, nil, err
 	}
 	var (
@@ -539,7 +540,12 @@ func (h *Handler) insertFresh(ctx context.Context, tx *store.Tx, id int64, rec *
 func (h *Handler) writeUser(ctx context.Context, tx *store.Tx, id int64, rec *userRecord, status string, scopeID int64) error {
 	now := tx.Now.Unix()
 	in := h.newUser(rec)
-	if err := validate(in); err != nil {
+	if err := validate(&in); err != nil {
+		return err
+	}
+	if err := account.CheckUsernameLookalikes(ctx, tx, in.Username, id); errs.Is(err, errs.Conflict) {
+		return newError(http.StatusConflict, "uniqueness", "userName %q looks the same as an existing one", rec.UserName)
+	} else if err != nil {
 		return err
 	}
 	if err := h.checkEmail(ctx, tx, id, in.Email); err != nil {

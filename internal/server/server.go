@@ -6,6 +6,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -29,7 +30,13 @@ type Deps struct {
 	Web      *web.Web
 	API      *api.API
 	Metrics  *httpx.Metrics
-	Secure   bool // cookies carry the Secure flag
+	Secure   bool // the base URL is https: cookies carry the Secure flag, responses HSTS
+	// TrustedProxies are the reverse proxies whose forwarding headers name the client
+	// (httpx.ResolveClient); empty: the peer's address is the client's.
+	TrustedProxies []netip.Prefix
+	// MetricsElsewhere is set when /metrics has a listener of its own (--metrics-addr, see
+	// MetricsHandler): the main listener then does not serve it at all.
+	MetricsElsewhere bool
 	// SCIM serves /scim/v2/ (internal/scim); nil leaves it unmounted.
 	SCIM http.Handler
 	// OneRoster checks the bearer tokens of the OneRoster rostering service under
@@ -52,15 +59,54 @@ func New(d Deps) http.Handler {
 	h = authenticate(d, h)
 	h = rateLimitPublic(limiter, h)
 	h = csrf.Handler(h)
+	// Health answers before anything that reads the database for the caller (authentication),
+	// so that it tells the truth whatever the headers.
+	h = healthFirst(mux, h)
+	h = retryAfter(h)
 	h = httpx.SecureHeaders(h)
+	if d.Secure {
+		h = httpx.StrictTransport(h)
+	}
 	h = httpx.Observe(d.Log, d.Metrics, h)
+	h = httpx.ResolveClient(d.TrustedProxies, h)
 	return h
 }
 
-// Routes registers every route Roster serves on mux.
+// retryAfter adds Retry-After to every 503 that has none (the database is unreachable or
+// its disk is full: errs.Unavailable), for pages, the API and SCIM alike.
+func retryAfter(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&retryWriter{ResponseWriter: w}, r)
+	})
+}
+
+type retryWriter struct{ http.ResponseWriter }
+
+func (w *retryWriter) WriteHeader(code int) {
+	if code == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(errs.RetryUnavailable))
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *retryWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *retryWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Routes registers every route Roster serves on mux. New sends the health routes to mux
+// before authentication (see healthFirst).
 func Routes(d Deps, mux httpx.Router) {
-	mux.HandleFunc("GET /healthz", health(d.DB))
-	mux.Handle("GET /metrics", d.Metrics)
+	mux.HandleFunc("GET /healthz", ready(d.DB))
+	mux.HandleFunc("GET /readyz", ready(d.DB))
+	mux.HandleFunc("GET /livez", live)
+	if !d.MetricsElsewhere {
+		// On the public listener the metrics are for platform administrators only (a token).
+		mux.Handle("GET /metrics", platformAdminOnly(d.Metrics))
+	}
 	d.Web.Routes(mux)
 	d.API.Routes(mux)
 	if d.SCIM != nil {
@@ -69,24 +115,45 @@ func Routes(d Deps, mux httpx.Router) {
 	oneroster.New(d.DB, d.OneRoster, d.Log).Routes(mux)
 }
 
-func health(db *store.DB) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := db.PingContext(r.Context()); err != nil {
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+// MetricsHandler serves /metrics alone, without authentication, for the listener of
+// --metrics-addr (meant for a private address the monitoring reaches, never the public one).
+func MetricsHandler(m *httpx.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m)
+	return mux
+}
+
+// platformAdminOnly lets platform administrators through (a platform-admin API token, or a
+// platform administrator's session) and answers 401 or 403 to everyone else.
+func platformAdminOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := authz.RequirePlatformAdmin(r.Context()); err != nil {
+			if errs.Is(err, errs.Unauthorized) {
+				unauthorized(w, r, "the metrics need a platform administrator's token")
+				return
+			}
+			http.Error(w, "forbidden", http.StatusForbidden)
 			return
 		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
-	}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // publicPosts are the unauthenticated endpoints that someone could hammer.
 var publicPosts = []string{"/login", "/password/", "/setup/", "/account/setup/", "/invitation/", "/api/v1/auth/",
 	"/api/v1/account/setup", "/api/v1/invitations/accept"}
 
+// loginPosts are the logins themselves: never limited by volume here, since a campus behind
+// one address sends hundreds of correct ones a minute. Their guard is the failed-login
+// throttle of package account (per account, and a growing delay per address), and the
+// bounded number of password hashes computed at once.
+var loginPosts = map[string]bool{"/login": true, "/api/v1/auth/login": true}
+
+// rateLimitPublic limits the other public POSTs (password-reset requests, set-up, invitation
+// answers) per client address: 60 a minute after a burst of 20.
 func rateLimitPublic(l *httpx.Limiter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost && !loginPosts[r.URL.Path] {
 			for _, p := range publicPosts {
 				if strings.HasPrefix(r.URL.Path, p) {
 					if ok, wait := l.Allow(httpx.ClientIP(r)); !ok {
@@ -122,6 +189,10 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 			}
 			p, err := d.Accounts.TokenPrincipal(ctx, strings.TrimSpace(token))
 			if err != nil {
+				if errs.Is(err, errs.Unavailable) {
+					unavailable(w, d.Log, err)
+					return
+				}
 				if errs.Is(err, errs.Internal) {
 					d.Log.Error("token", "err", err)
 					http.Error(w, "internal error", http.StatusInternalServerError)
@@ -143,6 +214,9 @@ func authenticate(d Deps, next http.Handler) http.Handler {
 			case err == nil:
 				ctx = authz.With(ctx, d.Accounts.PrincipalFor(u))
 				ctx = httpx.WithUser(ctx, u)
+			case errs.Is(err, errs.Unavailable):
+				unavailable(w, d.Log, err)
+				return
 			case errs.Is(err, errs.Internal):
 				d.Log.Error("session", "err", err)
 			default:
@@ -178,4 +252,11 @@ func unauthorized(w http.ResponseWriter, r *http.Request, detail string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
 	w.WriteHeader(http.StatusUnauthorized)
 	w.Write([]byte(`{"type":"https://roster.invalid/problems/unauthorized","title":"Unauthorized","status":401,"detail":"` + detail + `"}` + "\n"))
+}
+
+// unavailable answers 503 when the database cannot be reached while finding the caller.
+func unavailable(w http.ResponseWriter, log *slog.Logger, err error) {
+	log.Warn("database unavailable", "err", err)
+	w.Header().Set("Retry-After", strconv.Itoa(errs.RetryUnavailable))
+	http.Error(w, "The service is unavailable for a moment. Try again shortly.", http.StatusServiceUnavailable)
 }

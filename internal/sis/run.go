@@ -83,9 +83,14 @@ const MemoryLimit = 320 << 20
 // maxReportIssues bounds the issues stored with a run (the count is always exact).
 const maxReportIssues = 1000
 
-// staleRun is how long a run may hold its source's lock before another run takes it over (the
-// process that started it died).
+// staleRun is how long a run recorded before its lease existed may hold its source's lock
+// before another run takes it over (the process that started it died).
 const staleRun = 6 * time.Hour
+
+// RunLease is how long a run holds its source without renewing (it renews every third of it
+// while it runs): the run of a process that died is taken over by the next run once its lease
+// has run out, and the next run completes its work (the diff sees only what is left to do).
+var RunLease = 15 * time.Second
 
 // Run syncs the source: it resolves the rows, computes the difference with the enrolments this
 // source made, and applies it in batches unless it is a dry run or the threshold stops it.
@@ -108,7 +113,9 @@ func Run(ctx context.Context, db *store.DB, src *Source, opt RunOptions) (*Repor
 	if err := startRun(ctx, db, rep, opt); err != nil {
 		return nil, err
 	}
+	stopRenewing := renewRun(ctx, db, rep.RunID)
 	err := run(ctx, db, src, opt, rep)
+	stopRenewing()
 	if err != nil {
 		rep.Status, rep.Message = "failed", err.Error()
 	}
@@ -227,11 +234,13 @@ func startRun(ctx context.Context, db *store.DB, rep *Report, opt RunOptions) er
 	return db.Tx(ctx, func(tx *store.Tx) error {
 		now := tx.Now.Unix()
 		if _, err := tx.ExecContext(ctx, `UPDATE sync_runs SET status = 'failed', message = 'abandoned: the process running it stopped', finished_at = $1
-			WHERE source = $2 AND status = 'running' AND started_at < $3`, now, rep.Source, now-int64(staleRun/time.Second)); err != nil {
+			WHERE source = $2 AND status = 'running' AND ((alive_until > 0 AND alive_until < $1) OR (alive_until = 0 AND started_at < $3))`,
+			now, rep.Source, now-int64(staleRun/time.Second)); err != nil {
 			return errs.Wrap(err, "sis: start run")
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO sync_runs (source, status, dry_run, action, started_at) VALUES ($1, 'running', $2, $3, $4) RETURNING id`,
-			rep.Source, opt.DryRun, opt.Action, now).Scan(&rep.RunID)
+		err := tx.QueryRowContext(ctx, `INSERT INTO sync_runs (source, status, dry_run, action, started_at, alive_until)
+			VALUES ($1, 'running', $2, $3, $4, $5) RETURNING id`,
+			rep.Source, opt.DryRun, opt.Action, now, tx.Now.Add(RunLease).Unix()).Scan(&rep.RunID)
 		if store.IsUnique(err) {
 			return errs.New(errs.Conflict, "a run of source %q is under way", rep.Source)
 		}
@@ -240,6 +249,31 @@ func startRun(ctx context.Context, db *store.DB, rep *Report, opt RunOptions) er
 		}
 		return nil
 	})
+}
+
+// renewRun extends the run's lease every third of RunLease until the returned function is
+// called.
+func renewRun(ctx context.Context, db *store.DB, runID int64) (stop func()) {
+	ctx = context.WithoutCancel(ctx)
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(RunLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			_ = db.Tx(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, `UPDATE sync_runs SET alive_until = $1 WHERE id = $2 AND status = 'running'`,
+					tx.Now.Add(RunLease).Unix(), runID)
+				return err
+			})
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 func finishRun(ctx context.Context, db *store.DB, rep *Report) error {

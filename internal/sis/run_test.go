@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"roster/internal/errs"
 	"roster/internal/store"
@@ -192,6 +193,19 @@ func TestRunThresholdDryRunAndLock(t *testing.T) {
 		clock.Advance(7 * 3600e9)
 		if _, err := Run(ctx, db, csvSource(t, lines...), RunOptions{}); err != nil {
 			t.Errorf("a stale run should be taken over: %v", err)
+		}
+		// A run with a lease (its process renews it) is taken over as soon as the lease ends:
+		// the process died, and the next run completes its work.
+		if _, err := db.ExecContext(ctx, `INSERT INTO sync_runs (source, status, started_at, alive_until) VALUES ('nightly', 'running', $1, $2)`,
+			clock.T.Unix(), clock.T.Add(RunLease).Unix()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Run(ctx, db, csvSource(t, lines...), RunOptions{}); !errs.Is(err, errs.Conflict) {
+			t.Errorf("run while another holds its lease: %v", err)
+		}
+		clock.Advance(RunLease + time.Second)
+		if _, err := Run(ctx, db, csvSource(t, lines...), RunOptions{}); err != nil {
+			t.Errorf("a run whose lease ran out should be taken over: %v", err)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"roster/internal/errs"
+	"roster/internal/httpx"
 	"roster/internal/secret"
 	"roster/internal/store"
 )
@@ -59,7 +60,7 @@ func (s *Service) Begin(ctx context.Context, slug, next string) (*Start, error) 
 			return wrap(err, "purge flows")
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO sso_flows (state_hash, provider_id, nonce_hash, verifier, next, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, secret.Hash(state), p.ID, nonceHash, verifier, localPath(next),
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, secret.Hash(state), p.ID, nonceHash, verifier, httpx.LocalPath(next),
 			tx.Now.Unix(), tx.Now.Add(s.cfg.FlowTTL).Unix())
 		return wrap(err, "insert flow")
 	})

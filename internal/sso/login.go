@@ -9,6 +9,7 @@ import (
 	"roster/internal/account"
 	"roster/internal/audit"
 	"roster/internal/errs"
+	"roster/internal/httpx"
 	"roster/internal/secret"
 	"roster/internal/store"
 )
@@ -103,7 +104,7 @@ func (s *Service) FinishOIDC(ctx context.Context, r Return) (*Login, error) {
 
 // complete finds or creates the account of id in one transaction, then opens a session.
 func (s *Service) complete(ctx context.Context, p *Provider, id *Identity, next string, r Return) (*Login, error) {
-	login := &Login{Next: localPath(next)}
+	login := &Login{Next: httpx.LocalPath(next)}
 	var userID int64
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		var err error

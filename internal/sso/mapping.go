@@ -5,6 +5,8 @@ import (
 	"net/mail"
 	"strings"
 
+	"roster/internal/account"
+	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/store"
 )
@@ -61,14 +63,27 @@ func refresh(ctx context.Context, tx *store.Tx, p *Provider, userID int64, m map
 	if err := tx.QueryRowContext(ctx, `SELECT auth, username FROM users WHERE id = $1`, userID).Scan(&auth, &username); err != nil {
 		return wrap(err, "user to refresh")
 	}
-	if auth == p.Kind && m.Username != "" && m.Username != username {
+	// The account rules for names (account.NormalizeUsername, CheckName): a username or name
+	// they refuse is not copied, and the account keeps what it has.
+	if norm, err := account.NormalizeUsername(m.Username); auth == p.Kind && err == nil && norm != username {
 		var taken int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE username = $1`, m.Username).Scan(&taken); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE username = $1`, norm).Scan(&taken); err != nil {
 			return wrap(err, "username taken")
 		}
-		if taken == 0 {
-			username = m.Username
+		err := account.CheckUsernameLookalikes(ctx, tx, norm, userID)
+		if err != nil && !errs.Is(err, errs.Conflict) {
+			return err
 		}
+		if taken == 0 && err == nil {
+			username = norm
+		}
+	}
+	for _, n := range []*string{&m.FirstName, &m.LastName} {
+		v, err := account.CheckName("name", *n)
+		if err != nil {
+			v = ""
+		}
+		*n = v
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE users SET username = $1,
 		email = CASE WHEN $2 = '' THEN email ELSE $2 END,

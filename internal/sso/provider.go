@@ -13,6 +13,7 @@ import (
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/httpx"
 	"roster/internal/store"
 )
 
@@ -274,7 +275,7 @@ func (s *Service) Buttons(ctx context.Context, next string) ([]Button, error) {
 	var out []Button
 	for _, p := range ps {
 		u := "/sso/" + p.Slug + "/login"
-		if next = localPath(next); next != "/" {
+		if next = httpx.LocalPath(next); next != "/" {
 			u += "?next=" + url.QueryEscape(next)
 		}
 		out = append(out, Button{Name: p.Name, URL: u})

@@ -123,11 +123,3 @@ func wrap(err error, what string) error {
 	}
 	return errs.Wrap(err, what)
 }
-
-// localPath keeps a redirect target only when it stays on this site.
-func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	return next
-}

@@ -11,9 +11,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+
+	"roster/internal/secret"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
@@ -56,6 +62,9 @@ type DB struct {
 	Dialect Dialect
 	// Now is the clock. Tests replace it to move time without sleeping.
 	Now func() time.Time
+	// Key seals what a copy of the database must not give away (the links of emails waiting
+	// in the outbox). It is held outside the database; the program sets it after Open.
+	Key *secret.Key
 }
 
 // Open connects to "sqlite:PATH" or a "postgres://" URL. It does not migrate.
@@ -70,6 +79,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		path := strings.TrimPrefix(dsn, "sqlite:")
 		if path == "" {
 			return nil, fmt.Errorf("store: empty SQLite path in %q", dsn)
+		}
+		if err := checkSQLitePath(path); err != nil {
+			return nil, err
 		}
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
@@ -102,7 +114,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: connect to %s: %w", dialect, err)
+		if dialect == Postgres {
+			return nil, fmt.Errorf("store: cannot connect to PostgreSQL (%w): is it running and reachable, and are the "+
+				"host, port, user and database of --db (ROSTER_DB) right?", err)
+		}
+		return nil, fmt.Errorf("store: cannot open the SQLite database %s (%w): check that the file is a Roster "+
+			"database and that its folder is writable", strings.TrimPrefix(dsn, "sqlite:"), err)
 	}
 	return &DB{DB: db, Dialect: dialect, Now: time.Now}, nil
 }
@@ -113,6 +130,7 @@ type Tx struct {
 	*sql.Tx
 	Dialect     Dialect
 	Now         time.Time
+	Key         *secret.Key // the database's Key
 	afterCommit []func()
 }
 
@@ -127,7 +145,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect, Now: db.Now().UTC().Truncate(time.Second)}
+	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect, Now: db.Now().UTC().Truncate(time.Second), Key: db.Key}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -177,4 +195,54 @@ func Placeholders(from, n int) string {
 		fmt.Fprintf(&b, "$%d", from+i)
 	}
 	return b.String()
+}
+
+// checkSQLitePath says in plain words why a SQLite database could not be opened at path, with
+// the remedy, rather than SQLite's "unable to open database file (14)": a missing folder, a
+// read-only file system, no permission, a full disk. SQLite writes the file and its -wal and
+// -shm files beside it, so the folder must be writable.
+func checkSQLitePath(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("store: the folder %s of the SQLite database does not exist: create it (mkdir -p %s) "+
+			"or give --db sqlite:PATH in a folder that exists", dir, dir)
+	case err != nil:
+		return fmt.Errorf("store: cannot read the folder %s of the SQLite database: %w", dir, err)
+	case !st.IsDir():
+		return fmt.Errorf("store: %s is not a folder: give --db sqlite:PATH in a folder", dir)
+	}
+	f, err := os.CreateTemp(dir, ".roster-write-check-*")
+	if err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		if _, err = os.Stat(path); err == nil {
+			var db *os.File
+			if db, err = os.OpenFile(path, os.O_RDWR, 0); err == nil {
+				db.Close()
+				return nil
+			}
+		} else if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		dir = path
+	}
+	return explainWrite(dir, err)
+}
+
+// explainWrite turns the failure to write dir (or the database file) into a message with the
+// cause and the remedy.
+func explainWrite(dir string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("store: the file system holding %s is read-only: mount it read-write, or give --db "+
+			"sqlite:PATH on a writable disk", dir)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("store: no permission to write %s (the database and its -wal and -shm files live in "+
+			"its folder): give the user running roster write access, or choose another folder", dir)
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("store: the disk holding %s is full: free some space", dir)
+	}
+	return fmt.Errorf("store: cannot write %s: %w", dir, err)
 }

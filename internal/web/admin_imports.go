@@ -2,17 +2,13 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"roster/internal/authz"
 	"roster/internal/bulk"
@@ -23,71 +19,22 @@ import (
 )
 
 // /admin/imports: bulk imports for platform administrators (the service checks). A file is
-// uploaded (or spreadsheet rows pasted) and previewed; the server keeps its copy (a temporary
-// file), under a random token bound to the person and the session that uploaded it, so that Apply reads exactly the bytes the
+// uploaded (or spreadsheet rows pasted) and previewed; the server keeps its copy in the
+// database (bulk.Service.KeepUpload: any instance may apply it), under a random token bound to
+// the person and the session that uploaded it, so that Apply reads exactly the bytes the
 // preview showed. Apply checks it again, records the batch and applies it in the background;
 // the batch page shows the progress (static/imports.js polls /admin/imports/{id}/progress),
 // then the per-row report, downloadable as CSV, and offers Undo.
 
 const (
-	maxImportUpload = 256 << 20     // an uploaded file
-	maxImportField  = 16 << 20      // a pasted text, other fields far less
-	uploadTTL       = 2 * time.Hour // an uploaded file waits this long for Apply
-	importListLimit = 50            // batches listed
-	importPageRows  = 2000          // report rows shown on the page (the CSV has them all)
+	maxImportUpload = 256 << 20 // an uploaded file
+	maxImportField  = 16 << 20  // a pasted text, other fields far less
+	importListLimit = 50        // batches listed
+	importPageRows  = 2000      // report rows shown on the page (the CSV has them all)
 )
-
-// importUpload is a previewed file kept for Apply.
-type importUpload struct {
-	path    string
-	userID  int64
-	session [32]byte // hash of the session cookie it was uploaded in
-	opts    bulk.Options
-	created time.Time
-}
-
-// uploads holds the previewed files by token.
-var uploads = struct {
-	sync.Mutex
-	m map[string]*importUpload
-}{m: map[string]*importUpload{}}
-
-func keepUpload(u *importUpload) string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	token := hex.EncodeToString(b)
-	uploads.Lock()
-	defer uploads.Unlock()
-	for k, old := range uploads.m {
-		if time.Since(old.created) > uploadTTL {
-			os.Remove(old.path)
-			delete(uploads.m, k)
-		}
-	}
-	uploads.m[token] = u
-	return token
-}
 
 // sessionOf identifies the session of r without keeping its token.
 func sessionOf(r *http.Request) [32]byte { return sha256.Sum256([]byte(httpx.SessionToken(r))) }
-
-// takeUpload removes and returns the upload of token when it belongs to userID in session.
-func takeUpload(token string, userID int64, session [32]byte) *importUpload {
-	uploads.Lock()
-	defer uploads.Unlock()
-	u := uploads.m[token]
-	if u == nil || u.userID != userID || u.session != session || time.Since(u.created) > uploadTTL {
-		return nil
-	}
-	delete(uploads.m, token)
-	return u
-}
-
-func putBackUpload(token string, u *importUpload) {
-	uploads.Lock()
-	defer uploads.Unlock()
-	uploads.m[token] = u
-}
 
 // bulkService returns the import service.
 func (w *Web) bulkService() *bulk.Service {
@@ -176,12 +123,9 @@ func (w *Web) adminImportPreview(rw http.ResponseWriter, r *http.Request) {
 		w.render(rw, r, showError(p, errs.Wrap(err, "import: spool")), "message", p)
 		return
 	}
-	keep := false
 	defer func() {
 		tmp.Close()
-		if !keep {
-			os.Remove(tmp.Name())
-		}
+		os.Remove(tmp.Name())
 	}()
 	size, err := readImportForm(rw, r, tmp, &d.Form)
 	if err != nil {
@@ -214,10 +158,17 @@ func (w *Web) adminImportPreview(rw http.ResponseWriter, r *http.Request) {
 		w.importsPage(rw, r, p, d, showError(p, err))
 		return
 	}
-	keep = true
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		w.render(rw, r, showError(p, errs.Wrap(err, "import: spool")), "message", p)
+		return
+	}
+	d.Token, err = w.bulkService().KeepUpload(r.Context(), tmp, u.ID, sessionOf(r), d.Form.options())
+	if err != nil {
+		w.importsPage(rw, r, p, d, showError(p, err))
+		return
+	}
 	d.Preview = rep
 	d.CanApply = rep.Summary.Errors == 0 || d.Form.ValidOnly
-	d.Token = keepUpload(&importUpload{path: tmp.Name(), userID: u.ID, session: sessionOf(r), opts: d.Form.options(), created: time.Now()})
 	w.importsPage(rw, r, p, d, http.StatusOK)
 }
 
@@ -294,25 +245,33 @@ func (w *Web) adminImportApply(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := formValue(r, "token")
-	up := takeUpload(token, u.ID, sessionOf(r))
+	svc := w.bulkService()
+	up, err := svc.TakeUpload(r.Context(), token, u.ID, sessionOf(r))
+	if err != nil {
+		w.render(rw, r, showError(p, err), "message", p)
+		return
+	}
 	if up == nil {
 		p.Error = p.L.T("imports.expired")
 		w.importsPage(rw, r, p, &importsData{Form: importForm{Format: bulk.FormatMoodle, Mode: bulk.AddNew}}, http.StatusGone)
 		return
 	}
-	o := up.opts
+	o := up.Options
 	if formValue(r, "valid_only") != "" {
 		o.ValidOnly = true
 	}
-	open := func() (io.ReadCloser, error) { return os.Open(up.path) }
-	svc := w.bulkService()
-	rep, id, err := svc.Begin(r.Context(), open, o)
+	rep, id, err := svc.Begin(r.Context(), up.Open, o)
 	if err != nil || id == 0 {
-		putBackUpload(token, up)
+		if perr := up.PutBack(context.WithoutCancel(r.Context())); perr != nil {
+			w.log.Error("import: put back upload", "err", perr)
+		}
 		d := &importsData{Form: importForm{Format: o.Format, Mode: o.Mode, MatchEmail: o.MatchEmail, UserField: o.UserField,
 			ValidOnly: o.ValidOnly, Notify: o.Notify}, Preview: rep, Token: token}
 		status := http.StatusUnprocessableEntity
-		if err != nil {
+		if errors.Is(err, bulk.ErrImportRunning) {
+			p.Error = p.L.T("imports.in_progress")
+			status = http.StatusConflict
+		} else if err != nil {
 			status = showError(p, err)
 		} else {
 			p.Error = p.L.T("imports.has_errors")
@@ -321,11 +280,15 @@ func (w *Web) adminImportApply(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The apply outlives the request; the principal stays. A crash leaves the batch applying:
-	// the next start rolls it back (bulk.Service.Recover).
+	// once its lease runs out, any instance rolls it back (bulk.Service.Recover).
 	ctx := context.WithoutCancel(r.Context())
 	go func() {
-		defer os.Remove(up.path)
-		if _, err := svc.Run(ctx, id, open, o); err != nil {
+		defer func() {
+			if err := up.Drop(ctx); err != nil {
+				w.log.Error("import: drop upload", "err", err)
+			}
+		}()
+		if _, err := svc.Run(ctx, id, up.Open, o); err != nil {
 			w.log.Error("import: apply failed, rolled back", "batch", id, "err", err)
 		}
 	}()

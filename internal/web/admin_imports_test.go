@@ -22,6 +22,7 @@ import (
 	"roster/internal/group"
 	"roster/internal/httpx"
 	"roster/internal/store"
+	"roster/internal/store/storetest"
 )
 
 // TestImportPages runs an import through the pages as a platform administrator: a pasted
@@ -213,5 +214,73 @@ func TestPreviewRows(t *testing.T) {
 	out, more := previewRows(rows)
 	if len(out) != importPageRows+1 || more != 9 || out[len(out)-1].Line != importPageRows+6 {
 		t.Fatalf("%d %d %+v", len(out), more, out[len(out)-1])
+	}
+}
+
+// Instances keep no state of their own: behind a load balancer, a file previewed on one
+// instance is applied by another, on one PostgreSQL database; an expired upload is purged.
+func TestImportPreviewOnOneInstanceApplyOnAnother(t *testing.T) {
+	db, clock := storetest.OpenPostgres(t)
+	a, b := newRigOn(t, db, clock), newRigOn(t, db, clock)
+	admin := a.user(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true})
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("format", "tsv")
+	mw.WriteField("mode", "add_new")
+	fw, _ := mw.CreateFormFile("file", "people.txt")
+	// Over two chunks of storage, so that reading it back crosses a chunk boundary.
+	var file strings.Builder
+	for i := 0; file.Len() < 1<<20+1000; i++ {
+		fmt.Fprintf(&file, "p%d@x.org\tFirst%d\tLast %s\n", i, i, strings.Repeat("x", 40))
+	}
+	fw.Write([]byte(file.String()))
+	mw.Close()
+	people := strings.Count(file.String(), "\n")
+	req := httptest.NewRequest("POST", "/admin/imports/preview", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	rec := a.do(admin, req)
+	if rec.Code != 200 {
+		t.Fatalf("preview on a: %d %s", rec.Code, rec.Body.String())
+	}
+	m := regexp.MustCompile(`name="token" value="([0-9a-f]+)"`).FindStringSubmatch(rec.Body.String())
+	if m == nil {
+		t.Fatal("no token")
+	}
+	rec = b.post(admin, "/admin/imports/apply", url.Values{"token": {m[1]}})
+	if rec.Code != 303 {
+		t.Fatalf("apply on b: %d %s", rec.Code, rec.Body.String())
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var status string
+		if err := db.QueryRowContext(context.Background(), `SELECT status FROM import_batches`).Scan(&status); err != nil {
+			t.Fatal(err)
+		}
+		if status == "applied" {
+			break
+		}
+		if status != "applying" || time.Now().After(deadline) {
+			t.Fatalf("import %s", status)
+		}
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM users WHERE email LIKE '%@x.org'`); n != people {
+		t.Fatalf("%d accounts, want %d", n, people)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM import_uploads`); n != 0 {
+		t.Fatalf("%d uploads left after the apply", n)
+	}
+	// An upload never applied is purged once expired.
+	svc := bulk.NewService(db, a.accounts, a.groups, a.courses)
+	if _, err := svc.KeepUpload(context.Background(), strings.NewReader("x@y.org\tX\tY\n"), admin.ID, [32]byte{}, bulk.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.PurgeUploads(context.Background()); n != 0 || err != nil {
+		t.Fatalf("purged %d before expiry (%v)", n, err)
+	}
+	clock.Advance(bulk.UploadTTL)
+	if n, err := svc.PurgeUploads(context.Background()); n != 1 || err != nil {
+		t.Fatalf("purged %d (%v)", n, err)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM import_upload_chunks`); n != 0 {
+		t.Fatalf("%d chunks left", n)
 	}
 }

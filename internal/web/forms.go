@@ -27,6 +27,10 @@ func showError(p *Page, err error) int {
 		p.Error = p.L.T("error.internal")
 		return errs.HTTPStatus(e.Code)
 	}
+	if e.Code == errs.Unavailable { // the database cannot be reached or its disk is full: 503
+		p.Error = p.L.T("error.unavailable")
+		return errs.HTTPStatus(e.Code)
+	}
 	if len(e.Fields) > 0 {
 		for _, f := range e.Fields {
 			if _, taken := p.Fields[f.Field]; !taken {
@@ -37,12 +41,4 @@ func showError(p *Page, err error) int {
 		p.Error = e.Message
 	}
 	return errs.HTTPStatus(e.Code)
-}
-
-// localPath keeps a redirect target only when it stays on this site.
-func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	return next
 }

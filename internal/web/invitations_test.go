@@ -15,6 +15,7 @@ import (
 	"roster/internal/authz"
 	"roster/internal/httpx"
 	"roster/internal/invite"
+	"roster/internal/mail"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 )
@@ -101,6 +102,7 @@ func TestInvitationPages(t *testing.T) {
 	want(code, body, http.StatusGone, "does not work")
 	var text string
 	db.QueryRowContext(ctx, `SELECT text_body FROM outbox WHERE to_addr = 'ann@x.org' ORDER BY id DESC LIMIT 1`).Scan(&text)
+	text, _ = mail.OpenLinks(db.Key, text)
 	token = regexp.MustCompile(`/invitation/([A-Za-z0-9_-]{43})`).FindStringSubmatch(text)[1]
 	code, body = call(false, "GET", "/invitation/"+token+"?lang=fr", nil)
 	want(code, body, 200, "Grace Hopper vous invite", `value="Ann"`)
@@ -110,6 +112,7 @@ func TestInvitationPages(t *testing.T) {
 	code, body = call(false, "POST", "/invitation/"+token+"/renew", url.Values{})
 	want(code, body, 200, "a new link is on its way")
 	db.QueryRowContext(ctx, `SELECT text_body FROM outbox WHERE to_addr = 'ann@x.org' ORDER BY id DESC LIMIT 1`).Scan(&text)
+	text, _ = mail.OpenLinks(db.Key, text)
 	token = regexp.MustCompile(`/invitation/([A-Za-z0-9_-]{43})`).FindStringSubmatch(text)[1]
 	code, body = call(false, "POST", "/invitation/"+token, url.Values{"first_name": {"Ann"}, "last_name": {"Lee"},
 		"password": {"violet harbour lantern 7"}, "confirm": {"violet harbour lantern 8"}})
@@ -125,6 +128,7 @@ func TestInvitationPages(t *testing.T) {
 	// Cancel many, and a cancelled link.
 	call(true, "POST", "/invitations/new", url.Values{"emails": {"c@x.org"}})
 	db.QueryRowContext(ctx, `SELECT text_body FROM outbox WHERE to_addr = 'c@x.org' ORDER BY id DESC LIMIT 1`).Scan(&text)
+	text, _ = mail.OpenLinks(db.Key, text)
 	cToken := regexp.MustCompile(`/invitation/([A-Za-z0-9_-]{43})`).FindStringSubmatch(text)[1]
 	code, body = call(true, "POST", "/invitations/cancel-many", url.Values{"emails": {"c@x.org, nobody@x.org"}})
 	want(code, body, 200, `id="cancel-results"`, "Cancelled", "No pending invitation")

@@ -24,7 +24,7 @@ type ssoButton struct{ Name, URL string }
 
 func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request) {
 	p := w.page(rw, r, "login.title")
-	d := &loginData{Next: localPath(r.URL.Query().Get("next"))}
+	d := &loginData{Next: httpx.LocalPath(r.URL.Query().Get("next"))}
 	d.SSO = w.ssoButtons(r, d.Next)
 	d.Guest = w.courseGuestAccess(r)
 	if c, err := r.Cookie(rememberCookie); err == nil && c.Value != "" {
@@ -48,7 +48,7 @@ func (w *Web) loginSubmit(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "bad form", http.StatusBadRequest)
 		return
 	}
-	d := &loginData{Login: formValue(r, "login"), Remember: r.PostFormValue("remember") != "", Next: localPath(r.PostFormValue("next"))}
+	d := &loginData{Login: formValue(r, "login"), Remember: r.PostFormValue("remember") != "", Next: httpx.LocalPath(r.PostFormValue("next"))}
 	d.SSO = w.ssoButtons(r, d.Next)
 	p.Data = d
 	ctx := r.Context()
@@ -62,6 +62,8 @@ func (w *Web) loginSubmit(rw http.ResponseWriter, r *http.Request) {
 			rw.Header().Set("Retry-After", itoa(e.RetryAfter))
 		case errs.Internal:
 			p.Error = p.L.T("error.internal")
+		case errs.Unavailable: // the database cannot be reached or cannot write: not a wrong password
+			p.Error = p.L.T("error.unavailable")
 		default:
 			// One message for unknown logins, wrong passwords and suspended accounts.
 			p.Error = p.L.T("login.wrong")

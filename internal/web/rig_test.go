@@ -39,6 +39,12 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	db, clock := storetest.OpenSQLite(t)
+	return newRigOn(t, db, clock)
+}
+
+// newRigOn is a rig over db: two rigs over one database are two instances of Roster.
+func newRigOn(t *testing.T, db *store.DB, clock *storetest.Clock) *rig {
+	t.Helper()
 	cfg := Config{BaseURL: "https://roster.test"}
 	accounts := account.NewService(db, account.Config{BaseURL: cfg.BaseURL})
 	invites := invite.NewService(db, accounts, invite.Config{BaseURL: cfg.BaseURL})

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/internal/secret"
 	"roster/internal/store"
 	"roster/internal/testenv"
 )
@@ -57,6 +58,7 @@ func open(t testing.TB, dsn string) (*store.DB, *Clock) {
 	t.Cleanup(func() { db.Close() })
 	clock := &Clock{T: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 	db.Now = clock.Now
+	db.Key = secret.NewKey()
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
