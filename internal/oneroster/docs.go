@@ -63,8 +63,8 @@ func (q *req) docFields(e *entity) map[string]bool {
 }
 
 // docs builds the documents of rows of e.
-func (q *req) docs(ctx context.Context, e *entity, rows []row) ([]map[string]any, error) {
-	out := make([]map[string]any, len(rows))
+func (q *req) docs(ctx context.Context, e *entity, rows []row) ([]any, error) {
+	out := make([]any, len(rows))
 	var extra map[int64][]int64
 	if len(rows) > 0 && (e == users || e == orgs) {
 		ids := make([]int64, len(rows))
@@ -82,6 +82,11 @@ func (q *req) docs(ctx context.Context, e *entity, rows []row) ([]map[string]any
 		}
 	}
 	for i, r := range rows {
+		if e == users {
+			k, _ := r.num("k")
+			out[i] = q.userDoc(r, extra[k])
+			continue
+		}
 		d := map[string]any{"sourcedId": r.str("sid"), "status": r.str("status"), "dateLastModified": stamp(r, "dlm")}
 		k, _ := r.num("k")
 		switch e {
@@ -132,15 +137,60 @@ func (q *req) docs(ctx context.Context, e *entity, rows []row) ([]map[string]any
 			if b := day(r, "end_at"); b != nil {
 				d["endDate"] = b
 			}
-		case users:
-			q.userDoc(d, r, extra[k])
 		}
 		out[i] = d
 	}
 	return out, nil
 }
 
-func (q *req) userDoc(d map[string]any, r row, groups []int64) {
+// userJSON is a user document (users are the big collection: a struct encodes several times
+// faster than a map). Fields of one version only are empty in the other and left out.
+type userJSON struct {
+	SourcedID            string     `json:"sourcedId"`
+	Status               string     `json:"status"`
+	DateLastModified     any        `json:"dateLastModified"`
+	UserMasterIdentifier string     `json:"userMasterIdentifier,omitempty"` // 1.2
+	Username             string     `json:"username"`
+	UserIDs              []idJSON   `json:"userIds"`
+	EnabledUser          string     `json:"enabledUser"`
+	GivenName            string     `json:"givenName"`
+	FamilyName           string     `json:"familyName"`
+	MiddleName           string     `json:"middleName"`
+	PreferredFirstName   string     `json:"preferredFirstName,omitempty"` // 1.2
+	Role                 string     `json:"role,omitempty"`               // 1.1
+	Roles                []roleJSON `json:"roles,omitempty"`              // 1.2
+	PrimaryOrg           *refJSON   `json:"primaryOrg,omitempty"`         // 1.2
+	Identifier           string     `json:"identifier"`
+	Email                string     `json:"email"`
+	SMS                  string     `json:"sms"`
+	Phone                string     `json:"phone"`
+	Agents               []refJSON  `json:"agents"`
+	Orgs                 []refJSON  `json:"orgs,omitempty"` // 1.1
+	Grades               []string   `json:"grades"`
+}
+
+type refJSON struct {
+	Href      string `json:"href"`
+	SourcedID string `json:"sourcedId"`
+	Type      string `json:"type"`
+}
+
+type idJSON struct {
+	Type       string `json:"type"`
+	Identifier string `json:"identifier"`
+}
+
+type roleJSON struct {
+	RoleType string  `json:"roleType"`
+	Role     string  `json:"role"`
+	Org      refJSON `json:"org"`
+}
+
+func (q *req) orgRefJSON(sid string) refJSON {
+	return refJSON{Href: q.base + "/orgs/" + sid, SourcedID: sid, Type: "org"}
+}
+
+func (q *req) userDoc(r row, groups []int64) *userJSON {
 	var orgSIDs []string
 	for _, g := range groups {
 		orgSIDs = append(orgSIDs, groupSID(g))
@@ -149,42 +199,31 @@ func (q *req) userDoc(d map[string]any, r row, groups []int64) {
 		// A platform-wide client: people in no group belong to the platform.
 		orgSIDs = []string{groupSID(q.sc.group)}
 	}
-	userIDs := []any{map[string]any{"type": "roster", "identifier": r.str("username")}}
-	if id := r.str("identifier"); id != "" {
-		userIDs = append(userIDs, map[string]any{"type": "idnumber", "identifier": id})
+	d := &userJSON{SourcedID: r.str("sid"), Status: r.str("status"), DateLastModified: stamp(r, "dlm"),
+		Username: r.str("username"), UserIDs: []idJSON{{"roster", r.str("username")}}, EnabledUser: r.str("enabled"),
+		GivenName: r.str("given_name"), FamilyName: r.str("family_name"), Identifier: r.str("identifier"), Email: r.str("email"),
+		Agents: []refJSON{}, Grades: []string{}}
+	if d.Identifier != "" {
+		d.UserIDs = append(d.UserIDs, idJSON{"idnumber", d.Identifier})
 	}
-	d["username"] = r.str("username")
-	d["userIds"] = userIDs
-	d["enabledUser"] = r.str("enabled")
-	d["givenName"] = r.str("given_name")
-	d["familyName"] = r.str("family_name")
-	d["middleName"] = ""
-	d["identifier"] = r.str("identifier")
-	d["email"] = r.str("email")
-	d["sms"] = ""
-	d["phone"] = ""
-	d["agents"] = []any{}
-	d["grades"] = []any{}
 	role := r.str("role")
 	if q.v == 1 {
-		d["role"] = role
-		os := make([]any, len(orgSIDs))
-		for i, s := range orgSIDs {
-			os[i] = q.orgRef(s)
+		d.Role = role
+		for _, s := range orgSIDs {
+			d.Orgs = append(d.Orgs, q.orgRefJSON(s))
 		}
-		d["orgs"] = os
-		return
+		return d
 	}
-	roles := make([]any, len(orgSIDs))
 	for i, s := range orgSIDs {
 		rt := "primary"
 		if i > 0 {
 			rt = "secondary"
 		}
-		roles[i] = map[string]any{"roleType": rt, "role": role, "org": q.orgRef(s)}
+		d.Roles = append(d.Roles, roleJSON{RoleType: rt, Role: role, Org: q.orgRefJSON(s)})
 	}
-	d["roles"] = roles
-	d["primaryOrg"] = q.orgRef(orgSIDs[0])
-	d["userMasterIdentifier"] = r.str("sid")
-	d["preferredFirstName"] = r.str("given_name")
+	p := q.orgRefJSON(orgSIDs[0])
+	d.PrimaryOrg = &p
+	d.UserMasterIdentifier = d.SourcedID
+	d.PreferredFirstName = d.GivenName
+	return d
 }

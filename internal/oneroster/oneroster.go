@@ -421,9 +421,14 @@ func (q *req) write(status int, doc any) {
 }
 
 // pick keeps the selected fields of a document (all when none are selected).
-func pick(d map[string]any, fields []string) map[string]any {
+func pick(doc any, fields []string) any {
 	if len(fields) == 0 {
-		return d
+		return doc
+	}
+	d, ok := doc.(map[string]any)
+	if !ok {
+		b, _ := json.Marshal(doc)
+		json.Unmarshal(b, &d)
 	}
 	out := make(map[string]any, len(fields))
 	for _, f := range fields {

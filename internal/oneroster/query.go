@@ -45,8 +45,8 @@ func userInScope(q *query, sc scope, uid string) string {
 	if sc.group == 0 {
 		return "1 = 1"
 	}
-	return "EXISTS (SELECT 1 FROM group_members m JOIN group_paths p ON p.descendant_id = m.group_id WHERE m.user_id = " +
-		uid + " AND p.ancestor_id = " + q.arg(sc.group) + ")"
+	return "EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = " + uid +
+		" AND m.group_id IN (SELECT p.descendant_id FROM group_paths p WHERE p.ancestor_id = " + q.arg(sc.group) + "))"
 }
 
 // courseInScope is the condition that course cid is readable: linked by a group sync to a
