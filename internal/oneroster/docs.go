@@ -41,7 +41,7 @@ func groupSID(id int64) string {
 
 var docFieldSets = map[string][]string{
 	"orgs":             {"name", "type", "identifier", "parent", "children"},
-	"academicSessions": {"title", "startDate", "endDate", "type", "parent", "children", "schoolYear"},
+	"academicSessions": {"title", "startDate", "endDate", "type", "parent", "children", "schoolYear", "org"},
 	"courses":          {"title", "schoolYear", "courseCode", "grades", "subjects", "org", "subjectCodes"},
 	"classes":          {"title", "classCode", "classType", "location", "grades", "subjects", "course", "school", "terms", "subjectCodes", "periods"},
 	"enrollments":      {"user", "class", "school", "role", "primary", "beginDate", "endDate"},
@@ -109,6 +109,9 @@ func (q *req) docs(ctx context.Context, e *entity, rows []row) ([]any, error) {
 			d["endDate"] = day(r, "end_at")
 			d["schoolYear"] = r.str("school_year")
 			d["children"] = []any{}
+			if q.v == 2 { // 1.2 names the org whose calendar it is
+				d["org"] = q.orgRef(groupSID(q.sc.group))
+			}
 		case courses:
 			d["title"] = r.str("title")
 			d["courseCode"] = r.str("code")
