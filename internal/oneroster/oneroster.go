@@ -69,6 +69,7 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *entity
+	snaps    snapshots
 }
 
 // New returns the service; verify may be nil (every request gets 401).
@@ -316,7 +317,7 @@ func (q *req) get(ctx context.Context, e *entity, where []restriction, id string
 	}
 	if len(rows) == 1 && len(where) > 0 {
 		// Check the restriction (schools are orgs of type school, students users with that role...).
-		lr, _, err := list(ctx, q.s.db, e, q.sc, listParams{limit: 1}, append(slices.Clone(where), func(qq *query) string {
+		lr, _, err := list(ctx, q.s.db, nil, e, q.sc, listParams{limit: 1}, append(slices.Clone(where), func(qq *query) string {
 			if e.numericKey {
 				return "t.k = CAST(" + qq.arg(key) + " AS BIGINT)"
 			}
@@ -368,7 +369,7 @@ func (q *req) list(e *entity, where []restriction) {
 		q.badRequest(err)
 		return
 	}
-	rows, total, err := list(q.r.Context(), q.s.db, e, q.sc, p, where)
+	rows, total, err := list(q.r.Context(), q.s.db, &q.s.snaps, e, q.sc, p, where)
 	if err != nil {
 		q.internal(err)
 		return

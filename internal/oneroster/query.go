@@ -12,8 +12,10 @@ package oneroster
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"roster/internal/store"
@@ -263,8 +265,64 @@ func (q *query) in(d store.Dialect, keys []any, numeric bool) {
 // restriction narrows a list: a raw condition over t written by the caller.
 type restriction func(q *query) string
 
-// list reads one page and the total.
-func list(ctx context.Context, db *store.DB, e *entity, sc scope, p listParams, where []restriction) ([]row, int, error) {
+// snapshotMin is the size from which a list's keys are kept between pages (see snapshots).
+var snapshotMin = 10_000
+
+// snapshots keep, for a short while, the ordered keys of the large lists a consumer is paging
+// through: counting 100,000 people of a sub-tree, and walking past offset of them, costs a
+// scan of each for every page; with the keys kept, the next pages read only their own rows.
+// A page may be up to snapshotTTL old in which people it lists (their rows are read fresh,
+// and always through the scope: someone who left it is dropped from the page, never shown).
+type snapshots struct {
+	mu      sync.Mutex
+	entries map[string]snapshot
+}
+
+type snapshot struct {
+	keys []any
+	at   time.Time
+}
+
+const (
+	snapshotTTL = 30 * time.Second
+	maxSnaps    = 32
+)
+
+func (c *snapshots) get(key string) ([]any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || time.Since(e.at) > snapshotTTL {
+		return nil, false
+	}
+	return e.keys, true
+}
+
+func (c *snapshots) put(key string, keys []any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]snapshot{}
+	}
+	for k, e := range c.entries {
+		if time.Since(e.at) > snapshotTTL {
+			delete(c.entries, k)
+		}
+	}
+	if len(c.entries) >= maxSnaps {
+		oldest := ""
+		for k, e := range c.entries {
+			if oldest == "" || e.at.Before(c.entries[oldest].at) {
+				oldest = k
+			}
+		}
+		delete(c.entries, oldest)
+	}
+	c.entries[key] = snapshot{keys: keys, at: time.Now()}
+}
+
+// list reads one page and the total. snaps may be nil (no keys kept).
+func list(ctx context.Context, db *store.DB, snaps *snapshots, e *entity, sc scope, p listParams, where []restriction) ([]row, int, error) {
 	filter := func(q *query) {
 		q.w(" WHERE 1 = 1")
 		for _, r := range where {
@@ -274,16 +332,6 @@ func list(ctx context.Context, db *store.DB, e *entity, sc scope, p listParams, 
 			q.w(" AND ")
 			p.filter.sql(q)
 		}
-	}
-	var cq query
-	cq.w("SELECT COUNT(*) FROM (", e.base(&cq, sc), ") t")
-	filter(&cq)
-	var total int
-	if err := db.QueryRowContext(ctx, cq.b.String(), cq.args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	if total == 0 || p.offset >= total {
-		return nil, total, nil
 	}
 	var kq query
 	kq.w("SELECT t.k FROM (", e.base(&kq, sc), ") t")
@@ -296,7 +344,35 @@ func list(ctx context.Context, db *store.DB, e *entity, sc scope, p listParams, 
 	if p.sort != "" {
 		kq.w("t.", e.fields[p.sort].col, dir, ", ")
 	}
-	kq.w("t.k", dir, " LIMIT ", kq.arg(p.limit), " OFFSET ", kq.arg(p.offset))
+	kq.w("t.k", dir)
+	snapKey := kq.b.String() + "\x00" + fmt.Sprint(kq.args...)
+	page := func(all []any) ([]row, int, error) {
+		if p.offset >= len(all) {
+			return nil, len(all), nil
+		}
+		rows, err := byKeys(ctx, db, e, sc, all[p.offset:min(p.offset+p.limit, len(all))])
+		return rows, len(all), err
+	}
+	if snaps != nil {
+		if all, ok := snaps.get(snapKey); ok {
+			return page(all)
+		}
+	}
+
+	var cq query
+	cq.w("SELECT COUNT(*) FROM (", e.base(&cq, sc), ") t")
+	filter(&cq)
+	var total int
+	if err := db.QueryRowContext(ctx, cq.b.String(), cq.args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	if total == 0 || p.offset >= total {
+		return nil, total, nil
+	}
+	whole := snaps != nil && total >= snapshotMin
+	if !whole {
+		kq.w(" LIMIT ", kq.arg(p.limit), " OFFSET ", kq.arg(p.offset))
+	}
 	rs, err := db.QueryContext(ctx, kq.b.String(), kq.args...)
 	if err != nil {
 		return nil, 0, err
@@ -316,6 +392,11 @@ func list(ctx context.Context, db *store.DB, e *entity, sc scope, p listParams, 
 	rs.Close()
 	if err := rs.Err(); err != nil {
 		return nil, 0, err
+	}
+	if whole {
+		snaps.put(snapKey, keys)
+		rows, _, err := page(keys)
+		return rows, total, err
 	}
 	rows, err := byKeys(ctx, db, e, sc, keys)
 	return rows, total, err
