@@ -26,6 +26,7 @@ import (
 	"roster/internal/authz"
 	"roster/internal/billing"
 	"roster/internal/mail"
+	"roster/internal/secret"
 	"roster/internal/store"
 	"roster/internal/testenv"
 )
@@ -85,7 +86,7 @@ func start(t *testing.T, env map[string]string) *child {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cmd := exec.Command(binary(t), "serve", "--addr", addr)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "ROSTER_SECRET_KEY=" + faultKey}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -125,6 +126,10 @@ func (c *child) kill() {
 	<-c.done
 }
 
+// faultKey is the secret key of every process of the fault suite (ROSTER_SECRET_KEY), so that
+// what one seals the others open, as in a cluster.
+const faultKey = "the key every instance of the fault suite shares"
+
 // faultDB is a fresh database for the children: a SQLite file or a PostgreSQL schema, migrated.
 func faultDB(t *testing.T, dialect string) (string, *store.DB) {
 	t.Helper()
@@ -138,6 +143,9 @@ func faultDB(t *testing.T, dialect string) (string, *store.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	if db.Key, err = secret.ParseKey(faultKey); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +250,7 @@ func TestFaultImportSIGKILL(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			dsn, db := faultDB(t, dialect)
-			env := map[string]string{"ROSTER_DB": dsn}
+			env := map[string]string{"ROSTER_DB": dsn, "ROSTER_SECRET_KEY": faultKey}
 			if out, err := run(t, env, "correct horse battery staple\n", "user", "add", "--email", "admin@example.org",
 				"--first-name", "Ada", "--last-name", "Admin", "--admin", "--password-stdin"); err != nil {
 				t.Fatalf("user add: %v %s", err, out)
@@ -472,7 +480,7 @@ func TestFaultSyncSIGKILL(t *testing.T) {
 			}
 			sync := func() *exec.Cmd {
 				cmd := exec.Command(binary(t), "sync", "--source", "csv:"+path)
-				cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "ROSTER_DB=" + dsn}
+				cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "ROSTER_DB=" + dsn, "ROSTER_SECRET_KEY=" + faultKey}
 				return cmd
 			}
 			first := sync()
