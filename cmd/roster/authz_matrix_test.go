@@ -259,6 +259,7 @@ var onerosterPaths = [][3]string{
 }
 
 func init() {
+	matrixRows = append(matrixRows, matrixRow{pattern: "GET /ims/oneroster/", in: "/ims/oneroster/v1p1/no-such-thing"})
 	for _, base := range []string{"/ims/oneroster/v1p1", "/ims/oneroster/rostering/v1p2"} {
 		for _, p := range onerosterPaths {
 			r := matrixRow{pattern: "GET " + base + p[0], in: base + p[1]}

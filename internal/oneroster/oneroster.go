@@ -117,6 +117,17 @@ func (s *Service) Routes(mux httpx.Router) {
 			mux.HandleFunc("GET "+base+p, s.handler(v, p))
 		}
 	}
+	// Anything else under /ims/oneroster/: the spec's 404 (after the token check), not a
+	// plain page.
+	mux.HandleFunc("GET /ims/oneroster/", func(w http.ResponseWriter, r *http.Request) {
+		q := &req{s: s, w: w, r: r, v: 2, base: V1p2}
+		if strings.HasPrefix(r.URL.Path, V1p1+"/") {
+			q.v, q.base = 1, V1p1
+		}
+		if _, ok := q.authenticate(); ok {
+			q.fail(http.StatusNotFound, "unknownobject", "no such endpoint")
+		}
+	})
 }
 
 // req is one request being answered.

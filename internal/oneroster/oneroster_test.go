@@ -500,9 +500,16 @@ func TestAuthentication(t *testing.T) {
 		t.Errorf("401: %v %v", a.hdr, a.doc)
 	}
 
+	if a := w.get("tokAll", "/no-such-thing"); a.code != 404 || a.doc["statusInfoSet"] == nil {
+		t.Errorf("unknown endpoint: %d %v", a.code, a.doc)
+	}
+	if a := w.get("", "/no-such-thing"); a.code != 401 {
+		t.Errorf("unknown endpoint without a token: %d", a.code)
+	}
+
 	mux := http.NewServeMux()
 	oneroster.New(db, nil, nil).Routes(mux)
-	for _, p := range oneroster.Paths {
+	for _, p := range append(oneroster.Paths, "/no-such-thing") {
 		r := httptest.NewRequest("GET", oneroster.V1p2+strings.NewReplacer("{id}", "x", "{class}", "y").Replace(p), nil)
 		r.Header.Set("Authorization", "Bearer tokAll")
 		rec := httptest.NewRecorder()
