@@ -186,6 +186,7 @@ var matrixRows = []matrixRow{
 	{pattern: "POST /admin/profile-fields/{id}", in: "/admin/profile-fields/{pf}", body: "label=W{uniq}&kind=text", inAllow: "P"},
 	{pattern: "POST /admin/profile-fields/{id}/delete", in: "/admin/profile-fields/{newpf}/delete", inAllow: "P"},
 	{pattern: "POST /admin/settings/accounts", in: "/admin/settings/accounts", body: "shared_email=0", inAllow: "P"},
+	{pattern: "POST /admin/settings", in: "/admin/settings", body: "site_language=en&site_timezone=UTC", inAllow: "P"},
 	{pattern: "POST /admin/imports/preview", in: "/admin/imports/preview", body: "format=tsv", inAllow: "P"},
 	{pattern: "POST /admin/imports/apply", in: "/admin/imports/apply", body: "batch=999999", inAllow: "P", missingOK: true},
 	{pattern: "POST /admin/imports/{id}/undo", in: "/admin/imports/999999/undo", inAllow: "P", missingOK: true},

@@ -11,19 +11,20 @@ import (
 	"roster/internal/authz"
 	"roster/internal/config"
 	"roster/internal/secret"
+	"roster/internal/site"
 	"roster/internal/store"
 )
 
 // flags returns a flag set with the global configuration flags, read from the environment
 // first so that flags win.
-func (m *Main) flags(name string) (*flag.FlagSet, *config.Config, error) {
+func (m *Main) flags(name string, except ...string) (*flag.FlagSet, *config.Config, error) {
 	cfg := config.Default()
 	if err := cfg.FromEnv(m.Getenv); err != nil {
 		return nil, nil, err
 	}
 	fs := flag.NewFlagSet("roster "+name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
-	cfg.Register(fs)
+	cfg.Register(fs, except...)
 	return fs, &cfg, nil
 }
 
@@ -50,6 +51,10 @@ func (m *Main) open(ctx context.Context, cfg *config.Config) (*store.DB, error) 
 	db.Key = key
 	m.closers = append(m.closers, db.Close)
 	if err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	// ROSTER_LANGUAGE and ROSTER_TIMEZONE, when set, win over what the admin pages stored.
+	if err := site.Configure(ctx, db, cfg.Language, cfg.TimeZone); err != nil {
 		return nil, err
 	}
 	return db, nil
@@ -89,7 +94,8 @@ func (m *Main) printConfig(args []string) error {
 // userAdd creates an active account and prints its id. Without --password-stdin, a person
 // with an email receives a link to choose their password.
 func (m *Main) userAdd(ctx context.Context, args []string) error {
-	fs, cfg, err := m.flags("user add")
+	// --language is the person's language here; the site's comes from ROSTER_LANGUAGE.
+	fs, cfg, err := m.flags("user add", "language")
 	if err != nil {
 		return err
 	}

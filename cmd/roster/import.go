@@ -16,7 +16,7 @@ import (
 // importFile previews (default) or applies a bulk file and prints the report:
 //
 //	roster import FILE [--format moodle|tsv|groups|enrolments] [--apply] [--mode add_new|add_update|update_only]
-//	              [--match-email] [--allow-renames] [--valid-only] [--create-groups=false]
+//	              [--match-email] [--allow-renames] [--valid-only] [--create-groups=false] [--update-passwords]
 //	roster import --undo BATCH [--apply]
 //
 // It exits non-zero when the file has errors and nothing was applied.
@@ -37,6 +37,7 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.ValidOnly, "valid-only", false, "apply the valid rows of a file that has errors")
 	fs.BoolVar(&o.CreateGroups, "create-groups", true, "cohort columns naming an unknown group idnumber create it")
 	fs.BoolVar(&o.Notify, "notify", false, "email new accounts without a password a set-your-password link")
+	fs.BoolVar(&o.UpdatePasswords, "update-passwords", false, "set the password of existing local accounts from the file's password column (their sessions end)")
 	fs.Int64Var(&undo, "undo", 0, "undo the import batch with this id (preview unless --apply)")
 	// The file may come before, between or after the flags.
 	var files []string

@@ -66,3 +66,26 @@ func TestImportMethodsAndUserField(t *testing.T) {
 		t.Fatalf("by email: %v\n%s", err, out)
 	}
 }
+
+// TestImportUpdatePasswords: --update-passwords sets the password of existing accounts from
+// an update-only file with just username,password; without it, every row says why not.
+func TestImportUpdatePasswords(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"ROSTER_DB": "sqlite:" + filepath.Join(dir, "roster.db")}
+	users := filepath.Join(dir, "users.csv")
+	_ = os.WriteFile(users, []byte("username,firstname,lastname,email\nann,Ann,A,ann@x.org\n"), 0o600)
+	if out, err := run(t, env, "", "import", users, "--apply"); err != nil {
+		t.Fatalf("users: %v\n%s", err, out)
+	}
+	pw := filepath.Join(dir, "pw.csv")
+	_ = os.WriteFile(pw, []byte("username,password\nann,Correct-Horse-Battery-9\n"), 0o600)
+	out, err := run(t, env, "", "import", pw, "--mode", "update_only", "--apply")
+	if err != nil || !strings.Contains(out, "line 2: skip (password: not changed for an existing account") {
+		t.Fatalf("without the option: %v\n%s", err, out)
+	}
+	out, err = run(t, env, "", "import", pw, "--mode", "update_only", "--update-passwords", "--apply")
+	if err != nil || !strings.Contains(out, "line 2: update (changes password; password: will be changed") ||
+		!strings.Contains(out, "updated 1") || strings.Contains(out, "Correct-Horse") {
+		t.Fatalf("--update-passwords: %v\n%s", err, out)
+	}
+}

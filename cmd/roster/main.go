@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // the site's time zone loads on systems without a zone database
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".

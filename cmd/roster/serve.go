@@ -176,7 +176,7 @@ func httpDeps(db *store.DB, cfg *config.Config, svc *services, log *slog.Logger,
 		return server.Deps{}, err
 	}
 	pages, err := web.New(web.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), ResetTTL: cfg.ResetTTL,
-		MailDelivered: cfg.SMTP != ""}, web.Services{Log: log, DB: db, Accounts: svc.accounts, Groups: svc.groups,
+		MailDelivered: cfg.SMTP != "", LanguageFixed: cfg.Language != "", TimeZoneFixed: cfg.TimeZone != ""}, web.Services{Log: log, DB: db, Accounts: svc.accounts, Groups: svc.groups,
 		Invites: svc.invites, Courses: svc.courses, SSO: svc.sso, SIS: svc.sis})
 	if err != nil {
 		return server.Deps{}, err

@@ -33,13 +33,13 @@ func (s *Service) CreateAPIToken(ctx context.Context, name string, userID int64,
 	name = strings.TrimSpace(name)
 	var f errs.Fields
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		f.Add("name", "is required, at most 100 characters")
+		f.AddCode("name", "required_max", errs.P{"limit": 100})
 	}
 	if userID != 0 && scimGroupID != 0 {
-		f.Add("user", "a SCIM token acts for a group, not as a user")
+		f.AddCode("user", "scim_token_no_user")
 	}
 	if userID < 0 || scimGroupID < 0 {
-		f.Add("group", "must be a positive id")
+		f.AddCode("group", "positive_id")
 	}
 	if err := f.Err(); err != nil {
 		return "", err
@@ -51,7 +51,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, name string, userID int64,
 		if userID != 0 {
 			u, err := userByID(ctx, tx, userID)
 			if err != nil || u.Status != StatusActive {
-				return errs.Field("user", "no active account with this id")
+				return errs.FieldCode("user", "no_active_account")
 			}
 			uid = userID
 		}
@@ -84,14 +84,14 @@ func (s *Service) RevokeAPIToken(ctx context.Context, id int64) error {
 			return wrap(err, "revoke api token")
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.New(errs.NotFound, "no such API token")
+			return errs.Coded(errs.NotFound, "no_api_token")
 		}
 		return wrap(audit.Record(ctx, tx, audit.Event{Action: "token.revoke", TargetType: "api_token",
 			TargetID: strconv.FormatInt(id, 10)}), "audit")
 	})
 }
 
-func errBadToken() error { return errs.New(errs.Unauthorized, "invalid API token") }
+func errBadToken() error { return errs.Coded(errs.Unauthorized, "invalid_api_token") }
 
 // TokenPrincipal returns who acts with a bearer token, and records its use (at most once a
 // minute, so busy integrations do not write on every call).

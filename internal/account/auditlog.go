@@ -51,13 +51,13 @@ func AuditLog(ctx context.Context, q store.Querier, f AuditFilter) ([]AuditEntry
 		f.Limit = 50
 	}
 	if f.Limit < 1 || f.Limit > 500 {
-		fe.Add("limit", "must be from 1 to 500")
+		fe.AddCode("limit", "limit_range", errs.P{"max": 500})
 	}
 	var before int64
 	if f.Cursor != "" {
 		n, err := strconv.ParseInt(f.Cursor, 10, 64)
 		if err != nil || n <= 0 {
-			fe.Add("cursor", "is not a cursor this list gave")
+			fe.AddCode("cursor", "bad_cursor")
 		}
 		before = n
 	}

@@ -31,7 +31,7 @@ func (s *Service) FirstAdminLink(ctx context.Context) (link string, err error) {
 			return err
 		}
 		if exists {
-			return errs.New(errs.Conflict, "Roster already has accounts; log in instead")
+			return errs.Coded(errs.Conflict, "already_set_up")
 		}
 		token, err := issueToken(ctx, tx, purposeFirstAdmin, 0, 0)
 		link = s.link("/setup/", token)
@@ -63,7 +63,10 @@ func (s *Service) CheckFirstAdminToken(ctx context.Context, token string) error 
 // and "setup.first_admin".
 //
 // Errors: Gone (link unusable or an account exists), Invalid (fields named).
-func (s *Service) CompleteFirstAdmin(ctx context.Context, token string, in NewUser) (*User, error) {
+//
+// also runs in the same transaction, after the account is created (the set-up page saves the
+// site's language and time zone with it).
+func (s *Service) CompleteFirstAdmin(ctx context.Context, token string, in NewUser, also ...func(tx *store.Tx) error) (*User, error) {
 	if err := s.CheckFirstAdminToken(ctx, token); err != nil {
 		return nil, err
 	}
@@ -73,7 +76,7 @@ func (s *Service) CompleteFirstAdmin(ctx context.Context, token string, in NewUs
 		return nil, err
 	}
 	if in.Password == "" {
-		return nil, errs.Field("password", "is required")
+		return nil, errs.FieldCode("password", "required")
 	}
 	hash, err := s.hasher.Hash(ctx, in.Password)
 	if err != nil {
@@ -108,6 +111,11 @@ func (s *Service) CompleteFirstAdmin(ctx context.Context, token string, in NewUs
 		}
 		if u, err = s.insertUser(ctx, tx, in, hash); err != nil {
 			return err
+		}
+		for _, f := range also {
+			if err := f(tx); err != nil {
+				return err
+			}
 		}
 		return wrap(audit.Record(ctx, tx, audit.Event{Action: "setup.first_admin", TargetType: "user",
 			TargetID: strconv.FormatInt(u.ID, 10)}), "audit")

@@ -12,7 +12,7 @@ import (
 // errWrongLogin is the one answer for an unknown login, a wrong password, a suspended account
 // and an account that logs in elsewhere (single sign-on): the same code and words, so that
 // the answer does not reveal which accounts exist.
-func errWrongLogin() error { return errs.New(errs.Unauthorized, "Wrong login or password") }
+func errWrongLogin() error { return errs.Coded(errs.Unauthorized, "wrong_login") }
 
 // Login checks a login (username or email) and password from a client address and returns
 // the account. It does not create a session: the web layer calls CreateSession with a fresh

@@ -30,11 +30,11 @@ func CheckName(field, name string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
 	case !utf8.ValidString(name):
-		return "", errs.Field(field, "is not valid UTF-8")
+		return "", errs.FieldCode(field, "not_utf8")
 	case utf8.RuneCountInString(name) > MaxNameLength:
-		return "", errs.Field(field, "must be at most %d characters", MaxNameLength)
+		return "", errs.FieldCode(field, "too_long", errs.P{"limit": MaxNameLength})
 	case strings.IndexFunc(name, hiddenRune) >= 0:
-		return "", errs.Field(field, "must not contain control or invisible characters")
+		return "", errs.FieldCode(field, "invisible_characters")
 	}
 	return name, nil
 }
@@ -53,20 +53,20 @@ func hiddenRune(r rune) bool {
 func NormalizeUsername(username string) (string, error) {
 	username = strings.TrimSpace(username)
 	if username == "" {
-		return "", errs.Field("username", "is required")
+		return "", errs.FieldCode("username", "required")
 	}
 	if strings.IndexFunc(username, hiddenRune) >= 0 {
-		return "", errs.Field("username", "must not contain control or invisible characters")
+		return "", errs.FieldCode("username", "invisible_characters")
 	}
 	norm, err := precis.UsernameCaseMapped.String(username)
 	if err != nil {
-		return "", errs.Field("username", "must be letters, digits and punctuation, without spaces")
+		return "", errs.FieldCode("username", "username_characters")
 	}
 	if utf8.RuneCountInString(norm) > MaxNameLength {
-		return "", errs.Field("username", "must be at most %d characters", MaxNameLength)
+		return "", errs.FieldCode("username", "too_long", errs.P{"limit": MaxNameLength})
 	}
 	if mixedScripts(norm) {
-		return "", errs.Field("username", "must not mix alphabets within a word (a Cyrillic or Greek letter among Latin ones)")
+		return "", errs.FieldCode("username", "mixed_alphabets")
 	}
 	return norm, nil
 }
@@ -235,6 +235,5 @@ func CheckUsernameLookalikes(ctx context.Context, q store.Querier, username stri
 	if err != nil {
 		return wrap(err, "username look-alikes")
 	}
-	return &errs.Error{Code: errs.Conflict, Message: "username looks like another account's",
-		Fields: []errs.FieldError{{Field: "username", Message: "looks the same as an existing username"}}}
+	return errs.FieldCode("username", "username_looks_taken").Class(errs.Conflict)
 }

@@ -59,7 +59,7 @@ func (h *hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
 	case <-ctx.Done():
-		return errs.New(errs.Unavailable, "the server is busy, try again")
+		return errs.Coded(errs.Unavailable, "busy")
 	}
 	n := h.inFlight.Add(1)
 	for {

@@ -42,21 +42,21 @@ func CheckPasswordPolicy(password, username, email string) error {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case n < MinPasswordLength:
-		return errs.Field("password", "must be at least %d characters long", MinPasswordLength)
+		return errs.FieldCode("password", "password_too_short", errs.P{"limit": MinPasswordLength})
 	case n > MaxPasswordLength:
-		return errs.Field("password", "must be at most %d characters long", MaxPasswordLength)
+		return errs.FieldCode("password", "password_too_long", errs.P{"limit": MaxPasswordLength})
 	}
 	lower := strings.ToLower(password)
 	if commonPasswords[lower] || commonPasswords[strings.TrimSpace(lower)] {
-		return errs.Field("password", "is one of the most common passwords; choose another")
+		return errs.FieldCode("password", "password_common")
 	}
 	if u := strings.ToLower(strings.TrimSpace(username)); u != "" &&
 		(lower == u || (utf8.RuneCountInString(u) >= minContained && strings.Contains(lower, u))) {
-		return errs.Field("password", "must not contain your username")
+		return errs.FieldCode("password", "password_has_username")
 	}
 	local, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(email)), "@")
 	if local != "" && (lower == local || (utf8.RuneCountInString(local) >= minContained && strings.Contains(lower, local))) {
-		return errs.Field("password", "must not contain your email address")
+		return errs.FieldCode("password", "password_has_email")
 	}
 	return nil
 }

@@ -58,22 +58,22 @@ func (f *ProfileField) Validate() error {
 	f.Options = opts
 	var fe errs.Fields
 	if !fieldKey.MatchString(f.Key) {
-		fe.Add("key", "must start with a letter and have at most 50 lower-case letters, digits or _")
+		fe.AddCode("key", "bad_field_key")
 	}
 	if f.Label == "" || utf8.RuneCountInString(f.Label) > 100 {
-		fe.Add("label", "is required, at most 100 characters")
+		fe.AddCode("label", "required_max", errs.P{"limit": 100})
 	}
 	switch f.Kind {
 	case FieldText, FieldDate:
 		if len(f.Options) > 0 {
-			fe.Add("options", "only a choice has options")
+			fe.AddCode("options", "options_only_choice")
 		}
 	case FieldChoice:
 		if len(f.Options) == 0 || len(f.Options) > maxOptions {
-			fe.Add("options", "a choice needs from 1 to %d options", maxOptions)
+			fe.AddCode("options", "choice_options", errs.P{"limit": maxOptions})
 		}
 	default:
-		fe.Add("kind", "must be text, choice or date")
+		fe.AddCode("kind", "bad_field_kind")
 	}
 	return fe.Err()
 }
@@ -127,7 +127,7 @@ func (s *Service) CreateProfileField(ctx context.Context, f ProfileField) (*Prof
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id`,
 			f.Key, f.Label, f.Kind, string(opts), f.Required, f.SortOrder, tx.Now.Unix()).Scan(&f.ID)
 		if store.IsUnique(err) {
-			return conflict("key", "is already used by another field")
+			return errs.FieldCode("key", "already_used").Class(errs.Conflict)
 		}
 		if err != nil {
 			return wrap(err, "insert profile field")
@@ -158,13 +158,13 @@ func (s *Service) UpdateProfileField(ctx context.Context, id int64, f ProfileFie
 			required = $5, sort_order = $6, updated_at = $7 WHERE id = $8`,
 			f.Key, f.Label, f.Kind, string(opts), f.Required, f.SortOrder, tx.Now.Unix(), id)
 		if store.IsUnique(err) {
-			return conflict("key", "is already used by another field")
+			return errs.FieldCode("key", "already_used").Class(errs.Conflict)
 		}
 		if err != nil {
 			return wrap(err, "update profile field")
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.New(errs.NotFound, "no such profile field")
+			return errs.Coded(errs.NotFound, "no_profile_field")
 		}
 		return wrap(audit.Record(ctx, tx, audit.Event{Action: "profile_field.update", TargetType: "profile_field",
 			TargetID: strconv.FormatInt(id, 10), Details: map[string]any{"key": f.Key, "kind": f.Kind}}), "audit")
@@ -186,7 +186,7 @@ func (s *Service) DeleteProfileField(ctx context.Context, id int64) error {
 		var key string
 		err := tx.QueryRowContext(ctx, `DELETE FROM profile_fields WHERE id = $1 RETURNING key`, id).Scan(&key)
 		if store.IsNoRows(err) {
-			return errs.New(errs.NotFound, "no such profile field")
+			return errs.Coded(errs.NotFound, "no_profile_field")
 		}
 		if err != nil {
 			return wrap(err, "delete profile field")
@@ -226,30 +226,30 @@ func ValidateCustomFields(ctx context.Context, q store.Querier, values map[strin
 		name := "custom_fields." + k
 		d, ok := byKey[k]
 		if !ok {
-			fe.Add(name, "is not a defined profile field")
+			fe.AddCode(name, "unknown_profile_field")
 			continue
 		}
 		v := strings.TrimSpace(values[k])
 		values[k] = v
 		if v == "" {
 			if d.Required {
-				fe.Add(name, "is required")
+				fe.AddCode(name, "required")
 			}
 			continue
 		}
 		switch d.Kind {
 		case FieldText:
 			if utf8.RuneCountInString(v) > maxFieldValue || strings.ContainsAny(v, "\r\n") {
-				fe.Add(name, "must be one line of at most %d characters", maxFieldValue)
+				fe.AddCode(name, "one_line_max", errs.P{"limit": maxFieldValue})
 			}
 		case FieldChoice:
 			if !slices.Contains(d.Options, v) {
-				fe.Add(name, "must be one of: %s", strings.Join(d.Options, ", "))
+				fe.AddCode(name, "one_of", errs.P{"options": strings.Join(d.Options, ", ")})
 			}
 		case FieldDate:
 			t, err := time.Parse(time.DateOnly, v)
 			if err != nil {
-				fe.Add(name, "must be a date, YYYY-MM-DD")
+				fe.AddCode(name, "bad_date")
 			} else {
 				values[k] = t.Format(time.DateOnly)
 			}
@@ -258,7 +258,7 @@ func ValidateCustomFields(ctx context.Context, q store.Querier, values map[strin
 	if requireAll {
 		for _, d := range defs {
 			if _, given := values[d.Key]; d.Required && !given {
-				fe.Add("custom_fields."+d.Key, "is required")
+				fe.AddCode("custom_fields."+d.Key, "required")
 			}
 		}
 	}
@@ -266,10 +266,6 @@ func ValidateCustomFields(ctx context.Context, q store.Querier, values map[strin
 }
 
 // conflict is a Conflict error about one field.
-func conflict(field, msg string) error {
-	return &errs.Error{Code: errs.Conflict, Message: field + ": " + msg,
-		Fields: []errs.FieldError{{Field: field, Message: msg}}}
-}
 
 func nonNil(s []string) []string {
 	if s == nil {

@@ -35,7 +35,7 @@ const maxResetsPerHour = 3
 // Errors: Invalid when login is empty; ErrUseInstitutional for single-sign-on accounts.
 func (s *Service) RequestReset(ctx context.Context, login, ip string) error {
 	if normLogin(login) == "" {
-		return errs.Field("login", "is required")
+		return errs.FieldCode("login", "required")
 	}
 	u, err := s.UserByLogin(ctx, s.db, login)
 	if errs.Is(err, errs.NotFound) {
@@ -66,7 +66,7 @@ func (s *Service) RequestReset(ctx context.Context, login, ip string) error {
 		if err := mail.Enqueue(ctx, tx, mail.Message{Template: "password_reset", To: u.Email, ToName: u.Name(),
 			UserID: u.ID, Language: u.Language, Data: map[string]any{
 				"FirstName": u.FirstName, "Username": u.Username,
-				"Link": s.link("/password/reset/", token), "Minutes": int(s.cfg.ResetTTL.Minutes()),
+				"Link": s.link("/password/reset/", token), "TTL": s.cfg.ResetTTL,
 			}}); err != nil {
 			return wrap(err, "reset mail")
 		}

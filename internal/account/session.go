@@ -22,7 +22,7 @@ const touchEvery = time.Minute
 const maxUserAgent = 400
 
 func errNoSession() error {
-	return errs.New(errs.Unauthorized, "Your session has ended. Log in again.")
+	return errs.Coded(errs.Unauthorized, "session_ended")
 }
 
 // CreateSession starts a session for an active account and returns the cookie value.

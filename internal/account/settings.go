@@ -89,7 +89,7 @@ func (s *Service) SetShowIdentity(ctx context.Context, fields []string) error {
 	for _, f := range fields {
 		f = strings.ToLower(strings.TrimSpace(f))
 		if f != "" && !slices.Contains(IdentityFields, f) {
-			return errs.Field("show_identity", "unknown field (email, username, idnumber)")
+			return errs.FieldCode("show_identity", "unknown_identity_field")
 		}
 		chosen[f] = true
 	}

@@ -18,10 +18,10 @@ import (
 // log in with single sign-on (they have no password to set).
 func (s *Service) IssueAccountSetup(ctx context.Context, tx *store.Tx, u *User) (link string, err error) {
 	if u.Auth != AuthLocal {
-		return "", errs.New(errs.Conflict, "accounts that log in with single sign-on have no password to set")
+		return "", errs.Coded(errs.Conflict, "sso_no_password")
 	}
 	if u.Email == "" {
-		return "", errs.Field("email", "is required to send the account set-up link")
+		return "", errs.FieldCode("email", "required_for_setup")
 	}
 	token, err := issueToken(ctx, tx, purposeAccountSetup, u.ID, AccountSetupTTL)
 	if err != nil {

@@ -39,7 +39,7 @@ func issueToken(ctx context.Context, tx *store.Tx, purpose string, userID int64,
 // errTokenGone is what every unusable token gives: unknown, used, expired or for another
 // flow look the same, so a guesser learns nothing.
 func errTokenGone() error {
-	return errs.New(errs.Gone, "This link is invalid or has expired. Ask for a new one.")
+	return errs.Coded(errs.Gone, "link_gone")
 }
 
 // peekToken returns the user of a usable token without using it up, for the page that shows

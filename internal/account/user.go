@@ -89,7 +89,7 @@ func (in *NewUser) Validate() error {
 	emailOK := in.Email == ""
 	if in.Email != "" {
 		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || a.Name != "" {
-			f.Add("email", "is not a valid email address")
+			f.AddCode("email", "invalid_email")
 		} else {
 			emailOK = true
 		}
@@ -103,13 +103,13 @@ func (in *NewUser) Validate() error {
 		case err != nil:
 			f = append(f, errs.As(err).Fields...)
 		case v == "":
-			f.Add(n.field, "is required")
+			f.AddCode(n.field, "required")
 		}
 		*n.v = v
 	}
 	defaulted := in.Username == strings.ToLower(in.Email) // a bad email is reported once, as email
 	if in.Username == "" {
-		f.Add("username", "is required for an account without email")
+		f.AddCode("username", "username_required_no_email")
 	} else if emailOK || !defaulted {
 		if norm, err := NormalizeUsername(in.Username); err != nil {
 			f = append(f, errs.As(err).Fields...)
@@ -118,23 +118,23 @@ func (in *NewUser) Validate() error {
 		}
 	}
 	if in.Language != "" && in.Language != "en" && in.Language != "fr" {
-		f.Add("language", "must be en or fr")
+		f.AddCode("language", "unknown_language")
 	}
 	switch in.Auth {
 	case AuthLocal, AuthCAS, AuthOIDC:
 	default:
-		f.Add("auth", "must be local, cas or oidc")
+		f.AddCode("auth", "bad_auth")
 	}
 	if (in.Password != "" || in.PasswordHash != "") && in.Auth != AuthLocal {
-		f.Add("password", "accounts that log in with single sign-on have no password here")
+		f.AddCode("password", "sso_no_password")
 	} else if in.Password != "" && in.PasswordHash != "" {
-		f.Add("password", "give a password or a password hash, not both")
+		f.AddCode("password", "password_or_hash")
 	} else if in.Password != "" {
 		if err := CheckPasswordPolicy(in.Password, in.Username, in.Email); err != nil {
 			f = append(f, errs.As(err).Fields...)
 		}
 	} else if in.PasswordHash != "" && !knownHash(in.PasswordHash) {
-		f.Add("password", "the hash is not argon2id, bcrypt or SHA-512 crypt")
+		f.AddCode("password", "bad_hash")
 	}
 	return f.Err()
 }
@@ -242,8 +242,7 @@ func (s *Service) insertUser(ctx context.Context, tx *store.Tx, in NewUser, hash
 }
 
 func usernameTaken(username string) error {
-	return &errs.Error{Code: errs.Conflict, Message: "username: " + username + " is already taken",
-		Fields: []errs.FieldError{{Field: "username", Message: "is already taken"}}}
+	return errs.FieldCode("username", "already_taken").Class(errs.Conflict)
 }
 
 // UserByID returns the account with this id. Errors: NotFound (deleted accounts included).
@@ -261,7 +260,7 @@ func (s *Service) UserByID(ctx context.Context, id int64) (*User, error) {
 func (s *Service) UserByLogin(ctx context.Context, q store.Querier, login string) (*User, error) {
 	login = normLogin(login)
 	if login == "" {
-		return nil, errs.New(errs.NotFound, "no such account")
+		return nil, errs.Coded(errs.NotFound, "no_account")
 	}
 	u, err := scanUser(q.QueryRowContext(ctx, selectUser+` WHERE username = $1 AND deleted_at IS NULL`, login))
 	if !errs.Is(err, errs.NotFound) {
@@ -284,7 +283,7 @@ func (s *Service) UserByLogin(ctx context.Context, q store.Querier, login string
 		return nil, wrap(err, "user by email")
 	}
 	if len(found) != 1 {
-		return nil, errs.New(errs.NotFound, "no such account")
+		return nil, errs.Coded(errs.NotFound, "no_account")
 	}
 	return found[0], nil
 }
@@ -339,7 +338,7 @@ func scanUser(row scanner) (*User, error) {
 	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Language, &u.Status, &u.Auth,
 		&u.IDNumber, &u.IsAdmin, &custom, &created, &activated, &lastLogin, &deleteAt, &u.passwordHash, &deactivated)
 	if store.IsNoRows(err) {
-		return nil, errs.New(errs.NotFound, "no such account")
+		return nil, errs.Coded(errs.NotFound, "no_account")
 	}
 	if err != nil {
 		return nil, wrap(err, "scan user")

@@ -43,7 +43,7 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) (users []*User, n
 		return nil, "", err
 	}
 	if !all && len(roots) == 0 {
-		return nil, "", errs.New(errs.Forbidden, "you may not see accounts")
+		return nil, "", errs.Coded(errs.Forbidden, "forbidden_accounts")
 	}
 	if f.GroupID != 0 {
 		if err := authz.CanInGroup(ctx, s.db, authz.ManageGroup, f.GroupID); err != nil {
@@ -52,17 +52,17 @@ func (s *Service) ListUsers(ctx context.Context, f UserFilter) (users []*User, n
 	}
 	var fe errs.Fields
 	if f.Status != "" && f.Status != StatusActive && f.Status != StatusSuspended {
-		fe.Add("status", "must be active or suspended")
+		fe.AddCode("status", "bad_user_status")
 	}
 	if f.Limit == 0 {
 		f.Limit = 50
 	}
 	if f.Limit < 1 || f.Limit > 500 {
-		fe.Add("limit", "must be from 1 to 500")
+		fe.AddCode("limit", "limit_range", errs.P{"max": 500})
 	}
 	cur, cerr := decodeUserCursor(f.Cursor)
 	if cerr != nil {
-		fe.Add("cursor", "is not a cursor this list gave")
+		fe.AddCode("cursor", "bad_cursor")
 	}
 	if err := fe.Err(); err != nil {
 		return nil, "", err
@@ -226,7 +226,7 @@ func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) erro
 		case err != nil:
 			fe = append(fe, errs.As(err).Fields...)
 		case v == "":
-			fe.Add(field, "is required, at most %d characters", MaxNameLength)
+			fe.AddCode(field, "required_max", errs.P{"limit": MaxNameLength})
 		}
 		*to = v
 	}
@@ -240,7 +240,7 @@ func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) erro
 		u.Email = trim(up.Email)
 		if u.Email != "" {
 			if a, err := netmail.ParseAddress(u.Email); err != nil || a.Address != u.Email || a.Name != "" {
-				fe.Add("email", "is not a valid email address")
+				fe.AddCode("email", "invalid_email")
 			}
 		}
 	}
@@ -256,26 +256,26 @@ func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) erro
 	}
 	if up.Language != nil {
 		if u.Language = strings.ToLower(trim(up.Language)); u.Language != "" && u.Language != "en" && u.Language != "fr" {
-			fe.Add("language", "must be en or fr")
+			fe.AddCode("language", "unknown_language")
 		}
 	}
 	if up.Status != nil {
 		u.Status = trim(up.Status)
 		switch {
 		case u.Status != StatusActive && u.Status != StatusSuspended:
-			fe.Add("status", "must be active or suspended")
+			fe.AddCode("status", "bad_user_status")
 		case u.Status == StatusSuspended && isSelf(ctx, u.ID):
-			fe.Add("status", "you cannot suspend your own account")
+			fe.AddCode("status", "own_suspend")
 		}
 	}
 	switch {
 	case up.ClearDeleteAt && up.DeleteAt != nil:
-		fe.Add("delete_at", "give a date or clear it, not both")
+		fe.AddCode("delete_at", "delete_at_conflict")
 	case up.ClearDeleteAt:
 		u.DeleteAt = nil
 	case up.DeleteAt != nil:
 		if d := up.DeleteAt.UTC().Truncate(time.Second); !d.After(tx.Now) {
-			fe.Add("delete_at", "must be in the future (to delete now, delete the account)")
+			fe.AddCode("delete_at", "delete_at_past")
 		} else {
 			u.DeleteAt = &d
 		}
@@ -329,7 +329,7 @@ func (s *Service) writeUpdate(ctx context.Context, tx *store.Tx, before, u *User
 		u.FirstName, u.LastName, u.Email, strings.ToLower(u.Email), u.Username, u.Language, store.NullUnix(u.DeleteAt),
 		string(custom), tx.Now.Unix(), u.ID)
 	if store.IsUnique(err) {
-		return conflict("username", "is already taken")
+		return errs.FieldCode("username", "already_taken").Class(errs.Conflict)
 	}
 	if err != nil {
 		return wrap(err, "update user")
@@ -443,7 +443,7 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 			return err
 		}
 		if isSelf(ctx, id) {
-			return errs.New(errs.Invalid, "you cannot delete your own account")
+			return errs.Coded(errs.Invalid, "own_delete")
 		}
 		return anonymize(ctx, tx, id, "admin")
 	})

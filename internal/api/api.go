@@ -172,6 +172,7 @@ type Problem struct {
 	Title  string            `json:"title"`
 	Status int               `json:"status"`
 	Detail string            `json:"detail,omitempty"`
+	Code   string            `json:"code"` // stable snake_case code: "required", "forbidden"…
 	Errors []errs.FieldError `json:"errors,omitempty"`
 }
 
@@ -185,8 +186,19 @@ func (a *API) problem(w http.ResponseWriter, r *http.Request, err error) {
 	if e.RetryAfter > 0 { // throttled, unavailable for a moment, an import under way
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
+	// Every problem and every item of errors carries a code: its key, else its class.
+	fields := make([]errs.FieldError, len(e.Fields))
+	for i, f := range e.Fields {
+		if f.Code == "" {
+			f.Code = string(e.Code)
+		}
+		fields[i] = f
+	}
+	if len(fields) == 0 {
+		fields = nil
+	}
 	p := Problem{Type: "https://roster.invalid/problems/" + string(e.Code), Title: http.StatusText(status),
-		Status: status, Detail: e.Message, Errors: e.Fields}
+		Status: status, Detail: e.Message, Code: e.CodeKey(), Errors: fields}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

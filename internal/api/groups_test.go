@@ -85,7 +85,7 @@ func TestGroupsAPI(t *testing.T) {
 			t.Fatalf("bad role: %d %s", code, body)
 		}
 		if code, body := r.do("admin", "PUT", fmt.Sprintf("/api/v1/groups/%s/members/99999", team.ID), `{"role":"learner"}`, nil); code != 404 ||
-			!strings.Contains(body, "user 99999") {
+			!strings.Contains(body, `"field":"user_id","code":"no_account"`) || strings.Contains(body, "99999") {
 			t.Fatalf("unknown user: %d %s", code, body)
 		}
 		var members List[GroupMember]
@@ -151,7 +151,7 @@ func TestGroupsAPI(t *testing.T) {
 			dp.SubGroups != 1 || dp.Members != 1 || !dp.NeedConfirm {
 			t.Fatalf("delete preview: %d %s", code, body)
 		}
-		if code, body := r.do("admin", "DELETE", "/api/v1/groups/"+region.ID, "", nil); code != 409 || !strings.Contains(body, "1 sub-groups") {
+		if code, body := r.do("admin", "DELETE", "/api/v1/groups/"+region.ID, "", nil); code != 409 || !strings.Contains(body, "1 sub-group,") {
 			t.Fatalf("delete unconfirmed: %d %s", code, body)
 		}
 		if code, body := r.do("admin", "DELETE", "/api/v1/groups/"+region.ID+"?confirm=true", "", nil); code != 204 {

@@ -35,15 +35,16 @@ type ImportReport struct {
 
 // createImport is POST /api/v1/imports?format=moodle|tsv|groups|enrolments|methods&mode=preview|apply
 // with the file as the body, and the upload options type=add_new|add_update|update_only,
-// match=email, user_field=username|email|idnumber (enrolments), allow_renames, valid_only, create_groups
-// and notify (true/false). The body is spooled
+// match=email, user_field=username|email|idnumber (enrolments), allow_renames, valid_only, create_groups,
+// notify and update_passwords (true/false). The body is spooled
 // to a temporary file: applying reads it twice (check, then apply) without holding it.
 func (a *API) createImport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	o := bulk.Options{Format: q.Get("format"), Mode: q.Get("type"), MatchEmail: q.Get("match") == "email", CreateGroups: true,
 		UserField: q.Get("user_field")}
 	var f errs.Fields
-	for name, dst := range map[string]*bool{"allow_renames": &o.AllowRenames, "valid_only": &o.ValidOnly, "create_groups": &o.CreateGroups, "notify": &o.Notify} {
+	for name, dst := range map[string]*bool{"allow_renames": &o.AllowRenames, "valid_only": &o.ValidOnly, "create_groups": &o.CreateGroups, "notify": &o.Notify,
+		"update_passwords": &o.UpdatePasswords} {
 		if v := q.Get(name); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {

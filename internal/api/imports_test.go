@@ -71,6 +71,29 @@ func TestImportsAPI(t *testing.T) {
 		if code, _ := r.do("", "POST", "/api/v1/imports?format=moodle", file, nil); code != 401 {
 			t.Errorf("anonymous: %d", code)
 		}
+		// update_passwords: an update-only file with just username,password sets the password.
+		if code, body := r.do("admin", "POST", "/api/v1/imports?format=moodle&mode=apply", "username,firstname,lastname,email\nzed,Zed,Z,zed@x.org\n", nil); code != 200 {
+			t.Fatalf("zed: %d %s", code, body)
+		}
+		pw := "username,password\nzed,Correct-Horse-Battery-9\n"
+		rep = ImportReport{}
+		code, body = r.do("admin", "POST", "/api/v1/imports?format=moodle&type=update_only&mode=apply", pw, &rep)
+		if code != 200 || rep.Summary.Updated != 0 || rep.Summary.Skipped != 1 {
+			t.Errorf("passwords without the option: %d %s", code, body)
+		}
+		rep = ImportReport{}
+		code, body = r.do("admin", "POST", "/api/v1/imports?format=moodle&type=update_only&update_passwords=true&mode=apply", pw, &rep)
+		if code != 200 || !rep.Applied || rep.Summary.Updated != 1 || len(rep.Rows) != 1 || strings.Join(rep.Rows[0].Changes, ",") != "password" ||
+			strings.Contains(body, "Correct-Horse") {
+			t.Errorf("update_passwords: %d %s", code, body)
+		}
+		if _, err := r.accounts.Login(bg, "zed", "Correct-Horse-Battery-9", "192.0.2.7"); err != nil {
+			t.Errorf("zed's imported password: %v", err)
+		}
+		if code, body := r.do("admin", "POST", "/api/v1/imports?format=moodle&update_passwords=maybe", pw, nil); code != 422 ||
+			!strings.Contains(body, `"field":"update_passwords"`) {
+			t.Errorf("bad update_passwords: %d %s", code, body)
+		}
 		// format=methods: a group sync and a meta link across courses, previewed then applied.
 		sys := authz.With(bg, authz.System)
 		if _, err := courses.Create(sys, course.Course{Shortname: "film1", Fullname: "Film", Visible: true}); err != nil {

@@ -56,6 +56,7 @@ type InvitationResult struct {
 	InvitationID *string `json:"invitation_id"`
 	UserID       *string `json:"user_id"`
 	Message      string  `json:"message,omitempty"`
+	Code         string  `json:"code,omitempty"` // the message's stable code, e.g. addr_missing_at
 }
 
 func optID(id int64) *string {
@@ -87,7 +88,7 @@ func resultsOf(res []invite.Result) map[string][]InvitationResult {
 	out := make([]InvitationResult, len(res))
 	for i, x := range res {
 		out[i] = InvitationResult{Email: x.Email, Name: x.Name, Outcome: x.Outcome, InvitationID: optID(x.InvitationID),
-			UserID: optID(x.UserID), Message: x.Message}
+			UserID: optID(x.UserID), Message: x.Message, Code: x.Code}
 	}
 	return map[string][]InvitationResult{"results": out}
 }

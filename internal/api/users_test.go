@@ -272,3 +272,25 @@ func TestProfileFieldsAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestProblemsCarryCodes: each problem and each errors item has a stable code beside its
+// English message (CONTRACT.md "Errors carry stable codes").
+func TestProblemsCarryCodes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		r := newRig(t, db)
+		u := r.user("ann", "ann@example.org")
+		code, body := r.do("admin", "PATCH", fmt.Sprint("/api/v1/users/", u.ID), `{"email":"nope","first_name":""}`, nil)
+		if code != 422 || !strings.Contains(body, `"code":"invalid_email"`) ||
+			!strings.Contains(body, `{"field":"email","code":"invalid_email","message":"is not a valid email address"}`) ||
+			!strings.Contains(body, `"field":"first_name","code":"required_max"`) {
+			t.Errorf("invalid: %d %s", code, body)
+		}
+		if code, body := r.do("", "GET", "/api/v1/users", "", nil); code != 401 || !strings.Contains(body, `"code":"login_required"`) {
+			t.Errorf("anonymous: %d %s", code, body)
+		}
+		// An error still built from a bare message carries its class as its code.
+		if code, body := r.do("admin", "GET", "/api/v1/users?limit=x", "", nil); code != 422 || !strings.Contains(body, `"code":"invalid"`) {
+			t.Errorf("uncoded: %d %s", code, body)
+		}
+	})
+}

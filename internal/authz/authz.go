@@ -64,10 +64,10 @@ var System = &Principal{PlatformAdmin: true, System: true}
 func RequirePlatformAdmin(ctx context.Context) error {
 	p := From(ctx)
 	if p == nil {
-		return errs.New(errs.Unauthorized, "log in first")
+		return errs.Coded(errs.Unauthorized, "login_required")
 	}
 	if !p.PlatformAdmin {
-		return errs.New(errs.Forbidden, "only platform administrators may do this")
+		return errs.Coded(errs.Forbidden, "admin_only")
 	}
 	return nil
 }
@@ -76,7 +76,7 @@ func RequirePlatformAdmin(ctx context.Context) error {
 func RequireUser(ctx context.Context) (*Principal, error) {
 	p := From(ctx)
 	if p == nil {
-		return nil, errs.New(errs.Unauthorized, "log in first")
+		return nil, errs.Coded(errs.Unauthorized, "login_required")
 	}
 	return p, nil
 }

@@ -46,11 +46,12 @@ var courseOpRoles = map[CourseOp][]string{
 	ManageCourse:       {courseTeacher},
 }
 
-var courseOpVerbs = map[CourseOp]string{
-	ViewCourse:         "see",
-	ViewParticipants:   "see the participants of",
-	ManageParticipants: "manage the participants of",
-	ManageCourse:       "manage",
+// courseOpKeys are the error codes of a refusal, by operation.
+var courseOpKeys = map[CourseOp]string{
+	ViewCourse:         "forbidden_course_view",
+	ViewParticipants:   "forbidden_course_participants",
+	ManageParticipants: "forbidden_course_manage_participants",
+	ManageCourse:       "forbidden_course_manage",
 }
 
 // CanInCourse says whether the caller may do op in the course at the instant now (the caller's
@@ -74,9 +75,10 @@ func CanInCourse(ctx context.Context, q store.Querier, op CourseOp, courseID int
 			}
 		}
 		if p == nil {
-			return errs.New(errs.Unauthorized, "log in first")
+			return errs.Coded(errs.Unauthorized, "login_required")
 		}
-		return errs.New(errs.Forbidden, "you may not %s this course", courseOpVerbs[op])
+		// errkeys: forbidden_course_view forbidden_course_participants forbidden_course_manage_participants forbidden_course_manage
+		return errs.Coded(errs.Forbidden, courseOpKeys[op])
 	}
 	base, visible, err := CourseRole(ctx, q, p.UserID, courseID, now)
 	if err != nil {
@@ -87,7 +89,8 @@ func CanInCourse(ctx context.Context, q store.Querier, op CourseOp, courseID int
 			return err
 		}
 	}
-	forbidden := errs.New(errs.Forbidden, "you may not %s this course", courseOpVerbs[op])
+	// errkeys: forbidden_course_view forbidden_course_participants forbidden_course_manage_participants forbidden_course_manage
+	forbidden := errs.Coded(errs.Forbidden, courseOpKeys[op])
 	// A hidden course is for its teachers only.
 	if !visible && base != courseTeacher && base != courseNonEditingTeacher {
 		return forbidden

@@ -40,11 +40,12 @@ var groupOpRoles = map[GroupOp][]string{
 	CreateAccountsIn: {roleUserAdmin},
 }
 
-var groupOpVerbs = map[GroupOp]string{
-	ViewGroup:        "see",
-	ManageGroup:      "manage",
-	InviteTo:         "invite people to",
-	CreateAccountsIn: "create accounts in",
+// groupOpKeys are the error codes of a refusal, by operation.
+var groupOpKeys = map[GroupOp]string{
+	ViewGroup:        "group_not_visible",
+	ManageGroup:      "forbidden_group_manage",
+	InviteTo:         "forbidden_group_invite",
+	CreateAccountsIn: "forbidden_group_create_accounts",
 }
 
 // CanInGroup says whether the caller may do op in the group: nil, or errs Unauthorized
@@ -54,7 +55,7 @@ var groupOpVerbs = map[GroupOp]string{
 func CanInGroup(ctx context.Context, q store.Querier, op GroupOp, groupID int64) error {
 	p := From(ctx)
 	if p == nil {
-		return errs.New(errs.Unauthorized, "log in first")
+		return errs.Coded(errs.Unauthorized, "login_required")
 	}
 	if p.PlatformAdmin || p.System {
 		return nil
@@ -63,7 +64,8 @@ func CanInGroup(ctx context.Context, q store.Querier, op GroupOp, groupID int64)
 	if !ok {
 		return errs.Wrap(fmt.Errorf("unknown group operation %q", op), "authz")
 	}
-	forbidden := errs.New(errs.Forbidden, "you may not %s this group", groupOpVerbs[op])
+	// errkeys: group_not_visible forbidden_group_manage forbidden_group_invite forbidden_group_create_accounts
+	forbidden := errs.Coded(errs.Forbidden, groupOpKeys[op])
 	if p.SCIMGroupID != 0 {
 		// A SCIM provisioning token acts on its group and the groups below it, for everything.
 		in, err := isUnder(ctx, q, groupID, p.SCIMGroupID)
@@ -125,7 +127,7 @@ func CanManageUnder(ctx context.Context, q store.Querier, parentID int64) error 
 	if parentID == 0 {
 		if err := RequirePlatformAdmin(ctx); err != nil {
 			if errs.Is(err, errs.Forbidden) {
-				return errs.New(errs.Forbidden, "only platform administrators may manage top-level groups")
+				return errs.Coded(errs.Forbidden, "forbidden_top_groups")
 			}
 			return err
 		}
@@ -150,7 +152,7 @@ func CanGrantRole(ctx context.Context, q store.Querier, groupID int64, role stri
 func GroupScope(ctx context.Context, q store.Querier, op GroupOp) (all bool, roots []int64, err error) {
 	p := From(ctx)
 	if p == nil {
-		return false, nil, errs.New(errs.Unauthorized, "log in first")
+		return false, nil, errs.Coded(errs.Unauthorized, "login_required")
 	}
 	if p.PlatformAdmin || p.System {
 		return true, nil, nil

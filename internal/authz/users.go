@@ -95,7 +95,8 @@ var userOpGroupOp = map[UserOp]GroupOp{
 	ManageUser: CreateAccountsIn,
 }
 
-var userOpVerbs = map[UserOp]string{ViewUser: "see", ManageUser: "manage", PlatformOnly: "manage"}
+// userOpKeys are the error codes of a refusal, by operation.
+var userOpKeys = map[UserOp]string{ViewUser: "forbidden_user_view", ManageUser: "forbidden_user_manage", PlatformOnly: "forbidden_user_manage"}
 
 // CanOnUser says whether the caller may do op to the account userID: nil, or errs
 // Unauthorized or Forbidden. The rule is at the top of this file.
@@ -104,19 +105,20 @@ var userOpVerbs = map[UserOp]string{ViewUser: "see", ManageUser: "manage", Platf
 func CanOnUser(ctx context.Context, q store.Querier, op UserOp, userID int64) error {
 	p := From(ctx)
 	if p == nil {
-		return errs.New(errs.Unauthorized, "log in first")
+		return errs.Coded(errs.Unauthorized, "login_required")
 	}
 	if p.PlatformAdmin || p.System {
 		return nil
 	}
 	if op == PlatformOnly {
-		return errs.New(errs.Forbidden, "only platform administrators may do this to an account")
+		return errs.Coded(errs.Forbidden, "admin_only_account")
 	}
 	gop, ok := userOpGroupOp[op]
 	if !ok {
 		return errs.Wrap(fmt.Errorf("unknown user operation %q", op), "authz")
 	}
-	forbidden := errs.New(errs.Forbidden, "you may not %s this account", userOpVerbs[op])
+	// errkeys: forbidden_user_view forbidden_user_manage
+	forbidden := errs.Coded(errs.Forbidden, userOpKeys[op])
 	_, roots, err := GroupScope(ctx, q, gop)
 	if err != nil {
 		return err
@@ -146,9 +148,9 @@ func CanOnUser(ctx context.Context, q store.Querier, op UserOp, userID int64) er
 	case op == ViewUser:
 		return nil
 	case admin:
-		return errs.New(errs.Forbidden, "only platform administrators may manage a platform administrator's account")
+		return errs.Coded(errs.Forbidden, "forbidden_admin_account")
 	case outside:
-		return errs.New(errs.Forbidden, "this account also belongs to groups outside yours: ask a platform administrator")
+		return errs.Coded(errs.Forbidden, "forbidden_user_outside")
 	}
 	return nil
 }

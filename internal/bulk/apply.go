@@ -222,7 +222,7 @@ func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashe
 		u, err := s.accounts.CreateUser(ctx, tx, in)
 		if c := errs.CodeOf(err); c == errs.Conflict || c == errs.Invalid {
 			for _, f := range errs.As(err).Fields {
-				plan.fail(f.Field, "%s", f.Message)
+				plan.failWith(f)
 			}
 			plan.Action = ActError
 			return nil
@@ -236,7 +236,7 @@ func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashe
 		}
 		return s.afterCreateUser(ctx, tx, a, u, notify)
 	case ActUpdate:
-		return s.update(ctx, tx, a)
+		return s.update(ctx, tx, a, hashes)
 	}
 	return nil
 }
@@ -279,7 +279,7 @@ func (s *Service) afterCreateUser(ctx context.Context, tx *store.Tx, a *applied,
 }
 
 // update writes an update's changed columns and keeps what they were, for undo.
-func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied) error {
+func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied, hashes map[int]string) error {
 	plan, ex := a.plan, a.plan.Existing
 	before := map[string]string{}
 	var sets []string
@@ -324,7 +324,7 @@ func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied) error {
 	if customChanged {
 		if err := account.ValidateCustomFields(ctx, tx, custom, false); err != nil {
 			for _, f := range errs.As(err).Fields {
-				plan.fail(f.Field, "%s", f.Message)
+				plan.failWith(f)
 			}
 			plan.Action = ActError
 			return nil
@@ -337,7 +337,7 @@ func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE username = $1`, plan.Rename).Scan(&one)
 		if err == nil {
-			plan.fail("username", "%s is taken by another account", plan.Rename)
+			plan.fail("username", "username_taken_by", errs.P{"username": plan.Rename})
 			plan.Action = ActError
 			return nil
 		}
@@ -362,6 +362,21 @@ func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied) error {
 		if err := s.accounts.ReactivateTx(ctx, tx, ex.ID); err != nil {
 			return err
 		}
+	}
+	if plan.Password != "" {
+		// The undo token holds the replaced hash and a fingerprint of the new one, never the
+		// password; the account package ends the person's sessions.
+		hash := hashes[plan.Row.Line]
+		if hash == "" {
+			return errs.New(errs.Internal, "bulk: password not hashed")
+		}
+		// An account turned to single sign-on or deleted since the check fails the batch (its
+		// other columns are already written): the run is rolled back.
+		token, err := s.accounts.ImportPasswordTx(ctx, tx, ex.ID, hash)
+		if err != nil {
+			return err
+		}
+		before["password"] = token
 	}
 	b, _ := json.Marshal(before)
 	a.before = string(b)
@@ -551,11 +566,11 @@ func (s *Service) applyGroups(ctx context.Context, plans []*Plan, batchID int64,
 			Description: g.Description, Visibility: vis})
 		if c := errs.CodeOf(err); c == errs.Conflict || c == errs.Invalid || c == errs.NotFound {
 			e := errs.As(err)
-			field := ""
+			f := errs.FieldError{Code: e.Key, Params: e.Params, Message: e.Message}
 			if len(e.Fields) > 0 {
-				field = e.Fields[0].Field
+				f.Field = e.Fields[0].Field
 			}
-			plan.fail(field, "%s", e.Message)
+			plan.failWith(f)
 			plan.Action = ActError
 			continue
 		}

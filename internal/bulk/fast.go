@@ -51,9 +51,9 @@ func (s *Service) createUsers(ctx context.Context, tx *store.Tx, list []*applied
 	for _, a := range list {
 		switch n := a.plan.New; {
 		case takenName[n.Username]:
-			a.plan.fail("username", "%s is already taken", n.Username)
+			a.plan.fail("username", "username_taken_by", errs.P{"username": n.Username})
 		case takenEmail[strings.ToLower(n.Email)]:
-			a.plan.fail("email", "%s is already used by another account", n.Email)
+			a.plan.fail("email", "email_used_by", errs.P{"email": n.Email})
 		default:
 			ok = append(ok, a)
 			continue

@@ -43,7 +43,7 @@ func (p *tsv) Next() (*Row, error) {
 	}
 	row := &Row{Line: rec.line, User: &UserFields{Set: map[string]bool{"email": true, "firstname": true, "lastname": true}}}
 	if len(rec.fields) > len(tsvColumns) {
-		row.addErr("column "+strconv.Itoa(len(tsvColumns)+1), "the row has %d values, at most %d expected", len(rec.fields), len(tsvColumns))
+		row.addErr("column "+strconv.Itoa(len(tsvColumns)+1), "too_many_values", errs.P{"count": len(rec.fields), "limit": len(tsvColumns)})
 	}
 	u := row.User
 	u.Email, u.FirstName, u.LastName = at(rec, 0), at(rec, 1), at(rec, 2)
@@ -51,20 +51,20 @@ func (p *tsv) Next() (*Row, error) {
 		u.Language = strings.ToLower(v)
 		u.Set["lang"] = true
 		if u.Language != "en" && u.Language != "fr" {
-			row.addErr("language", "language %q is not available (en, fr)", v)
+			row.addErr("language", "language_unavailable", errs.P{"value": v})
 		}
 	}
 	if v := at(rec, 6); v != "" {
 		t, err := parseTime(v)
 		if err != nil {
-			row.addErr("delete_at", "%q is not a date (YYYY-MM-DD)", v)
+			row.addErr("delete_at", "not_a_date", errs.P{"value": v})
 		} else {
 			u.DeleteAt = &t
 		}
 	}
 	groups, roles := splitList(at(rec, 3)), splitList(at(rec, 4))
 	if len(roles) > 1 && len(roles) != len(groups) {
-		row.addErr("roles", "give one role, or one role per group (%d groups, %d roles)", len(groups), len(roles))
+		row.addErr("roles", "roles_per_group", errs.P{"groups": len(groups), "roles": len(roles)})
 	}
 	for i, g := range groups {
 		role := "learner"
@@ -77,12 +77,12 @@ func (p *tsv) Next() (*Row, error) {
 		if r, ok := moodleGroupRoles[role]; ok {
 			role = r
 		} else {
-			row.addErr("roles", "unknown role %q (learner, trainer, group_admin, user_admin)", role)
+			row.addErr("roles", "unknown_group_role")
 		}
 		row.Groups = append(row.Groups, GroupRef{IDNumber: g, Role: role, Column: "groups"})
 	}
 	if len(groups) == 0 && len(roles) > 0 {
-		row.addErr("roles", "roles need groups")
+		row.addErr("roles", "roles_need_groups")
 	}
 	return row, nil
 }
@@ -199,7 +199,7 @@ func (p *enrolments) Next() (*Row, error) {
 		row := &Row{Line: p.line}
 		var bad string
 		if fields, bad = splitFlat(text); bad != "" {
-			row.addErr("", "%s", bad)
+			row.addErrText("", bad)
 			return row, nil
 		}
 		if strings.EqualFold(fields[0], "action") || strings.EqualFold(fields[0], "operation") { // a header
@@ -211,7 +211,7 @@ func (p *enrolments) Next() (*Row, error) {
 
 func (p *enrolments) row(row *Row, fields []string) *Row {
 	if len(fields) < 4 || len(fields) > 6 {
-		row.addErr("", "expected action,role,user,course[,starts_at,ends_at]: %d values", len(fields))
+		row.addErr("", "enrolment_values", errs.P{"count": len(fields)})
 		return row
 	}
 	e := Enrol{Course: fields[3], Column: "course"}
@@ -220,7 +220,7 @@ func (p *enrolments) row(row *Row, fields []string) *Row {
 	case "del":
 		e.Remove = true
 	default:
-		row.addErr("action", "must be add or del, not %q", fields[0])
+		row.addErr("action", "add_or_del", errs.P{"value": fields[0]})
 	}
 	role := strings.ToLower(fields[1])
 	e.RoleName = role
@@ -229,20 +229,20 @@ func (p *enrolments) row(row *Row, fields []string) *Row {
 	}
 	e.Role = role
 	if role == "" {
-		row.addErr("role", "is required")
+		row.addErr("role", "required")
 	}
 	row.Login = fields[2]
 	if row.Login == "" {
-		row.addErr("user", "is required")
+		row.addErr("user", "required")
 	}
 	if e.Course == "" {
-		row.addErr("course", "is required")
+		row.addErr("course", "required")
 	}
 	for i, name := range []string{"starts_at", "ends_at"} {
 		if v := atField(fields, 4+i); v != "" && v != "0" {
 			t, err := parseTime(v)
 			if err != nil {
-				row.addErr(name, "%q is not a date (YYYY-MM-DD or Unix seconds)", v)
+				row.addErr(name, "not_a_date_or_unix", errs.P{"value": v})
 				continue
 			}
 			if i == 0 {
@@ -253,7 +253,7 @@ func (p *enrolments) row(row *Row, fields []string) *Row {
 		}
 	}
 	if e.StartsAt != nil && e.EndsAt != nil && !e.EndsAt.After(*e.StartsAt) {
-		row.addErr("ends_at", "the end must be after the start")
+		row.addErr("ends_at", "end_before_start")
 	}
 	row.Enrols = []Enrol{e}
 	return row
@@ -332,12 +332,12 @@ func (p *groups) Next() (*Row, error) {
 		g.Parent = "" // Moodle's system context: the top of the tree
 	}
 	if g.Name == "" {
-		row.addErr("name", "is required")
+		row.addErr("name", "required")
 	}
 	if v := p.get(rec, "visible"); v != "" {
 		b, ok := flag(v)
 		if !ok {
-			row.addErr("visible", "must be yes or no")
+			row.addErr("visible", "yes_or_no")
 		}
 		g.Private = !b
 	}

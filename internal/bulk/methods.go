@@ -118,7 +118,7 @@ func (p *methods) row(rec *record) *Row {
 	case "upd", "update", "mod", "modify":
 		m.Op = OpUpdate
 	default:
-		row.addErr("operation", "must be add, upd or del, not %q", p.get(rec, "operation"))
+		row.addErr("operation", "add_upd_del", errs.P{"value": p.get(rec, "operation")})
 	}
 	switch meth := strings.ToLower(p.get(rec, "method")); meth {
 	case "cohort":
@@ -126,17 +126,17 @@ func (p *methods) row(rec *record) *Row {
 	case "meta":
 		m.Type = course.Meta
 	default:
-		row.addErr("method", "must be cohort (group sync) or meta, not %q", p.get(rec, "method"))
+		row.addErr("method", "cohort_or_meta", errs.P{"value": p.get(rec, "method")})
 	}
 	if m.Course == "" {
-		row.addErr("shortname", "is required")
+		row.addErr("shortname", "required")
 	}
 	if m.Source == "" {
-		row.addErr("metacohort", "is required: the linked course's shortname, or the group's idnumber")
+		row.addErr("metacohort", "metacohort_required")
 	}
 	b, ok := flag(p.get(rec, "disabled"))
 	if !ok {
-		row.addErr("disabled", "must be 0 or 1")
+		row.addErr("disabled", "zero_or_one")
 	}
 	m.Disabled = b
 	return row
@@ -185,21 +185,21 @@ func planMethod(p *Plan, snap *Snapshot, seen *Seen) {
 	}
 	courseID, ok := snap.Courses[strings.ToLower(m.Course)]
 	if !ok {
-		p.fail("shortname", "course %q not found", m.Course)
+		p.fail("shortname", "course_not_found", errs.P{"course": m.Course})
 	}
 	var source int64
 	if m.Type == course.Meta {
 		if source, ok = snap.Courses[strings.ToLower(m.Source)]; !ok {
-			p.fail("metacohort", "course %q not found", m.Source)
+			p.fail("metacohort", "course_not_found", errs.P{"course": m.Source})
 		}
 	} else if source, ok = snap.Groups[m.Source]; !ok {
-		p.fail("metacohort", "group %q not found (give its idnumber)", m.Source)
+		p.fail("metacohort", "group_not_found_idnumber", errs.P{"group": m.Source})
 	}
 	role := ""
 	if m.Type == course.GroupSync {
 		var ok bool
 		if role, ok = courseRole(snap, Enrol{RoleName: m.RoleName}); !ok {
-			p.fail("role", "unknown course role %q (not a course role, nor in the site's role map)", m.RoleName)
+			p.fail("role", "unknown_course_role", errs.P{"role": m.RoleName})
 		}
 	} else if m.RoleName != "" && m.Op == OpAdd {
 		p.Row.note("role: not used: a meta link keeps each person's role from the linked course")
@@ -208,7 +208,7 @@ func planMethod(p *Plan, snap *Snapshot, seen *Seen) {
 		return
 	}
 	if m.Type == course.Meta && courseID == source {
-		p.fail("metacohort", "a course cannot follow itself")
+		p.fail("metacohort", "course_follows_itself")
 		return
 	}
 	key := methodKey(courseID, m.Type, source, role)
@@ -230,14 +230,14 @@ func planMethod(p *Plan, snap *Snapshot, seen *Seen) {
 	case OpAdd:
 		if st.present {
 			if st.line > 0 {
-				p.fail("metacohort", "added already on line %d", st.line)
+				p.fail("metacohort", "added_on_line", errs.P{"line": st.line})
 			} else {
-				p.fail("metacohort", "the course already has this method")
+				p.fail("metacohort", "course_has_method")
 			}
 			return
 		}
 		if m.Type == course.Meta && metaLoop(snap, seen, courseID, source) {
-			p.fail("metacohort", "course %q already follows %q: a meta link here would make a loop", m.Source, m.Course)
+			p.fail("metacohort", "meta_loop")
 			return
 		}
 		if m.Type == course.Meta {
@@ -250,7 +250,7 @@ func planMethod(p *Plan, snap *Snapshot, seen *Seen) {
 		}
 	case OpUpdate:
 		if !st.present {
-			p.fail("metacohort", "the course has no such method to update")
+			p.fail("metacohort", "no_method_to_update")
 			return
 		}
 		if st.enabled == !m.Disabled {
@@ -262,7 +262,7 @@ func planMethod(p *Plan, snap *Snapshot, seen *Seen) {
 		p.Action = ActUpdate
 	case OpDelete:
 		if !st.present {
-			p.fail("metacohort", "the course has no such method to delete")
+			p.fail("metacohort", "no_method_to_delete")
 			return
 		}
 		st.present, st.line = false, 0
@@ -320,7 +320,7 @@ func (s *Service) applyMethods(ctx context.Context, plans []*Plan, batchID int64
 			if len(e.Fields) > 0 {
 				field = e.Fields[0].Field
 			}
-			plan.fail(field, "%s", e.Message)
+			plan.failWith(errs.FieldError{Field: field, Code: e.Key, Params: e.Params, Message: e.Message})
 			plan.Action = ActError
 		}
 	}

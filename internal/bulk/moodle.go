@@ -153,7 +153,7 @@ func (m *moodle) Next() (*Row, error) {
 	}
 	row := &Row{Line: rec.line, User: &UserFields{Set: map[string]bool{}}}
 	if len(rec.fields) > len(m.names) {
-		row.addErr("column "+strconv.Itoa(len(m.names)+1), "the row has %d values, the header %d", len(rec.fields), len(m.names))
+		row.addErr("column "+strconv.Itoa(len(m.names)+1), "values_vs_header", errs.P{"count": len(rec.fields), "limit": len(m.names)})
 	}
 	u := row.User
 	str := func(col string, dst *string) {
@@ -185,36 +185,36 @@ func (m *moodle) Next() (*Row, error) {
 		case "oidc", "oauth2":
 			u.Auth = "oidc"
 		default:
-			row.addErr("auth", "unknown authentication %q (manual, cas, oauth2)", v)
+			row.addErr("auth", "unknown_moodle_auth", errs.P{"value": v})
 		}
 	}
 	if v, ok := m.get(rec, "lang"); ok && v != "" {
 		u.Set["lang"] = true
 		lang, _, _ := strings.Cut(strings.ToLower(v), "_")
 		if lang != "en" && lang != "fr" {
-			row.addErr("lang", "language %q is not available (en, fr)", v)
+			row.addErr("lang", "language_unavailable", errs.P{"value": v})
 		}
 		u.Language = lang
 	}
 	if v, ok := m.get(rec, "suspended"); ok {
 		b, good := flag(v)
 		if !good {
-			row.addErr("suspended", "must be 0 or 1")
+			row.addErr("suspended", "zero_or_one")
 		}
 		u.Suspended = b
 		u.Set["suspended"] = true
 	}
 	if v, ok := m.get(rec, "deleted"); ok {
 		if b, good := flag(v); !good {
-			row.addErr("deleted", "must be 0 or 1")
+			row.addErr("deleted", "zero_or_one")
 		} else if b {
-			row.addErr("deleted", "deleting accounts from a file is not supported: delete them on the Users page")
+			row.addErr("deleted", "no_delete_from_file")
 		}
 	}
 	if v, ok := m.get(rec, "emailstop"); ok {
 		b, good := flag(v)
 		if !good {
-			row.addErr("emailstop", "must be 0 or 1")
+			row.addErr("emailstop", "zero_or_one")
 		}
 		u.NoEmail = b
 	}
@@ -250,14 +250,14 @@ func (m *moodle) slot(row *Row, rec *record, n int, s *slot) {
 		if v := at(rec, s.status); v != "" {
 			b, ok := flag(v)
 			if !ok {
-				row.addErr("enrolstatus"+num, "must be 0 (active) or 1 (suspended)")
+				row.addErr("enrolstatus"+num, "enrolstatus_value")
 			}
 			e.Suspended = b
 		}
 		if v := at(rec, s.start); v != "" {
 			t, err := parseTime(v)
 			if err != nil {
-				row.addErr("enroltimestart"+num, "%q is not a date (YYYY-MM-DD)", v)
+				row.addErr("enroltimestart"+num, "not_a_date", errs.P{"value": v})
 			} else {
 				e.StartsAt = &t
 			}
@@ -265,7 +265,7 @@ func (m *moodle) slot(row *Row, rec *record, n int, s *slot) {
 		if v := at(rec, s.period); v != "" {
 			d, err := strconv.Atoi(v)
 			if err != nil || d < 0 || d > 36500 {
-				row.addErr("enrolperiod"+num, "must be a number of days")
+				row.addErr("enrolperiod"+num, "whole_days")
 			} else {
 				e.Period = time.Duration(d) * 24 * time.Hour
 			}
@@ -274,7 +274,7 @@ func (m *moodle) slot(row *Row, rec *record, n int, s *slot) {
 	} else {
 		for _, i := range []int{s.role, s.group, s.period, s.status, s.start} {
 			if at(rec, i) != "" {
-				row.addErr(m.names[i], "needs course%s", num)
+				row.addErr(m.names[i], "needs_course_column", errs.P{"column": "course" + num})
 				break
 			}
 		}
@@ -287,7 +287,7 @@ func (m *moodle) slot(row *Row, rec *record, n int, s *slot) {
 	case cat != "" && role != "":
 		r, ok := moodleGroupRoles[strings.ToLower(role)]
 		if !ok {
-			row.addErr("categoryrole"+num, "unknown role %q (manager, coursecreator)", role)
+			row.addErr("categoryrole"+num, "unknown_category_role", errs.P{"value": role})
 		} else {
 			row.Groups = append(row.Groups, GroupRef{IDNumber: cat, Role: r, Column: "category" + num})
 		}

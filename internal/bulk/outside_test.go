@@ -3,6 +3,7 @@ package bulk_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -273,8 +274,9 @@ func TestMethodsFile(t *testing.T) {
 	})
 }
 
-// TestPreviewMatchesApply: for every fixture and test file, in each upload mode, applying
-// reports exactly what the preview announced, row by row.
+// TestPreviewMatchesApply: for every fixture and test file, in each upload mode (and, where
+// accounts are updated, with and without updating passwords), applying reports exactly what
+// the preview announced, row by row.
 func TestPreviewMatchesApply(t *testing.T) {
 	type file struct {
 		name, format string
@@ -310,27 +312,28 @@ func TestPreviewMatchesApply(t *testing.T) {
 		"methods.csv": bulk.FormatMethods, "spreadsheet.tsv": bulk.FormatTSV} {
 		files = append(files, file{name, format, func(t testing.TB) []byte { return testFile(t, name) }})
 	}
-	modes := []string{bulk.AddNew, bulk.AddUpdate, bulk.UpdateOnly}
 	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
 		for _, f := range files {
-			for _, mode := range modes {
-				if f.format != bulk.FormatMoodle && mode != bulk.AddNew {
+			for _, m := range []string{bulk.AddNew, bulk.AddUpdate, bulk.UpdateOnly, bulk.AddUpdate + "+passwords", bulk.UpdateOnly + "+passwords"} {
+				mode, passwords := strings.CutSuffix(m, "+passwords")
+				if f.format != bulk.FormatMoodle && m != bulk.AddNew {
 					continue
 				}
 				ctx := context.Background()
 				w := seedPeople(t, db)
 				data := f.data(t)
-				o := bulk.Options{Format: f.format, Mode: mode, ValidOnly: true, CreateGroups: true, MatchEmail: strings.Contains(f.name, "email_matching")}
+				o := bulk.Options{Format: f.format, Mode: mode, ValidOnly: true, CreateGroups: true, MatchEmail: strings.Contains(f.name, "email_matching"),
+					UpdatePasswords: passwords}
 				pre, err := w.svc.Preview(admin, strings.NewReader(string(data)), o)
 				if err != nil {
-					t.Fatalf("%s %s: preview: %v", f.name, mode, err)
+					t.Fatalf("%s %s: preview: %v", f.name, m, err)
 				}
 				rep, err := w.svc.Apply(admin, opener(data), o)
 				if err != nil {
-					t.Fatalf("%s %s: apply: %v", f.name, mode, err)
+					t.Fatalf("%s %s: apply: %v", f.name, m, err)
 				}
 				if rowsText(rep) != rowsText(pre) || rep.Summary != pre.Summary {
-					t.Errorf("%s %s: apply reported\n%s%+v\nthe preview\n%s%+v", f.name, mode, rowsText(rep), rep.Summary, rowsText(pre), pre.Summary)
+					t.Errorf("%s %s: apply reported\n%s%+v\nthe preview\n%s%+v", f.name, m, rowsText(rep), rep.Summary, rowsText(pre), pre.Summary)
 				}
 				// A second preview of the same file, now applied, and its apply agree too.
 				pre2, err := w.svc.Preview(admin, strings.NewReader(string(data)), o)
@@ -342,7 +345,7 @@ func TestPreviewMatchesApply(t *testing.T) {
 					t.Fatal(err)
 				}
 				if rowsText(rep2) != rowsText(pre2) || rep2.Summary != pre2.Summary {
-					t.Errorf("%s %s, again: apply reported\n%s%+v\nthe preview\n%s%+v", f.name, mode, rowsText(rep2), rep2.Summary, rowsText(pre2), pre2.Summary)
+					t.Errorf("%s %s, again: apply reported\n%s%+v\nthe preview\n%s%+v", f.name, m, rowsText(rep2), rep2.Summary, rowsText(pre2), pre2.Summary)
 				}
 				// Start the next file from an empty database.
 				wipe(t, ctx, db)
@@ -362,4 +365,185 @@ func wipe(t testing.TB, ctx context.Context, db *store.DB) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+}
+
+// TestUpdatePasswords: with Options.UpdatePasswords, a row naming an existing local account
+// sets its password (argon2id, the policy applied), announced by the preview and done by
+// apply alike; its sessions end and an audit event is recorded; a single sign-on account is
+// a skip with a note; a weak password is an error of its row; no password reaches a report
+// or the import's records; undo puts the old password back unless it was changed since.
+func TestUpdatePasswords(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		ctx := context.Background()
+		w := seedPeople(t, db)
+		const oldPass, newPass = "Old-Passphrase-Long-1", "Correct-Horse-Battery-9"
+		oldHash, err := w.accounts.HashPassword(ctx, oldPass, "u1", "u1@example.org")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, oldHash, w.user["u1"]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE users SET auth = 'cas' WHERE id = $1`, w.user["u3"]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.accounts.CreateSession(ctx, w.user["u1"], "127.0.0.1", "test"); err != nil {
+			t.Fatal(err)
+		}
+		file := []byte("username,password\nu1," + newPass + "\nu2,weakpass1\nu3,Another-Long-Passphrase-7\nnobody,Whatever-Long-Pass-5\nu4,\n")
+		o := bulk.Options{Format: bulk.FormatMoodle, Mode: bulk.UpdateOnly, UpdatePasswords: true, ValidOnly: true}
+		pre, err := w.svc.Preview(admin, strings.NewReader(string(file)), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int]string{2: "update", 3: "error", 4: "skip", 5: "skip", 6: "skip"}
+		wantRows(t, pre, want)
+		if r := pre.Rows[0]; !reflect.DeepEqual(r.Changes, []string{"password"}) || !strings.Contains(strings.Join(r.Notes, ";"), "password: will be changed") {
+			t.Errorf("line 2 announces %v %v", r.Changes, r.Notes)
+		}
+		if !strings.Contains(strings.Join(pre.Rows[2].Notes, ";"), "single sign-on") {
+			t.Errorf("line 4 (cas): %v", pre.Rows[2].Notes)
+		}
+		if e := pre.Rows[1].Errors; len(e) != 1 || e[0].Field != "password" {
+			t.Errorf("line 3 (weak): %v", e)
+		}
+		rep, err := w.svc.Apply(admin, opener(file), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rowsText(rep) != rowsText(pre) || rep.Summary != pre.Summary || rep.Summary.Updated != 1 {
+			t.Errorf("apply reported\n%s%+v\nthe preview\n%s%+v", rowsText(rep), rep.Summary, rowsText(pre), pre.Summary)
+		}
+		var hash3 string
+		if err := db.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`, w.user["u3"]).Scan(&hash3); err != nil || hash3 != "" {
+			t.Errorf("the cas account got a password: %q %v", hash3, err)
+		}
+		if n := w.count(t, `SELECT count(*) FROM sessions WHERE user_id = $1`, w.user["u1"]); n != 0 {
+			t.Errorf("u1 still has %d sessions", n)
+		}
+		if n := w.count(t, `SELECT count(*) FROM audit_events WHERE action = 'user.password_import' AND target_id = $1`,
+			fmt.Sprint(w.user["u1"])); n != 1 {
+			t.Errorf("%d password_import audit events, want 1", n)
+		}
+		if _, err := w.accounts.Login(ctx, "u1", newPass, "127.0.0.1"); err != nil {
+			t.Errorf("login with the imported password: %v", err)
+		}
+		if _, err := w.accounts.Login(ctx, "u1", oldPass, "127.0.0.1"); err == nil {
+			t.Error("the old password still works")
+		}
+		// No password in the report, the recorded rows or the audit trail.
+		for _, secret := range []string{newPass, "weakpass1", "Another-Long-Passphrase-7", "Whatever-Long-Pass-5"} {
+			if strings.Contains(rowsText(rep), secret) {
+				t.Errorf("the report holds %q", secret)
+			}
+			if n := w.count(t, `SELECT count(*) FROM import_rows WHERE before LIKE $1 OR message LIKE $1`, "%"+secret+"%"); n != 0 {
+				t.Errorf("import_rows hold %q", secret)
+			}
+			if n := w.count(t, `SELECT count(*) FROM audit_events WHERE details LIKE $1`, "%"+secret+"%"); n != 0 {
+				t.Errorf("audit events hold %q", secret)
+			}
+		}
+		var rows []bulk.BatchRow
+		if err := w.svc.BatchRows(admin, rep.BatchID, func(r bulk.BatchRow) error { rows = append(rows, r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 0 || !reflect.DeepEqual(rows[0].Changes, []string{"password"}) {
+			t.Errorf("batch rows: %+v", rows)
+		}
+		und, err := w.svc.Undo(admin, rep.BatchID, false)
+		if err != nil || und.Reverted != 1 {
+			t.Fatalf("undo %+v %v", und, err)
+		}
+		if _, err := w.accounts.Login(ctx, "u1", oldPass, "127.0.0.1"); err != nil {
+			t.Errorf("after undo, the old password: %v", err)
+		}
+		if n := w.count(t, `SELECT count(*) FROM audit_events WHERE action = 'user.password_restore'`); n != 1 {
+			t.Errorf("%d password_restore events, want 1", n)
+		}
+
+		// Changed by its owner since the import: undo keeps it.
+		rep, err = w.svc.Apply(admin, opener(file), o)
+		if err != nil || rep.Summary.Updated != 1 {
+			t.Fatalf("%+v %v", rep, err)
+		}
+		mine, _ := w.accounts.HashPassword(ctx, "Mine-Since-Then-Long-3", "u1", "u1@example.org")
+		if _, err := db.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, mine, w.user["u1"]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.Undo(admin, rep.BatchID, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.accounts.Login(ctx, "u1", "Mine-Since-Then-Long-3", "127.0.0.1"); err != nil {
+			t.Errorf("undo replaced a password changed since the import: %v", err)
+		}
+
+		// Without the option, nothing changes and every row says why.
+		o.UpdatePasswords = false
+		rep, err = w.svc.Apply(admin, opener(file), o)
+		if err != nil || rep.Summary.Updated != 0 || !strings.Contains(rowsText(rep), "password: not changed for an existing account") {
+			t.Errorf("without the option: %v\n%s", err, rowsText(rep))
+		}
+	})
+}
+
+// TestKeptUploadHoldsNoPassword: the file kept between preview and apply is stored
+// encrypted under its token: its passwords are not in the database, and the token's holder
+// reads it back whole.
+func TestKeptUploadHoldsNoPassword(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		ctx := context.Background()
+		w := seedPeople(t, db)
+		file := "username,password\nu1,Correct-Horse-Battery-9\n" + strings.Repeat("u2,Another-Long-Passphrase-7\n", 50000)
+		o := bulk.Options{Format: bulk.FormatMoodle, Mode: bulk.UpdateOnly, UpdatePasswords: true}
+		token, err := w.svc.KeepUpload(ctx, strings.NewReader(file), w.user["u1"], [32]byte{1}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT data FROM import_upload_chunks ORDER BY seq`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks := 0
+		for rows.Next() {
+			var data []byte
+			if err := rows.Scan(&data); err != nil {
+				t.Fatal(err)
+			}
+			chunks++
+			for _, secret := range []string{"Correct-Horse-Battery-9", "Another-Long-Passphrase-7", "username,password"} {
+				if strings.Contains(string(data), secret) {
+					t.Errorf("chunk %d holds %q", chunks, secret)
+				}
+			}
+		}
+		rows.Close()
+		if chunks < 2 {
+			t.Errorf("%d chunks, want several", chunks)
+		}
+		if up, err := w.svc.TakeUpload(ctx, token+"0", w.user["u1"], [32]byte{1}); err != nil || up != nil {
+			t.Errorf("another token took the upload: %v %v", up, err)
+		}
+		up, err := w.svc.TakeUpload(ctx, token, w.user["u1"], [32]byte{1})
+		if err != nil || up == nil {
+			t.Fatalf("take: %v %v", up, err)
+		}
+		if !up.Options.UpdatePasswords {
+			t.Error("the upload lost its update-passwords option")
+		}
+		rc, _ := up.Open()
+		got, err := io.ReadAll(rc)
+		if err != nil || string(got) != file {
+			t.Errorf("read back %d bytes (want %d): %v", len(got), len(file), err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE import_upload_chunks SET seq = 5 WHERE seq = 0`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE import_upload_chunks SET seq = 0 WHERE seq = 1`); err != nil {
+			t.Fatal(err)
+		}
+		rc, _ = up.Open()
+		if _, err := io.ReadAll(rc); err == nil {
+			t.Error("a chunk moved to another place was read")
+		}
+	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"roster/internal/account"
 	"roster/internal/errs"
+	"roster/internal/i18n"
 )
 
 // Upload types, as Moodle names them.
@@ -37,6 +38,9 @@ type Options struct {
 	CreateGroups bool   // cohort columns naming an unknown group idnumber create it
 	ValidOnly    bool   // apply the valid rows of a file that has errors
 	Notify       bool   // new accounts without a password get a set-your-password email
+	// UpdatePasswords sets the password of an existing local account from its row (Moodle's
+	// "existing user password: update"); without it such passwords are left unchanged.
+	UpdatePasswords bool
 	// UserField says how an enrolments file names people: UserUsername, UserEmail or
 	// UserIDNumber; "" for any of them that matches exactly one account.
 	UserField string
@@ -166,6 +170,7 @@ type Plan struct {
 	Changes  map[string]string // user column → new value, for updates
 	Rename   string            // new username
 	Status   string            // new status, "" for unchanged
+	Password string            // update: the new password (Options.UpdatePasswords), never reported
 	Enrols   []PlannedEnrol
 	Groups   []GroupRef
 	GroupIDs []int64 // of Groups; 0 for a group created by the import
@@ -178,8 +183,22 @@ type PlannedEnrol struct {
 	CourseID int64
 }
 
-func (p *Plan) fail(field, format string, args ...any) {
-	p.Errors = append(p.Errors, errs.FieldError{Field: field, Line: p.Row.Line, Message: fmt.Sprintf(format, args...)})
+// fail records a coded problem of the row: fail("email", "duplicate_email", errs.P{"line": 3}).
+func (p *Plan) fail(field, key string, params ...errs.P) {
+	var e errs.Fields
+	e.AddAt(p.Row.Line, 0, field, key, params...)
+	p.Errors = append(p.Errors, e...)
+}
+
+// failWith records a service's field error on the row, keeping its code.
+func (p *Plan) failWith(f errs.FieldError) {
+	f.Line = p.Row.Line
+	p.Errors = append(p.Errors, f)
+}
+
+// failText records a problem with an English message and no code (parents of groups).
+func (p *Plan) failText(field, msg string) {
+	p.Errors = append(p.Errors, errs.FieldError{Field: field, Line: p.Row.Line, Message: msg})
 }
 
 // columns of a user row in messages, by NewUser field names.
@@ -212,24 +231,24 @@ func planUser(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 	}
 	email := strings.ToLower(u.Email)
 	if username == "" && email == "" {
-		p.fail("username", "a username or an email is required")
+		p.fail("username", "username_or_email_required")
 		return
 	}
 	// Duplicates within the file.
 	if username != "" {
 		if l, ok := seen.first("u:"+username, p.Row.Line); !ok {
-			p.fail("username", "duplicate of line %d", l)
+			p.fail("username", "duplicate_of_line", errs.P{"line": l})
 		}
 	}
 	if email != "" && !snap.SharedEmail {
 		if l, ok := seen.first("e:"+email, p.Row.Line); !ok {
-			p.fail("email", "%s is also on line %d", u.Email, l)
+			p.fail("email", "email_also_on_line", errs.P{"email": u.Email, "line": l})
 		}
 	}
 	var ex *Existing
 	if o.MatchEmail {
 		if email == "" {
-			p.fail("email", "is required to match accounts by email")
+			p.fail("email", "email_required_to_match")
 			return
 		}
 		switch found := snap.ByEmail[email]; len(found) {
@@ -237,7 +256,7 @@ func planUser(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 		case 1:
 			ex = found[0]
 		default:
-			p.fail("email", "several accounts have the email %s: match on username instead", u.Email)
+			p.fail("email", "email_several_accounts", errs.P{"email": u.Email})
 			return
 		}
 	} else {
@@ -254,7 +273,7 @@ func planUser(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 		p.Existing = ex
 		if o.Mode == AddNew {
 			if email != "" && !strings.EqualFold(ex.Email, email) && !o.MatchEmail {
-				p.fail("username", "%s already exists with another email", username)
+				p.fail("username", "username_other_email", errs.P{"username": username})
 				return
 			}
 			p.Action = ActSkip
@@ -288,25 +307,25 @@ func planCreate(p *Plan, snap *Snapshot, username string, o Options) {
 			if c, ok := userColumn[f.Field]; ok && p.Row.User.Set != nil && o.Format == FormatMoodle {
 				f.Field = c
 			}
-			p.fail(f.Field, "%s", f.Message)
+			p.failWith(f)
 		}
 	}
 	if alt := takenLookalike(snap, p.New.Username); alt != "" {
-		p.fail("username", "%s looks the same as the existing username %s", p.New.Username, alt)
+		p.fail("username", "username_lookalike", errs.P{"username": p.New.Username, "existing": alt})
 	}
 	if o.MatchEmail {
 		if _, taken := snap.ByUsername[username]; taken {
-			p.fail("username", "%s is taken by an account with another email", username)
+			p.fail("username", "username_taken_other_email", errs.P{"username": username})
 		}
 	}
 	if e := strings.ToLower(u.Email); e != "" && !snap.SharedEmail && len(snap.ByEmail[e]) > 0 {
-		p.fail("email", "%s is already used by another account", u.Email)
+		p.fail("email", "email_used_by", errs.P{"email": u.Email})
 	}
 	if u.Suspended {
 		p.Status = account.StatusSuspended
 	}
 	if u.DeleteAt != nil && !u.DeleteAt.After(snap.Now) {
-		p.fail("delete_at", "must be in the future")
+		p.fail("delete_at", "must_be_future")
 	}
 }
 
@@ -316,7 +335,7 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 	set := func(col, now, before string) {
 		if u.Set[col] && now != before {
 			if now == "" && (col == "firstname" || col == "lastname") {
-				p.fail(col, "must not be empty")
+				p.fail(col, "required")
 				return
 			}
 			p.Changes[col] = now
@@ -324,7 +343,7 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 	}
 	for _, n := range []struct{ col, now, before string }{{"firstname", u.FirstName, ex.FirstName}, {"lastname", u.LastName, ex.LastName}} {
 		if _, err := account.CheckName(n.col, n.now); err != nil {
-			p.fail(n.col, "%s", errs.As(err).Fields[0].Message)
+			p.failWith(errs.As(err).Fields[0])
 			continue
 		}
 		set(n.col, n.now, n.before)
@@ -336,9 +355,9 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 	}
 	if u.Set["email"] && !strings.EqualFold(u.Email, ex.Email) && u.Email != "" {
 		if err := (&account.NewUser{Email: u.Email, FirstName: "x", LastName: "x"}).Validate(); err != nil {
-			p.fail("email", "is not a valid email address")
+			p.fail("email", "invalid_email")
 		} else if e := strings.ToLower(u.Email); !snap.SharedEmail && len(snap.ByEmail[e]) > 0 {
-			p.fail("email", "%s is already used by another account", u.Email)
+			p.fail("email", "email_used_by", errs.P{"email": u.Email})
 		} else {
 			p.Changes["email"] = u.Email
 		}
@@ -352,11 +371,11 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 		if !o.AllowRenames {
 			p.Row.note("username: the account keeps %s (renames are not allowed)", ex.Username)
 		} else if norm, err := account.NormalizeUsername(username); err != nil {
-			p.fail("username", "%s", errs.As(err).Fields[0].Message)
+			p.failWith(errs.As(err).Fields[0])
 		} else if _, taken := snap.ByUsername[norm]; taken {
-			p.fail("username", "%s is taken by another account", norm)
+			p.fail("username", "username_taken_by", errs.P{"username": norm})
 		} else if alt := takenLookalike(snap, norm); alt != "" {
-			p.fail("username", "%s looks the same as the existing username %s", norm, alt)
+			p.fail("username", "username_lookalike", errs.P{"username": norm, "existing": alt})
 		} else {
 			p.Rename = norm
 		}
@@ -371,11 +390,9 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 		}
 	}
 	if u.Password != "" {
-		// Moodle's "existing user password: update" is not offered: a file must not reset
-		// the password of someone who may be using it; they reset it themselves.
-		p.Row.note("password: not changed for an existing account (Roster never overwrites a password from a file; the person uses \"forgotten password\")")
+		planPassword(p, o)
 	}
-	if len(p.Changes) == 0 && p.Rename == "" && p.Status == "" {
+	if len(p.Changes) == 0 && p.Rename == "" && p.Status == "" && p.Password == "" {
 		p.Changes = nil
 		p.Action = ActSkip
 		if u.Password == "" {
@@ -384,6 +401,41 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 		return
 	}
 	p.Action = ActUpdate
+}
+
+// planPassword decides what becomes of the password of a row naming an existing account.
+func planPassword(p *Plan, o Options) {
+	u, ex := p.Row.User, p.Existing
+	if !o.UpdatePasswords {
+		// A file must not reset the password of someone who may be using it unless the
+		// administrator asks for it (Moodle's "existing user password: update").
+		p.Row.note("password: not changed for an existing account (the import does not update passwords; the person uses \"forgotten password\")")
+		return
+	}
+	auth := ex.Auth
+	if a, ok := p.Changes["auth"]; ok {
+		auth = a
+	}
+	if auth != account.AuthLocal {
+		p.Row.note("password: not set: the account logs in with single sign-on (%s)", auth)
+		return
+	}
+	email := ex.Email
+	if e, ok := p.Changes["email"]; ok {
+		email = e
+	}
+	username := ex.Username
+	if p.Rename != "" {
+		username = p.Rename
+	}
+	if err := account.CheckPasswordPolicy(u.Password, username, email); err != nil {
+		for _, f := range errs.As(err).Fields {
+			p.fail("password", "%s", f.Message)
+		}
+		return
+	}
+	p.Password = u.Password
+	p.Row.note("password: will be changed (the person's sessions end)")
 }
 
 // ChangedColumns lists an update's changed columns in a stable order.
@@ -395,6 +447,9 @@ func (p *Plan) ChangedColumns() []string {
 	if p.Status != "" && p.Action == ActUpdate {
 		cols = append(cols, "suspended")
 	}
+	if p.Password != "" {
+		cols = append(cols, "password")
+	}
 	return cols
 }
 
@@ -402,7 +457,7 @@ func planEnrols(p *Plan, snap *Snapshot, seen *Seen) {
 	for _, e := range p.Row.Enrols {
 		id, ok := snap.Courses[strings.ToLower(e.Course)]
 		if !ok {
-			p.fail(e.Column, "course %q not found", e.Course)
+			p.fail(e.Column, "course_not_found", errs.P{"course": e.Course})
 			continue
 		}
 		role, ok := courseRole(snap, e)
@@ -411,7 +466,7 @@ func planEnrols(p *Plan, snap *Snapshot, seen *Seen) {
 			if name == "" {
 				name = e.Role
 			}
-			p.fail(strings.Replace(e.Column, "course", "role", 1), "unknown course role %q (not a course role, nor in the site's role map)", name)
+			p.fail(strings.Replace(e.Column, "course", "role", 1), "unknown_course_role", errs.P{"role": name})
 			continue
 		}
 		e.Role = role
@@ -521,7 +576,7 @@ func planGroups(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 		if !ok {
 			creatable := o.CreateGroups && strings.HasPrefix(g.Column, "cohort")
 			if !creatable && !seen.newGroup[g.IDNumber] {
-				p.fail(g.Column, "group %q not found", g.IDNumber)
+				p.fail(g.Column, "group_not_found", errs.P{"group": g.IDNumber})
 				continue
 			}
 			if !seen.newGroup[g.IDNumber] {
@@ -583,9 +638,9 @@ func findLogin(p *Plan, snap *Snapshot, login string) *Existing {
 	case 1:
 		return found[0]
 	case 0:
-		p.fail("user", "no account has the %s %q", what, login)
+		p.fail("user", "no_account_with", errs.P{"field": i18n.Label("label.user_field." + what), "login": login})
 	default:
-		p.fail("user", "%d accounts match %q by %s: choose the user field (username, email or idnumber)", len(found), login, what)
+		p.fail("user", "several_accounts_match", errs.P{"count": len(found), "login": login, "field": i18n.Label("label.user_field." + what)})
 	}
 	return nil
 }
@@ -598,26 +653,26 @@ func planGroup(p *Plan, snap *Snapshot, seen *Seen) {
 	if g.Parent != "" {
 		id, err := resolveParent(snap, g.Parent)
 		if err != "" {
-			p.fail("category", "%s", err)
+			p.failText("category", err)
 			return
 		}
 		parent = id
 	}
 	if g.IDNumber != "" {
 		if _, taken := snap.Groups[g.IDNumber]; taken {
-			p.fail("idnumber", "a group with idnumber %q already exists", g.IDNumber)
+			p.fail("idnumber", "group_idnumber_taken", errs.P{"idnumber": g.IDNumber})
 		} else if l, ok := seen.first("g:"+g.IDNumber, p.Row.Line); !ok {
-			p.fail("idnumber", "duplicate of line %d", l)
+			p.fail("idnumber", "duplicate_of_line", errs.P{"line": l})
 		}
 	}
 	for _, n := range snap.Tree {
 		if n.ParentID == parent && strings.EqualFold(n.Name, g.Name) {
-			p.fail("name", "a group named %q already exists there", g.Name)
+			p.fail("name", "group_name_taken", errs.P{"name": g.Name})
 			break
 		}
 	}
 	if l, ok := seen.first(fmt.Sprintf("n:%d/%s", parent, strings.ToLower(g.Name)), p.Row.Line); !ok {
-		p.fail("name", "duplicate of line %d", l)
+		p.fail("name", "duplicate_of_line", errs.P{"line": l})
 	}
 	p.GroupIDs = []int64{parent}
 	p.Action = ActCreate

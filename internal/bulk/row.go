@@ -76,8 +76,16 @@ type GroupFields struct {
 	Private                             bool
 }
 
-func (r *Row) addErr(field, format string, args ...any) {
-	r.Errors = append(r.Errors, errs.FieldError{Field: field, Line: r.Line, Message: fmt.Sprintf(format, args...)})
+// addErr records a coded problem of the row: addErr("lang", "language_unavailable", errs.P{"value": v}).
+func (r *Row) addErr(field, key string, params ...errs.P) {
+	var f errs.Fields
+	f.AddAt(r.Line, 0, field, key, params...)
+	r.Errors = append(r.Errors, f...)
+}
+
+// addErrText records a problem with an English message and no code.
+func (r *Row) addErrText(field, msg string) {
+	r.Errors = append(r.Errors, errs.FieldError{Field: field, Line: r.Line, Message: msg})
 }
 
 func (r *Row) note(format string, args ...any) {

@@ -523,7 +523,7 @@ func (s *Service) run(ctx context.Context, batchID int64, open func() (io.ReadCl
 			return errs.Wrap(err, "bulk: finish batch")
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: "import.apply", TargetType: "import", TargetID: strconv.FormatInt(batchID, 10),
-			Details: map[string]any{"format": o.Format, "mode": o.Mode, "created": sm.Created, "updated": sm.Updated,
+			Details: map[string]any{"format": o.Format, "mode": o.Mode, "update_passwords": o.UpdatePasswords, "created": sm.Created, "updated": sm.Updated,
 				"enrolled": sm.Enrolled, "skipped": sm.Skipped, "errors": sm.Errors}})
 	})
 	if err != nil {
@@ -587,7 +587,7 @@ func (s *Service) newBatch(ctx context.Context, o Options, rows int, newGroups [
 	// new_groups: the groups prepare created for the file, which the apply's report still
 	// announces as created by their rows (as the preview did).
 	opts, _ := json.Marshal(map[string]any{"mode": o.Mode, "match_email": o.MatchEmail, "allow_renames": o.AllowRenames,
-		"valid_only": o.ValidOnly, "user_field": o.UserField, "new_groups": newGroups})
+		"valid_only": o.ValidOnly, "user_field": o.UserField, "update_passwords": o.UpdatePasswords, "new_groups": newGroups})
 	var by any
 	if p := authz.From(ctx); p != nil && p.UserID != 0 {
 		by = p.UserID
@@ -624,12 +624,13 @@ func (s *Service) renew(ctx context.Context, batchID int64) (stop func()) {
 	return func() { close(done); <-finished }
 }
 
-// hashAll hashes the passwords of the accounts plans create, at most a few at once (each
-// argon2id hash takes 19 MiB), outside any transaction. Rows without a password cost nothing.
+// hashAll hashes the passwords of the accounts plans create, and of those whose password
+// they update (Options.UpdatePasswords), at most a few at once (each argon2id hash takes
+// 19 MiB), outside any transaction. Rows without a password cost nothing.
 func (s *Service) hashAll(ctx context.Context, plans []*Plan) (map[int]string, error) {
 	var todo []*Plan
 	for _, p := range plans {
-		if p.Action == ActCreate && p.New.Password != "" {
+		if (p.Action == ActCreate && p.New.Password != "") || (p.Action == ActUpdate && p.Password != "") {
 			todo = append(todo, p)
 		}
 	}
@@ -648,7 +649,13 @@ func (s *Service) hashAll(ctx context.Context, plans []*Plan) (map[int]string, e
 		go func() {
 			defer wg.Done()
 			for p := range next {
-				h, err := s.accounts.HashPassword(ctx, p.New.Password, p.New.Username, p.New.Email)
+				var h string
+				var err error
+				if p.Action == ActCreate {
+					h, err = s.accounts.HashPassword(ctx, p.New.Password, p.New.Username, p.New.Email)
+				} else {
+					h, err = s.accounts.HashPassword(ctx, p.Password, "", "") // planPassword checked the policy
+				}
 				mu.Lock()
 				if err != nil && firstErr == nil && !errs.Is(err, errs.Invalid) {
 					firstErr = err

@@ -268,6 +268,10 @@ func (s *Service) undoUsers(ctx context.Context, tx *store.Tx, batchID int64, re
 					err = s.accounts.ReactivateTx(ctx, tx, x.user)
 				case col == "status":
 					err = s.accounts.SuspendTx(ctx, tx, x.user)
+				case col == "password":
+					// Put back only while the account has the imported password: someone who
+					// changed it since keeps theirs.
+					_, err = s.accounts.UndoImportPasswordTx(ctx, tx, x.user, v)
 				case undoColumns[col]:
 					_, err = tx.ExecContext(ctx, fmt.Sprintf(`UPDATE users SET %s = $1, updated_at = $2 WHERE id = $3`, col), v, tx.Now.Unix(), x.user)
 					if err == nil && col == "email" {

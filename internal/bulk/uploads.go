@@ -3,10 +3,13 @@ package bulk
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"time"
 
@@ -18,7 +21,9 @@ import (
 // import_upload_chunks), not in an instance: behind a load balancer, the preview on one
 // instance and the apply on another read the same bytes. A token, shown once, names an upload;
 // only its hash is stored, and it is bound to the person and the session that uploaded it.
-// PurgeUploads (a periodic job) deletes those past their expiry.
+// PurgeUploads (a periodic job) deletes those past their expiry. The file may hold passwords:
+// its chunks are stored encrypted (AES-256-GCM) under a key derived from the token, which the
+// database never holds, so the stored upload reveals none of them.
 
 // UploadTTL is how long an uploaded file waits for Apply.
 const UploadTTL = 2 * time.Hour
@@ -31,12 +36,31 @@ type Upload struct {
 	Options Options
 	Size    int64
 	s       *Service
+	aead    cipher.AEAD
 }
 
 func uploadHash(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
 }
+
+// uploadCipher is the cipher of an upload's chunks, keyed by its token (not by the token's
+// stored hash).
+func uploadCipher(token string) cipher.AEAD {
+	key := sha256.Sum256([]byte("roster-import-upload-key\x00" + token))
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		panic(err) // a 32-byte key is always valid
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return aead
+}
+
+// chunkAD binds a chunk to its upload and place.
+func chunkAD(upload int64, seq int) []byte { return fmt.Appendf(nil, "%d/%d", upload, seq) }
 
 // KeepUpload stores the file r for Apply by userID in the session whose hash is session, with
 // the options it was previewed with, and returns its token.
@@ -45,6 +69,7 @@ func (s *Service) KeepUpload(ctx context.Context, r io.Reader, userID int64, ses
 	rand.Read(b)
 	token := hex.EncodeToString(b)
 	opts, _ := json.Marshal(o)
+	aead := uploadCipher(token)
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		var id int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO import_uploads (token_hash, user_id, session_hash, options, size,
@@ -57,8 +82,11 @@ func (s *Service) KeepUpload(ctx context.Context, r io.Reader, userID int64, ses
 		for seq := 0; ; seq++ {
 			n, err := io.ReadFull(r, buf)
 			if n > 0 {
+				nonce := make([]byte, aead.NonceSize())
+				rand.Read(nonce)
+				sealed := aead.Seal(nonce, nonce, buf[:n], chunkAD(id, seq))
 				if _, err := tx.ExecContext(ctx, `INSERT INTO import_upload_chunks (upload_id, seq, data) VALUES ($1, $2, $3)`,
-					id, seq, buf[:n]); err != nil {
+					id, seq, sealed); err != nil {
 					return err
 				}
 				size += int64(n)
@@ -84,7 +112,7 @@ func (s *Service) KeepUpload(ctx context.Context, r io.Reader, userID int64, ses
 // PutBack when Apply does not start, Drop when it is done.
 func (s *Service) TakeUpload(ctx context.Context, token string, userID int64, session [32]byte) (*Upload, error) {
 	var (
-		u    = &Upload{s: s}
+		u    = &Upload{s: s, aead: uploadCipher(token)}
 		opts string
 	)
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
@@ -145,8 +173,16 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 		if err != nil {
 			return 0, errs.Wrap(err, "bulk: read upload")
 		}
+		ns := r.u.aead.NonceSize()
+		if len(data) < ns {
+			return 0, errs.New(errs.Gone, "the kept file cannot be read: upload it again")
+		}
+		plain, err := r.u.aead.Open(nil, data[:ns], data[ns:], chunkAD(r.u.ID, r.seq))
+		if err != nil {
+			return 0, errs.New(errs.Gone, "the kept file cannot be read: upload it again")
+		}
 		r.seq++
-		r.buf = bytes.NewReader(data)
+		r.buf = bytes.NewReader(plain)
 	}
 	return r.buf.Read(p)
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -22,6 +23,8 @@ type Config struct {
 	SMTP     string        // smtp://user:pass@host:port or smtps://...; empty keeps mail in the outbox
 	MailFrom string        // sender of every email
 	ResetTTL time.Duration // how long a password-reset link works
+	Language string        // the site's language (en, fr); empty: the one chosen at first set-up
+	TimeZone string        // the site's time zone (IANA name); empty: the one chosen at first set-up
 
 	// TrustedProxies are the CIDRs (comma or space separated; a bare address is one host) of
 	// the reverse proxies whose X-Forwarded-For / Forwarded headers are believed.
@@ -63,6 +66,8 @@ func (c *Config) settings() []setting {
 		{flag: "smtp", env: "ROSTER_SMTP", usage: "smtp://user:pass@host:port (smtps:// for TLS); empty keeps mail in the outbox", secret: true, str: &c.SMTP},
 		{flag: "mail-from", env: "ROSTER_MAIL_FROM", usage: "sender of every email", str: &c.MailFrom},
 		{flag: "reset-ttl", env: "ROSTER_RESET_TTL", usage: "how long a password-reset link works", dur: &c.ResetTTL},
+		{flag: "language", env: "ROSTER_LANGUAGE", usage: "the site's language (en, fr): pages and emails for people who have none of their own", str: &c.Language},
+		{flag: "timezone", env: "ROSTER_TIMEZONE", usage: "the site's time zone (IANA name, e.g. Europe/Paris)", str: &c.TimeZone},
 		{flag: "trusted-proxies", env: "ROSTER_TRUSTED_PROXIES", usage: "CIDRs of reverse proxies whose X-Forwarded-For / Forwarded is believed", str: &c.TrustedProxies},
 		{flag: "metrics-addr", env: "ROSTER_METRICS_ADDR", usage: "separate listener for /metrics (empty: /metrics needs a platform-admin token)", str: &c.MetricsAddr},
 		{flag: "secret-key", env: "ROSTER_SECRET_KEY", secret: true, envOnly: true, str: &c.SecretKey},
@@ -103,10 +108,12 @@ func (s setting) set(v string) error {
 	return nil
 }
 
-// Register adds the configuration flags to fs; parsed flags override the environment.
-func (c *Config) Register(fs *flag.FlagSet) {
+// Register adds the configuration flags to fs; parsed flags override the environment. A
+// command whose own flag has the name of a setting passes it in except: that setting then
+// comes from the environment only (e.g. "user add --language" is the person's language).
+func (c *Config) Register(fs *flag.FlagSet, except ...string) {
 	for _, s := range c.settings() {
-		if s.envOnly {
+		if s.envOnly || slices.Contains(except, s.flag) {
 			continue
 		}
 		if s.dur != nil {
@@ -138,6 +145,14 @@ func (c *Config) Finish() error {
 	}
 	if c.ResetTTL <= 0 {
 		return fmt.Errorf("reset-ttl: must be positive")
+	}
+	if c.Language != "" && c.Language != "en" && c.Language != "fr" {
+		return fmt.Errorf("language: %q: expected en or fr", c.Language)
+	}
+	if c.TimeZone != "" {
+		if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "Local" {
+			return fmt.Errorf("timezone: %q: expected an IANA time zone such as Europe/Paris", c.TimeZone)
+		}
 	}
 	if _, err := c.Proxies(); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/i18n"
 	"roster/internal/store"
 )
 
@@ -29,10 +30,10 @@ func (s *Service) Unenrol(ctx context.Context, courseID int64, userIDs []int64, 
 		if methodID != 0 {
 			m, err := getMethod(ctx, tx, methodID)
 			if err != nil || m.CourseID != courseID {
-				return notFoundField("method_id", "enrolment method %d not found", methodID)
+				return notFoundField("method_id", "no_such_method")
 			}
 			if m.Synced() {
-				return errs.New(errs.Conflict, "people enrolled by %s follow its source: remove them there", m.Type)
+				return errs.Coded(errs.Conflict, "synced_enrolments", errs.P{"method": i18n.Label("label.method." + m.Type)})
 			}
 		}
 		filter := ` AND method_id IN (SELECT id FROM course_methods WHERE course_id = $1 AND type NOT IN ('group_sync', 'meta', 'sis'))`
@@ -71,7 +72,7 @@ func (s *Service) Unenrol(ctx context.Context, courseID int64, userIDs []int64, 
 // authz.ManageParticipants. Errors: Forbidden, NotFound, Invalid.
 func (s *Service) SetStatus(ctx context.Context, courseID int64, userIDs []int64, status string) (*BulkResult, error) {
 	if status != Active && status != Suspended {
-		return nil, errs.Field("status", "must be active or suspended")
+		return nil, errs.FieldCode("status", "bad_enrolment_status")
 	}
 	var res BulkResult
 	err := s.bulk(ctx, courseID, userIDs, func(tx *store.Tx, in string, args []any) error {
@@ -98,7 +99,7 @@ func (s *Service) SetStatus(ctx context.Context, courseID int64, userIDs []int64
 // before start).
 func (s *Service) SetDates(ctx context.Context, courseID int64, userIDs []int64, starts, ends *time.Time) (*BulkResult, error) {
 	if starts != nil && ends != nil && !ends.After(*starts) {
-		return nil, errs.Field("ends_at", "the end must be after the start")
+		return nil, errs.FieldCode("ends_at", "end_before_start")
 	}
 	var res BulkResult
 	err := s.bulk(ctx, courseID, userIDs, func(tx *store.Tx, in string, args []any) error {
@@ -128,7 +129,7 @@ const MaxBulk = 20000
 func (s *Service) bulk(ctx context.Context, courseID int64, userIDs []int64, fn func(tx *store.Tx, in string, args []any) error) error {
 	ids := dedupe(userIDs)
 	if len(ids) > MaxBulk {
-		return errs.Field("user_ids", "at most %d people at once", MaxBulk)
+		return errs.FieldCode("user_ids", "too_many_people", errs.P{"limit": MaxBulk})
 	}
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := authz.CanInCourse(ctx, tx, authz.ManageParticipants, courseID, tx.Now); err != nil {

@@ -58,17 +58,17 @@ func (c *Course) Validate() error {
 	var f errs.Fields
 	switch {
 	case c.Shortname == "":
-		f.Add("shortname", "a course needs a short name")
+		f.AddCode("shortname", "course_shortname_required")
 	case utf8.RuneCountInString(c.Shortname) > MaxShortnameLen:
-		f.Add("shortname", "at most %d characters", MaxShortnameLen)
+		f.AddCode("shortname", "too_long", errs.P{"limit": MaxShortnameLen})
 	case strings.ContainsAny(c.Shortname, "\r\n\t"):
-		f.Add("shortname", "must be on one line")
+		f.AddCode("shortname", "one_line")
 	}
 	switch {
 	case c.Fullname == "":
-		f.Add("fullname", "a course needs a full name")
+		f.AddCode("fullname", "course_fullname_required")
 	case utf8.RuneCountInString(c.Fullname) > MaxFullnameLen:
-		f.Add("fullname", "at most %d characters", MaxFullnameLen)
+		f.AddCode("fullname", "too_long", errs.P{"limit": MaxFullnameLen})
 	}
 	return f.Err()
 }
@@ -118,7 +118,7 @@ func (s *Service) Create(ctx context.Context, c Course) (*Course, error) {
 			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, c.Shortname, c.Fullname, c.Visible, store.NullUnix(c.StartsAt),
 			tx.Now.Unix()).Scan(&c.ID)
 		if store.IsUnique(err) {
-			return conflictField("shortname", "a course with the short name %q already exists", c.Shortname)
+			return conflictField("shortname", "course_shortname_taken", errs.P{"shortname": c.Shortname})
 		}
 		if err != nil {
 			return wrap(err, "course: create")
@@ -193,7 +193,7 @@ func (s *Service) Update(ctx context.Context, id int64, u Update) (*Course, erro
 		_, err = tx.ExecContext(ctx, `UPDATE courses SET shortname = $2, fullname = $3, visible = $4, starts_at = $5, updated_at = $6
 			WHERE id = $1`, id, c.Shortname, c.Fullname, c.Visible, store.NullUnix(c.StartsAt), tx.Now.Unix())
 		if store.IsUnique(err) {
-			return conflictField("shortname", "a course with the short name %q already exists", c.Shortname)
+			return conflictField("shortname", "course_shortname_taken", errs.P{"shortname": c.Shortname})
 		}
 		if err != nil {
 			return wrap(err, "course: update")
@@ -265,7 +265,7 @@ func (s *Service) List(ctx context.Context, f Filter) (items []Course, next stri
 	if f.Cursor != "" {
 		after, err := strconv.Atoi(f.Cursor)
 		if err != nil || after < 0 {
-			return nil, "", errs.Field("cursor", "not a cursor this list gave")
+			return nil, "", errs.FieldCode("cursor", "bad_cursor")
 		}
 		args = append(args, after)
 		where = append(where, `c.id > $`+strconv.Itoa(len(args)))
@@ -314,7 +314,7 @@ func CourseOpen(ctx context.Context, q store.Querier, courseID int64, now time.T
 	var starts sql.NullInt64
 	err = q.QueryRowContext(ctx, `SELECT starts_at FROM courses WHERE id = $1`, courseID).Scan(&starts)
 	if store.IsNoRows(err) {
-		return false, time.Time{}, notFoundField("course_id", "course %d not found", courseID)
+		return false, time.Time{}, notFoundField("course_id", "no_such_course")
 	}
 	if err != nil {
 		return false, time.Time{}, wrap(err, "course: open")
@@ -371,7 +371,7 @@ func getCourse(ctx context.Context, q store.Querier, id int64) (*Course, error) 
 		FROM courses c WHERE c.id = $1`, id)
 	err := scanCourse(row, &c)
 	if store.IsNoRows(err) {
-		return nil, errs.New(errs.NotFound, "course %d not found", id)
+		return nil, errs.Coded(errs.NotFound, "no_such_course")
 	}
 	if err != nil {
 		return nil, wrap(err, "course: get")
@@ -395,16 +395,14 @@ func scanCourse(r scanner, c *Course, extra ...any) error {
 
 func (s *Service) now() time.Time { return s.db.Now().UTC().Truncate(time.Second) }
 
-func conflictField(field, format string, args ...any) error {
-	e := errs.Field(field, format, args...)
-	e.Code = errs.Conflict
-	return e
+// conflictField is a coded field error of class Conflict.
+func conflictField(field, key string, p ...errs.P) error {
+	return errs.FieldCode(field, key, p...).Class(errs.Conflict)
 }
 
-func notFoundField(field, format string, args ...any) error {
-	e := errs.Field(field, format, args...)
-	e.Code = errs.NotFound
-	return e
+// notFoundField is a coded field error of class NotFound.
+func notFoundField(field, key string, p ...errs.P) error {
+	return errs.FieldCode(field, key, p...).Class(errs.NotFound)
 }
 
 // wrap is errs.Wrap returning a plain error, nil for nil.

@@ -11,6 +11,7 @@ import (
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/i18n"
 	"roster/internal/store"
 )
 
@@ -74,7 +75,7 @@ func (s *Service) Enrol(ctx context.Context, courseID int64, r EnrolRequest) (*E
 		}
 		users := dedupe(r.UserIDs)
 		if len(users) == 0 && len(r.GroupIDs) == 0 {
-			return errs.Field("user_ids", "choose at least one person or group")
+			return errs.FieldCode("user_ids", "choose_person_or_group")
 		}
 		if err := checkUsers(ctx, tx, users); err != nil {
 			return err
@@ -123,7 +124,7 @@ func (s *Service) EnrolInvited(ctx context.Context, tx *store.Tx, courseID, user
 func EnrolInvitedTx(ctx context.Context, tx *store.Tx, courseID, userID int64) error {
 	c, err := getCourse(ctx, tx, courseID)
 	if err != nil {
-		return notFoundField("course_id", "course %d not found", courseID)
+		return notFoundField("course_id", "no_such_course")
 	}
 	if err := checkUsers(ctx, tx, []int64{userID}); err != nil {
 		return err
@@ -158,7 +159,7 @@ func (s *Service) SelfEnrol(ctx context.Context, courseID, methodID int64, key s
 		return err
 	}
 	if p.UserID == 0 {
-		return errs.New(errs.Forbidden, "only a person can enrol themself")
+		return errs.Coded(errs.Forbidden, "self_enrol_person_only")
 	}
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		c, err := getCourse(ctx, tx, courseID)
@@ -167,17 +168,17 @@ func (s *Service) SelfEnrol(ctx context.Context, courseID, methodID int64, key s
 		}
 		m, err := getMethod(ctx, tx, methodID)
 		if err != nil || m.CourseID != courseID || m.Type != Self {
-			return notFoundField("method_id", "no self-enrolment %d in this course", methodID)
+			return notFoundField("method_id", "no_self_enrolment")
 		}
 		switch {
 		case !m.Enabled || !c.Visible:
-			return errs.New(errs.Forbidden, "self-enrolment is closed in this course")
+			return errs.Coded(errs.Forbidden, "self_enrol_closed")
 		case m.EnrolStartsAt != nil && tx.Now.Before(*m.EnrolStartsAt):
-			return errs.New(errs.Forbidden, "self-enrolment opens on %s", m.EnrolStartsAt.Format("2006-01-02 15:04"))
+			return errs.Coded(errs.Forbidden, "self_enrol_opens", errs.P{"date": i18n.Time(*m.EnrolStartsAt)})
 		case m.EnrolEndsAt != nil && !tx.Now.Before(*m.EnrolEndsAt):
-			return errs.New(errs.Forbidden, "self-enrolment closed on %s", m.EnrolEndsAt.Format("2006-01-02 15:04"))
+			return errs.Coded(errs.Forbidden, "self_enrol_closed_on", errs.P{"date": i18n.Time(*m.EnrolEndsAt)})
 		case m.EnrolKey != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(key)), []byte(m.EnrolKey)) != 1:
-			return errs.Field("key", "wrong enrolment key")
+			return errs.FieldCode("key", "wrong_enrol_key")
 		}
 		if m.MaxEnrolled > 0 {
 			var n int
@@ -185,7 +186,7 @@ func (s *Service) SelfEnrol(ctx context.Context, courseID, methodID int64, key s
 				return wrap(err, "course: self count")
 			}
 			if n >= m.MaxEnrolled {
-				return errs.New(errs.Conflict, "this course is full")
+				return errs.Coded(errs.Conflict, "course_full")
 			}
 		}
 		if err := checkAlready(ctx, tx, m.ID, []int64{p.UserID}); err != nil {
@@ -218,7 +219,7 @@ func manualMethod(ctx context.Context, q store.Querier, courseID, id int64) (*Me
 		err := q.QueryRowContext(ctx, `SELECT id FROM course_methods WHERE course_id = $1 AND type = 'manual' ORDER BY id LIMIT 1`,
 			courseID).Scan(&id)
 		if store.IsNoRows(err) {
-			return nil, notFoundField("method_id", "this course has no manual enrolment method")
+			return nil, notFoundField("method_id", "no_manual_method")
 		}
 		if err != nil {
 			return nil, wrap(err, "course: manual method")
@@ -229,10 +230,10 @@ func manualMethod(ctx context.Context, q store.Querier, courseID, id int64) (*Me
 		return nil, err
 	}
 	if m.CourseID != courseID || m.Type != Manual {
-		return nil, notFoundField("method_id", "no manual enrolment method %d in this course", id)
+		return nil, notFoundField("method_id", "no_manual_method")
 	}
 	if !m.Enabled {
-		return nil, errs.New(errs.Conflict, "this enrolment method is disabled")
+		return nil, errs.Coded(errs.Conflict, "method_disabled")
 	}
 	return m, nil
 }
@@ -240,7 +241,7 @@ func manualMethod(ctx context.Context, q store.Querier, courseID, id int64) (*Me
 // period works out an enrolment's dates. Errors: Invalid naming ends_at or duration.
 func period(starts, ends *time.Time, d, dflt time.Duration, now time.Time) (*time.Time, *time.Time, error) {
 	if d < 0 {
-		return nil, nil, errs.Field("duration", "must not be negative")
+		return nil, nil, errs.FieldCode("duration", "negative")
 	}
 	if d == 0 && ends == nil {
 		d = dflt
@@ -254,7 +255,7 @@ func period(starts, ends *time.Time, d, dflt time.Duration, now time.Time) (*tim
 		ends = &e
 	}
 	if starts != nil && ends != nil && !ends.After(*starts) {
-		return nil, nil, errs.Field("ends_at", "the end must be after the start")
+		return nil, nil, errs.FieldCode("ends_at", "end_before_start")
 	}
 	return starts, ends, nil
 }
@@ -291,7 +292,7 @@ func checkUsers(ctx context.Context, q store.Querier, ids []int64) error {
 		}
 	}
 	if len(missing) > 0 {
-		return notFoundField("user_ids", "no such user: %s", strings.Join(missing, ", "))
+		return notFoundField("user_ids", "no_such_users", errs.P{"count": len(missing)})
 	}
 	return nil
 }
@@ -316,7 +317,7 @@ func checkAlready(ctx context.Context, q store.Querier, methodID int64, ids []in
 		rows.Close()
 	}
 	if len(dup) > 0 {
-		return conflictField("user_ids", "already enrolled by this method: user %s", strings.Join(dup, ", "))
+		return conflictField("user_ids", "already_enrolled", errs.P{"count": len(dup)})
 	}
 	return nil
 }
@@ -325,7 +326,7 @@ func checkAlready(ctx context.Context, q store.Querier, methodID int64, ids []in
 func checkEnrolled(ctx context.Context, q store.Querier, courseID int64, ids []int64) error {
 	ids = dedupe(ids)
 	if len(ids) == 0 {
-		return errs.Field("user_ids", "choose at least one participant")
+		return errs.FieldCode("user_ids", "choose_participant")
 	}
 	n := 0
 	for _, chunk := range chunks(ids, 500) {
@@ -338,7 +339,7 @@ func checkEnrolled(ctx context.Context, q store.Querier, courseID int64, ids []i
 		n += c
 	}
 	if n != len(ids) {
-		return notFoundField("user_ids", "%d of the people chosen are not participants of this course", len(ids)-n)
+		return notFoundField("user_ids", "not_participants", errs.P{"count": len(ids) - n})
 	}
 	return nil
 }
@@ -353,7 +354,7 @@ func groupMembers(ctx context.Context, tx *store.Tx, groups []int64) ([]int64, e
 		}
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM groups WHERE id = $1`, g).Scan(&one); store.IsNoRows(err) {
-			return nil, notFoundField("group_ids", "group %d not found", g)
+			return nil, notFoundField("group_ids", "no_such_group")
 		} else if err != nil {
 			return nil, wrap(err, "course: group members")
 		}

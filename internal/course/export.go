@@ -40,8 +40,23 @@ var exportHeader = []string{"first_name", "last_name", "email", "username", "rol
 // never reads them as formulas; JSON keeps the values as they are (no program evaluates it).
 // It needs authz.ViewParticipants. Errors: Forbidden, NotFound, Invalid (filter, format).
 func (s *Service) Export(ctx context.Context, courseID int64, f ParticipantFilter, only []int64, format string, w io.Writer) error {
+	return s.ExportIn(ctx, courseID, f, only, format, w, nil)
+}
+
+// Words put an export in a person's language: the header of each column (by its code:
+// first_name, roles…), the values that are codes (roles, methods, status) and times. Nil
+// keeps the codes and RFC 3339 times, for machines.
+type Words struct {
+	Header func(column string) string
+	Value  func(column, value string) string
+	Time   func(t time.Time) string
+}
+
+// ExportIn is Export with words; a CSV in words starts with a UTF-8 byte order mark, so that
+// spreadsheets read its accents right.
+func (s *Service) ExportIn(ctx context.Context, courseID int64, f ParticipantFilter, only []int64, format string, w io.Writer, words *Words) error {
 	if _, ok := Formats[format]; !ok {
-		return errs.Field("format", "must be csv, xlsx, ods or json")
+		return errs.FieldCode("format", "bad_export_format")
 	}
 	f.Limit, f.Offset = All, 0
 	page, err := s.Participants(ctx, courseID, f)
@@ -67,15 +82,27 @@ func (s *Service) Export(ctx context.Context, courseID int64, f ParticipantFilte
 		return writeJSON(w, items)
 	}
 	rows := make([][]string, 0, len(items)+1)
-	rows = append(rows, exportHeader)
+	header := exportHeader
+	if words != nil {
+		header = make([]string, len(exportHeader))
+		for i, col := range exportHeader {
+			header[i] = words.Header(col)
+		}
+	}
+	rows = append(rows, header)
 	for _, p := range items {
-		rows = append(rows, safeRow(exportRow(p)))
+		rows = append(rows, safeRow(exportRow(p, words)))
 	}
 	switch format {
 	case XLSX:
 		return writeXLSX(w, rows)
 	case ODS:
 		return writeODS(w, rows)
+	}
+	if words != nil {
+		if _, err := io.WriteString(w, "\ufeff"); err != nil {
+			return wrap(err, "course: csv")
+		}
 	}
 	cw := csv.NewWriter(w)
 	if err := cw.WriteAll(rows); err != nil {
@@ -84,17 +111,27 @@ func (s *Service) Export(ctx context.Context, courseID int64, f ParticipantFilte
 	return nil
 }
 
-func exportRow(p Participant) []string {
-	var methods []string
+func exportRow(p Participant, words *Words) []string {
+	value := func(_, v string) string { return v }
+	if words != nil {
+		value = words.Value
+	}
+	var methods, roles []string
 	for _, e := range p.Enrolments {
-		methods = append(methods, e.MethodType)
+		methods = append(methods, value("methods", e.MethodType))
+	}
+	for _, r := range p.Roles {
+		roles = append(roles, value("roles", r))
 	}
 	access := ""
 	if p.LastAccess != nil {
 		access = p.LastAccess.Format(time.RFC3339)
+		if words != nil {
+			access = words.Time(*p.LastAccess)
+		}
 	}
-	return []string{p.FirstName, p.LastName, p.Email, p.Username, strings.Join(p.Roles, ", "), strings.Join(p.Groups, ", "),
-		strings.Join(methods, ", "), p.Status, access}
+	return []string{p.FirstName, p.LastName, p.Email, p.Username, strings.Join(roles, ", "), strings.Join(p.Groups, ", "),
+		strings.Join(methods, ", "), value("status", p.Status), access}
 }
 
 // SafeCell keeps a spreadsheet from reading a cell as a formula.

@@ -25,7 +25,7 @@ type Group struct {
 func (s *Service) CreateGroup(ctx context.Context, courseID int64, name string) (*Group, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 255 {
-		return nil, errs.Field("name", "a name of 1 to 255 characters")
+		return nil, errs.FieldCode("name", "required_max", errs.P{"limit": 255})
 	}
 	g := Group{CourseID: courseID, Name: name}
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
@@ -38,7 +38,7 @@ func (s *Service) CreateGroup(ctx context.Context, courseID int64, name string) 
 		err := tx.QueryRowContext(ctx, `INSERT INTO course_groups (course_id, name, created_at) VALUES ($1, $2, $3) RETURNING id`,
 			courseID, name, tx.Now.Unix()).Scan(&g.ID)
 		if store.IsUnique(err) {
-			return conflictField("name", "this course already has a group named %q", name)
+			return conflictField("name", "course_group_taken")
 		}
 		if err != nil {
 			return wrap(err, "course: create group")
@@ -110,7 +110,7 @@ func checkCourseGroup(ctx context.Context, q store.Querier, courseID, groupID in
 	var one int
 	err := q.QueryRowContext(ctx, `SELECT 1 FROM course_groups WHERE id = $1 AND course_id = $2`, groupID, courseID).Scan(&one)
 	if store.IsNoRows(err) {
-		return notFoundField("course_group_id", "course group %d not found in this course", groupID)
+		return notFoundField("course_group_id", "no_course_group")
 	}
 	return wrap(err, "course: check group")
 }

@@ -239,17 +239,17 @@ func (s *Service) SendMessage(ctx context.Context, courseID int64, userIDs []int
 	var f errs.Fields
 	switch {
 	case subject == "":
-		f.Add("subject", "a message needs a subject")
+		f.AddCode("subject", "message_subject_required")
 	case utf8.RuneCountInString(subject) > MaxMessageSubjectLen:
-		f.Add("subject", "at most %d characters", MaxMessageSubjectLen)
+		f.AddCode("subject", "too_long", errs.P{"limit": MaxMessageSubjectLen})
 	case strings.ContainsAny(subject, "\r\n"):
-		f.Add("subject", "must be on one line")
+		f.AddCode("subject", "one_line")
 	}
 	switch {
 	case body == "":
-		f.Add("body", "a message needs a text")
+		f.AddCode("body", "message_body_required")
 	case utf8.RuneCountInString(body) > MaxMessageBodyLen:
-		f.Add("body", "at most %d characters", MaxMessageBodyLen)
+		f.AddCode("body", "too_long", errs.P{"limit": MaxMessageBodyLen})
 	}
 	if err := f.Err(); err != nil {
 		return nil, err

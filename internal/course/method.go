@@ -9,6 +9,7 @@ import (
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/i18n"
 	"roster/internal/store"
 )
 
@@ -96,37 +97,37 @@ func (m *Method) validate() error {
 		known = known || t == m.Type
 	}
 	if !known {
-		f.Add("type", "unknown method %q (manual, self, group_sync, meta, sis, guest, invitation)", m.Type)
+		f.AddCode("type", "unknown_method")
 		return f.Err()
 	}
 	if len(m.Name) > 255 {
-		f.Add("name", "at most 255 characters")
+		f.AddCode("name", "too_long", errs.P{"limit": 255})
 	}
 	if m.EnrolPeriod < 0 {
-		f.Add("enrol_period", "must not be negative")
+		f.AddCode("enrol_period", "negative")
 	}
 	if m.MaxEnrolled < 0 {
-		f.Add("max_enrolled", "must not be negative")
+		f.AddCode("max_enrolled", "negative")
 	}
 	if m.EnrolStartsAt != nil && m.EnrolEndsAt != nil && !m.EnrolEndsAt.After(*m.EnrolStartsAt) {
-		f.Add("enrol_ends_at", "must be after the start of the window")
+		f.AddCode("enrol_ends_at", "end_before_start")
 	}
 	if m.Removal != RemovalUnenrol && m.Removal != RemovalSuspend {
-		f.Add("removal", "must be unenrol or suspend")
+		f.AddCode("removal", "bad_removal")
 	}
 	switch m.Type {
 	case GroupSync:
 		if m.GroupID <= 0 {
-			f.Add("group_id", "choose the group to follow")
+			f.AddCode("group_id", "choose_group")
 		}
 		if m.GroupRole != "" && m.GroupRole != "learner" && m.GroupRole != "trainer" && m.GroupRole != "group_admin" && m.GroupRole != "user_admin" {
-			f.Add("group_role", "unknown group role %q", m.GroupRole)
+			f.AddCode("group_role", "unknown_group_role")
 		}
 	case Meta:
 		if m.LinkedCourseID <= 0 {
-			f.Add("course_id", "choose the course to follow")
+			f.AddCode("course_id", "choose_course")
 		} else if m.LinkedCourseID == m.CourseID {
-			f.Add("course_id", "a course cannot follow itself")
+			f.AddCode("course_id", "course_follows_itself")
 		}
 	}
 	return f.Err()
@@ -166,7 +167,7 @@ func (s *Service) AddMethod(ctx context.Context, courseID int64, m Method) (*Met
 			}
 			var one int
 			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM groups WHERE id = $1`, m.GroupID).Scan(&one); store.IsNoRows(err) {
-				return notFoundField("group_id", "group %d not found", m.GroupID)
+				return notFoundField("group_id", "no_such_group")
 			} else if err != nil {
 				return wrap(err, "course: check group")
 			}
@@ -175,7 +176,7 @@ func (s *Service) AddMethod(ctx context.Context, courseID int64, m Method) (*Met
 				return err
 			}
 			if _, err := getCourse(ctx, tx, m.LinkedCourseID); err != nil {
-				return notFoundField("course_id", "course %d not found", m.LinkedCourseID)
+				return notFoundField("course_id", "no_such_course")
 			}
 			if err := checkMetaCycle(ctx, tx, courseID, m.LinkedCourseID); err != nil {
 				return err
@@ -219,7 +220,7 @@ func insertMethod(ctx context.Context, tx *store.Tx, m *Method) (int64, error) {
 		m.GroupRole, nullID(m.CourseGroupID), nullID(m.LinkedCourseID), strings.Join(m.LinkedRoles, ","), m.Removal,
 		tx.Now.Unix()).Scan(&id)
 	if store.IsUnique(err) {
-		return 0, errs.New(errs.Conflict, "this course already has a %s method", m.Type)
+		return 0, errs.Coded(errs.Conflict, "method_exists", errs.P{"method": i18n.Label("label.method." + m.Type)})
 	}
 	if err != nil {
 		return 0, wrap(err, "course: add method")
@@ -238,13 +239,13 @@ func checkDuplicate(ctx context.Context, q store.Querier, m *Method) error {
 		err = q.QueryRowContext(ctx, `SELECT 1 FROM course_methods WHERE course_id = $1 AND type = 'meta' AND linked_course_id = $2`,
 			m.CourseID, m.LinkedCourseID).Scan(&one)
 		if err == nil {
-			return conflictField("course_id", "this course already has a meta link to that course")
+			return conflictField("course_id", "meta_link_exists")
 		}
 	case GroupSync:
 		err = q.QueryRowContext(ctx, `SELECT 1 FROM course_methods WHERE course_id = $1 AND type = 'group_sync' AND group_id = $2
 			AND subgroups = $3 AND group_role = $4 AND role = $5`, m.CourseID, m.GroupID, m.Subgroups, m.GroupRole, m.Role).Scan(&one)
 		if err == nil {
-			return conflictField("group_id", "this course already follows that group with that role")
+			return conflictField("group_id", "group_sync_exists")
 		}
 	default:
 		return nil
@@ -268,7 +269,7 @@ func (s *Service) SetMethodEnabled(ctx context.Context, courseID, methodID int64
 			return err
 		}
 		if m.CourseID != courseID {
-			return notFoundField("method_id", "enrolment method %d not found", methodID)
+			return notFoundField("method_id", "no_such_method")
 		}
 		if m.Enabled == enabled {
 			return nil
@@ -295,7 +296,7 @@ func checkMetaCycle(ctx context.Context, q store.Querier, course, linked int64) 
 		c := todo[0]
 		todo = todo[1:]
 		if c == course {
-			return errs.New(errs.Conflict, "course %d already follows this course: a meta link here would make a loop", linked)
+			return errs.Coded(errs.Conflict, "meta_loop")
 		}
 		if seen[c] {
 			continue
@@ -377,7 +378,7 @@ func getMethod(ctx context.Context, q store.Querier, id int64) (*Method, error) 
 	var m Method
 	err := scanMethod(q.QueryRowContext(ctx, `SELECT `+methodColumns+` FROM course_methods m WHERE m.id = $1`, id), &m)
 	if store.IsNoRows(err) {
-		return nil, notFoundField("method_id", "enrolment method %d not found", id)
+		return nil, notFoundField("method_id", "no_such_method")
 	}
 	return &m, wrap(err, "course: get method")
 }
@@ -394,7 +395,7 @@ func (s *Service) DeleteMethod(ctx context.Context, courseID, methodID int64) er
 			return err
 		}
 		if m.CourseID != courseID {
-			return notFoundField("method_id", "enrolment method %d not found", methodID)
+			return notFoundField("method_id", "no_such_method")
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM course_group_members WHERE method_id = $1`, methodID); err != nil {
 			return wrap(err, "course: delete method")

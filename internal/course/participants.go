@@ -71,19 +71,19 @@ const (
 func (f *ParticipantFilter) Validate() error {
 	var fe errs.Fields
 	if f.Status != "" && f.Status != Active && f.Status != Suspended && f.Status != NotCurrent {
-		fe.Add("status", "must be active, suspended or not_current")
+		fe.AddCode("status", "bad_participant_status")
 	}
 	if f.Sort != "" && !slices.Contains(SortColumns, f.Sort) {
-		fe.Add("sort", "must be one of %s", strings.Join(SortColumns, ", "))
+		fe.AddCode("sort", "one_of", errs.P{"options": strings.Join(SortColumns, ", ")})
 	}
 	if f.InactiveDays < 0 {
-		fe.Add("inactive_days", "must not be negative")
+		fe.AddCode("inactive_days", "negative")
 	}
 	if f.Limit < All || f.Offset < 0 {
-		fe.Add("limit", "must not be negative")
+		fe.AddCode("limit", "negative")
 	}
 	if f.GroupID < NoGroup {
-		fe.Add("group", "no such course group")
+		fe.AddCode("group", "no_course_group")
 	}
 	return fe.Err()
 }

@@ -21,14 +21,14 @@ func FilterFromQuery(q url.Values) (ParticipantFilter, error) {
 	default:
 		n, err := strconv.ParseInt(g, 10, 64)
 		if err != nil || n <= 0 {
-			return f, errs.Field("group", "must be a course group id or none")
+			return f, errs.FieldCode("group", "bad_course_group")
 		}
 		f.GroupID = n
 	}
 	if v := q.Get("inactive_days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return f, errs.Field("inactive_days", "must be a whole number of days")
+			return f, errs.FieldCode("inactive_days", "whole_days")
 		}
 		f.InactiveDays = n
 	}

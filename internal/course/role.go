@@ -10,6 +10,7 @@ import (
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/i18n"
 	"roster/internal/store"
 )
 
@@ -30,6 +31,17 @@ type Role struct {
 	Name      string // what pages show, e.g. "Secretariat"
 	BaseRole  string // the built-in role whose rights it has
 	Builtin   bool
+	// Names are the role's name in other languages ("fr" → "Secrétariat"), for a role an
+	// administrator created; built-in roles are named by the catalog.
+	Names map[string]string
+}
+
+// NameIn is the role's name in lang: its name in that language if it has one, else Name.
+func (r Role) NameIn(lang string) string {
+	if n := r.Names[lang]; n != "" {
+		return n
+	}
+	return r.Name
 }
 
 var roleShortname = regexp.MustCompile(`^[a-z][a-z0-9_]{1,49}$`)
@@ -53,7 +65,30 @@ func listRoles(ctx context.Context, q store.Querier) ([]Role, error) {
 		}
 		out = append(out, r)
 	}
-	return out, wrap(rows.Err(), "course: roles")
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "course: roles")
+	}
+	rows.Close()
+	names, err := q.QueryContext(ctx, `SELECT role, language, name FROM course_role_names`)
+	if err != nil {
+		return nil, wrap(err, "course: role names")
+	}
+	defer names.Close()
+	for names.Next() {
+		var role, lang, name string
+		if err := names.Scan(&role, &lang, &name); err != nil {
+			return nil, wrap(err, "course: role names")
+		}
+		for i := range out {
+			if out[i].Shortname == role {
+				if out[i].Names == nil {
+					out[i].Names = map[string]string{}
+				}
+				out[i].Names[lang] = name
+			}
+		}
+	}
+	return out, wrap(names.Err(), "course: role names")
 }
 
 // CreateRole names a custom role with the rights of a built-in one. It needs
@@ -63,13 +98,25 @@ func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
 	r.Name = strings.TrimSpace(r.Name)
 	var f errs.Fields
 	if !roleShortname.MatchString(r.Shortname) {
-		f.Add("shortname", "2 to 50 lower-case letters, digits or _, starting with a letter")
+		f.AddCode("shortname", "bad_role_shortname")
 	}
 	if r.Name == "" || utf8.RuneCountInString(r.Name) > 100 {
-		f.Add("name", "a name of 1 to 100 characters")
+		f.AddCode("name", "required_max", errs.P{"limit": 100})
 	}
 	if !isBaseRole(r.BaseRole) {
-		f.Add("base_role", "must be one of teacher, non_editing_teacher, student, guest")
+		f.AddCode("base_role", "bad_base_role")
+	}
+	for lang, name := range r.Names {
+		name = strings.TrimSpace(name)
+		r.Names[lang] = name
+		switch {
+		case !i18n.Supported(lang):
+			f.AddCode("names", "unknown_language")
+		case utf8.RuneCountInString(name) > 100:
+			f.AddCode("name_"+lang, "too_long", errs.P{"limit": 100})
+		case name == "":
+			delete(r.Names, lang)
+		}
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -81,13 +128,19 @@ func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO course_roles (shortname, name, base_role, builtin, sort_order, created_at)
 			VALUES ($1, $2, $3, false, 100, $4)`, r.Shortname, r.Name, r.BaseRole, tx.Now.Unix())
 		if store.IsUnique(err) {
-			return conflictField("shortname", "the role %q already exists", r.Shortname)
+			return conflictField("shortname", "role_exists")
 		}
 		if err != nil {
 			return wrap(err, "course: create role")
 		}
+		for lang, name := range r.Names {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO course_role_names (role, language, name) VALUES ($1, $2, $3)`,
+				r.Shortname, lang, name); err != nil {
+				return wrap(err, "course: role name")
+			}
+		}
 		return audit.Record(ctx, tx, audit.Event{Action: "course.role.create", TargetType: "course_role", TargetID: r.Shortname,
-			Details: map[string]any{"name": r.Name, "base_role": r.BaseRole}})
+			Details: map[string]any{"name": r.Name, "base_role": r.BaseRole, "names": r.Names}})
 	})
 	if err != nil {
 		return nil, err
@@ -107,12 +160,12 @@ func isBaseRole(r string) bool {
 // checkRole fails with Invalid naming field when role is not a course role.
 func checkRole(ctx context.Context, q store.Querier, field, role string) error {
 	if role == "" {
-		return errs.Field(field, "choose a role")
+		return errs.FieldCode(field, "choose_role")
 	}
 	var one int
 	err := q.QueryRowContext(ctx, `SELECT 1 FROM course_roles WHERE shortname = $1`, role).Scan(&one)
 	if store.IsNoRows(err) {
-		return errs.Field(field, "unknown role %q", role)
+		return errs.FieldCode(field, "unknown_role")
 	}
 	return wrap(err, "course: check role")
 }
@@ -170,7 +223,7 @@ func (s *Service) SetRoleMapping(ctx context.Context, name, role string) error {
 	name = strings.ToLower(strings.TrimSpace(name))
 	role = strings.TrimSpace(role)
 	if !roleMapName.MatchString(name) {
-		return errs.Field("name", "1 to 50 lower-case letters, digits, _, . or -")
+		return errs.FieldCode("name", "bad_role_map_name")
 	}
 	if err := authz.CanCreateCourse(ctx); err != nil {
 		return err

@@ -1,11 +1,21 @@
 // Package errs is Roster's one error type: a code that decides the HTTP status and a message
 // that is safe to show to the person who caused it. Internal causes are kept for the logs only.
+//
+// An error also carries a stable snake_case key with named parameters ("too_long", {"limit":
+// 100}): the API sends it as `code` beside the English message, and pages, emails and the
+// command line turn it into words through the catalog ("err."+key in internal/web/locales).
+// Build such errors with FieldCode, Coded and Fields.AddCode; the catalog test fails on a key
+// that a language lacks.
 package errs
 
 import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
+	"strings"
+
+	"roster/internal/i18n"
 )
 
 // Code classifies an error. The set is small on purpose: each maps to one HTTP status.
@@ -25,17 +35,28 @@ const (
 	Unavailable  Code = "unavailable"  // a dependency is down
 )
 
-// FieldError names one bad field, and the line of a file where there is one.
+// P holds the named parameters of a coded message: {"limit": 100}, {"group": "Biologie"}.
+// Values are what a person may read (a name, a limit, a line): never an internal id.
+type P map[string]any
+
+// FieldError names one bad field, and the line (and column) of a file where there is one.
+// Code is its stable key (empty for an error built from a bare English message).
 type FieldError struct {
 	Field   string `json:"field,omitempty"`
 	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Code    string `json:"code,omitempty"`
 	Message string `json:"message"`
+	Params  P      `json:"-"`
 }
 
-// Error is the error every Roster service returns.
+// Error is the error every Roster service returns. Code is its class (it decides the HTTP
+// status); Key is the stable snake_case code of its message, with Params.
 type Error struct {
 	Code       Code
-	Message    string       // safe to show
+	Key        string
+	Params     P
+	Message    string       // safe to show, English
 	Fields     []FieldError // for Invalid: which fields, why
 	RetryAfter int          // seconds, for TooMany and Unavailable
 	Cause      error        // for the logs
@@ -55,7 +76,56 @@ func New(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// Field returns an Invalid error about one field.
+// English is the English text of a key with its parameters: the API's message.
+func English(key string, p P) string {
+	c := i18n.Default()
+	if !c.Has("en", "err."+key) {
+		return strings.ReplaceAll(key, "_", " ")
+	}
+	return c.Named("en", "err."+key, p)
+}
+
+func params(p []P) P {
+	switch len(p) {
+	case 0:
+		return nil
+	case 1:
+		return p[0]
+	}
+	all := P{}
+	for _, q := range p {
+		for k, v := range q {
+			all[k] = v
+		}
+	}
+	return all
+}
+
+// FieldCode returns an Invalid error about one field, with a stable key and its parameters:
+// errs.FieldCode("email", "required"), errs.FieldCode("name", "too_long", errs.P{"limit": 100}).
+func FieldCode(field, key string, p ...P) *Error {
+	pp := params(p)
+	msg := English(key, pp)
+	return &Error{Code: Invalid, Key: key, Params: pp, Message: field + ": " + msg,
+		Fields: []FieldError{{Field: field, Code: key, Params: pp, Message: msg}}}
+}
+
+// Coded returns an error of a class with a stable key and its parameters:
+// errs.Coded(errs.Forbidden, "group_not_visible", errs.P{"group": g.Name}).
+func Coded(class Code, key string, p ...P) *Error {
+	pp := params(p)
+	return &Error{Code: class, Key: key, Params: pp, Message: English(key, pp)}
+}
+
+// Class returns e with another class (for instance Conflict for a field error about a name
+// already taken).
+func (e *Error) Class(c Code) *Error {
+	e.Code = c
+	return e
+}
+
+// Field returns an Invalid error about one field, from an English message and no key. Prefer
+// FieldCode: pages show this message in English.
 func Field(field, format string, args ...any) *Error {
 	msg := fmt.Sprintf(format, args...)
 	return &Error{Code: Invalid, Message: field + ": " + msg, Fields: []FieldError{{Field: field, Message: msg}}}
@@ -85,6 +155,18 @@ func (f *Fields) Add(field, format string, args ...any) {
 	*f = append(*f, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+// AddCode records a problem with a field, by key: f.AddCode("email", "required").
+func (f *Fields) AddCode(field, key string, p ...P) {
+	pp := params(p)
+	*f = append(*f, FieldError{Field: field, Code: key, Params: pp, Message: English(key, pp)})
+}
+
+// AddAt records a problem at a line (and column, 0 when none) of a file.
+func (f *Fields) AddAt(line, column int, field, key string, p ...P) {
+	pp := params(p)
+	*f = append(*f, FieldError{Field: field, Line: line, Column: column, Code: key, Params: pp, Message: English(key, pp)})
+}
+
 // Err returns an Invalid error listing every field, or nil.
 func (f Fields) Err() error {
 	if len(f) == 0 {
@@ -94,7 +176,84 @@ func (f Fields) Err() error {
 	if len(f) > 1 {
 		msg += fmt.Sprintf(" (and %d more)", len(f)-1)
 	}
-	return &Error{Code: Invalid, Message: msg, Fields: f}
+	e := &Error{Code: Invalid, Message: msg, Fields: f}
+	if f[0].Code != "" {
+		e.Key, e.Params = f[0].Code, f[0].Params
+	}
+	return e
+}
+
+// CodeKey is the stable code an API client sees: the key, else the class.
+func (e *Error) CodeKey() string {
+	if e.Key != "" {
+		return e.Key
+	}
+	return string(e.Code)
+}
+
+// In returns the message of e in lang: through the catalog when it has a key, in English
+// otherwise. A field error says which field first.
+func (e *Error) In(lang string) string {
+	if e.Code == Internal {
+		return i18n.T(lang, "err.internal")
+	}
+	if len(e.Fields) > 0 && e.Fields[0].Code != "" {
+		f := e.Fields[0]
+		msg := FieldLabel(lang, f.Field) + i18n.T(lang, "punct.colon") + f.In(lang)
+		if len(e.Fields) > 1 {
+			msg += " " + i18n.T(lang, "err.and_more", len(e.Fields)-1)
+		}
+		return msg
+	}
+	if e.Key == "" {
+		return e.Message
+	}
+	return Text(lang, e.Key, e.Params)
+}
+
+// In returns the message of f in lang.
+func (f FieldError) In(lang string) string {
+	if f.Code == "" {
+		return f.Message
+	}
+	return Text(lang, f.Code, f.Params)
+}
+
+// Text is the words of a key in lang.
+func Text(lang, key string, p P) string {
+	c := i18n.Default()
+	if !c.Has(lang, "err."+key) {
+		return English(key, p)
+	}
+	return c.Named(lang, "err."+key, p)
+}
+
+// FieldLabel is a field's name in lang when the catalog has one ("field.email"), else the
+// field as it is.
+func FieldLabel(lang, field string) string {
+	if i18n.Default().Has(lang, "field."+field) {
+		return i18n.T(lang, "field."+field)
+	}
+	return field
+}
+
+// Keys lists the keys of e and its fields, sorted: for tests.
+func (e *Error) Keys() []string {
+	set := map[string]bool{}
+	if e.Key != "" {
+		set[e.Key] = true
+	}
+	for _, f := range e.Fields {
+		if f.Code != "" {
+			set[f.Code] = true
+		}
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // CodeOf returns the code of err: Internal for anything that is not an *Error, except

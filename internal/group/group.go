@@ -79,21 +79,21 @@ func (g *Group) Validate() error {
 	var f errs.Fields
 	switch {
 	case g.Name == "":
-		f.Add("name", "a group needs a name")
+		f.AddCode("name", "group_name_required")
 	case utf8.RuneCountInString(g.Name) > MaxNameLen:
-		f.Add("name", "at most %d characters", MaxNameLen)
+		f.AddCode("name", "too_long", errs.P{"limit": MaxNameLen})
 	}
 	if utf8.RuneCountInString(g.IDNumber) > MaxIDNumberLen {
-		f.Add("idnumber", "at most %d characters", MaxIDNumberLen)
+		f.AddCode("idnumber", "too_long", errs.P{"limit": MaxIDNumberLen})
 	}
 	if utf8.RuneCountInString(g.Description) > MaxDescriptionLen {
-		f.Add("description", "at most %d characters", MaxDescriptionLen)
+		f.AddCode("description", "too_long", errs.P{"limit": MaxDescriptionLen})
 	}
 	if g.Visibility != Public && g.Visibility != Private {
-		f.Add("visibility", "must be public or private")
+		f.AddCode("visibility", "bad_visibility")
 	}
 	if g.ParentID < 0 {
-		f.Add("parent_id", "no such group")
+		f.AddCode("parent_id", "no_such_group")
 	}
 	return f.Err()
 }
@@ -140,7 +140,7 @@ func (s *Service) Create(ctx context.Context, g Group) (*Group, error) {
 			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
 			nullID(g.ParentID), g.Name, g.IDNumber, g.Description, g.Visibility, tx.Now.Unix()).Scan(&g.ID)
 		if store.IsUnique(err) {
-			return errs.New(errs.Conflict, "a group with this name or idnumber already exists")
+			return errs.Coded(errs.Conflict, "group_exists")
 		}
 		if err != nil {
 			return wrap(err, "group: create")
@@ -206,7 +206,7 @@ func (s *Service) Update(ctx context.Context, id int64, u Update) (*Group, error
 		if u.Visibility != nil {
 			g.Visibility = *u.Visibility
 			if strings.TrimSpace(g.Visibility) == "" {
-				return errs.Field("visibility", "must be public or private")
+				return errs.FieldCode("visibility", "bad_visibility")
 			}
 		}
 		g.normalize()
@@ -225,7 +225,7 @@ func (s *Service) Update(ctx context.Context, id int64, u Update) (*Group, error
 			_, err := tx.ExecContext(ctx, `UPDATE groups SET name = $2, idnumber = $3, description = $4, visibility = $5, updated_at = $6
 				WHERE id = $1`, id, g.Name, g.IDNumber, g.Description, g.Visibility, tx.Now.Unix())
 			if store.IsUnique(err) {
-				return errs.New(errs.Conflict, "a group with this name or idnumber already exists")
+				return errs.Coded(errs.Conflict, "group_exists")
 			}
 			return wrap(err, "group: update")
 		}
@@ -264,7 +264,7 @@ func getGroup(ctx context.Context, q store.Querier, id int64) (*Group, error) {
 	err := q.QueryRowContext(ctx, `SELECT id, parent_id, name, idnumber, description, visibility, created_at, updated_at
 		FROM groups WHERE id = $1`, id).Scan(&g.ID, &parent, &g.Name, &g.IDNumber, &g.Description, &visibility, &cre, &upd)
 	if store.IsNoRows(err) {
-		return nil, errs.New(errs.NotFound, "group %d not found", id)
+		return nil, errs.Coded(errs.NotFound, "no_such_group")
 	}
 	if err != nil {
 		return nil, wrap(err, "group: get")
@@ -285,7 +285,7 @@ func checkFree(ctx context.Context, q store.Querier, self, parent int64, name, i
 		err := q.QueryRowContext(ctx, `SELECT 1 FROM groups WHERE COALESCE(parent_id, 0) = $1 AND name = $2 AND id <> $3`,
 			parent, name, self).Scan(&one)
 		if err == nil {
-			return conflictField("name", "a group named %q already exists here", name)
+			return conflictField("name", "group_name_taken", errs.P{"name": name})
 		}
 		if !store.IsNoRows(err) {
 			return wrap(err, "group: check name")
@@ -294,7 +294,7 @@ func checkFree(ctx context.Context, q store.Querier, self, parent int64, name, i
 	if idnumber != "" {
 		err := q.QueryRowContext(ctx, `SELECT 1 FROM groups WHERE idnumber = $1 AND id <> $2`, idnumber, self).Scan(&one)
 		if err == nil {
-			return conflictField("idnumber", "another group has the idnumber %q", idnumber)
+			return conflictField("idnumber", "group_idnumber_taken", errs.P{"idnumber": idnumber})
 		}
 		if !store.IsNoRows(err) {
 			return wrap(err, "group: check idnumber")
@@ -303,18 +303,15 @@ func checkFree(ctx context.Context, q store.Querier, self, parent int64, name, i
 	return nil
 }
 
-func conflictField(field, format string, args ...any) error {
-	e := errs.Field(field, format, args...)
-	e.Code = errs.Conflict
-	return e
+// conflictField is a coded field error of class Conflict.
+func conflictField(field, key string, p ...errs.P) error {
+	return errs.FieldCode(field, key, p...).Class(errs.Conflict)
 }
 
 // parentErr turns "group N not found" about a parent into an error naming the field.
 func parentErr(err error) error {
 	if errs.Is(err, errs.NotFound) {
-		e := errs.Field("parent_id", "%s", errs.As(err).Message)
-		e.Code = errs.NotFound
-		return e
+		return errs.FieldCode("parent_id", "no_such_group").Class(errs.NotFound)
 	}
 	return err
 }

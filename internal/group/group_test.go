@@ -156,12 +156,13 @@ func TestAddMemberBadInput(t *testing.T) {
 		wantCode(t, s.AddMember(admin, 9999, alice, "learner", ""), errs.NotFound, "")
 		err := s.AddMember(admin, tr.team, 9999, "learner", "")
 		wantCode(t, err, errs.NotFound, "user_id")
-		if !strings.Contains(err.Error(), "user 9999") {
-			t.Fatalf("message should name the user: %v", err)
+		// The message names no internal id; the field says which input is wrong.
+		if strings.Contains(err.Error(), "9999") || errs.As(err).Key != "no_account" {
+			t.Fatalf("message: %v", err)
 		}
 		err = s.AddMember(admin, 9999, alice, "learner", "")
-		if !strings.Contains(err.Error(), "group 9999") {
-			t.Fatalf("message should name the group: %v", err)
+		if strings.Contains(err.Error(), "9999") || errs.As(err).Key != "no_such_group" {
+			t.Fatalf("message: %v", err)
 		}
 		wantCode(t, s.AddMember(admin, tr.team, alice, "teacher", ""), errs.Invalid, "role")
 		wantCode(t, s.AddMember(admin, tr.team, alice, "learner", "email"), errs.Invalid, "source")
@@ -287,7 +288,7 @@ func TestDelete(t *testing.T) {
 		}
 		err = s.Delete(admin, tr.team, false)
 		wantCode(t, err, errs.Conflict, "")
-		if !strings.Contains(err.Error(), "1 sub-groups") {
+		if !strings.Contains(err.Error(), "1 sub-group,") || !strings.Contains(errs.As(err).In("fr"), "1 sous-groupe,") {
 			t.Fatalf("message should say what goes: %v", err)
 		}
 		if err := s.Delete(admin, tr.team, true); err != nil {

@@ -57,7 +57,7 @@ func ParseSource(text string) (Source, error) {
 			return Source{Kind: kind, Ref: n}, nil
 		}
 	}
-	return Source{}, errs.Field("source", "unknown source %q (manual, import:N, scim, sync)", text)
+	return Source{}, errs.FieldCode("source", "unknown_source")
 }
 
 // ValidRole reports whether role is one of Roles.
@@ -65,7 +65,7 @@ func ValidRole(role string) bool { return slices.Contains(Roles, role) }
 
 func checkRole(role string) error {
 	if !ValidRole(role) {
-		return errs.Field("role", "unknown role %q (learner, trainer, group_admin, user_admin)", role)
+		return errs.FieldCode("role", "unknown_group_role")
 	}
 	return nil
 }
@@ -142,7 +142,7 @@ func addMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role,
 		return err
 	}
 	if src.Kind == SourcePropagated {
-		return errs.Field("source", "propagated memberships are made by the propagation rule, not added")
+		return errs.FieldCode("source", "propagated_not_added")
 	}
 	// The chain (the group and its ancestors) tells whether the group exists, and is what
 	// propagation needs: one read for both.
@@ -151,7 +151,7 @@ func addMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role,
 		return err
 	}
 	if len(chain) == 0 || chain[0].ID != groupID {
-		return errs.New(errs.NotFound, "group %d not found", groupID)
+		return errs.Coded(errs.NotFound, "no_such_group")
 	}
 	if err := checkUser(ctx, tx, userID); err != nil {
 		return err
@@ -224,9 +224,7 @@ func checkUser(ctx context.Context, q store.Querier, userID int64) error {
 }
 
 func userNotFound(userID int64) error {
-	e := errs.Field("user_id", "user %d not found", userID)
-	e.Code = errs.NotFound
-	return e
+	return errs.FieldCode("user_id", "no_account").Class(errs.NotFound)
 }
 
 // PreviewAdd says which other groups adding userID to groupID with role would also make them
@@ -352,7 +350,7 @@ func RemoveMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, ro
 			return err
 		}
 		if src.Kind == SourcePropagated {
-			return errs.Field("source", "this membership comes from group %d: remove the learner from that group instead", src.Ref)
+			return errs.FieldCode("source", "propagated_remove_below")
 		}
 		args = append(args, src.Kind, src.Ref)
 		where += ` AND source_kind = $` + strconv.Itoa(len(args)-1) + ` AND source_ref = $` + strconv.Itoa(len(args))
@@ -362,7 +360,7 @@ func RemoveMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, ro
 		return wrap(err, "group: remove member")
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.New(errs.NotFound, "user %d has no such membership in group %d", userID, groupID)
+		return errs.Coded(errs.NotFound, "no_membership")
 	}
 	// Still a learner here for another reason? Then what it implies stays.
 	var one int

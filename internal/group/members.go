@@ -138,7 +138,7 @@ func decodeCursor(s string) (cursor, error) {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil {
-		return c, errs.Field("cursor", "not a cursor from this list")
+		return c, errs.FieldCode("cursor", "bad_cursor")
 	}
 	return c, nil
 }

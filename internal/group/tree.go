@@ -45,7 +45,7 @@ func (s *Service) Move(ctx context.Context, id, newParentID int64) (*Group, erro
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM group_paths WHERE ancestor_id = $1 AND descendant_id = $2`,
 				id, newParentID).Scan(&one)
 			if err == nil {
-				return errs.Field("parent_id", "cannot move a group under its own sub-group")
+				return errs.FieldCode("parent_id", "group_under_itself")
 			}
 			if !store.IsNoRows(err) {
 				return wrap(err, "group: move")
@@ -58,7 +58,7 @@ func (s *Service) Move(ctx context.Context, id, newParentID int64) (*Group, erro
 			if _, err := tx.ExecContext(ctx, `UPDATE groups SET parent_id = $2, updated_at = $3 WHERE id = $1`,
 				id, nullID(newParentID), tx.Now.Unix()); err != nil {
 				if store.IsUnique(err) {
-					return conflictField("name", "a group named %q already exists here", g.Name)
+					return conflictField("name", "group_name_taken", errs.P{"name": g.Name})
 				}
 				return wrap(err, "group: move")
 			}
@@ -158,7 +158,7 @@ func (s *Service) Delete(ctx context.Context, id int64, confirm bool) error {
 			return err
 		}
 		if !p.Empty() && !confirm {
-			return errs.New(errs.Conflict, "confirm the deletion of %q: %s", g.Name, p)
+			return errs.Coded(errs.Conflict, "confirm_group_delete", errs.P{"name": g.Name, "subgroups": p.SubGroups, "memberships": p.Memberships, "people": p.Members, "propagated": p.Propagated})
 		}
 		// Rows propagated from the sub-tree lie in it (they go with their groups) or above it.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members

@@ -41,17 +41,16 @@ func GoneReason(err error) string {
 // unusable is the error for an invitation link that cannot be accepted: unknown (or replaced by
 // a newer link), cancelled, accepted already or expired. Each says what the person can do.
 func unusable(inv *Invitation) error {
-	gone := func(cause error, msg string) error { return &errs.Error{Code: errs.Gone, Message: msg, Cause: cause} }
+	gone := func(cause error, e *errs.Error) error { e.Cause = cause; return e }
 	switch {
 	case inv == nil:
-		return gone(errUnknown, "this invitation link does not work: it may have been replaced by a newer one; "+
-			"open the latest invitation email, or ask the person who invited you")
+		return gone(errUnknown, errs.Coded(errs.Gone, "invitation_unknown"))
 	case inv.Status == StatusCancelled:
-		return gone(errCancelled, "this invitation was cancelled")
+		return gone(errCancelled, errs.Coded(errs.Gone, "invitation_cancelled"))
 	case inv.Status == StatusAccepted:
-		return gone(errAccepted, "this invitation was already accepted: log in with your account")
+		return gone(errAccepted, errs.Coded(errs.Gone, "invitation_accepted"))
 	default:
-		return gone(errExpired, "this invitation has expired: ask for a new one, it will be sent to the invited address")
+		return gone(errExpired, errs.Coded(errs.Gone, "invitation_expired"))
 	}
 }
 
@@ -103,13 +102,13 @@ func (s *Service) Accept(ctx context.Context, in Acceptance) (*account.User, err
 	for field, v := range map[string]string{"first_name": in.FirstName, "last_name": in.LastName} {
 		switch n := utf8.RuneCountInString(v); {
 		case n == 0:
-			f.Add(field, "is required")
+			f.AddCode(field, "required")
 		case n > 100:
-			f.Add(field, "at most 100 characters")
+			f.AddCode(field, "too_long", errs.P{"limit": 100})
 		}
 	}
 	if in.Password == "" {
-		f.Add("password", "is required")
+		f.AddCode("password", "required")
 	}
 	inv, err := s.Check(ctx, in.Token)
 	if err != nil {
@@ -144,9 +143,7 @@ func (s *Service) Accept(ctx context.Context, in Acceptance) (*account.User, err
 			FirstName: in.FirstName, LastName: in.LastName, Language: inv.Language, PasswordHash: hash,
 			CustomFields: inv.CustomFields})
 		if errs.Is(err, errs.Conflict) {
-			return &errs.Error{Code: errs.Conflict,
-				Message: "an account with the address " + inv.Email + " exists already: log in with it, or use \"forgotten password\"",
-				Fields:  []errs.FieldError{{Field: "email", Message: "has an account already"}}}
+			return errs.FieldCode("email", "account_exists_log_in").Class(errs.Conflict)
 		}
 		if err != nil {
 			return err

@@ -2,6 +2,8 @@ package invite
 
 import (
 	"net/mail"
+
+	"roster/internal/errs"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,7 +16,13 @@ type Entry struct {
 	Input   string
 	Name    string // the display name of "Name <addr>", "" if none
 	Email   string // the address as typed (the first spelling of duplicates)
-	Problem string // why the entry is not an address; "" if it is
+	Problem string // why the entry is not an address, in English; "" if it is
+	Code    string // Problem's stable code ("addr_missing_at"); pages show it in their language
+}
+
+// reject marks the entry invalid with a coded reason.
+func (e *Entry) reject(code string) {
+	e.Code, e.Problem = code, errs.English(code, nil)
 }
 
 // Valid reports whether the entry is a usable address.
@@ -71,9 +79,10 @@ func ParseAddresses(s string) []Entry {
 				input = append(input, w.raw)
 				e := Entry{Input: strings.Join(input, " "), Name: cleanName(strings.Join(name, " ")), Email: w.text}
 				if w.unclosed {
-					e.Problem = "missing >"
-				} else {
-					e.Problem = checkAddress(w.text)
+					e.reject("addr_missing_gt")
+				} else if code := checkAddress(w.text); code != "" {
+					// errkeys: addr_empty addr_missing_at addr_too_long addr_two_at addr_nothing_before_at addr_no_domain addr_domain_no_dot addr_bad_domain addr_invalid
+					e.reject(code)
 				}
 				if e.Problem != "" {
 					e.Email = ""
@@ -98,52 +107,54 @@ func bare(w word) Entry {
 	e := Entry{Input: w.raw}
 	switch {
 	case w.unclosed:
-		e.Problem = "missing closing quote"
+		e.reject("addr_missing_quote")
 	case w.kind == wordQuoted:
-		e.Problem = "a name without an address: write it as \"Name\" <address>"
+		e.reject("addr_name_only")
 	default:
 		e.Email = w.text
-		if e.Problem = checkAddress(w.text); e.Problem != "" {
+		if code := checkAddress(w.text); code != "" {
+			// errkeys: addr_empty addr_missing_at addr_too_long addr_two_at addr_nothing_before_at addr_no_domain addr_domain_no_dot addr_bad_domain addr_invalid
+			e.reject(code)
 			e.Email = ""
 		}
 	}
 	return e
 }
 
-// checkAddress returns why addr is not a deliverable address, or "". The rules are those the
+// checkAddress returns the code of why addr is not a deliverable address, or "". The rules are those the
 // outbox applies (net/mail syntax, a plain address, a dotted domain or localhost), checked in
 // an order that gives the most useful reason first.
 func checkAddress(addr string) string {
 	at := strings.LastIndexByte(addr, '@')
 	switch {
 	case addr == "":
-		return "empty address"
+		return "addr_empty"
 	case at < 0:
-		return "missing @"
+		return "addr_missing_at"
 	case utf8.RuneCountInString(addr) > MaxAddressLen:
-		return "too long"
+		return "addr_too_long"
 	case strings.Count(addr, "@") > 1 && !strings.HasPrefix(addr, `"`):
-		return "more than one @"
+		return "addr_two_at"
 	case at == 0:
-		return "nothing before the @"
+		return "addr_nothing_before_at"
 	case at == len(addr)-1:
-		return "no domain"
+		return "addr_no_domain"
 	}
 	domain := addr[at+1:]
 	if domain != "localhost" {
 		if !strings.Contains(domain, ".") {
-			return "the domain has no dot"
+			return "addr_domain_no_dot"
 		}
 		for _, label := range strings.Split(domain, ".") {
 			if label == "" || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") ||
 				strings.IndexFunc(label, badDomainRune) >= 0 {
-				return "invalid domain"
+				return "addr_bad_domain"
 			}
 		}
 	}
 	a, err := mail.ParseAddress(addr)
 	if err != nil || a.Name != "" || a.Address != addr {
-		return "not a valid address"
+		return "addr_invalid"
 	}
 	return ""
 }

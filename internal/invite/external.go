@@ -86,20 +86,23 @@ func (s *Service) CreateExternal(ctx context.Context, in ExternalRequest) (*Crea
 	}
 	var f errs.Fields
 	if in.FirstName == "" {
-		f.Add("first_name", "is required")
+		f.AddCode("first_name", "required")
 	}
 	if in.LastName == "" {
-		f.Add("last_name", "is required")
+		f.AddCode("last_name", "required")
 	}
 	switch {
 	case in.Email != "":
-		if problem := checkAddress(in.Email); problem != "" {
-			f.Add("email", "%s", problem)
+		if code := checkAddress(in.Email); code != "" {
+			var e Entry
+			// errkeys: addr_empty addr_missing_at addr_too_long addr_two_at addr_nothing_before_at addr_no_domain addr_domain_no_dot addr_bad_domain addr_invalid
+			e.reject(code)
+			f = append(f, errs.FieldError{Field: "email", Code: e.Code, Message: e.Problem})
 		}
 	case teacher:
-		f.Add("email", "is required")
+		f.AddCode("email", "required")
 	case in.Username == "":
-		f.Add("username", "is required for an account without email")
+		f.AddCode("username", "username_required_no_email")
 	}
 	opts := normalizeOptions(&f, in.Language, in.DeleteAt, in.CustomFields, s.db.Now())
 	if !teacher {
@@ -124,7 +127,7 @@ func (s *Service) CreateExternal(ctx context.Context, in ExternalRequest) (*Crea
 			return nil, err
 		}
 		if s.enrolExisting == nil {
-			return nil, errs.Field("course_id", "courses are not available")
+			return nil, errs.FieldCode("course_id", "courses_unavailable")
 		}
 	}
 	username := in.Username
@@ -199,13 +202,12 @@ func (s *Service) checkTeacherCreate(ctx context.Context, in *ExternalRequest) e
 		return err
 	}
 	if !teaches {
-		return errs.New(errs.Forbidden, "only platform administrators, administrators of a group (choose a group) and "+
-			"teachers of a course may create accounts")
+		return errs.Coded(errs.Forbidden, "forbidden_create_accounts")
 	}
-	var refused []errs.FieldError
+	var refused errs.Fields
 	refuse := func(field string, set bool) {
 		if set {
-			refused = append(refused, errs.FieldError{Field: field, Message: "only administrators may set it"})
+			refused.AddCode(field, "admin_only_field")
 		}
 	}
 	refuse("username", in.Username != "")
@@ -213,8 +215,9 @@ func (s *Service) checkTeacherCreate(ctx context.Context, in *ExternalRequest) e
 	refuse("delete_at", in.DeleteAt != nil && !in.DeleteAt.IsZero())
 	refuse("custom_fields", len(in.CustomFields) > 0)
 	if len(refused) > 0 {
-		return &errs.Error{Code: errs.Forbidden, Fields: refused,
-			Message: "a teacher gives only last name, first name and email (and one of their courses)"}
+		e := errs.Coded(errs.Forbidden, "teacher_fields_only")
+		e.Fields = refused
+		return e
 	}
 	in.SendCredentials = true
 	return nil

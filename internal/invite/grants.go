@@ -11,6 +11,7 @@ import (
 	"roster/internal/authz"
 	"roster/internal/errs"
 	"roster/internal/group"
+	"roster/internal/i18n"
 	"roster/internal/store"
 )
 
@@ -34,11 +35,11 @@ func normalizeGrants(grants []Grant) ([]Grant, error) {
 		field := fmt.Sprintf("groups[%d]", i)
 		switch {
 		case g.GroupID <= 0:
-			f.Add(field+".group_id", "must be the id of a group")
+			f.AddCode(field+".group_id", "group_id_required")
 		case g.Role == "":
-			f.Add(field+".role", "is required (learner, trainer, group_admin or user_admin)")
+			f.AddCode(field+".role", "group_role_required")
 		case !group.ValidRole(g.Role):
-			f.Add(field+".role", "unknown role %q (learner, trainer, group_admin or user_admin)", g.Role)
+			f.AddCode(field+".role", "unknown_group_role")
 		case !seen[g]:
 			seen[g] = true
 			out = append(out, g)
@@ -58,14 +59,14 @@ func checkGrants(ctx context.Context, q store.Querier, op authz.GroupOp, grants 
 		if err := checkGrant(ctx, q, op, g); err != nil {
 			if errs.Is(err, errs.Forbidden) {
 				e := errs.As(err)
-				e.Fields = []errs.FieldError{{Field: fmt.Sprintf("groups[%d]", i), Message: e.Message}}
+				e.Fields = []errs.FieldError{{Field: fmt.Sprintf("groups[%d]", i), Code: e.Key, Params: e.Params, Message: e.Message}}
 			}
 			return nil, err
 		}
 		name, err := groupName(ctx, q, g.GroupID)
 		if err != nil {
 			if errs.Is(err, errs.NotFound) {
-				return nil, errs.Field(fmt.Sprintf("groups[%d].group_id", i), "no group with id %d", g.GroupID)
+				return nil, errs.FieldCode(fmt.Sprintf("groups[%d].group_id", i), "no_such_group")
 			}
 			return nil, err
 		}
@@ -84,24 +85,27 @@ func checkGrant(ctx context.Context, q store.Querier, op authz.GroupOp, g Grant)
 	if !errs.Is(err, errs.Forbidden) {
 		return err
 	}
-	what := fmt.Sprintf("group %d", g.GroupID)
+	// The group is named only to someone who may see it; never by its id.
+	role := i18n.Label("groups.role." + g.Role)
 	if authz.CanViewGroup(ctx, q, g.GroupID) == nil {
 		if name, nerr := groupName(ctx, q, g.GroupID); nerr == nil {
-			what = fmt.Sprintf("the group %q", name)
+			if op == forCreate {
+				return errs.Coded(errs.Forbidden, "forbidden_create_in_group", errs.P{"group": name, "role": role})
+			}
+			return errs.Coded(errs.Forbidden, "forbidden_invite_to_group", errs.P{"group": name, "role": role})
 		}
 	}
-	verb := "invite people to"
 	if op == forCreate {
-		verb = "create accounts in"
+		return errs.Coded(errs.Forbidden, "forbidden_create_in_hidden_group", errs.P{"role": role})
 	}
-	return errs.New(errs.Forbidden, "you may not %s %s as %s", verb, what, g.Role)
+	return errs.Coded(errs.Forbidden, "forbidden_invite_to_hidden_group", errs.P{"role": role})
 }
 
 func groupName(ctx context.Context, q store.Querier, id int64) (string, error) {
 	var name string
 	err := q.QueryRowContext(ctx, `SELECT name FROM groups WHERE id = $1`, id).Scan(&name)
 	if store.IsNoRows(err) {
-		return "", errs.New(errs.NotFound, "group %d not found", id)
+		return "", errs.Coded(errs.NotFound, "no_such_group")
 	}
 	return name, wrap(err, "group name")
 }
@@ -126,25 +130,25 @@ const (
 func normalizeOptions(f *errs.Fields, lang string, deleteAt *time.Time, custom map[string]string, now time.Time) options {
 	o := options{Language: strings.ToLower(strings.TrimSpace(lang)), CustomFields: map[string]string{}}
 	if o.Language != "" && o.Language != "en" && o.Language != "fr" {
-		f.Add("language", "must be en or fr")
+		f.AddCode("language", "unknown_language")
 	}
 	if deleteAt != nil && !deleteAt.IsZero() {
 		t := deleteAt.UTC().Truncate(time.Second)
 		if !t.After(now) {
-			f.Add("delete_at", "must be in the future")
+			f.AddCode("delete_at", "must_be_future")
 		}
 		o.DeleteAt = &t
 	}
 	if len(custom) > maxCustomFields {
-		f.Add("custom_fields", "at most %d fields", maxCustomFields)
+		f.AddCode("custom_fields", "too_many_fields", errs.P{"limit": maxCustomFields})
 	}
 	for k, v := range custom {
 		k = strings.TrimSpace(k)
 		switch {
 		case k == "" || utf8.RuneCountInString(k) > maxCustomKeyLen:
-			f.Add("custom_fields", "field names must be 1 to %d characters", maxCustomKeyLen)
+			f.AddCode("custom_fields", "field_name_length", errs.P{"limit": maxCustomKeyLen})
 		case utf8.RuneCountInString(v) > maxCustomValueLen:
-			f.Add("custom_fields."+k, "at most %d characters", maxCustomValueLen)
+			f.AddCode("custom_fields."+k, "too_long", errs.P{"limit": maxCustomValueLen})
 		default:
 			o.CustomFields[k] = strings.TrimSpace(v)
 		}
@@ -218,7 +222,7 @@ func (s *Service) checkCourse(ctx context.Context, q store.Querier, courseID int
 		return "", nil
 	}
 	if courseID < 0 || s.courseCheck == nil {
-		return "", errs.Field("course_id", "no course with id %d", courseID)
+		return "", errs.FieldCode("course_id", "no_such_course")
 	}
 	return s.courseCheck(ctx, q, courseID)
 }

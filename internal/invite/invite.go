@@ -87,7 +87,8 @@ type Result struct {
 	Outcome      string
 	InvitationID int64
 	UserID       int64
-	Message      string
+	Message      string // English
+	Code         string // Message's stable code, for pages in other languages
 }
 
 // Config holds the settings of the service, copied in at start.

@@ -47,7 +47,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 		f.Limit = DefaultLimit
 	}
 	if f.Limit < 1 || f.Limit > MaxLimit {
-		return nil, "", errs.Field("limit", "must be from 1 to %d", MaxLimit)
+		return nil, "", errs.FieldCode("limit", "limit_range", errs.P{"max": MaxLimit})
 	}
 	now := s.db.Now()
 	var (
@@ -64,12 +64,12 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 		where = append(where, `i.status = `+arg(f.Status))
 	case "all":
 	default:
-		return nil, "", errs.Field("status", "must be pending, accepted, cancelled, expired or all")
+		return nil, "", errs.FieldCode("status", "bad_invitation_status")
 	}
 	if f.Cursor != "" {
 		c, err := strconv.ParseInt(f.Cursor, 10, 64)
 		if err != nil || c <= 0 {
-			return nil, "", errs.Field("cursor", "is not a cursor this list gave")
+			return nil, "", errs.FieldCode("cursor", "bad_cursor")
 		}
 		where = append(where, `i.id < `+arg(c))
 	}
@@ -95,7 +95,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 		}
 		if !all {
 			if len(roots) == 0 {
-				return nil, "", errs.New(errs.Forbidden, "you may not see invitations: you administer no group")
+				return nil, "", errs.Coded(errs.Forbidden, "forbidden_invitations")
 			}
 			ph := make([]string, len(roots))
 			for i, r := range roots {
@@ -158,7 +158,7 @@ func loadInvitation(ctx context.Context, q store.Querier, now time.Time, cond st
 		return nil, err
 	}
 	if len(items) == 0 {
-		return nil, errs.New(errs.NotFound, "no such invitation")
+		return nil, errs.Coded(errs.NotFound, "no_invitation")
 	}
 	if err := fillGroups(ctx, q, items[:1]); err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ func (s *Service) canManage(ctx context.Context, q store.Querier, inv *Invitatio
 		return nil
 	}
 	if len(inv.Groups) == 0 && (inv.CourseID == 0 || s.courseCheck == nil) {
-		return errs.New(errs.Forbidden, "only platform administrators may manage this invitation")
+		return errs.Coded(errs.Forbidden, "forbidden_manage_invitation")
 	}
 	for _, g := range inv.Groups {
 		if err := checkGrant(ctx, q, forInvite, g.Grant); err != nil {
@@ -94,9 +94,9 @@ func (s *Service) loadManaged(ctx context.Context, q store.Querier, now time.Tim
 // closed is the Conflict error of an invitation that is no longer pending or expired.
 func closed(inv *Invitation) error {
 	if inv.Status == StatusAccepted {
-		return errs.New(errs.Conflict, "the invitation of %s was accepted already", inv.Email)
+		return errs.Coded(errs.Conflict, "invitation_of_accepted", errs.P{"email": inv.Email})
 	}
-	return errs.New(errs.Conflict, "the invitation of %s was cancelled", inv.Email)
+	return errs.Coded(errs.Conflict, "invitation_of_cancelled", errs.P{"email": inv.Email})
 }
 
 // reissue gives a pending or expired invitation a new token and a new lifetime (the old link
@@ -111,7 +111,7 @@ func (s *Service) reissue(ctx context.Context, tx *store.Tx, inv *Invitation, se
 	err := tx.QueryRowContext(ctx, `SELECT id FROM invitations WHERE email_norm = $1 AND status = 'pending' AND id <> $2`,
 		strings.ToLower(inv.Email), inv.ID).Scan(&other)
 	if err == nil {
-		return "", errs.New(errs.Conflict, "a newer invitation of %s is pending: re-send that one", inv.Email)
+		return "", errs.Coded(errs.Conflict, "newer_invitation_pending", errs.P{"email": inv.Email})
 	}
 	if !store.IsNoRows(err) {
 		return "", wrap(err, "reissue")
@@ -128,7 +128,7 @@ func (s *Service) reissue(ctx context.Context, tx *store.Tx, inv *Invitation, se
 	res, err := tx.ExecContext(ctx, `UPDATE invitations SET token_hash = $1, expires_at = $2, status = 'pending', due_at = NULL`+sent+`
 		WHERE id = $3 AND status IN ('pending', 'expired')`, args...)
 	if store.IsUnique(err) {
-		return "", errs.New(errs.Conflict, "a newer invitation of %s is pending: re-send that one", inv.Email)
+		return "", errs.Coded(errs.Conflict, "newer_invitation_pending", errs.P{"email": inv.Email})
 	}
 	if err != nil {
 		return "", wrap(err, "reissue")
@@ -177,8 +177,7 @@ func (s *Service) Resend(ctx context.Context, id int64) error {
 			return err
 		}
 		if inv.DueAt != nil && inv.Status == StatusPending {
-			return errs.New(errs.Conflict, "the invitation of %s is held until its course opens on %s: it will be sent then",
-				inv.Email, inv.DueAt.Format("2006-01-02 15:04"))
+			return errs.Coded(errs.Conflict, "invitation_held", errs.P{"email": inv.Email, "date": inv.DueAt.Format("2006-01-02 15:04")})
 		}
 		_, err = s.reissue(ctx, tx, inv, true)
 		return err
@@ -281,9 +280,9 @@ func (s *Service) CancelMany(ctx context.Context, emails string) ([]Result, erro
 	entries := ParseAddresses(emails)
 	switch {
 	case len(entries) == 0:
-		return nil, errs.Field("emails", "give at least one address")
+		return nil, errs.FieldCode("emails", "no_address")
 	case len(entries) > MaxAddresses:
-		return nil, errs.Field("emails", "at most %d addresses at once, not %d", MaxAddresses, len(entries))
+		return nil, errs.FieldCode("emails", "too_many_addresses", errs.P{"limit": MaxAddresses, "count": len(entries)})
 	}
 	results := make([]Result, len(entries))
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
@@ -299,7 +298,7 @@ func (s *Service) CancelMany(ctx context.Context, emails string) ([]Result, erro
 		}
 		for i, e := range entries {
 			if !e.Valid() {
-				results[i] = Result{Email: e.Input, Outcome: InvalidAddress, Message: e.Problem}
+				results[i] = Result{Email: e.Input, Outcome: InvalidAddress, Message: e.Problem, Code: e.Code}
 				continue
 			}
 			results[i] = Result{Email: e.Email, Name: e.Name}
@@ -344,11 +343,12 @@ func (s *Service) ChangeAddress(ctx context.Context, id int64, newEmail string) 
 	}
 	entries := ParseAddresses(newEmail)
 	if len(entries) != 1 {
-		return nil, errs.Field("email", "give one address")
+		return nil, errs.FieldCode("email", "one_address")
 	}
 	e := entries[0]
 	if !e.Valid() {
-		return nil, errs.Field("email", "%s", e.Problem)
+		return nil, &errs.Error{Code: errs.Invalid, Key: e.Code, Message: "email: " + e.Problem,
+			Fields: []errs.FieldError{{Field: "email", Code: e.Code, Message: e.Problem}}}
 	}
 	var out *Result
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
@@ -357,7 +357,7 @@ func (s *Service) ChangeAddress(ctx context.Context, id int64, newEmail string) 
 			return err
 		}
 		if strings.EqualFold(inv.Email, e.Email) {
-			return errs.Field("email", "is the address of the invitation already")
+			return errs.FieldCode("email", "same_address")
 		}
 		if inv.Status != StatusPending && inv.Status != StatusExpired {
 			return closed(inv)
@@ -367,8 +367,7 @@ func (s *Service) ChangeAddress(ctx context.Context, id int64, newEmail string) 
 			return err
 		}
 		if len(users) > 0 {
-			return &errs.Error{Code: errs.Conflict, Message: e.Email + " has an account already: add it to the groups instead",
-				Fields: []errs.FieldError{{Field: "email", Message: "has an account already"}}}
+			return errs.FieldCode("email", "has_account").Class(errs.Conflict)
 		}
 		if err := cancel(ctx, tx, inv); err != nil {
 			return err
@@ -401,8 +400,7 @@ func (s *Service) ChangeAddress(ctx context.Context, id int64, newEmail string) 
 		}
 		newID, ok := created[strings.ToLower(e.Email)]
 		if !ok {
-			return &errs.Error{Code: errs.Conflict, Message: e.Email + " has a pending invitation already",
-				Fields: []errs.FieldError{{Field: "email", Message: "has a pending invitation already"}}}
+			return errs.FieldCode("email", "has_pending_invitation").Class(errs.Conflict)
 		}
 		out = &Result{Email: e.Email, Name: name, Outcome: Invited, InvitationID: newID}
 		return audit.Record(ctx, tx, audit.Event{Action: "invitation.change_address", TargetType: "invitation",

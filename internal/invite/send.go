@@ -51,9 +51,9 @@ func (s *Service) Invite(ctx context.Context, req Request) ([]Result, error) {
 	var f errs.Fields
 	switch {
 	case len(entries) == 0:
-		f.Add("emails", "give at least one address")
+		f.AddCode("emails", "no_address")
 	case len(entries) > MaxAddresses:
-		f.Add("emails", "at most %d addresses at once, not %d", MaxAddresses, len(entries))
+		f.AddCode("emails", "too_many_addresses", errs.P{"limit": MaxAddresses, "count": len(entries)})
 	}
 	opts := normalizeOptions(&f, req.Language, req.DeleteAt, req.CustomFields, s.db.Now())
 	if err := opts.checkCustomFields(ctx, s.db, &f); err != nil {
@@ -68,7 +68,7 @@ func (s *Service) Invite(ctx context.Context, req Request) ([]Result, error) {
 	}
 	if len(grants) == 0 && req.CourseID == 0 {
 		if err := authz.RequirePlatformAdmin(ctx); err != nil {
-			return nil, onlyAdmins(err, "only platform administrators may invite people without a group; choose a group")
+			return nil, onlyAdmins(err)
 		}
 	}
 	var results []Result
@@ -97,10 +97,11 @@ func (s *Service) Invite(ctx context.Context, req Request) ([]Result, error) {
 	return results, nil
 }
 
-// onlyAdmins replaces the message of a Forbidden error.
-func onlyAdmins(err error, msg string) error {
+// onlyAdmins replaces a Forbidden error: only platform administrators may invite people
+// without a group.
+func onlyAdmins(err error) error {
 	if errs.Is(err, errs.Forbidden) {
-		return errs.New(errs.Forbidden, "%s", msg)
+		return errs.Coded(errs.Forbidden, "forbidden_invite_no_group")
 	}
 	return err
 }
@@ -121,13 +122,13 @@ func (s *Service) AddExisting(ctx context.Context, userIDs []int64, grants []Gra
 		return err
 	}
 	if len(grants) == 0 {
-		return errs.Field("groups", "give at least one group and role")
+		return errs.FieldCode("groups", "no_grant")
 	}
 	if len(userIDs) == 0 {
-		return errs.Field("user_ids", "give at least one account")
+		return errs.FieldCode("user_ids", "no_account_given")
 	}
 	if len(userIDs) > MaxAddresses {
-		return errs.Field("user_ids", "at most %d accounts at once", MaxAddresses)
+		return errs.FieldCode("user_ids", "too_many_accounts", errs.P{"limit": MaxAddresses})
 	}
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		if _, err := checkGrants(ctx, tx, forInvite, grants); err != nil {
@@ -220,7 +221,7 @@ func (b *batch) invite(entries []Entry) ([]Result, error) {
 	for i, e := range entries {
 		results[i] = Result{Email: e.Email, Name: e.Name}
 		if !e.Valid() {
-			results[i] = Result{Email: e.Input, Outcome: InvalidAddress, Message: e.Problem}
+			results[i] = Result{Email: e.Input, Outcome: InvalidAddress, Message: e.Problem, Code: e.Code}
 			continue
 		}
 		norms = append(norms, strings.ToLower(e.Email))

@@ -47,7 +47,7 @@ func (s *Service) SetLifetime(ctx context.Context, days int) error {
 		return err
 	}
 	if days < 0 || days > MaxLifetimeDays {
-		return errs.Field("lifetime_days", "must be from 0 (no expiry) to %d days", MaxLifetimeDays)
+		return errs.FieldCode("lifetime_days", "lifetime_range", errs.P{"limit": MaxLifetimeDays})
 	}
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		var err error

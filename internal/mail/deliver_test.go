@@ -33,7 +33,7 @@ func TestDeliverToMailDev(t *testing.T) {
 
 		msgs := []Message{
 			{Template: "password_reset", To: "anne@example.org", ToName: "Anne Élise Martin", Language: "fr",
-				Data: map[string]any{"FirstName": "Anne", "Username": "amartin", "Minutes": 30,
+				Data: map[string]any{"FirstName": "Anne", "Username": "amartin", "TTL": 30 * time.Minute,
 					"Link": "http://roster.test/password/reset/RESET1"}},
 			{Template: "account_setup", To: "bob@example.org", ToName: "Bob Stone", Language: "en",
 				Data: map[string]any{"FirstName": "Bob", "Username": "bstone",

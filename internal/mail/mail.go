@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"roster/internal/errs"
+	"roster/internal/i18n"
+	"roster/internal/site"
 	"roster/internal/store"
 )
 
@@ -19,7 +21,7 @@ type Message struct {
 	To       string         // address
 	ToName   string         // display name
 	UserID   int64          // the recipient's account, when there is one
-	Language string         // "fr" or "en"; anything else falls back to English
+	Language string         // "fr" or "en"; anything else falls back to the site's language
 	Data     map[string]any // template data; "Link" is the one link the reader acts on
 }
 
@@ -35,7 +37,12 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message) error {
 	}
 	m.To = to
 	if strings.ContainsAny(m.ToName, "\r\n") {
-		return errs.Field("name", "must be on one line")
+		return errs.FieldCode("name", "one_line")
+	}
+	if i18n.Norm(m.Language) == "" {
+		// No language of their own (e.g. added from a teacher's "external users" block): the
+		// site's.
+		m.Language = site.Language(ctx, tx)
 	}
 	r, err := render(m)
 	if err != nil {
@@ -68,15 +75,15 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message) error {
 func checkAddress(addr string) (string, error) {
 	addr = strings.TrimSpace(addr)
 	if addr == "" {
-		return "", errs.Field("email", "no email address")
+		return "", errs.FieldCode("email", "required")
 	}
 	a, err := netmail.ParseAddress(addr)
 	if err != nil || a.Name != "" || a.Address != addr {
-		return "", errs.Field("email", "%q is not a valid email address", addr)
+		return "", errs.FieldCode("email", "invalid_email")
 	}
 	domain := addr[strings.LastIndexByte(addr, '@')+1:]
 	if !strings.Contains(domain, ".") && domain != "localhost" {
-		return "", errs.Field("email", "%q is not a valid email address: the domain %q has no dot", addr, domain)
+		return "", errs.FieldCode("email", "email_no_dot")
 	}
 	return addr, nil
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	texttemplate "text/template"
 	"time"
+
+	"roster/internal/i18n"
 )
 
 // The catalog: for each language, templates/LANG/NAME.txt defines "subject" and "text" (Go
@@ -33,7 +35,7 @@ type spec struct {
 // specs lists every template. Adding one means adding its files in every language.
 var specs = map[string]spec{
 	"password_reset": {
-		required: []string{"Username", "Link", "Minutes"},
+		required: []string{"Username", "Link", "TTL"},
 		optional: map[string]any{"FirstName": ""},
 		link:     true,
 	},
@@ -202,6 +204,8 @@ var monthsFR = [...]string{"janvier", "février", "mars", "avril", "mai", "juin"
 // templateFuncs are the functions templates may call, formatting for lang.
 func templateFuncs(lang string) texttemplate.FuncMap {
 	return texttemplate.FuncMap{
+		// duration writes a time.Duration in words: "30 minutes", "5 secondes".
+		"duration": func(d time.Duration) string { return i18n.Duration(lang, d) },
 		// join lists names: {{join .GroupNames ", "}}.
 		"join": func(v []string, sep string) string { return strings.Join(v, sep) },
 		// date formats a day: a time.Time in the reader's language, a string as it is.

@@ -14,7 +14,7 @@ func sampleData(name string) map[string]any {
 	link := "https://roster.example.org/x/TOKEN_abc-123"
 	switch name {
 	case "password_reset":
-		return map[string]any{"FirstName": "<b>x</b>", "Username": "jdoe", "Link": "https://roster.example.org/password/reset/TOKEN_abc-123", "Minutes": 30}
+		return map[string]any{"FirstName": "<b>x</b>", "Username": "jdoe", "Link": "https://roster.example.org/password/reset/TOKEN_abc-123", "TTL": 30 * time.Minute}
 	case "account_setup":
 		return map[string]any{"FirstName": "<b>x</b>", "Username": "jdoe", "Link": "https://roster.example.org/account/setup/TOKEN_abc-123"}
 	case "invitation":
@@ -112,7 +112,7 @@ func TestRenderErrors(t *testing.T) {
 	}{
 		{"unknown template", Message{Template: "nope"}, "unknown template"},
 		{"missing link", Message{Template: "account_setup", Data: map[string]any{"Username": "u"}}, `"Link"`},
-		{"missing username", Message{Template: "password_reset", Data: map[string]any{"Link": "https://x.org/password/reset/T", "Minutes": 30}}, `"Username"`},
+		{"missing username", Message{Template: "password_reset", Data: map[string]any{"Link": "https://x.org/password/reset/T", "TTL": 30 * time.Minute}}, `"Username"`},
 		{"relative link", Message{Template: "account_setup", Data: map[string]any{"Username": "u", "Link": "/account/setup/T"}}, "absolute"},
 		{"javascript link", Message{Template: "account_setup", Data: map[string]any{"Username": "u", "Link": "javascript:alert(1)"}}, "absolute"},
 		{"link in a mail without action", Message{Template: "email_changed", Data: map[string]any{"OldEmail": "a@x.org", "NewEmail": "b@x.org", "Link": "https://x.org/"}}, "no link"},
@@ -176,5 +176,48 @@ func TestCatalog(t *testing.T) {
 	// Parsing every file of the catalog must not panic.
 	if n := len(catalog()); n != len(specs)*len(languages) {
 		t.Errorf("catalog has %d entries, want %d", n, len(specs)*len(languages))
+	}
+}
+
+// TestResetDurationInWords: a reset link that works for 5 seconds says so, not "0 minutes".
+func TestResetDurationInWords(t *testing.T) {
+	for _, tc := range []struct {
+		lang string
+		ttl  time.Duration
+		want string
+	}{
+		{"fr", 5 * time.Second, "pendant 5 secondes,"},
+		{"en", 5 * time.Second, "for 5 seconds,"},
+		{"fr", 30 * time.Minute, "pendant 30 minutes,"},
+		{"en", time.Minute, "for 1 minute,"},
+	} {
+		r, err := render(Message{Template: "password_reset", Language: tc.lang,
+			Data: map[string]any{"Username": "jdoe", "Link": "https://x.org/password/reset/T", "TTL": tc.ttl}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(r.Text, tc.want) || !strings.Contains(r.HTML, tc.want) {
+			t.Errorf("%s %v: %q", tc.lang, tc.ttl, r.Text)
+		}
+	}
+}
+
+// TestSamplesCoverEveryTemplate: SampleMessages has every template, each rendering in every
+// language.
+func TestSamplesCoverEveryTemplate(t *testing.T) {
+	got := map[string]bool{}
+	for _, m := range SampleMessages() {
+		got[m.Template] = true
+		for _, lang := range languages {
+			m.Language = lang
+			if _, err := render(m); err != nil {
+				t.Errorf("%s/%s: %v", lang, m.Template, err)
+			}
+		}
+	}
+	for name := range specs {
+		if !got[name] {
+			t.Errorf("no sample of %s", name)
+		}
 	}
 }

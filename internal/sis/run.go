@@ -103,10 +103,10 @@ func Run(ctx context.Context, db *store.DB, src *Source, opt RunOptions) (*Repor
 		opt.Action = ActionSuspend
 	case ActionSuspend, ActionUnenrol, ActionKeep:
 	default:
-		return nil, errs.Field("action", "must be suspend, unenrol or keep")
+		return nil, errs.FieldCode("action", "bad_sync_action")
 	}
 	if src.Name == "" {
-		return nil, errs.Field("source", "the source needs a name")
+		return nil, errs.FieldCode("source", "sync_source_name_required")
 	}
 	began := time.Now()
 	rep := &Report{Source: src.Name, DryRun: opt.DryRun}
@@ -242,7 +242,7 @@ func startRun(ctx context.Context, db *store.DB, rep *Report, opt RunOptions) er
 			VALUES ($1, 'running', $2, $3, $4, $5) RETURNING id`,
 			rep.Source, opt.DryRun, opt.Action, now, tx.Now.Add(RunLease).Unix()).Scan(&rep.RunID)
 		if store.IsUnique(err) {
-			return errs.New(errs.Conflict, "a run of source %q is under way", rep.Source)
+			return errs.Coded(errs.Conflict, "sync_running", errs.P{"source": rep.Source})
 		}
 		if err != nil {
 			return errs.Wrap(err, "sis: start run")

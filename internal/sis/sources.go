@@ -118,7 +118,7 @@ func (s *Service) all(ctx context.Context) ([]*Config, error) {
 func (s *Service) load(ctx context.Context, q store.Querier, name string) (*Config, error) {
 	c, err := scanConfig(q.QueryRowContext(ctx, `SELECT `+sourceCols+` FROM sis_sources WHERE name = $1`, name))
 	if store.IsNoRows(err) {
-		return nil, errs.New(errs.NotFound, "no sync source named %q", name)
+		return nil, errs.Coded(errs.NotFound, "no_sync_source", errs.P{"source": name})
 	}
 	if err != nil {
 		return nil, errs.Wrap(err, "sis: source")
@@ -158,27 +158,27 @@ func (c *Config) normalize() error {
 	}
 	switch {
 	case c.Name == "" || len(c.Name) > 100 || strings.ContainsAny(c.Name, "/:? \t"):
-		return errs.Field("name", "a name of 1 to 100 characters without spaces, / : or ?")
+		return errs.FieldCode("name", "bad_sync_source_name")
 	case c.Kind != KindCSV && c.Kind != KindOneRoster && c.Kind != KindSQL:
-		return errs.Field("kind", "must be csv, oneroster or sql")
+		return errs.FieldCode("kind", "bad_sync_kind")
 	case c.Location == "":
-		return errs.Field("location", "required: a path, or for sql a postgres:// URL")
+		return errs.FieldCode("location", "sync_location_required")
 	case c.Kind == KindSQL && !strings.HasPrefix(c.Location, "postgres://") && !strings.HasPrefix(c.Location, "postgresql://"):
-		return errs.Field("location", "must be a postgres:// URL")
+		return errs.FieldCode("location", "sync_location_postgres")
 	case c.Kind == KindSQL && strings.TrimSpace(c.Query) == "":
-		return errs.Field("query", "required for a sql source: it returns course, user and role")
+		return errs.FieldCode("query", "sync_query_required")
 	case c.Action != ActionSuspend && c.Action != ActionUnenrol && c.Action != ActionKeep:
-		return errs.Field("action", "must be suspend, unenrol or keep")
+		return errs.FieldCode("action", "bad_sync_action")
 	case c.Threshold < 0 || c.Threshold > 100:
-		return errs.Field("threshold", "a percentage from 0 to 100")
+		return errs.FieldCode("threshold", "bad_threshold")
 	case c.AccountAuth != account.AuthCAS && c.AccountAuth != account.AuthOIDC:
-		return errs.Field("account_auth", "must be cas or oidc")
+		return errs.FieldCode("account_auth", "bad_account_auth")
 	}
 	if c.Kind != KindSQL {
 		c.Query = ""
 	}
 	if _, err := ParseCron(c.Schedule); err != nil {
-		return errs.Field("schedule", "%v", err)
+		return errs.FieldCode("schedule", "bad_schedule")
 	}
 	return nil
 }
@@ -199,7 +199,7 @@ func (s *Service) Create(ctx context.Context, in Config) (*Config, error) {
 			in.Name, in.Kind, in.Location, in.Query, in.Action, in.Threshold, in.Schedule, in.CreateAccounts, in.AccountAuth,
 			in.Enabled, now, in.CreateCourses).Scan(&in.ID)
 		if store.IsUnique(err) {
-			return errs.Field("name", "a source named %q exists", in.Name)
+			return errs.FieldCode("name", "sync_source_exists")
 		}
 		return errs.Wrap(err, "sis: create source")
 	})
@@ -233,7 +233,7 @@ func (s *Service) Update(ctx context.Context, name string, in Config) (*Config, 
 			in.Name, in.Kind, in.Location, in.Query, in.Action, in.Threshold, in.Schedule, in.CreateAccounts, in.AccountAuth,
 			in.Enabled, tx.Now.Unix(), old.ID, in.CreateCourses)
 		if store.IsUnique(err) {
-			return errs.Field("name", "a source named %q exists", in.Name)
+			return errs.FieldCode("name", "sync_source_exists")
 		}
 		return errs.Wrap(err, "sis: update source")
 	})
@@ -255,7 +255,7 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 			return errs.Wrap(err, "sis: delete source")
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.New(errs.NotFound, "no sync source named %q", name)
+			return errs.Coded(errs.NotFound, "no_sync_source", errs.P{"source": name})
 		}
 		return nil
 	})

@@ -77,7 +77,7 @@ func TestCASAgainstDjangoCASServer(t *testing.T) {
 		}
 
 		// Replay, same browser: the flow is used up.
-		if _, status, body := b.get(t, ticketURL); status != http.StatusGone || !strings.Contains(body, "Start again") {
+		if _, status, body := b.get(t, ticketURL); status != http.StatusGone || !strings.Contains(body, "Recommencez") {
 			t.Errorf("replaying the ticket URL: %d\n%s", status, body)
 		}
 		// Replay with a fresh flow: Roster asks the CAS server, which refuses the used ticket.

@@ -44,14 +44,14 @@ func (s *Service) Convert(ctx context.Context, c Conversion) (*ConvertResult, er
 	c.To, c.Subject = strings.ToLower(strings.TrimSpace(c.To)), strings.TrimSpace(c.Subject)
 	u, err := s.accounts.UserByLogin(ctx, s.db, c.Login)
 	if err != nil {
-		return nil, errs.Field("login", "no account has this username or email")
+		return nil, errs.FieldCode("login", "no_account_login")
 	}
 	out := &ConvertResult{}
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		uid := strconv.FormatInt(u.ID, 10)
 		if c.To == account.AuthLocal {
 			if u.Auth == account.AuthLocal {
-				return errs.New(errs.Conflict, "this account already logs in with a password")
+				return errs.Coded(errs.Conflict, "already_password")
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET auth = 'local', updated_at = $1 WHERE id = $2`, tx.Now.Unix(), u.ID); err != nil {
 				return wrap(err, "convert to local")
@@ -70,10 +70,10 @@ func (s *Service) Convert(ctx context.Context, c Conversion) (*ConvertResult, er
 		}
 		p, err := scanProvider(tx.QueryRowContext(ctx, selectProvider+` WHERE slug = $1`, c.To))
 		if err != nil {
-			return errs.Field("to", "is neither local nor a configured sign-in method")
+			return errs.FieldCode("to", "bad_sso_target")
 		}
 		if u.Auth == p.Kind && c.Subject == "" {
-			return errs.New(errs.Conflict, "this account already logs in with %s", strings.ToUpper(p.Kind))
+			return errs.Coded(errs.Conflict, "already_sso", errs.P{"method": strings.ToUpper(p.Kind)})
 		}
 		// The password goes, and so do the links that would set one.
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET auth = $1, password_hash = '', updated_at = $2 WHERE id = $3`,

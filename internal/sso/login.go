@@ -46,7 +46,7 @@ func (s *Service) FinishCAS(ctx context.Context, r Return) (*Login, error) {
 		return nil, err
 	}
 	if p.Kind != KindCAS {
-		return nil, errs.New(errs.NotFound, "no such sign-in method")
+		return nil, errs.Coded(errs.NotFound, "no_sso_method")
 	}
 	f, err := consumeFlow(ctx, s.db, p.ID, r.FlowToken)
 	if err != nil {
@@ -83,7 +83,7 @@ func (s *Service) FinishOIDC(ctx context.Context, r Return) (*Login, error) {
 		return nil, err
 	}
 	if p.Kind != KindOIDC {
-		return nil, errs.New(errs.NotFound, "no such sign-in method")
+		return nil, errs.Coded(errs.NotFound, "no_sso_method")
 	}
 	if r.State == "" || r.State != r.FlowToken {
 		return nil, errFlow()
@@ -308,7 +308,7 @@ func (s *Service) SingleLogout(ctx context.Context, slug, logoutRequest string) 
 		return err
 	}
 	if p.Kind != KindCAS {
-		return errs.New(errs.NotFound, "no such sign-in method")
+		return errs.Coded(errs.NotFound, "no_sso_method")
 	}
 	ticket, err := parseLogoutRequest(logoutRequest)
 	if err != nil {

@@ -368,7 +368,7 @@ func slugTaken(slug string) error {
 func providerBySlug(ctx context.Context, q store.Querier, slug string) (*Provider, error) {
 	p, err := scanProvider(q.QueryRowContext(ctx, selectProvider+` WHERE slug = $1`, strings.ToLower(slug)))
 	if err == nil && !p.Enabled {
-		return nil, errs.New(errs.NotFound, "no such sign-in method")
+		return nil, errs.Coded(errs.NotFound, "no_sso_method")
 	}
 	return p, err
 }
@@ -415,7 +415,7 @@ func scanProvider(row scanner) (*Provider, error) {
 	)
 	err := row.Scan(&p.ID, &p.Kind, &p.Slug, &p.Name, &p.Enabled, &settings, &created, &updated)
 	if store.IsNoRows(err) {
-		return nil, errs.New(errs.NotFound, "no such sign-in method")
+		return nil, errs.Coded(errs.NotFound, "no_sso_method")
 	}
 	if err != nil {
 		return nil, wrap(err, "scan provider")

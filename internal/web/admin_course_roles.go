@@ -20,6 +20,9 @@ type courseRolesData struct {
 	created   string      // the short name of the role just created, for the notice
 }
 
+// Languages are those a created role may be named in.
+func (d *courseRolesData) Languages() []string { return Languages }
+
 func (w *Web) adminCourseRoles(rw http.ResponseWriter, r *http.Request) {
 	if w.requireLogin(rw, r) == nil {
 		return
@@ -65,7 +68,13 @@ func (w *Web) adminCourseRoleCreate(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "bad form", http.StatusBadRequest)
 		return
 	}
-	in := course.Role{Shortname: formValue(r, "shortname"), Name: formValue(r, "name"), BaseRole: formValue(r, "base_role")}
+	in := course.Role{Shortname: formValue(r, "shortname"), Name: formValue(r, "name"), BaseRole: formValue(r, "base_role"),
+		Names: map[string]string{}}
+	for _, lang := range Languages {
+		if v := formValue(r, "name_"+lang); v != "" {
+			in.Names[lang] = v
+		}
+	}
 	role, err := w.Courses.CreateRole(r.Context(), in)
 	if err != nil {
 		p := w.page(rw, r, "course_roles.title")

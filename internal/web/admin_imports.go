@@ -55,12 +55,14 @@ type importForm struct {
 	UserField  string // enrolments: username, email, idnumber; "" any
 	ValidOnly  bool
 	Notify     bool
-	Paste      string
+	// UpdatePasswords: the password column sets the password of existing local accounts.
+	UpdatePasswords bool
+	Paste           string
 }
 
 func (f importForm) options() bulk.Options {
 	return bulk.Options{Format: f.Format, Mode: f.Mode, MatchEmail: f.MatchEmail, UserField: f.UserField, ValidOnly: f.ValidOnly, Notify: f.Notify,
-		CreateGroups: true}
+		UpdatePasswords: f.UpdatePasswords, CreateGroups: true}
 }
 
 type importsData struct {
@@ -220,6 +222,8 @@ func readImportForm(rw http.ResponseWriter, r *http.Request, tmp *os.File, f *im
 			f.ValidOnly = v != ""
 		case "notify":
 			f.Notify = v != ""
+		case "update_passwords":
+			f.UpdatePasswords = v != ""
 		case "paste":
 			if strings.TrimSpace(v) != "" {
 				f.Paste = strings.ReplaceAll(v, "\r\n", "\n")
@@ -266,7 +270,7 @@ func (w *Web) adminImportApply(rw http.ResponseWriter, r *http.Request) {
 			w.log.Error("import: put back upload", "err", perr)
 		}
 		d := &importsData{Form: importForm{Format: o.Format, Mode: o.Mode, MatchEmail: o.MatchEmail, UserField: o.UserField,
-			ValidOnly: o.ValidOnly, Notify: o.Notify}, Preview: rep, Token: token}
+			ValidOnly: o.ValidOnly, Notify: o.Notify, UpdatePasswords: o.UpdatePasswords}, Preview: rep, Token: token}
 		status := http.StatusUnprocessableEntity
 		if errors.Is(err, bulk.ErrImportRunning) {
 			p.Error = p.L.T("imports.in_progress")

@@ -28,7 +28,7 @@ type importBatchData struct {
 func batchID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, errs.New(errs.NotFound, "no import batch %q", r.PathValue("id"))
+		return 0, errs.Coded(errs.NotFound, "no_import_batch")
 	}
 	return id, nil
 }

@@ -73,7 +73,8 @@ func TestImportPages(t *testing.T) {
 	// The methods format and the user field of the flat file are offered, in French too.
 	want(get(admin, "/admin/imports"), 200, `<option value="methods"`, "Enrolment methods (Moodle upload enrolment methods CSV)",
 		`<select id="user_field" name="user_field">`, `<option value="idnumber"`)
-	want(get(admin, "/admin/imports?lang=fr"), 200, "Méthodes d&#39;inscription", "tout champ qui désigne un seul compte")
+	want(get(admin, "/admin/imports?lang=fr"), 200, "Méthodes d’inscription", "tout champ qui désigne un seul compte")
+	get(admin, "/?lang=en") // the switch is saved on the account: back to English
 	// A methods file previews through the page: a group sync of CLA is added to no course here.
 	want(multi(admin, map[string]string{"format": "methods"}, "add,cohort,nope,CLA,0,,\n"), 200, `id="import-rows"`, `not found`)
 	want(get(admin, "/"), 200, `href="/admin/imports"`)
@@ -159,6 +160,7 @@ func TestImportPages(t *testing.T) {
 
 	// In French.
 	want(get(admin, "/admin/imports?lang=fr"), 200, "Nouvel import")
+	get(admin, "/?lang=en") // the switch is saved on the account: back to English
 
 	// The templates.
 	rec = get(admin, "/admin/imports/template.csv")
@@ -172,6 +174,32 @@ func TestImportPages(t *testing.T) {
 	rows, err := x.GetRows(x.GetSheetName(0))
 	if err != nil || len(rows) != 2 || strings.Join(rows[0], ",") != "email,first name,last name,groups,roles,language,delete_at" {
 		t.Fatalf("xlsx %v %v", rows, err)
+	}
+
+	// Updating the passwords of existing accounts: offered in English and French, kept with
+	// the upload, announced row by row, applied as announced.
+	want(get(admin, "/admin/imports"), 200, `name="update_passwords"`, "Update the passwords of existing accounts")
+	want(get(admin, "/admin/imports?lang=fr"), 200, "Mettre à jour les mots de passe des comptes existants")
+	body = want(multi(admin, map[string]string{"format": "moodle", "mode": "update_only", "update_passwords": "1"},
+		"username,password\nada@example.org,Correct-Horse-Battery-9\n"), 200, "password: will be changed",
+		`name="update_passwords" value="1" checked`)
+	if strings.Contains(body, "Correct-Horse") {
+		t.Fatal("the preview shows the password")
+	}
+	m = tokenRE.FindStringSubmatch(body)
+	rec = post(admin, "/admin/imports/apply", url.Values{"token": {m[1]}})
+	want(rec, 303)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if err := json.Unmarshal(get(admin, rec.Header().Get("Location")+"/progress").Body.Bytes(), &prog); err != nil {
+			t.Fatal(err)
+		}
+		if prog.Status != "applying" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := rg.accounts.Login(ctx, "ada@example.org", "Correct-Horse-Battery-9", "192.0.2.1"); prog.Status != "applied" || err != nil {
+		t.Fatalf("ada's imported password: %+v %v", prog, err)
 	}
 
 	// Not for everyone.

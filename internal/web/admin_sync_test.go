@@ -35,7 +35,7 @@ func TestAdminSyncPage(t *testing.T) {
 	form := url.Values{"name": {"nightly"}, "kind": {"csv"}, "location": {path}, "action": {"suspend"}, "threshold": {"10"},
 		"schedule": {"0 25 * * *"}, "enabled": {"1"}}
 	code, body, _ = call(admin, "POST", "/admin/sync", form)
-	want(code, body, 422, "cron hour", `value="nightly"`)
+	want(code, body, 422, "must be a cron schedule of 5 fields", `value="nightly"`)
 	form.Set("schedule", "0 2 * * *")
 	code, _, loc := call(admin, "POST", "/admin/sync", form)
 	want(code, "", 303)
@@ -43,6 +43,7 @@ func TestAdminSyncPage(t *testing.T) {
 	want(code, body, 200, "The source nightly is saved.", `id="source-nightly"`, "Never run")
 	code, body, _ = call(admin, "GET", "/admin/sync?edit=nightly&lang=fr", nil)
 	want(code, body, 200, "Modifier la source nightly", `action="/admin/sync/nightly"`)
+	call(admin, "GET", "/?lang=en", nil) // the switch is saved on the account: back to English
 	form.Set("schedule", "30 3 * * 1-5")
 	code, _, _ = call(admin, "POST", "/admin/sync/nightly", form)
 	want(code, "", 303)
@@ -50,7 +51,7 @@ func TestAdminSyncPage(t *testing.T) {
 	code, _, loc = call(admin, "POST", "/admin/sync/nightly/run", url.Values{"dry": {"1"}})
 	want(code, "", 303)
 	code, body, _ = call(admin, "GET", loc, nil)
-	want(code, body, 200, "Run done: nightly: added 1", "Dry run", "1 skipped rows", "e.csv:3", "unknown user")
+	want(code, body, 200, "Run done: nightly: added 1", "Dry run", "1 skipped row", "e.csv:3", "unknown user")
 	if n := countRows(t, db, `SELECT count(*) FROM course_enrolments`); n != 0 {
 		t.Fatalf("a dry run enrolled %d", n)
 	}

@@ -88,11 +88,11 @@ func (d *participantsData) PageLink(n int) string {
 	return "?" + v.Encode()
 }
 
-// RoleName is the display name of a role short name.
-func (d *participantsData) RoleName(short string) string {
+// RoleName is the name of a role short name in lang.
+func (d *participantsData) RoleName(short, lang string) string {
 	for _, r := range d.Roles {
 		if r.Shortname == short {
-			return r.Name
+			return r.NameIn(lang)
 		}
 	}
 	return short
@@ -251,7 +251,7 @@ func (w *Web) courseParticipantsBulk(rw http.ResponseWriter, r *http.Request) {
 		w.courseDownload(rw, r, id, course.ParticipantFilter{}, users, action)
 		return
 	default:
-		err = errs.Field("action", "choose an action")
+		err = errs.FieldCode("action", "choose_action")
 	}
 	if err != nil {
 		w.courseError(rw, r, p, err)
@@ -310,7 +310,27 @@ func (w *Web) courseParticipantsDownload(rw http.ResponseWriter, r *http.Request
 
 func (w *Web) courseDownload(rw http.ResponseWriter, r *http.Request, id int64, f course.ParticipantFilter, only []int64, format string) {
 	var buf bytes.Buffer
-	if err := w.Courses.Export(r.Context(), id, f, only, format, &buf); err != nil {
+	// Headers and values in the person's language; ?headers=codes keeps the machine headers.
+	var words *course.Words
+	if r.URL.Query().Get("headers") != "codes" {
+		l := w.page(rw, r, "").L
+		words = &course.Words{
+			Header: func(col string) string { return l.T("export.col." + col) },
+			Value: func(col, v string) string {
+				switch col {
+				case "roles":
+					return l.Role(v, v)
+				case "methods":
+					return l.Label("method", v)
+				case "status":
+					return l.T("participants.status." + v)
+				}
+				return v
+			},
+			Time: func(t time.Time) string { return l.DateTime(t) },
+		}
+	}
+	if err := w.Courses.ExportIn(r.Context(), id, f, only, format, &buf, words); err != nil {
 		p := w.page(rw, r, "participants.title")
 		w.courseError(rw, r, p, err)
 		return
@@ -324,7 +344,11 @@ func (w *Web) courseDownload(rw http.ResponseWriter, r *http.Request, id int64, 
 // parseBigForm reads a form that may carry a whole course's selection.
 func parseBigForm(rw http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(rw, r.Body, 2<<20)
-	return r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	isoDates(r)
+	return nil
 }
 
 // formDate reads an optional YYYY-MM-DD date field (midnight UTC).
@@ -335,7 +359,7 @@ func formDate(r *http.Request, field string) (*time.Time, error) {
 	}
 	t, err := time.Parse("2006-01-02", v)
 	if err != nil {
-		return nil, errs.Field(field, "a date as YYYY-MM-DD")
+		return nil, errs.FieldCode(field, "bad_date")
 	}
 	return &t, nil
 }

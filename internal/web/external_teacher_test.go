@@ -56,6 +56,7 @@ func TestExternalUsersBlockForTeachers(t *testing.T) {
 	}
 	code, body, _ = call(tess, "GET", "/?lang=fr", nil)
 	want(code, body, 200, "Utilisateurs externes", "Inscrire dans mon cours")
+	call(tess, "GET", "/?lang=en", nil) // the switch is saved on the account: back to English
 	// The student does not.
 	code, body, _ = call(stu, "GET", "/", nil)
 	want(code, body, 200)
@@ -95,12 +96,13 @@ func TestExternalUsersBlockForTeachers(t *testing.T) {
 	want(code, body, 200, "Course roles", "non_editing_teacher", `id="course-role-form"`)
 	code, body, _ = call(admin, "POST", "/admin/course-roles", url.Values{"shortname": {"Bad Name"}, "name": {""},
 		"base_role": {"emperor"}})
-	want(code, body, 422, "lower-case letters", "a name of 1 to 100", "must be one of")
+	want(code, body, 422, "lower-case letters", "is required, at most 100 characters", "must be one of")
 	code, _, loc := call(admin, "POST", "/admin/course-roles", url.Values{"shortname": {"secretariat"},
 		"name": {"Secretariat"}, "base_role": {"non_editing_teacher"}})
 	want(code, "", 303)
 	code, body, _ = call(admin, "GET", loc+"&lang=fr", nil)
 	want(code, body, 200, "Rôles de cours", "Le rôle Secretariat a été créé.", "<code>secretariat</code>", "Enseignant non éditeur")
+	call(admin, "GET", "/?lang=en", nil)
 	code, body, _ = call(admin, "POST", "/admin/course-roles", url.Values{"shortname": {"secretariat"},
 		"name": {"Again"}, "base_role": {"student"}})
 	want(code, body, 409, "already exists")
@@ -116,6 +118,7 @@ func TestExternalUsersBlockForTeachers(t *testing.T) {
 	// The role map of imported files, on the same page.
 	code, body, _ = call(admin, "GET", "/admin/course-roles?lang=fr", nil)
 	want(code, body, 200, "Noms de rôles des fichiers importés", "<code>editingteacher</code>", `id="role-map-form"`)
+	call(admin, "GET", "/?lang=en", nil)
 	code, _, loc = call(admin, "POST", "/admin/course-roles/map", url.Values{"map_name": {"secretaire"}, "map_role": {"secretariat"}})
 	want(code, "", 303)
 	code, body, _ = call(admin, "GET", "/admin/course-roles?mapped=1", nil)

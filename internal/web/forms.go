@@ -1,7 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 
 	"roster/internal/errs"
@@ -13,7 +16,31 @@ const maxForm = 64 << 10
 // parseForm reads a bounded form body.
 func parseForm(rw http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(rw, r.Body, maxForm)
-	return r.ParseForm()
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	isoDates(r)
+	return nil
+}
+
+// dateFields are the date inputs of the pages. French pages show them as text in dd/mm/yyyy
+// (a browser draws <input type=date> in its own locale, not the page's).
+var dateFields = []string{"starts_at", "ends_at", "delete_at"}
+
+var dayMonthYear = regexp.MustCompile(`^(\d{1,2})/(\d{1,2})/(\d{4})$`)
+
+// isoDates rewrites the date fields typed as dd/mm/yyyy as yyyy-mm-dd, the form the handlers
+// read; other values are left for the handlers to refuse.
+func isoDates(r *http.Request) {
+	for _, name := range dateFields {
+		for _, form := range []url.Values{r.PostForm, r.Form} {
+			if v := strings.TrimSpace(form.Get(name)); v != "" {
+				if m := dayMonthYear.FindStringSubmatch(v); m != nil {
+					form.Set(name, fmt.Sprintf("%s-%02s-%02s", m[3], m[2], m[1]))
+				}
+			}
+		}
+	}
 }
 
 // formValue is the trimmed value of a field.
@@ -34,11 +61,11 @@ func showError(p *Page, err error) int {
 	if len(e.Fields) > 0 {
 		for _, f := range e.Fields {
 			if _, taken := p.Fields[f.Field]; !taken {
-				p.Fields[f.Field] = f.Message
+				p.Fields[f.Field] = f.In(p.L.Lang)
 			}
 		}
 	} else {
-		p.Error = e.Message
+		p.Error = e.In(p.L.Lang)
 	}
 	return errs.HTTPStatus(e.Code)
 }

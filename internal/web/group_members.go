@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/csv"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -193,7 +195,13 @@ func (w *Web) groupMembersCSV(rw http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	out := &csvDownload{rw: rw, name: "group-" + strconv.FormatInt(id, 10) + "-members.csv"}
-	err := w.Groups.MembersCSV(r.Context(), id, group.MemberFilter{Q: q.Get("q"), Role: q.Get("role")}, out)
+	f := group.MemberFilter{Q: q.Get("q"), Role: q.Get("role")}
+	var err error
+	if q.Get("headers") == "codes" {
+		err = w.Groups.MembersCSV(r.Context(), id, f, out)
+	} else {
+		err = w.membersCSVIn(r, w.page(rw, r, "").L, id, f, out)
+	}
 	if err != nil && !out.started {
 		p := w.page(rw, r, "groups.title")
 		w.groupMessage(rw, r, p, err)
@@ -242,4 +250,52 @@ func joinAnd(l Localizer, names []string) string {
 		return strings.Join(names, "")
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " " + l.T("groups.and") + " " + names[len(names)-1]
+}
+
+// membersCSVIn writes the members CSV in the person's language: a byte order mark (so that
+// spreadsheets read accents right), headers, roles and sources in words. ?headers=codes keeps
+// the machine file.
+func (w *Web) membersCSVIn(r *http.Request, l Localizer, id int64, f group.MemberFilter, out *csvDownload) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(w.Groups.MembersCSV(r.Context(), id, f, pw)) }()
+	defer pr.Close()
+	in := csv.NewReader(pr)
+	header, err := in.Read()
+	if err != nil {
+		return err // nothing sent yet: the caller shows the error as a page
+	}
+	cw := csv.NewWriter(out)
+	if _, err := io.WriteString(out, "\ufeff"); err != nil {
+		return err
+	}
+	col := map[string]int{}
+	words := make([]string, len(header))
+	for i, h := range header {
+		col[h] = i
+		words[i] = l.T("export.col." + h)
+	}
+	if err := cw.Write(words); err != nil {
+		return err
+	}
+	for {
+		rec, err := in.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if i, ok := col["role"]; ok && i < len(rec) {
+			rec[i] = l.Label("group_role", rec[i])
+		}
+		if i, ok := col["source"]; ok && i < len(rec) {
+			kind, _, _ := strings.Cut(rec[i], ":")
+			rec[i] = l.Label("source", kind)
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }

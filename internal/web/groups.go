@@ -176,7 +176,7 @@ func (w *Web) groupID(rw http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		p := w.page(rw, r, "groups.title")
-		w.groupMessage(rw, r, p, errs.New(errs.NotFound, "no such group"))
+		w.groupMessage(rw, r, p, errs.Coded(errs.NotFound, "no_such_group"))
 		return 0, false
 	}
 	return id, true

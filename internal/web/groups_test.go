@@ -79,6 +79,8 @@ func TestGroupPages(t *testing.T) {
 		t.Fatal("Team is not drawn under Region")
 	}
 	want(call(admin, "GET", "/groups?lang=fr", nil), 200, "Groupes", "1 membre", "privé", "Nouveau groupe")
+	want(call(admin, "GET", "/groups", nil), 200, "Nouveau groupe") // the switch is saved on the account
+	call(admin, "GET", "/?lang=en", nil)
 
 	// Creating: an error beside its field, then a group shown on its page.
 	want(call(admin, "POST", "/groups", url.Values{"name": {""}, "parent_id": {fmt.Sprint(company)}}), 422,
@@ -111,8 +113,14 @@ func TestGroupPages(t *testing.T) {
 	want(call(admin, "GET", gpath(company, "?q=martin&role=learner"), nil), 200, "alice@example.org")
 	body = want(call(admin, "GET", gpath(company, "?q=nobody"), nil), 200, "No member matches.")
 
-	// CSV: an attachment with the header row and the members.
+	// CSV for people: a byte order mark, headers and values in the person's language.
 	rec := call(admin, "GET", gpath(team, "/members.csv"), nil)
+	if body := rec.Body.String(); !strings.HasPrefix(body, "\ufeffAccount number,Username,Email address,") ||
+		!strings.Contains(body, ",Learner,Added by hand,") {
+		t.Fatalf("csv for people: %q", body)
+	}
+	// CSV for machines (?headers=codes): an attachment with the header row and the members.
+	rec = call(admin, "GET", gpath(team, "/members.csv?headers=codes"), nil)
 	want(rec, 200)
 	if cd := rec.Header().Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") {
 		t.Fatalf("Content-Disposition %q", cd)

@@ -20,12 +20,13 @@ type acceptData struct {
 }
 
 func (w *Web) invitationAcceptForm(rw http.ResponseWriter, r *http.Request) {
-	p := w.page(rw, r, "accept.title")
 	inv, err := w.Invites.Check(r.Context(), r.PathValue("token"))
 	if err != nil {
-		w.invitationGone(rw, r, p, err)
+		w.invitationGone(rw, r, w.page(rw, r, "accept.title"), err)
 		return
 	}
+	// The page speaks the invitation's language (unless the visitor chose another).
+	p := w.pageIn(rw, r, "accept.title", inv.Language)
 	first, last := splitName(inv.Name)
 	p.Data = &acceptData{Invitation: inv, FirstName: first, LastName: last, Action: r.URL.Path}
 	w.render(rw, r, http.StatusOK, "invitation_accept", p)
@@ -42,14 +43,14 @@ func splitName(name string) (string, string) {
 }
 
 func (w *Web) invitationAcceptSubmit(rw http.ResponseWriter, r *http.Request) {
-	p := w.page(rw, r, "accept.title")
 	ctx := r.Context()
 	token := r.PathValue("token")
 	inv, err := w.Invites.Check(ctx, token)
 	if err != nil {
-		w.invitationGone(rw, r, p, err)
+		w.invitationGone(rw, r, w.page(rw, r, "accept.title"), err)
 		return
 	}
+	p := w.pageIn(rw, r, "accept.title", inv.Language)
 	if err := parseForm(rw, r); err != nil {
 		http.Error(rw, "bad form", http.StatusBadRequest)
 		return

@@ -196,7 +196,7 @@ func (w *Web) invitationsLifetime(rw http.ResponseWriter, r *http.Request) {
 		days, err = 0, nil
 	}
 	if err != nil {
-		err = errs.Field("lifetime_days", "must be a number of days")
+		err = errs.FieldCode("lifetime_days", "whole_days")
 	} else {
 		err = w.Invites.SetLifetime(r.Context(), days)
 	}

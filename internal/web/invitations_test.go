@@ -76,9 +76,10 @@ func TestInvitationPages(t *testing.T) {
 	want(code, body, 200, `id="external-users"`, "External users")
 	code, body = call(true, "GET", "/invitations/new?lang=fr", nil)
 	want(code, body, 200, "Inviter des personnes", `name="emails"`)
+	call(true, "GET", "/?lang=en", nil) // the switch is saved on the account: back to English
 	code, body = call(true, "POST", "/invitations/new", url.Values{"emails": {"Ann <ann@x.org>, grace@example.org, bad"},
 		"language": {"en"}})
-	want(code, body, 200, `id="invite-results"`, "1 invited, 0 already invited, 1 already have an account, 1 invalid", "missing @")
+	want(code, body, 200, `id="invite-results"`, "1 invited, 0 already invited, 1 already has an account, 1 invalid", "missing @")
 	code, body = call(true, "POST", "/invitations/new", url.Values{"emails": {"x@x.org"}, "delete_at": {"tomorrow"}})
 	want(code, body, 422, "YYYY-MM-DD")
 

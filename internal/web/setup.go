@@ -5,10 +5,12 @@ import (
 
 	"roster/internal/account"
 	"roster/internal/httpx"
+	"roster/internal/site"
 )
 
 type setupData struct {
 	FirstName, LastName, Email, Username string
+	siteFields
 }
 
 // setupForm is the page behind the one-time link printed by the first `roster serve`: it
@@ -19,7 +21,8 @@ func (w *Web) setupForm(rw http.ResponseWriter, r *http.Request) {
 		w.linkGone(rw, r, p, err)
 		return
 	}
-	p.Data = &setupData{}
+	st, _ := site.Get(r.Context(), w.db)
+	p.Data = &setupData{siteFields: w.siteFields(st, p.L.Lang)}
 	w.render(rw, r, http.StatusOK, "setup", p)
 }
 
@@ -34,9 +37,21 @@ func (w *Web) setupSubmit(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "bad form", http.StatusBadRequest)
 		return
 	}
+	st, _ := site.Get(r.Context(), w.db)
 	d := &setupData{FirstName: formValue(r, "first_name"), LastName: formValue(r, "last_name"),
-		Email: formValue(r, "email"), Username: formValue(r, "username")}
+		Email: formValue(r, "email"), Username: formValue(r, "username"), siteFields: w.siteFields(st, p.L.Lang)}
+	lang, tz := w.siteForm(r)
+	if lang != "" {
+		d.SiteLanguage = lang
+	}
+	if tz != "" {
+		d.SiteTimeZone = tz
+	}
 	p.Data = d
+	if err := site.Check(lang, tz); err != nil {
+		w.render(rw, r, showError(p, err), "setup", p)
+		return
+	}
 	password := r.PostFormValue("password")
 	if password != r.PostFormValue("confirm") {
 		p.Fields["confirm"] = p.L.T("password.mismatch")
@@ -46,7 +61,7 @@ func (w *Web) setupSubmit(rw http.ResponseWriter, r *http.Request) {
 	u, err := w.Accounts.CompleteFirstAdmin(r.Context(), token, account.NewUser{
 		Username: d.Username, Email: d.Email, FirstName: d.FirstName, LastName: d.LastName,
 		Language: p.L.Lang, Password: password, IsAdmin: true,
-	})
+	}, saveSiteTx(r, lang, tz))
 	if err != nil {
 		w.render(rw, r, showError(p, err), "setup", p)
 		return

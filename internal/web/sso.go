@@ -48,9 +48,13 @@ func (w *Web) ssoFailed(rw http.ResponseWriter, r *http.Request, slug string, er
 	case reason != "":
 		key := "sso.error." + reason // every reason has a key: TestSSOReasonsTranslated
 		p.Error = p.L.T(key)
-		d.Detail = e.Message
+		// The service's detail is English unless it is coded: other languages show the
+		// reason alone.
+		if e.Key != "" || p.L.Lang == "en" {
+			d.Detail = e.In(p.L.Lang)
+		}
 	default:
-		p.Error = e.Message
+		p.Error = e.In(p.L.Lang)
 	}
 	if e.Code == errs.NotFound {
 		d.Restart = ""

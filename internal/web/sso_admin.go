@@ -122,7 +122,7 @@ func (w *Web) ssoEditRender(rw http.ResponseWriter, r *http.Request, d *ssoEditD
 		status = showError(p, err)
 		for _, f := range errs.As(err).Fields {
 			if f.Line > 0 {
-				p.Fields[f.Field] = p.L.T("sso.rules.line", f.Line, f.Message)
+				p.Fields[f.Field] = p.L.T("sso.rules.line", f.Line, f.In(p.L.Lang))
 			}
 		}
 	}

@@ -23,7 +23,7 @@ func (w *Web) userID(rw http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		p := w.page(rw, r, "users.title")
-		w.render(rw, r, showError(p, errs.New(errs.NotFound, "no such account")), "message", p)
+		w.render(rw, r, showError(p, errs.Coded(errs.NotFound, "no_account")), "message", p)
 		return 0, false
 	}
 	return id, true

@@ -18,13 +18,15 @@ import (
 	"roster/internal/course"
 	"roster/internal/group"
 	"roster/internal/httpx"
+	"roster/internal/i18n"
 	"roster/internal/invite"
 	"roster/internal/sis"
+	"roster/internal/site"
 	"roster/internal/sso"
 	"roster/internal/store"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/*.tmpl
 var templateFS embed.FS
 
 //go:embed static
@@ -36,6 +38,8 @@ type Config struct {
 	SecureCookies bool
 	ResetTTL      time.Duration
 	MailDelivered bool // an SMTP server is configured
+	LanguageFixed bool // ROSTER_LANGUAGE sets the site's language: the settings page shows it, read-only
+	TimeZoneFixed bool // ROSTER_TIMEZONE sets the site's time zone
 }
 
 // Services are the parts the pages call. Each feature adds its service here.
@@ -56,16 +60,13 @@ type Web struct {
 	cfg     Config
 	log     *slog.Logger
 	db      *store.DB
-	catalog Catalog
+	catalog *i18n.Catalog
 	pages   map[string]*template.Template
 }
 
 // New parses the templates and catalogs.
 func New(cfg Config, s Services) (*Web, error) {
-	catalog, err := LoadCatalog()
-	if err != nil {
-		return nil, err
-	}
+	catalog := i18n.Default()
 	w := &Web{Services: s, cfg: cfg, log: s.Log, db: s.DB, catalog: catalog, pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -82,7 +83,7 @@ func New(cfg Config, s Services) (*Web, error) {
 		if name == "layout" {
 			continue
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/*.tmpl", n)
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}
@@ -120,6 +121,8 @@ func (w *Web) Routes(mux httpx.Router) {
 	mux.HandleFunc("POST /admin/profile-fields/{id}", w.adminProfileFieldSave)
 	mux.HandleFunc("POST /admin/profile-fields/{id}/delete", w.adminProfileFieldDelete)
 	mux.HandleFunc("POST /admin/settings/accounts", w.adminAccountSettings)
+	mux.HandleFunc("GET /admin/settings", w.adminSettings)
+	mux.HandleFunc("POST /admin/settings", w.adminSettingsSave)
 	mux.HandleFunc("GET /admin/billing", w.adminBilling)
 	mux.HandleFunc("GET /admin/audit", w.adminAudit)
 	mux.HandleFunc("GET /admin/imports", w.adminImports)
@@ -201,14 +204,34 @@ type Page struct {
 	ManagesGroups bool
 }
 
-// page starts the view data for r.
+// page starts the view data for r, in the language of the person (or of the browser, or of
+// the site: see pickLanguage) and the site's time zone.
 func (w *Web) page(rw http.ResponseWriter, r *http.Request, titleKey string) *Page {
+	return w.pageIn(rw, r, titleKey, "")
+}
+
+// pageIn is page for a page that belongs to something with a language of its own, such as an
+// invitation: it comes after the person's choice and before the site's.
+func (w *Web) pageIn(rw http.ResponseWriter, r *http.Request, titleKey, hint string) *Page {
 	u := currentUser(r)
-	lang := ""
+	userLang := ""
 	if u != nil {
-		lang = u.Language
+		userLang = u.Language
 	}
-	l := Localizer{Lang: pickLanguage(rw, r, lang), c: w.catalog}
+	st, err := site.Get(r.Context(), w.db)
+	if err != nil {
+		w.log.Error("web: site settings", "err", err)
+	}
+	lang := pickLanguage(rw, r, userLang, hint, st.Language)
+	if u != nil && r.URL.Query().Has("lang") && lang != u.Language {
+		// The header's language switch, for a logged-in person, is saved on their account.
+		if err := w.Accounts.SetOwnLanguage(r.Context(), lang); err != nil {
+			w.log.Error("web: save language", "err", err)
+		} else {
+			u.Language = lang
+		}
+	}
+	l := Localizer{Lang: lang, c: w.catalog, TZ: st.Location()}
 	return &Page{L: l, User: u, Title: l.T(titleKey), Fields: map[string]string{}, ManagesGroups: w.managesGroups(r.Context(), u)}
 }
 
