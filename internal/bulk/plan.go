@@ -430,7 +430,8 @@ func planPassword(p *Plan, o Options) {
 	}
 	if err := account.CheckPasswordPolicy(u.Password, username, email); err != nil {
 		for _, f := range errs.As(err).Fields {
-			p.fail("password", "%s", f.Message)
+			f.Field = "password"
+			p.failWith(f)
 		}
 		return
 	}
