@@ -16,6 +16,7 @@ import (
 	"roster/internal/authz"
 	"roster/internal/errs"
 	"roster/internal/httpx"
+	"roster/internal/oneroster"
 	"roster/internal/scim"
 	"roster/internal/store"
 	"roster/internal/web"
@@ -38,6 +39,9 @@ type Deps struct {
 	MetricsElsewhere bool
 	// SCIM serves /scim/v2/ (internal/scim); nil leaves it unmounted.
 	SCIM http.Handler
+	// OneRoster checks the bearer tokens of the OneRoster rostering service under
+	// /ims/oneroster/ (internal/oneroster); nil refuses every request there with 401.
+	OneRoster oneroster.Verifier
 }
 
 // New returns the handler for every route Roster serves.
@@ -108,6 +112,7 @@ func Routes(d Deps, mux httpx.Router) {
 	if d.SCIM != nil {
 		mux.Handle("/scim/v2/", d.SCIM)
 	}
+	oneroster.New(d.DB, d.OneRoster, d.Log).Routes(mux)
 }
 
 // MetricsHandler serves /metrics alone, without authentication, for the listener of
@@ -170,6 +175,12 @@ func rateLimitPublic(l *httpx.Limiter, next http.Handler) http.Handler {
 func authenticate(d Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := audit.WithIP(r.Context(), httpx.ClientIP(r))
+		if strings.HasPrefix(r.URL.Path, "/ims/oneroster/") {
+			// The OneRoster service checks its own tokens (the OpenID provider's client
+			// credentials), never Roster's API tokens or sessions.
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
 		if h := r.Header.Get("Authorization"); h != "" {
 			token, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
