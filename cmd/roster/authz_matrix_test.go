@@ -246,6 +246,52 @@ var matrixRows = []matrixRow{
 	{pattern: "POST /groups/{id}/members/remove", in: "/groups/{gA1}/members/remove", out: "/groups/{gB}/members/remove", body: "user_id={newuX}&role=learner&source=manual", inAllow: "P UA GA", outAllow: "P"},
 }
 
+// onerosterPaths are the OneRoster rostering routes (under both versions' base paths) and a
+// path of each in group A's scope and outside it. Their tokens come from the OpenID provider's
+// client credentials, not from sessions or API tokens: until a verifier is wired, every caller
+// here gets 401.
+var onerosterPaths = [][3]string{
+	{"/orgs", "/orgs", ""}, {"/orgs/{id}", "/orgs/group-{gA}", "/orgs/group-{gB}"},
+	{"/schools", "/schools", ""}, {"/schools/{id}", "/schools/group-{gA}", "/schools/group-{gB}"},
+	{"/academicSessions", "/academicSessions", ""}, {"/academicSessions/{id}", "/academicSessions/term-default", ""},
+	{"/terms", "/terms", ""}, {"/terms/{id}", "/terms/term-default", ""},
+	{"/courses", "/courses", ""}, {"/courses/{id}", "/courses/course-{cA}", "/courses/course-{cB}"},
+	{"/classes", "/classes", ""}, {"/classes/{id}", "/classes/class-{cA}", "/classes/class-{cB}"},
+	{"/users", "/users", ""}, {"/users/{id}", "/users/user-{uIn}", "/users/user-{uOut}"},
+	{"/students", "/students", ""}, {"/students/{id}", "/students/user-{uIn}", "/students/user-{uOut}"},
+	{"/teachers", "/teachers", ""}, {"/teachers/{id}", "/teachers/user-{TE}", "/teachers/user-{uOut}"},
+	{"/enrollments", "/enrollments", ""}, {"/enrollments/{id}", "/enrollments/enrollment-{cA}-{uIn}-student", "/enrollments/enrollment-{cB}-{uOut}-student"},
+	{"/schools/{id}/classes", "/schools/group-{gA}/classes", "/schools/group-{gB}/classes"},
+	{"/schools/{id}/courses", "/schools/group-{gA}/courses", "/schools/group-{gB}/courses"},
+	{"/schools/{id}/terms", "/schools/group-{gA}/terms", "/schools/group-{gB}/terms"},
+	{"/schools/{id}/enrollments", "/schools/group-{gA}/enrollments", "/schools/group-{gB}/enrollments"},
+	{"/schools/{id}/students", "/schools/group-{gA}/students", "/schools/group-{gB}/students"},
+	{"/schools/{id}/teachers", "/schools/group-{gA}/teachers", "/schools/group-{gB}/teachers"},
+	{"/schools/{id}/classes/{class}/enrollments", "/schools/group-{gA}/classes/class-{cA}/enrollments", "/schools/group-{gB}/classes/class-{cB}/enrollments"},
+	{"/schools/{id}/classes/{class}/students", "/schools/group-{gA}/classes/class-{cA}/students", "/schools/group-{gB}/classes/class-{cB}/students"},
+	{"/schools/{id}/classes/{class}/teachers", "/schools/group-{gA}/classes/class-{cA}/teachers", "/schools/group-{gB}/classes/class-{cB}/teachers"},
+	{"/classes/{id}/students", "/classes/class-{cA}/students", "/classes/class-{cB}/students"},
+	{"/classes/{id}/teachers", "/classes/class-{cA}/teachers", "/classes/class-{cB}/teachers"},
+	{"/courses/{id}/classes", "/courses/course-{cA}/classes", "/courses/course-{cB}/classes"},
+	{"/terms/{id}/classes", "/terms/term-default/classes", ""},
+	{"/users/{id}/classes", "/users/user-{uIn}/classes", "/users/user-{uOut}/classes"},
+	{"/students/{id}/classes", "/students/user-{uIn}/classes", "/students/user-{uOut}/classes"},
+	{"/teachers/{id}/classes", "/teachers/user-{TE}/classes", "/teachers/user-{uOut}/classes"},
+}
+
+func init() {
+	matrixRows = append(matrixRows, matrixRow{pattern: "GET /ims/oneroster/", in: "/ims/oneroster/v1p1/no-such-thing"})
+	for _, base := range []string{"/ims/oneroster/v1p1", "/ims/oneroster/rostering/v1p2"} {
+		for _, p := range onerosterPaths {
+			r := matrixRow{pattern: "GET " + base + p[0], in: base + p[1]}
+			if p[2] != "" {
+				r.out = base + p[2]
+			}
+			matrixRows = append(matrixRows, r)
+		}
+	}
+}
+
 // matrixFixture is the world every cell is asked in.
 type matrixFixture struct {
 	t       *testing.T
@@ -562,7 +608,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, p := range rec.patterns {
 			registered[p] = true
 			method, _, hasMethod := strings.Cut(p, " ")
-			needsRow := !hasMethod || method != "GET" || strings.Contains(p, "/api/") || strings.Contains(p, "/scim/") ||
+			needsRow := !hasMethod || method != "GET" || strings.Contains(p, "/api/") || strings.Contains(p, "/scim/") || strings.Contains(p, "/ims/") ||
 				p == "GET /metrics" || p == "GET /healthz"
 			if needsRow && !rows[p] {
 				t.Errorf("route %q has no row in matrixRows: say who may call it", p)

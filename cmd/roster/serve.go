@@ -17,6 +17,8 @@ import (
 	"roster/internal/httpx"
 	"roster/internal/jobs"
 	"roster/internal/mail"
+	"roster/internal/oidcp"
+	"roster/internal/oneroster"
 	"roster/internal/scim"
 	"roster/internal/server"
 	"roster/internal/store"
@@ -186,5 +188,18 @@ func httpDeps(db *store.DB, cfg *config.Config, svc *services, log *slog.Logger,
 			Accounts: svc.accounts, Groups: svc.groups, Invites: svc.invites, Courses: svc.courses, SIS: svc.sis, OIDC: svc.oidc}),
 		SCIM: scim.New(scim.Services{DB: db, Accounts: svc.accounts, Groups: svc.groups},
 			scim.Config{BaseURL: cfg.BaseURL, Log: log}),
-		Metrics: metrics, Secure: cfg.SecureCookies(), TrustedProxies: proxies, MetricsElsewhere: cfg.MetricsAddr != "", OIDC: svc.oidc}, nil
+		Metrics: metrics, Secure: cfg.SecureCookies(), TrustedProxies: proxies, MetricsElsewhere: cfg.MetricsAddr != "", OIDC: svc.oidc,
+		OneRoster: oneRosterVerifier(svc.oidc)}, nil
+}
+
+// oneRosterVerifier checks the OneRoster service's bearer tokens with the OpenID provider's
+// token endpoint's own (client credentials); without the provider every token is refused.
+func oneRosterVerifier(p *oidcp.Provider) oneroster.Verifier {
+	if p == nil {
+		return nil
+	}
+	return func(ctx context.Context, bearer string) (oneroster.Grant, error) {
+		g, err := p.VerifyAccessToken(ctx, bearer)
+		return oneroster.Grant(g), err
+	}
 }

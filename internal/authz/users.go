@@ -67,7 +67,7 @@ type UserAction struct {
 // check the Op of the row they implement with CanOnUser; docs/security.md shows
 // the table (TestPermissionDocMatches keeps them equal).
 var UserActions = []UserAction{
-	{"see", "the administrative page: email, username, status, custom fields, deletion date", ViewUser, "account.GetUser, account.ListUsers, group member lists (address)"},
+	{"see", "the administrative page: email, username, status, custom fields, deletion date", ViewUser, "account.GetUser, account.ListUsers, group member lists (address), course participants list (address and username, beyond users.show_identity)"},
 	{"email", "change the email address (where reset links go)", ManageUser, "account.UpdateUser"},
 	{"username", "change the username", ManageUser, "account.UpdateUser"},
 	{"names", "change first name, last name, language", ManageUser, "account.UpdateUser"},

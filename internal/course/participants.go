@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"roster/internal/account"
 	"roster/internal/authz"
 	"roster/internal/errs"
 	"roster/internal/store"
@@ -30,6 +31,10 @@ type Participant struct {
 	Roles      []string // role short names, distinct, sorted
 	Groups     []string // course group names, sorted
 	Enrolments []Enrolment
+	// EmailHidden and UsernameHidden: the caller may not see this person's account
+	// (authz.ViewUser) and the site setting account.SettingShowIdentity does not show the field:
+	// Email or Username is "".
+	EmailHidden, UsernameHidden bool
 }
 
 // Enrolment is one person's enrolment by one method.
@@ -107,11 +112,65 @@ func (s *Service) Participants(ctx context.Context, courseID int64, f Participan
 	if _, err := getCourse(ctx, s.db, courseID); err != nil {
 		return nil, err
 	}
-	return participants(ctx, s.db, courseID, f, now)
+	seen, err := identitySight(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	return participants(ctx, s.db, courseID, f, now, seen)
 }
 
-func participants(ctx context.Context, db *store.DB, courseID int64, f ParticipantFilter, now time.Time) (*Page, error) {
-	query, countQuery, args := participantsSQL(db.Dialect, courseID, f, now)
+// identity is what the caller of the participants list sees of the participants' identity
+// fields, decided once per request: a field is shown for everyone when the site setting
+// (account.SettingShowIdentity) shows it, and otherwise only for the people whose account the
+// caller may see (authz.ViewUser: platform administrators see everyone, group and user
+// administrators the people anchored in their groups). seen is the SQL condition on u.id of
+// the latter ("" for everyone, "1 = 0" for nobody); it carries its group ids as numbers, so
+// the list and count queries keep the same arguments.
+type identity struct {
+	email, username bool // shown for everyone
+	seen            string
+}
+
+// hidden is the condition under which the field is hidden for a row ("" never).
+func (id identity) hidden(shown bool) string {
+	switch {
+	case shown || id.seen == "":
+		return ""
+	case id.seen == "1 = 0":
+		return "1 = 1"
+	}
+	return "NOT " + id.seen
+}
+
+// visible wraps cond so that it holds only where the field is visible.
+func (id identity) visible(shown bool, cond string) string {
+	switch h := id.hidden(shown); h {
+	case "":
+		return cond
+	case "1 = 1":
+		return ""
+	default:
+		return "(" + cond + " AND " + id.seen + ")"
+	}
+}
+
+func identitySight(ctx context.Context, db *store.DB) (identity, error) {
+	show, err := account.ShowIdentity(ctx, db)
+	if err != nil {
+		return identity{}, err
+	}
+	id := identity{email: show["email"], username: show["username"]}
+	if id.email && id.username {
+		return id, nil
+	}
+	id.seen, err = authz.UserScopeSQL(ctx, db, authz.ManageGroup, "u.id", func(v any) string {
+		return strconv.FormatInt(v.(int64), 10)
+	})
+	return id, err
+}
+
+func participants(ctx context.Context, db *store.DB, courseID int64, f ParticipantFilter, now time.Time, seen identity) (*Page, error) {
+	query, countQuery, args := participantsSQL(db.Dialect, courseID, f, now, seen)
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, wrap(err, "course: participants")
@@ -150,10 +209,67 @@ func participants(ctx context.Context, db *store.DB, courseID int64, f Participa
 	if len(page.Items) == 0 {
 		return page, nil
 	}
+	if err := hideIdentity(ctx, db, courseID, page.Items, seen); err != nil {
+		return nil, err
+	}
 	if err := fillDetails(ctx, db, courseID, page.Items, byID); err != nil {
 		return nil, err
 	}
 	return page, nil
+}
+
+// hideIdentity blanks the fields the caller may not see. The people whose account the caller
+// sees are read by one query: by an id list for a page, by course for a long list (as
+// fillDetails), so the condition is evaluated for the listed rows only, never for the rows a
+// sort or an offset passes over.
+func hideIdentity(ctx context.Context, db *store.DB, courseID int64, items []Participant, seen identity) error {
+	if seen.email && seen.username || seen.seen == "" {
+		return nil
+	}
+	visible := map[int64]bool{}
+	if seen.seen != "1 = 0" {
+		var (
+			q    string
+			args []any
+		)
+		if len(items) <= 500 {
+			for _, p := range items {
+				args = append(args, p.UserID)
+			}
+			q = `SELECT u.id FROM users u WHERE u.id IN (` + store.Placeholders(1, len(items)) + `) AND ` + seen.seen
+		} else {
+			args = []any{courseID}
+			q = `SELECT u.id FROM users u WHERE u.id IN (SELECT user_id FROM course_enrolments WHERE course_id = $1) AND ` + seen.seen
+		}
+		rows, err := db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return wrap(err, "course: participants seen")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return wrap(err, "course: participants seen")
+			}
+			visible[id] = true
+		}
+		if err := rows.Err(); err != nil {
+			return wrap(err, "course: participants seen")
+		}
+	}
+	for i := range items {
+		p := &items[i]
+		if visible[p.UserID] {
+			continue
+		}
+		if !seen.email {
+			p.Email, p.EmailHidden = "", true
+		}
+		if !seen.username {
+			p.Username, p.UsernameHidden = "", true
+		}
+	}
+	return nil
 }
 
 func effectiveLimit(n int) int {
@@ -166,7 +282,10 @@ func effectiveLimit(n int) int {
 // participantsSQL builds the list query and its count: enrolments folded per person (status,
 // and the sort key of the roles and methods columns), filters, sort, page. Both queries take
 // the same arguments; the page bounds are written in the list query as numbers.
-func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now time.Time) (list, count string, args []any) {
+//
+// A field the caller may not see (seen) matches no search and sorts as empty; hideIdentity
+// blanks it in the rows read.
+func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now time.Time, seen identity) (list, count string, args []any) {
 	args = []any{courseID, now.Unix()}
 	arg := func(v any) string {
 		args = append(args, v)
@@ -195,9 +314,15 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		n := arg("%" + escapeLike(strings.ToLower(q)) + "%")
-		where = append(where, `(lower(u.last_name) LIKE `+n+` ESCAPE '\' OR lower(u.first_name) LIKE `+n+` ESCAPE '\'
-			OR lower(u.first_name || ' ' || u.last_name) LIKE `+n+` ESCAPE '\' OR u.email_norm LIKE `+n+` ESCAPE '\'
-			OR u.username LIKE `+n+` ESCAPE '\')`)
+		match := []string{`lower(u.last_name) LIKE ` + n + ` ESCAPE '\'`, `lower(u.first_name) LIKE ` + n + ` ESCAPE '\'`,
+			`lower(u.first_name || ' ' || u.last_name) LIKE ` + n + ` ESCAPE '\'`}
+		if c := seen.visible(seen.email, `u.email_norm LIKE `+n+` ESCAPE '\'`); c != "" {
+			match = append(match, c)
+		}
+		if c := seen.visible(seen.username, `u.username LIKE `+n+` ESCAPE '\'`); c != "" {
+			match = append(match, c)
+		}
+		where = append(where, `(`+strings.Join(match, " OR ")+`)`)
 		needUsers = true
 	}
 	switch {
@@ -227,7 +352,12 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 	case "firstname":
 		order = `lower(u.first_name)` + dir + `, lower(u.last_name)` + dir
 	case "email":
-		order = `u.email_norm` + dir
+		if h := seen.hidden(seen.email); h != "" {
+			// Hidden addresses sort as empty, by name: their order must not tell them.
+			order = `(CASE WHEN ` + h + ` THEN '' ELSE u.email_norm END)` + dir + `, lower(u.last_name), lower(u.first_name)`
+		} else {
+			order = `u.email_norm` + dir
+		}
 	case "roles":
 		extra = `, MIN(e.role) AS sort_key`
 		order = `p.sort_key` + dir + `, lower(u.last_name), lower(u.first_name)`

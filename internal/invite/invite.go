@@ -89,6 +89,9 @@ type Result struct {
 	UserID       int64
 	Message      string // English
 	Code         string // Message's stable code, for pages in other languages
+	// AlreadyInvited only: GrantsAdded, the request's groups and roles were added to the
+	// pending invitation; CourseNotAdded, the request's course was not (see batch.merge).
+	GrantsAdded, CourseNotAdded bool
 }
 
 // Config holds the settings of the service, copied in at start.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,10 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 		like := arg("%" + escapeLike(q) + "%")
 		where = append(where, `(i.email_norm LIKE `+like+` ESCAPE '\' OR lower(i.name) LIKE `+like+` ESCAPE '\')`)
 	}
+	all, roots, err := authz.GroupScope(ctx, s.db, authz.InviteTo)
+	if err != nil {
+		return nil, "", err
+	}
 	if f.GroupID != 0 {
 		if err := authz.CanInviteTo(ctx, s.db, f.GroupID); err != nil {
 			return nil, "", err
@@ -89,10 +94,6 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 				arg(f.GroupID)+`)`)
 		}
 	} else {
-		all, roots, err := authz.GroupScope(ctx, s.db, authz.InviteTo)
-		if err != nil {
-			return nil, "", err
-		}
 		if !all {
 			if len(roots) == 0 {
 				return nil, "", errs.Coded(errs.Forbidden, "forbidden_invitations")
@@ -121,6 +122,11 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 	if err := fillGroups(ctx, s.db, items); err != nil {
 		return nil, "", err
 	}
+	if !all {
+		if err := keepScoped(ctx, s.db, roots, items); err != nil {
+			return nil, "", err
+		}
+	}
 	addrs := make([]string, len(items))
 	for i, inv := range items {
 		addrs[i] = inv.Email
@@ -133,6 +139,50 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 		items[i].LastDelivery = status[items[i].Email]
 	}
 	return items, next, nil
+}
+
+// keepScoped drops from each invitation the grants outside the groups below roots: an
+// invitation that also grants roles elsewhere (another administrator invited the same
+// address, see batch.merge) is listed with the caller's groups only, never the others.
+func keepScoped(ctx context.Context, q store.Querier, roots []int64, items []Invitation) error {
+	ids := map[int64]bool{}
+	var args []any
+	for _, r := range roots {
+		args = append(args, r)
+	}
+	n := len(args)
+	for _, inv := range items {
+		for _, g := range inv.Groups {
+			if !ids[g.GroupID] {
+				ids[g.GroupID] = true
+				args = append(args, g.GroupID)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT descendant_id FROM group_paths WHERE ancestor_id IN (`+
+		store.Placeholders(1, n)+`) AND descendant_id IN (`+store.Placeholders(n+1, len(ids))+`)`, args...)
+	if err != nil {
+		return wrap(err, "list scope")
+	}
+	defer rows.Close()
+	in := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return wrap(err, "list scope")
+		}
+		in[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return wrap(err, "list scope")
+	}
+	for i := range items {
+		items[i].Groups = slices.DeleteFunc(items[i].Groups, func(g GroupGrant) bool { return !in[g.GroupID] })
+	}
+	return nil
 }
 
 // Get returns one invitation with its groups. Rights: as for managing it (see canManage); an

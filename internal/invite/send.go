@@ -30,7 +30,8 @@ type Request struct {
 
 // Invite invites every address of req.Emails in one transaction and returns one Result per
 // entry, in the order given: Invited (an email is queued, not sent), AlreadyInvited (the
-// pending invitation, untouched), AlreadyActive (an account has this address; AddExisting puts
+// pending invitation, which gains the request's group grants; its id only for a caller who may
+// manage it, see batch.merge), AlreadyActive (an account has this address; AddExisting puts
 // it in the groups) or InvalidAddress (Message says why). Nothing is written when the request
 // itself is wrong.
 //
@@ -286,11 +287,72 @@ func (b *batch) invite(entries []Entry) ([]Result, error) {
 			if !ok {
 				return nil, wrap(fmt.Errorf("no pending invitation for %s after a conflict", entries[i].Email), "invite")
 			}
-			results[i].Outcome, results[i].InvitationID = AlreadyInvited, p.id
-			results[i].Message = "already invited on " + p.created.Format("2006-01-02")
+			if err := b.merge(&results[i], p); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return results, nil
+}
+
+// merge answers an address that already has a pending invitation p. The batch's group grants
+// are added to that invitation (the person gets them on accepting: inviting an invited address
+// to another group must not drop the new group and role), and the outcome is AlreadyInvited.
+//
+// Only a caller who may manage the invitation (canManage: who may give every grant it carries)
+// learns its id and date; another is told that someone else invited the address and that
+// their groups were added, never the id or the other groups. An invitation that now carries
+// grants of two branches is managed by whoever may give all of them, as an account that
+// belongs to two branches is (authz.ManageUser). The course of the batch is not merged (an
+// invitation enrols in one course): the message says so.
+func (b *batch) merge(r *Result, p pendingRef) error {
+	ctx, tx := b.ctx, b.tx
+	var added []string
+	for _, g := range b.grants {
+		res, err := tx.ExecContext(ctx, `INSERT INTO invitation_groups (invitation_id, group_id, role) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, p.id, g.GroupID, g.Role)
+		if err != nil {
+			return wrap(err, "merge grants")
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return wrap(err, "merge grants")
+		} else if n > 0 {
+			added = append(added, strconv.FormatInt(g.GroupID, 10)+":"+g.Role)
+		}
+	}
+	if len(added) > 0 {
+		if err := audit.Record(ctx, tx, audit.Event{Action: "invitation.grants_add", TargetType: "invitation",
+			TargetID: idStr(p.id), Details: map[string]any{"groups": added}}); err != nil {
+			return wrap(err, "audit")
+		}
+	}
+	inv, err := loadInvitation(ctx, tx, tx.Now, `i.id = $1`, p.id)
+	if err != nil {
+		return err
+	}
+	r.Outcome, r.GrantsAdded = AlreadyInvited, len(added) > 0
+	var msg []string
+	switch err := b.s.canManage(ctx, tx, inv); {
+	case err == nil:
+		r.InvitationID = p.id
+		msg = append(msg, "already invited on "+p.created.Format("2006-01-02"))
+		if len(added) > 0 {
+			msg = append(msg, "the new groups and roles were added to that invitation")
+		}
+	case errs.Is(err, errs.Forbidden):
+		msg = append(msg, "already invited by someone else")
+		if len(added) > 0 {
+			msg = append(msg, "your groups and roles were added to that invitation")
+		}
+	default:
+		return err
+	}
+	if b.courseID != 0 && inv.CourseID != b.courseID {
+		r.CourseNotAdded = true
+		msg = append(msg, "the course was not added: enrol the person once they have an account")
+	}
+	r.Message = strings.Join(msg, "; ")
+	return nil
 }
 
 // newInvitation is one invitation to write.

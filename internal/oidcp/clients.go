@@ -33,12 +33,15 @@ const (
 	// The OneRoster 1.2 rostering scopes, for the client credentials grant only.
 	ScopeRosterReadonly     = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly"
 	ScopeRosterCoreReadonly = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly"
+	// The same in OneRoster 1.1, which Moodle's OneRoster enrolment plugin speaks.
+	ScopeRosterReadonlyV1p1     = "https://purl.imsglobal.org/spec/or/v1p1/scope/roster.readonly"
+	ScopeRosterCoreReadonlyV1p1 = "https://purl.imsglobal.org/spec/or/v1p1/scope/roster-core.readonly"
 )
 
 var (
 	knownGrants  = []string{GrantCode, GrantRefresh, GrantClientCredentials}
 	userScopes   = []string{"openid", "profile", "email", "offline_access", ScopeGroups, ScopeRoles}
-	rosterScopes = []string{ScopeRosterReadonly, ScopeRosterCoreReadonly}
+	rosterScopes = []string{ScopeRosterReadonly, ScopeRosterCoreReadonly, ScopeRosterReadonlyV1p1, ScopeRosterCoreReadonlyV1p1}
 )
 
 // Client is a registered relying party (a course platform, a tool).

@@ -17,6 +17,7 @@ import (
 	"roster/internal/errs"
 	"roster/internal/httpx"
 	"roster/internal/oidcp"
+	"roster/internal/oneroster"
 	"roster/internal/scim"
 	"roster/internal/store"
 	"roster/internal/web"
@@ -41,6 +42,9 @@ type Deps struct {
 	SCIM http.Handler
 	// OIDC is the OpenID provider (internal/oidcp); nil leaves it unmounted.
 	OIDC *oidcp.Provider
+	// OneRoster checks the bearer tokens of the OneRoster rostering service under
+	// /ims/oneroster/ (internal/oneroster); nil refuses every request there with 401.
+	OneRoster oneroster.Verifier
 }
 
 // New returns the handler for every route Roster serves.
@@ -119,6 +123,7 @@ func Routes(d Deps, mux httpx.Router) {
 	if d.OIDC != nil {
 		d.OIDC.Routes(mux)
 	}
+	oneroster.New(d.DB, d.OneRoster, d.Log).Routes(mux)
 }
 
 // MetricsHandler serves /metrics alone, without authentication, for the listener of
@@ -183,6 +188,12 @@ func rateLimitPublic(l *httpx.Limiter, next http.Handler) http.Handler {
 func authenticate(d Deps, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := audit.WithIP(r.Context(), httpx.ClientIP(r))
+		if strings.HasPrefix(r.URL.Path, "/ims/oneroster/") {
+			// The OneRoster service checks its own tokens (the OpenID provider's client
+			// credentials), never Roster's API tokens or sessions.
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
 		h := r.Header.Get("Authorization")
 		if h != "" && oidcp.OwnAuth(r.URL.Path) {
 			// A Roster API or SCIM token is not for these endpoints either (its lane).

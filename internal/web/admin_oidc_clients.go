@@ -68,7 +68,7 @@ func (w *Web) oidcClientsRender(rw http.ResponseWriter, r *http.Request, p *Page
 	d.Issuer = w.OIDC.Issuer()
 	d.Grants = []string{oidcp.GrantCode, oidcp.GrantRefresh, oidcp.GrantClientCredentials}
 	d.Scopes = []string{"openid", "profile", "email", "offline_access", oidcp.ScopeGroups, oidcp.ScopeRoles,
-		oidcp.ScopeRosterReadonly, oidcp.ScopeRosterCoreReadonly}
+		oidcp.ScopeRosterReadonly, oidcp.ScopeRosterCoreReadonly, oidcp.ScopeRosterReadonlyV1p1, oidcp.ScopeRosterCoreReadonlyV1p1}
 	p.Data = d
 	w.render(rw, r, status, "admin_oidc_clients", p)
 }

@@ -30,6 +30,8 @@ type participantsData struct {
 	Enrol    *enrolData
 	Mailto   string // after "send a message": the mailto link of the selection
 	Selected int
+	// HiddenAddresses: selected people whose address the caller may not see (course.Participant.EmailHidden).
+	HiddenAddresses int
 }
 
 // F is the value of a filter as typed.
@@ -280,13 +282,18 @@ func (w *Web) courseMessage(rw http.ResponseWriter, r *http.Request, p *Page, id
 		keep[u] = true
 	}
 	var addrs []string
+	hidden := 0
 	for _, it := range page.Items {
-		if keep[it.UserID] && it.Email != "" {
+		switch {
+		case !keep[it.UserID]:
+		case it.EmailHidden:
+			hidden++
+		case it.Email != "":
 			addrs = append(addrs, it.Email)
 		}
 	}
 	p.Title = p.L.T("participants.message.title")
-	d := &participantsData{Course: c, Selected: len(addrs)}
+	d := &participantsData{Course: c, Selected: len(addrs), HiddenAddresses: hidden}
 	d.Mailto = "mailto:?bcc=" + url.QueryEscape(strings.Join(addrs, ",")) + "&subject=" + url.QueryEscape(c.Fullname)
 	d.Filter = url.Values{"addresses": {strings.Join(addrs, ", ")}}
 	p.Data = d

@@ -1,0 +1,552 @@
+package oneroster
+
+// The read-only projection of Roster's tables as OneRoster entities. It reads the tables of the
+// account (users), group (groups, group_paths, group_members) and course (courses,
+// course_methods, course_enrolments, course_roles) packages with SQL joins, in this one file,
+// and writes nothing.
+//
+// Each entity is a base query whose columns are the entity's fields (t.k is its key); lists
+// filter, sort and page over it, then read the page's rows and the fields that need more than
+// one row (a user's orgs, an org's children).
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"roster/internal/store"
+)
+
+// scope is what a client may read: the sub-tree of a group, or everything (group 0).
+type scope struct {
+	group int64
+}
+
+const rootOrg = "platform" // sourcedId of the org that stands for the whole platform
+
+// schoolOf is the sourcedId of a course's school (an expression over the course id expression
+// cid): the group of its oldest group sync inside the scope, else the scope's root org.
+func schoolOf(q *query, sc scope, cid string) string {
+	inScope := ""
+	fallback := "'" + rootOrg + "'"
+	if sc.group > 0 {
+		g := q.arg(sc.group)
+		inScope = " AND cm.group_id IN (SELECT p.descendant_id FROM group_paths p WHERE p.ancestor_id = " + g + ")"
+		fallback = "'group-' || " + g
+	}
+	return "COALESCE((SELECT 'group-' || MIN(cm.group_id) FROM course_methods cm WHERE cm.course_id = " + cid +
+		" AND cm.type = 'group_sync' AND cm.group_id IS NOT NULL" + inScope + "), " + fallback + ")"
+}
+
+// userInScope is the condition that user uid is readable.
+func userInScope(q *query, sc scope, uid string) string {
+	if sc.group == 0 {
+		return "1 = 1"
+	}
+	return "EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = " + uid +
+		" AND m.group_id IN (SELECT p.descendant_id FROM group_paths p WHERE p.ancestor_id = " + q.arg(sc.group) + "))"
+}
+
+// courseInScope is the condition that course cid is readable: linked by a group sync to a
+// group of the sub-tree, or with a participant who is a member there.
+func courseInScope(q *query, sc scope, cid string) string {
+	if sc.group == 0 {
+		return "1 = 1"
+	}
+	g := q.arg(sc.group)
+	return "(EXISTS (SELECT 1 FROM course_methods cm JOIN group_paths p ON p.descendant_id = cm.group_id WHERE cm.course_id = " + cid +
+		" AND cm.type = 'group_sync' AND p.ancestor_id = " + g + ") OR EXISTS (SELECT 1 FROM course_enrolments e JOIN group_members m ON m.user_id = e.user_id" +
+		" JOIN group_paths p ON p.descendant_id = m.group_id WHERE e.course_id = " + cid + " AND p.ancestor_id = " + g + "))"
+}
+
+// entity is one OneRoster collection.
+type entity struct {
+	plural, single string
+	fields         map[string]field // filterable and sortable
+	base           func(q *query, sc scope) string
+	numericKey     bool // t.k is an integer (else the sourcedId text)
+	keyOf          func(sourcedID string) (any, bool)
+}
+
+func idAfter(prefix string) func(string) (any, bool) {
+	return func(s string) (any, bool) {
+		n, err := strconv.ParseInt(strings.TrimPrefix(s, prefix), 10, 64)
+		if !strings.HasPrefix(s, prefix) || err != nil || n <= 0 {
+			return nil, false
+		}
+		return n, true
+	}
+}
+
+var common = map[string]field{"sourcedId": {"sid", kText}, "status": {"status", kText}, "dateLastModified": {"dlm", kTime}}
+
+func withCommon(m map[string]field) map[string]field {
+	for k, v := range common {
+		m[k] = v
+	}
+	return m
+}
+
+var orgs = &entity{plural: "orgs", single: "org", numericKey: true,
+	fields: withCommon(map[string]field{"name": {"name", kText}, "type": {"type", kText}, "identifier": {"identifier", kText}, "parent": {"parent", kText}}),
+	keyOf: func(s string) (any, bool) {
+		if s == rootOrg {
+			return int64(0), true
+		}
+		return idAfter("group-")(s)
+	},
+	base: func(q *query, sc scope) string {
+		cols := "g.id AS k, 'group-' || g.id AS sid, 'active' AS status, g.updated_at AS dlm, g.name AS name, 'school' AS type, g.idnumber AS identifier, "
+		if sc.group > 0 {
+			g := q.arg(sc.group)
+			return "SELECT " + cols + "CASE WHEN g.id = " + g + " THEN NULL ELSE 'group-' || g.parent_id END AS parent FROM groups g" +
+				" WHERE g.id IN (SELECT p.descendant_id FROM group_paths p WHERE p.ancestor_id = " + g + ")"
+		}
+		return "SELECT " + cols + "COALESCE('group-' || g.parent_id, '" + rootOrg + "') AS parent FROM groups g" +
+			" UNION ALL SELECT 0, '" + rootOrg + "', 'active', 0, 'Roster', 'district', '', NULL"
+	},
+}
+
+var userFields = withCommon(map[string]field{"username": {"username", kText}, "givenName": {"given_name", kText},
+	"familyName": {"family_name", kText}, "email": {"email", kText}, "identifier": {"identifier", kText},
+	"enabledUser": {"enabled", kBool}, "role": {"role", kText}})
+
+var users = &entity{plural: "users", single: "user", numericKey: true, fields: userFields, keyOf: idAfter("user-"),
+	base: func(q *query, sc scope) string {
+		admin := "u.is_admin OR "
+		inGroup := ""
+		if sc.group > 0 {
+			admin = ""
+			inGroup = " AND m.group_id IN (SELECT p.descendant_id FROM group_paths p WHERE p.ancestor_id = " + q.arg(sc.group) + ")"
+		}
+		role := "CASE WHEN " + admin + "EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = u.id AND m.role IN ('group_admin', 'user_admin')" + inGroup + ") THEN 'administrator'" +
+			" WHEN EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = u.id AND m.role = 'trainer'" + inGroup + ")" +
+			" OR EXISTS (SELECT 1 FROM course_enrolments e JOIN course_roles r ON r.shortname = e.role WHERE e.user_id = u.id AND r.base_role IN ('teacher', 'non_editing_teacher')) THEN 'teacher'" +
+			" ELSE 'student' END"
+		return "SELECT u.id AS k, 'user-' || u.id AS sid, CASE WHEN u.status = 'active' THEN 'active' ELSE 'tobedeleted' END AS status," +
+			" u.updated_at AS dlm, u.username AS username, u.first_name AS given_name, u.last_name AS family_name, u.email AS email," +
+			" u.idnumber AS identifier, CASE WHEN u.status = 'active' THEN 'true' ELSE 'false' END AS enabled, " + role + " AS role" +
+			" FROM users u WHERE u.deleted_at IS NULL AND " + userInScope(q, sc, "u.id")
+	},
+}
+
+var courseFields = withCommon(map[string]field{"title": {"title", kText}, "courseCode": {"code", kText}, "org": {"school", kText}})
+
+var courses = &entity{plural: "courses", single: "course", numericKey: true, fields: courseFields, keyOf: idAfter("course-"),
+	base: func(q *query, sc scope) string {
+		return "SELECT c.id AS k, 'course-' || c.id AS sid, 'active' AS status, c.updated_at AS dlm, c.fullname AS title, c.shortname AS code, " +
+			schoolOf(q, sc, "c.id") + " AS school FROM courses c WHERE " + courseInScope(q, sc, "c.id")
+	},
+}
+
+var classFields = withCommon(map[string]field{"title": {"title", kText}, "classCode": {"code", kText}, "classType": {"class_type", kText},
+	"course": {"course", kText}, "school": {"school", kText}, "terms": {"term", kText}})
+
+var classes = &entity{plural: "classes", single: "class", numericKey: true, fields: classFields, keyOf: idAfter("class-"),
+	base: func(q *query, sc scope) string {
+		return "SELECT c.id AS k, 'class-' || c.id AS sid, 'active' AS status, c.updated_at AS dlm, c.fullname AS title, c.shortname AS code," +
+			" 'scheduled' AS class_type, 'course-' || c.id AS course, '" + defaultTerm + "' AS term, " +
+			schoolOf(q, sc, "c.id") + " AS school FROM courses c WHERE " + courseInScope(q, sc, "c.id")
+	},
+}
+
+var enrollmentFields = withCommon(map[string]field{"role": {"role", kText}, "user": {"usr", kText}, "class": {"class", kText},
+	"school": {"school", kText}, "primary": {"is_primary", kBool}, "beginDate": {"begin_at", kTime}, "endDate": {"end_at", kTime}})
+
+// enrollments fold a person's enrolment rows in one course (one per method) into one
+// enrollment per OneRoster role: teacher for the teacher roles, student for student roles;
+// guests are not enrolled. Both the person and the course must be in the scope.
+var enrollments = &entity{plural: "enrollments", single: "enrollment", fields: enrollmentFields,
+	keyOf: func(s string) (any, bool) { return s, strings.HasPrefix(s, "enrollment-") },
+	base: func(q *query, sc scope) string {
+		orRole := "CASE WHEN r.base_role = 'student' THEN 'student' ELSE 'teacher' END"
+		inner := "SELECT e.course_id AS cid, e.user_id AS uid, " + orRole + " AS role," +
+			" MAX(CASE WHEN e.status = 'active' THEN 1 ELSE 0 END) AS active, MAX(e.updated_at) AS dlm, MIN(e.starts_at) AS begin_at," +
+			" CASE WHEN COUNT(e.ends_at) = COUNT(*) THEN MAX(e.ends_at) END AS end_at" +
+			" FROM course_enrolments e JOIN course_roles r ON r.shortname = e.role JOIN users u ON u.id = e.user_id AND u.deleted_at IS NULL" +
+			" WHERE r.base_role IN ('student', 'teacher', 'non_editing_teacher') AND " + userInScope(q, sc, "e.user_id") +
+			" AND " + courseInScope(q, sc, "e.course_id") + " GROUP BY 1, 2, 3"
+		return "SELECT 'enrollment-' || x.cid || '-' || x.uid || '-' || x.role AS k, 'enrollment-' || x.cid || '-' || x.uid || '-' || x.role AS sid," +
+			" CASE WHEN x.active = 1 THEN 'active' ELSE 'tobedeleted' END AS status, x.dlm AS dlm, x.role AS role," +
+			" 'user-' || x.uid AS usr, 'class-' || x.cid AS class, " + schoolOf(q, sc, "x.cid") + " AS school, 'false' AS is_primary," +
+			" x.begin_at AS begin_at, x.end_at AS end_at, x.cid AS cid, x.uid AS uid FROM (" + inner + ") x"
+	},
+}
+
+// The one academic session: the current school year (1 September to 31 August), which every
+// class is in.
+const defaultTerm = "term-default"
+
+var sessionFields = withCommon(map[string]field{"title": {"title", kText}, "type": {"type", kText}, "startDate": {"start_at", kTime},
+	"endDate": {"end_at", kTime}, "schoolYear": {"school_year", kText}})
+
+func schoolYear(now time.Time) (start, end time.Time, year int) {
+	y := now.Year()
+	if now.Month() < time.September {
+		y--
+	}
+	start = time.Date(y, time.September, 1, 0, 0, 0, 0, time.UTC)
+	end = time.Date(y+1, time.August, 31, 0, 0, 0, 0, time.UTC)
+	return start, end, y + 1
+}
+
+func sessionsEntity(now func() time.Time) *entity {
+	return &entity{plural: "academicSessions", single: "academicSession", numericKey: true, fields: sessionFields,
+		keyOf: func(s string) (any, bool) { return int64(1), s == defaultTerm },
+		base: func(q *query, sc scope) string {
+			start, end, y := schoolYear(now())
+			return "SELECT 1 AS k, '" + defaultTerm + "' AS sid, 'active' AS status, CAST(" + q.arg(start.Unix()) + " AS BIGINT) AS dlm," +
+				" CAST(" + q.arg("School year "+strconv.Itoa(y-1)+"-"+strconv.Itoa(y)) + " AS TEXT) AS title, 'term' AS type," +
+				" CAST(" + q.arg(start.Unix()) + " AS BIGINT) AS start_at, CAST(" + q.arg(end.Unix()) + " AS BIGINT) AS end_at," +
+				" CAST(" + q.arg(strconv.Itoa(y)) + " AS TEXT) AS school_year"
+		}}
+}
+
+// row is one entity's columns by name.
+type row map[string]any
+
+func (r row) str(c string) string {
+	switch v := r[c].(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	}
+	return ""
+}
+
+func (r row) num(c string) (int64, bool) {
+	switch v := r[c].(type) {
+	case int64:
+		return v, true
+	case int32:
+		return int64(v), true
+	case float64:
+		return int64(v), true
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil
+	case []byte:
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// in writes " IN (...)" of keys (int64, or strings for text keys) as one parameter: a JSON
+// array read by json_each on SQLite, an array on PostgreSQL.
+func (q *query) in(d store.Dialect, keys []any, numeric bool) {
+	if d == store.Postgres {
+		if numeric {
+			ns := make([]int64, len(keys))
+			for i, k := range keys {
+				ns[i], _ = row{"k": k}.num("k")
+			}
+			q.w(" = ANY(CAST(", q.arg(ns), " AS BIGINT[]))")
+			return
+		}
+		ss := make([]string, len(keys))
+		for i, k := range keys {
+			ss[i] = row{"k": k}.str("k")
+		}
+		q.w(" = ANY(CAST(", q.arg(ss), " AS TEXT[]))")
+		return
+	}
+	b, _ := json.Marshal(keys)
+	q.w(" IN (SELECT value FROM json_each(", q.arg(string(b)), "))")
+}
+
+// restriction narrows a list: a raw condition over t written by the caller.
+type restriction func(q *query) string
+
+// snapshotMin is the size from which a list's keys are kept between pages (see snapshots).
+var snapshotMin = 10_000
+
+// snapshots keep, for a short while, the ordered keys of the large lists a consumer is paging
+// through: counting 100,000 people of a sub-tree, and walking past offset of them, costs a
+// scan of each for every page; with the keys kept, the next pages read only their own rows.
+// A page may be up to snapshotTTL old in which people it lists (their rows are read fresh,
+// and always through the scope: someone who left it is dropped from the page, never shown).
+type snapshots struct {
+	mu      sync.Mutex
+	entries map[string]snapshot
+}
+
+type snapshot struct {
+	keys []any
+	at   time.Time
+}
+
+const (
+	snapshotTTL = 30 * time.Second
+	maxSnaps    = 32
+)
+
+func (c *snapshots) get(key string) ([]any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || time.Since(e.at) > snapshotTTL {
+		return nil, false
+	}
+	return e.keys, true
+}
+
+func (c *snapshots) put(key string, keys []any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]snapshot{}
+	}
+	for k, e := range c.entries {
+		if time.Since(e.at) > snapshotTTL {
+			delete(c.entries, k)
+		}
+	}
+	if len(c.entries) >= maxSnaps {
+		oldest := ""
+		for k, e := range c.entries {
+			if oldest == "" || e.at.Before(c.entries[oldest].at) {
+				oldest = k
+			}
+		}
+		delete(c.entries, oldest)
+	}
+	c.entries[key] = snapshot{keys: keys, at: time.Now()}
+}
+
+// list reads one page and the total. snaps may be nil (no keys kept).
+func list(ctx context.Context, db *store.DB, snaps *snapshots, e *entity, sc scope, p listParams, where []restriction) ([]row, int, error) {
+	filter := func(q *query) {
+		q.w(" WHERE 1 = 1")
+		for _, r := range where {
+			q.w(" AND ", r(q))
+		}
+		if p.filter != nil {
+			q.w(" AND ")
+			p.filter.sql(q)
+		}
+	}
+	var kq query
+	kq.w("SELECT t.k FROM (", e.base(&kq, sc), ") t")
+	filter(&kq)
+	dir := ""
+	if p.desc {
+		dir = " DESC"
+	}
+	kq.w(" ORDER BY ")
+	if p.sort != "" {
+		kq.w("t.", e.fields[p.sort].col, dir, ", ")
+	}
+	kq.w("t.k", dir)
+	snapKey := kq.b.String() + "\x00" + fmt.Sprint(kq.args...)
+	page := func(all []any) ([]row, int, error) {
+		if p.offset >= len(all) {
+			return nil, len(all), nil
+		}
+		rows, err := byKeys(ctx, db, e, sc, all[p.offset:min(p.offset+p.limit, len(all))])
+		return rows, len(all), err
+	}
+	if snaps != nil {
+		if all, ok := snaps.get(snapKey); ok {
+			return page(all)
+		}
+	}
+
+	var cq query
+	cq.w("SELECT COUNT(*) FROM (", e.base(&cq, sc), ") t")
+	filter(&cq)
+	var total int
+	if err := db.QueryRowContext(ctx, cq.b.String(), cq.args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	if total == 0 || p.offset >= total {
+		return nil, total, nil
+	}
+	whole := snaps != nil && total >= snapshotMin
+	if !whole {
+		kq.w(" LIMIT ", kq.arg(p.limit), " OFFSET ", kq.arg(p.offset))
+	}
+	rs, err := db.QueryContext(ctx, kq.b.String(), kq.args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	var keys []any
+	for rs.Next() {
+		var k any
+		if err := rs.Scan(&k); err != nil {
+			rs.Close()
+			return nil, 0, err
+		}
+		if b, ok := k.([]byte); ok {
+			k = string(b)
+		}
+		keys = append(keys, k)
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, 0, err
+	}
+	if whole {
+		snaps.put(snapKey, keys)
+		rows, _, err := page(keys)
+		return rows, total, err
+	}
+	rows, err := byKeys(ctx, db, e, sc, keys)
+	return rows, total, err
+}
+
+// byKeys reads the rows of the given keys, in their order; missing keys are left out.
+func byKeys(ctx context.Context, db *store.DB, e *entity, sc scope, keys []any) ([]row, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	var q query
+	q.w("SELECT t.* FROM (", e.base(&q, sc), ") t WHERE t.k")
+	q.in(db.Dialect, keys, e.numericKey)
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	cols, err := rs.Columns()
+	if err != nil {
+		return nil, err
+	}
+	found := map[string]row{}
+	for rs.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		r := row{}
+		for i, c := range cols {
+			r[c] = vals[i]
+		}
+		found[r.str("k")] = r
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]row, 0, len(keys))
+	for _, k := range keys {
+		if r, ok := found[row{"k": k}.str("k")]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// userOrgs returns the orgs of each user: the groups of the scope they are a member of.
+func userOrgs(ctx context.Context, db *store.DB, sc scope, ids []int64) (map[int64][]int64, error) {
+	out := map[int64][]int64{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var q query
+	q.w("SELECT DISTINCT m.user_id, m.group_id FROM group_members m WHERE m.user_id")
+	q.in(db.Dialect, anys(ids), true)
+	if sc.group > 0 {
+		q.w(" AND m.group_id IN (SELECT p.descendant_id FROM group_paths p WHERE p.ancestor_id = ", q.arg(sc.group), ")")
+	}
+	q.w(" ORDER BY m.user_id, m.group_id")
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var u, g int64
+		if err := rs.Scan(&u, &g); err != nil {
+			return nil, err
+		}
+		out[u] = append(out[u], g)
+	}
+	return out, rs.Err()
+}
+
+// orgChildren returns the child groups of each group (0: the top-level groups).
+func orgChildren(ctx context.Context, db *store.DB, ids []int64) (map[int64][]int64, error) {
+	out := map[int64][]int64{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var q query
+	q.w("SELECT COALESCE(g.parent_id, 0), g.id FROM groups g WHERE COALESCE(g.parent_id, 0)")
+	q.in(db.Dialect, anys(ids), true)
+	q.w(" ORDER BY g.id")
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var p, g int64
+		if err := rs.Scan(&p, &g); err != nil {
+			return nil, err
+		}
+		out[p] = append(out[p], g)
+	}
+	return out, rs.Err()
+}
+
+func anys(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+// Restrictions of the sub-collections.
+
+func eq(col, v string) restriction {
+	return func(q *query) string { return "t." + col + " = " + q.arg(v) }
+}
+
+// enrolledAs: users enrolled in course cid with the OneRoster role (student or teacher).
+func enrolledAs(cid int64, orRole string) restriction {
+	return func(q *query) string {
+		bases := "('student')"
+		if orRole == "teacher" {
+			bases = "('teacher', 'non_editing_teacher')"
+		}
+		return "t.k IN (SELECT e.user_id FROM course_enrolments e JOIN course_roles r ON r.shortname = e.role WHERE e.course_id = " +
+			q.arg(cid) + " AND r.base_role IN " + bases + ")"
+	}
+}
+
+// memberOf: users with a membership in group gid (0: everyone).
+func memberOf(gid int64) restriction {
+	return func(q *query) string {
+		if gid == 0 {
+			return "1 = 1"
+		}
+		return "t.k IN (SELECT m.user_id FROM group_members m WHERE m.group_id = " + q.arg(gid) + ")"
+	}
+}
+
+// classesOf: classes the user is enrolled in, with the OneRoster role if not "".
+func classesOf(uid int64, orRole string) restriction {
+	return func(q *query) string {
+		bases := "('student', 'teacher', 'non_editing_teacher')"
+		switch orRole {
+		case "student":
+			bases = "('student')"
+		case "teacher":
+			bases = "('teacher', 'non_editing_teacher')"
+		}
+		return "t.k IN (SELECT e.course_id FROM course_enrolments e JOIN course_roles r ON r.shortname = e.role WHERE e.user_id = " +
+			q.arg(uid) + " AND r.base_role IN " + bases + ")"
+	}
+}
