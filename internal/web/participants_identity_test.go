@@ -55,7 +55,7 @@ func TestParticipantsPageHidesIdentity(t *testing.T) {
 	}
 	code, body, _ = rg.call(tess, "POST", base+"/bulk?lang=fr", url.Values{"action": {"mailto"},
 		"user": {strconv.FormatInt(stu.ID, 10)}})
-	rg.want(code, body, 200, `id="hidden-addresses"`, "1 personnes sélectionnées ont une adresse que vous ne pouvez pas voir")
+	rg.want(code, body, 200, `id="hidden-addresses"`, "1 personne sélectionnée a une adresse que vous ne pouvez pas voir")
 	if strings.Contains(body, "stu.secret") {
 		t.Error("the message page shows a hidden address")
 	}
