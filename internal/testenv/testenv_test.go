@@ -1,16 +1,20 @@
 package testenv_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"net"
 	"net/smtp"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"roster/internal/testenv"
@@ -177,5 +181,46 @@ func TestRequire(t *testing.T) {
 	testenv.Require(f, "Gizmo")
 	if f.fatal != "" || !strings.Contains(f.skip, "Gizmo") {
 		t.Errorf("without %s: fatal %q, skip %q", testenv.EnvRequire, f.fatal, f.skip)
+	}
+}
+
+// shotsTB records the errors Shots reports instead of failing the test.
+type shotsTB struct {
+	testing.TB
+	errors []string
+}
+
+func (f *shotsTB) Errorf(format string, a ...any) {
+	f.errors = append(f.errors, fmt.Sprintf(format, a...))
+}
+
+func TestShotsKeepsBothSizesAndCatchesAWidePage(t *testing.T) {
+	t.Setenv("ROSTER_TEST_SHOTS", t.TempDir())
+	ctx := testenv.Browser(t)
+	const head = `data:text/html,<meta name=viewport content="width=device-width">`
+	for _, c := range []struct {
+		name, body string
+		wide       bool
+	}{
+		{"narrow", `<p>Bonjour</p>`, false},
+		{"wide", `<div style="width:900px">Une ligne trop large</div>`, true},
+	} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(head+c.body)); err != nil {
+			t.Fatal(err)
+		}
+		f := &shotsTB{TB: t}
+		testenv.Shots(f, ctx, c.name)
+		if got := len(f.errors) > 0; got != c.wide {
+			t.Errorf("%s page: errors %q", c.name, f.errors)
+		}
+		if c.wide && (len(f.errors) != 1 || !strings.Contains(f.errors[0], "390x844")) {
+			t.Errorf("wide page: want one error at the phone's size, got %q", f.errors)
+		}
+		for _, size := range []string{"1366x768", "390x844"} {
+			file := filepath.Join(testenv.ShotsDir(), t.Name()+"-"+c.name+"-"+size+".png")
+			if b, err := os.ReadFile(file); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+				t.Errorf("%s: %v", file, err)
+			}
+		}
 	}
 }
