@@ -119,47 +119,57 @@ func NewService(db *store.DB) *Service { return &Service{db: db} }
 // parent. Errors: Invalid (fields), NotFound (parent), Conflict (name taken under the parent,
 // idnumber taken).
 func (s *Service) Create(ctx context.Context, g Group) (*Group, error) {
-	g.normalize()
-	if err := g.Validate(); err != nil {
-		return nil, err
-	}
 	var out *Group
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		if err := authz.CanManageUnder(ctx, tx, g.ParentID); err != nil {
-			return err
-		}
-		if g.ParentID != 0 {
-			if _, err := getGroup(ctx, tx, g.ParentID); err != nil {
-				return parentErr(err)
-			}
-		}
-		if err := checkFree(ctx, tx, 0, g.ParentID, g.Name, g.IDNumber); err != nil {
-			return err
-		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO groups (parent_id, name, idnumber, description, visibility, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
-			nullID(g.ParentID), g.Name, g.IDNumber, g.Description, g.Visibility, tx.Now.Unix()).Scan(&g.ID)
-		if store.IsUnique(err) {
-			return errs.Coded(errs.Conflict, "group_exists")
-		}
-		if err != nil {
-			return wrap(err, "group: create")
-		}
-		// The closure: the group itself, then the parent's ancestors one step further away.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO group_paths (ancestor_id, descendant_id, depth)
-			SELECT CAST($1 AS BIGINT), CAST($1 AS BIGINT), 0 UNION ALL
-			SELECT ancestor_id, CAST($1 AS BIGINT), depth + 1 FROM group_paths WHERE descendant_id = $2`, g.ID, g.ParentID); err != nil {
-			return wrap(err, "group: create paths")
-		}
-		g.CreatedAt, g.UpdatedAt = tx.Now, tx.Now
-		out = &g
-		return audit.Record(ctx, tx, audit.Event{Action: "group.create", TargetType: "group", TargetID: idStr(g.ID),
-			Details: map[string]any{"name": g.Name, "parent_id": g.ParentID, "visibility": g.Visibility}})
+		var err error
+		out, err = s.CreateTx(ctx, tx, g)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// CreateTx is Create within the caller's transaction (SCIM creates a group and its members in
+// one), with the same permission check.
+func (s *Service) CreateTx(ctx context.Context, tx *store.Tx, g Group) (*Group, error) {
+	g.normalize()
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	if err := authz.CanManageUnder(ctx, tx, g.ParentID); err != nil {
+		return nil, err
+	}
+	if g.ParentID != 0 {
+		if _, err := getGroup(ctx, tx, g.ParentID); err != nil {
+			return nil, parentErr(err)
+		}
+	}
+	if err := checkFree(ctx, tx, 0, g.ParentID, g.Name, g.IDNumber); err != nil {
+		return nil, err
+	}
+	err := tx.QueryRowContext(ctx, `INSERT INTO groups (parent_id, name, idnumber, description, visibility, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
+		nullID(g.ParentID), g.Name, g.IDNumber, g.Description, g.Visibility, tx.Now.Unix()).Scan(&g.ID)
+	if store.IsUnique(err) {
+		return nil, errs.Coded(errs.Conflict, "group_exists")
+	}
+	if err != nil {
+		return nil, wrap(err, "group: create")
+	}
+	// The closure: the group itself, then the parent's ancestors one step further away.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO group_paths (ancestor_id, descendant_id, depth)
+		SELECT CAST($1 AS BIGINT), CAST($1 AS BIGINT), 0 UNION ALL
+		SELECT ancestor_id, CAST($1 AS BIGINT), depth + 1 FROM group_paths WHERE descendant_id = $2`, g.ID, g.ParentID); err != nil {
+		return nil, wrap(err, "group: create paths")
+	}
+	g.CreatedAt, g.UpdatedAt = tx.Now, tx.Now
+	if err := audit.Record(ctx, tx, audit.Event{Action: "group.create", TargetType: "group", TargetID: idStr(g.ID),
+		Details: map[string]any{"name": g.Name, "parent_id": g.ParentID, "visibility": g.Visibility}}); err != nil {
+		return nil, err
+	}
+	return &g, nil
 }
 
 // Get returns a group with its member count. Errors: Forbidden (authz.CanViewGroup),
@@ -186,66 +196,75 @@ func (s *Service) Get(ctx context.Context, id int64) (*Group, error) {
 func (s *Service) Update(ctx context.Context, id int64, u Update) (*Group, error) {
 	var out *Group
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		if err := authz.CanManageGroup(ctx, tx, id); err != nil {
-			return err
-		}
-		g, err := getGroup(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		old := *g
-		if u.Name != nil {
-			g.Name = *u.Name
-		}
-		if u.IDNumber != nil {
-			g.IDNumber = *u.IDNumber
-		}
-		if u.Description != nil {
-			g.Description = *u.Description
-		}
-		if u.Visibility != nil {
-			g.Visibility = *u.Visibility
-			if strings.TrimSpace(g.Visibility) == "" {
-				return errs.FieldCode("visibility", "bad_visibility")
-			}
-		}
-		g.normalize()
-		if err := g.Validate(); err != nil {
-			return err
-		}
-		if g.Visibility != old.Visibility {
-			if err := authz.CanManageUnder(ctx, tx, g.ParentID); err != nil {
-				return err
-			}
-		}
-		if err := checkFree(ctx, tx, id, g.ParentID, nameIfChanged(g.Name, old.Name), idIfChanged(g.IDNumber, old.IDNumber)); err != nil {
-			return err
-		}
-		write := func() error {
-			_, err := tx.ExecContext(ctx, `UPDATE groups SET name = $2, idnumber = $3, description = $4, visibility = $5, updated_at = $6
-				WHERE id = $1`, id, g.Name, g.IDNumber, g.Description, g.Visibility, tx.Now.Unix())
-			if store.IsUnique(err) {
-				return errs.Coded(errs.Conflict, "group_exists")
-			}
-			return wrap(err, "group: update")
-		}
-		if g.Visibility != old.Visibility {
-			err = recompute(ctx, tx, id, write)
-		} else {
-			err = write()
-		}
-		if err != nil {
-			return err
-		}
-		g.UpdatedAt = tx.Now
-		out = g
-		return audit.Record(ctx, tx, audit.Event{Action: "group.update", TargetType: "group", TargetID: idStr(id),
-			Details: changes(old, *g)})
+		var err error
+		out, err = s.UpdateTx(ctx, tx, id, u)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// UpdateTx is Update within the caller's transaction, with the same permission checks.
+func (s *Service) UpdateTx(ctx context.Context, tx *store.Tx, id int64, u Update) (*Group, error) {
+	if err := authz.CanManageGroup(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	g, err := getGroup(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	old := *g
+	if u.Name != nil {
+		g.Name = *u.Name
+	}
+	if u.IDNumber != nil {
+		g.IDNumber = *u.IDNumber
+	}
+	if u.Description != nil {
+		g.Description = *u.Description
+	}
+	if u.Visibility != nil {
+		g.Visibility = *u.Visibility
+		if strings.TrimSpace(g.Visibility) == "" {
+			return nil, errs.FieldCode("visibility", "bad_visibility")
+		}
+	}
+	g.normalize()
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	if g.Visibility != old.Visibility {
+		if err := authz.CanManageUnder(ctx, tx, g.ParentID); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkFree(ctx, tx, id, g.ParentID, nameIfChanged(g.Name, old.Name), idIfChanged(g.IDNumber, old.IDNumber)); err != nil {
+		return nil, err
+	}
+	write := func() error {
+		_, err := tx.ExecContext(ctx, `UPDATE groups SET name = $2, idnumber = $3, description = $4, visibility = $5, updated_at = $6
+			WHERE id = $1`, id, g.Name, g.IDNumber, g.Description, g.Visibility, tx.Now.Unix())
+		if store.IsUnique(err) {
+			return errs.Coded(errs.Conflict, "group_exists")
+		}
+		return wrap(err, "group: update")
+	}
+	if g.Visibility != old.Visibility {
+		err = recompute(ctx, tx, id, write)
+	} else {
+		err = write()
+	}
+	if err != nil {
+		return nil, err
+	}
+	g.UpdatedAt = tx.Now
+	if err := audit.Record(ctx, tx, audit.Event{Action: "group.update", TargetType: "group", TargetID: idStr(id),
+		Details: changes(old, *g)}); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // Rename is Update of the name alone.

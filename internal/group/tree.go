@@ -152,36 +152,39 @@ func checkDelete(ctx context.Context, tx *store.Tx, id int64) (*Group, *DeletePr
 // otherwise the error (Conflict) says what would go. It needs authz.CanManageUnder on the
 // parent. Errors: Forbidden, NotFound, Conflict.
 func (s *Service) Delete(ctx context.Context, id int64, confirm bool) error {
-	return s.db.Tx(ctx, func(tx *store.Tx) error {
-		g, p, err := checkDelete(ctx, tx, id)
-		if err != nil {
-			return err
+	return s.db.Tx(ctx, func(tx *store.Tx) error { return s.DeleteTx(ctx, tx, id, confirm) })
+}
+
+// DeleteTx is Delete within the caller's transaction, with the same permission check.
+func (s *Service) DeleteTx(ctx context.Context, tx *store.Tx, id int64, confirm bool) error {
+	g, p, err := checkDelete(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if !p.Empty() && !confirm {
+		return errs.Coded(errs.Conflict, "confirm_group_delete", errs.P{"name": g.Name, "subgroups": p.SubGroups, "memberships": p.Memberships, "people": p.Members, "propagated": p.Propagated})
+	}
+	// Rows propagated from the sub-tree lie in it (they go with their groups) or above it.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM group_members
+		WHERE group_id IN (SELECT ancestor_id FROM group_paths WHERE descendant_id = $1 AND depth > 0)
+		AND source_kind = 'propagated' AND source_ref IN (SELECT descendant_id FROM group_paths WHERE ancestor_id = $1)`, id); err != nil {
+		return wrap(err, "group: delete propagated")
+	}
+	ids, err := subtreeDeepestFirst(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	// Deepest first, so that no group goes before its children; the closure rows and the
+	// memberships go with their groups (ON DELETE CASCADE).
+	for part := range slices.Chunk(ids, chunk) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE id IN (`+store.Placeholders(1, len(part))+`)`,
+			int64Args(part)...); err != nil {
+			return wrap(err, "group: delete")
 		}
-		if !p.Empty() && !confirm {
-			return errs.Coded(errs.Conflict, "confirm_group_delete", errs.P{"name": g.Name, "subgroups": p.SubGroups, "memberships": p.Memberships, "people": p.Members, "propagated": p.Propagated})
-		}
-		// Rows propagated from the sub-tree lie in it (they go with their groups) or above it.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members
-			WHERE group_id IN (SELECT ancestor_id FROM group_paths WHERE descendant_id = $1 AND depth > 0)
-			AND source_kind = 'propagated' AND source_ref IN (SELECT descendant_id FROM group_paths WHERE ancestor_id = $1)`, id); err != nil {
-			return wrap(err, "group: delete propagated")
-		}
-		ids, err := subtreeDeepestFirst(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		// Deepest first, so that no group goes before its children; the closure rows and the
-		// memberships go with their groups (ON DELETE CASCADE).
-		for part := range slices.Chunk(ids, chunk) {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM groups WHERE id IN (`+store.Placeholders(1, len(part))+`)`,
-				int64Args(part)...); err != nil {
-				return wrap(err, "group: delete")
-			}
-		}
-		return audit.Record(ctx, tx, audit.Event{Action: "group.delete", TargetType: "group", TargetID: idStr(id),
-			Details: map[string]any{"name": g.Name, "sub_groups": p.SubGroups, "memberships": p.Memberships,
-				"propagated": p.Propagated}})
-	})
+	}
+	return audit.Record(ctx, tx, audit.Event{Action: "group.delete", TargetType: "group", TargetID: idStr(id),
+		Details: map[string]any{"name": g.Name, "sub_groups": p.SubGroups, "memberships": p.Memberships,
+			"propagated": p.Propagated}})
 }
 
 // Node is a group in a tree, with its sub-groups.

@@ -50,15 +50,19 @@ type errorMessage struct {
 	Detail   string   `json:"detail,omitempty"`
 }
 
-// toSCIM turns any error into an *Error: ours as they are, Roster's errs by their code (an
-// Invalid field becomes invalidValue, a Conflict uniqueness), anything else a 500 whose cause
-// is logged, never shown.
+// toSCIM turns any error into an *Error: ours as they are, Roster's errs by their key where
+// statusOfKey names it, else by their code (an Invalid field becomes invalidValue, a Conflict
+// uniqueness), anything else a 500 whose cause is logged, never shown. The detail is the
+// English message of the key: SCIM clients log it for administrators, in English.
 func toSCIM(log *slog.Logger, err error) *Error {
 	var se *Error
 	if errors.As(err, &se) {
 		return se
 	}
 	e := errs.As(err)
+	if k, ok := statusOfKey[e.Key]; ok {
+		return newError(k.status, k.scimType, "%s", e.Message)
+	}
 	switch e.Code {
 	case errs.Invalid:
 		return invalidValue("%s", e.Message)

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"roster/internal/audit"
 	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/store"
@@ -19,10 +18,9 @@ import (
 // administrator, an import or the sync made are neither shown nor touched, so a PUT of a
 // group's members cannot remove them.
 //
-// Creating, renaming and deleting a group go through group.Service (which keeps the tree and
-// its closure, and checks the token's rights), each in its own transaction; the memberships
-// and the version then change in a second one. The group service has no variant that takes
-// the caller's transaction yet.
+// Creating, renaming and deleting a group go through group.Service's functions that take the
+// caller's transaction: the group, its memberships, its version (scim_groups, SCIM's own) and
+// the audit events of a request are written in one.
 
 type groupRow struct {
 	ID                        int64
@@ -40,16 +38,17 @@ const groupScope = ` g.id IN (SELECT descendant_id FROM group_paths WHERE ancest
 
 func (g *groupRow) etag() string { return fmt.Sprintf(`W/"%d-%d"`, g.Version, g.Updated) }
 
+// loadGroup reads one group in scope. Errors: NotFound.
 func loadGroup(ctx context.Context, q store.Querier, scopeID int64, id string) (*groupRow, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || strconv.FormatInt(n, 10) != id {
-		return nil, notFound("no group %q", id)
+		return nil, noGroup(id)
 	}
 	var g groupRow
 	err = q.QueryRowContext(ctx, groupSelect+` WHERE g.id = $2 AND`+groupScope, scopeID, n).
 		Scan(&g.ID, &g.Name, &g.IDNumber, &g.Created, &g.Updated, &g.Version)
 	if store.IsNoRows(err) {
-		return nil, notFound("no group %q", id)
+		return nil, noGroup(id)
 	}
 	if err != nil {
 		return nil, errs.Wrap(err, "scim: load group")
@@ -94,11 +93,11 @@ func groupMembers(ctx context.Context, q store.Querier, ids []int64) (map[int64]
 	return out, nil
 }
 
-func (h *Handler) groupResource(g *groupRow, members []memberRef, withMembers bool) object {
+func (s *Service) groupResource(g *groupRow, members []memberRef, withMembers bool) object {
 	id := itoa(g.ID)
 	m := object{"schemas": groupsType.schemaIDs(false), "id": id, "displayName": g.Name,
 		"meta": object{"resourceType": "Group", "created": rfc3339(g.Created), "lastModified": rfc3339(g.Updated),
-			"location": h.location("/Groups", id), "version": g.etag()}}
+			"location": s.location("/Groups", id), "version": g.etag()}}
 	if g.IDNumber != "" {
 		m["externalId"] = g.IDNumber
 	}
@@ -107,7 +106,7 @@ func (h *Handler) groupResource(g *groupRow, members []memberRef, withMembers bo
 		for i, u := range members {
 			uid := itoa(u.ID)
 			list[i] = object{"value": uid, "display": strings.TrimSpace(u.First + " " + u.Last),
-				"$ref": h.location("/Users", uid), "type": "User"}
+				"$ref": s.location("/Users", uid), "type": "User"}
 		}
 		if len(list) > 0 {
 			m["members"] = list
@@ -116,8 +115,9 @@ func (h *Handler) groupResource(g *groupRow, members []memberRef, withMembers bo
 	return m
 }
 
-// groupsByID returns the groups with these ids, in this order, as resources.
-func (h *Handler) groupsByID(ctx context.Context, scopeID int64, ids []int64, proj projection) ([]any, error) {
+// groupsByID returns the groups with these ids, in this order, as resources, and fills etags
+// (when not nil) with their versions.
+func (s *Service) groupsByID(ctx context.Context, scopeID int64, ids []int64, proj projection, etags map[int64]string) ([]any, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -125,7 +125,7 @@ func (h *Handler) groupsByID(ctx context.Context, scopeID int64, ids []int64, pr
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	rows, err := h.db.QueryContext(ctx, groupSelect+` WHERE g.id IN (`+store.Placeholders(2, len(ids))+`) AND`+groupScope, args...)
+	rows, err := s.db.QueryContext(ctx, groupSelect+` WHERE g.id IN (`+store.Placeholders(2, len(ids))+`) AND`+groupScope, args...)
 	if err != nil {
 		return nil, errs.Wrap(err, "scim: groups")
 	}
@@ -145,14 +145,17 @@ func (h *Handler) groupsByID(ctx context.Context, scopeID int64, ids []int64, pr
 	withMembers := proj.wants("members")
 	var members map[int64][]memberRef
 	if withMembers {
-		if members, err = groupMembers(ctx, h.db, ids); err != nil {
+		if members, err = groupMembers(ctx, s.db, ids); err != nil {
 			return nil, err
 		}
 	}
 	out := make([]any, 0, len(ids))
 	for _, id := range ids {
 		if g := byID[id]; g != nil {
-			out = append(out, proj.apply(h.groupResource(g, members[id], withMembers)))
+			out = append(out, proj.apply(s.groupResource(g, members[id], withMembers)))
+			if etags != nil {
+				etags[id] = g.etag()
+			}
 		}
 	}
 	return out, nil
@@ -283,7 +286,7 @@ func checkVisible(ctx context.Context, q store.Querier, scopeID int64, ids []int
 		rows.Close()
 		for _, id := range part {
 			if !seen[id] {
-				return invalidValue("no user %d", id)
+				return errs.Coded(errs.Invalid, "scim_no_user", errs.P{"id": itoa(id)})
 			}
 		}
 	}
@@ -365,43 +368,6 @@ func bumpGroup(ctx context.Context, tx *store.Tx, groupID int64) error {
 	return errs.Wrap(err, "scim: group version")
 }
 
-// createGroupTx creates a group under the scope group with its members.
-func (h *Handler) createGroupTx(ctx context.Context, scopeID int64, m object) (int64, error) {
-	name := strings.TrimSpace(getString(m, "displayName"))
-	if name == "" {
-		return 0, invalidValue("displayName is required")
-	}
-	ids, err := memberIDs(m["members"], true)
-	if err != nil {
-		return 0, err
-	}
-	if err := checkVisible(ctx, h.db, scopeID, ids); err != nil {
-		return 0, err
-	}
-	g, err := h.groups.Create(ctx, group.Group{ParentID: scopeID, Name: name, IDNumber: getString(m, "externalId"),
-		Visibility: group.Private})
-	if err != nil {
-		return 0, groupErr(err)
-	}
-	plan := newPlan()
-	plan.addIDs(ids)
-	err = h.db.Tx(ctx, func(tx *store.Tx) error {
-		added, _, err := applyPlan(ctx, tx, scopeID, g.ID, plan)
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, scimEvent(ctx, "scim.group.create", "group", g.ID,
-			map[string]any{"displayName": name, "members_added": added}))
-	})
-	if err != nil {
-		if derr := h.groups.Delete(ctx, g.ID, true); derr != nil {
-			h.log.Error("scim: undo group create", "group", g.ID, "err", derr)
-		}
-		return 0, err
-	}
-	return g.ID, nil
-}
-
 // groupErr names group fields in SCIM's terms.
 func groupErr(err error) error {
 	e := errs.As(err)
@@ -413,31 +379,6 @@ func groupErr(err error) error {
 		return invalidValue("%s", msg)
 	}
 	return err
-}
-
-// updateGroup changes a group: attrs (displayName, externalId) through the group service when
-// they differ, then the memberships by plan.
-func (h *Handler) updateGroup(ctx context.Context, scopeID int64, g *groupRow, attrs object, plan *memberPlan, action string) error {
-	name := strings.TrimSpace(getString(attrs, "displayName"))
-	if name == "" {
-		return invalidValue("displayName is required")
-	}
-	ext := getString(attrs, "externalId")
-	changed := map[string]any{}
-	if name != g.Name || ext != g.IDNumber {
-		if _, err := h.groups.Update(ctx, g.ID, group.Update{Name: &name, IDNumber: &ext}); err != nil {
-			return groupErr(err)
-		}
-		changed["displayName"], changed["externalId"] = name, ext
-	}
-	return h.db.Tx(ctx, func(tx *store.Tx) error {
-		added, removed, err := applyPlan(ctx, tx, scopeID, g.ID, plan)
-		if err != nil {
-			return err
-		}
-		changed["members_added"], changed["members_removed"] = added, removed
-		return audit.Record(ctx, tx, scimEvent(ctx, action, "group", g.ID, changed))
-	})
 }
 
 // patchGroupOps splits a PATCH into attribute operations, applied to attrs, and member
@@ -526,3 +467,6 @@ func memberOp(plan *memberPlan, op string, f Filter, value any, current func() (
 	}
 	return nil
 }
+
+// noGroup is the error of an id that names no group in scope.
+func noGroup(id string) error { return errs.Coded(errs.NotFound, "scim_no_group", errs.P{"id": id}) }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"roster/internal/errs"
-	"roster/internal/store"
 )
 
 // listParams are the query of a list or .search request (RFC 7644 §3.4.2).
@@ -124,9 +123,9 @@ func groupShape(map[string]bool) (string, string) { return groupsFrom, groupScop
 // filter, the page query also counts the matching rows (count(*) OVER ()): a filter that
 // reads every row (co, ew) then reads them once, not twice. Without one, the page is read in
 // index order and stops early, and the separate count is cheaper than sorting every row.
-func (h *Handler) query(ctx context.Context, rt *resourceType, m *sqlMap, sh shape, idCol string, scopeID int64,
+func (s *Service) query(ctx context.Context, rt *resourceType, m *sqlMap, sh shape, idCol string, scopeID int64,
 	lp *listParams) (total int, ids []int64, err error) {
-	b := &sqlFilter{rt: rt, m: m, dialect: h.db.Dialect, args: []any{scopeID}}
+	b := &sqlFilter{rt: rt, m: m, dialect: s.db.Dialect, args: []any{scopeID}}
 	where := ""
 	if lp.filter != nil {
 		w, err := b.where(lp.filter)
@@ -156,7 +155,7 @@ func (h *Handler) query(ctx context.Context, rt *resourceType, m *sqlMap, sh sha
 		if windowed {
 			sel += ", count(*) OVER ()"
 		}
-		rows, err := h.db.QueryContext(ctx, `SELECT `+sel+` `+from+` WHERE `+where+` ORDER BY `+order+
+		rows, err := s.db.QueryContext(ctx, `SELECT `+sel+` `+from+` WHERE `+where+` ORDER BY `+order+
 			` LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
 		if err != nil {
 			return 0, nil, errs.Wrap(err, "scim: list")
@@ -184,7 +183,7 @@ func (h *Handler) query(ctx context.Context, rt *resourceType, m *sqlMap, sh sha
 			return int(all), ids, nil
 		}
 	}
-	if err := h.db.QueryRowContext(ctx, `SELECT count(*) `+from+` WHERE `+where, b.args...).Scan(&total); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) `+from+` WHERE `+where, b.args...).Scan(&total); err != nil {
 		return 0, nil, errs.Wrap(err, "scim: count")
 	}
 	return total, ids, nil
@@ -197,47 +196,6 @@ func listResponse(total, start int, resources []any) object {
 	}
 	return object{"schemas": []any{ListSchema}, "totalResults": total, "startIndex": start,
 		"itemsPerPage": len(resources), "Resources": resources}
-}
-
-// users returns the accounts with these ids, in this order, as resources.
-func (h *Handler) usersByID(ctx context.Context, q store.Querier, scopeID int64, ids []int64, proj projection) ([]any, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	args := []any{scopeID}
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	rows, err := q.QueryContext(ctx, userSelect+` WHERE u.id IN (`+store.Placeholders(2, len(ids))+`) AND`+inScope, args...)
-	if err != nil {
-		return nil, errs.Wrap(err, "scim: users")
-	}
-	byID := map[int64]*userRow{}
-	for rows.Next() {
-		u, err := scanUserRow(rows)
-		if err != nil {
-			rows.Close()
-			return nil, errs.Wrap(err, "scim: users")
-		}
-		byID[u.ID] = u
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, errs.Wrap(err, "scim: users")
-	}
-	var groups map[int64][]groupRef
-	if proj.wants("groups") {
-		if groups, err = userGroups(ctx, q, scopeID, ids); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]any, 0, len(ids))
-	for _, id := range ids {
-		if u := byID[id]; u != nil {
-			out = append(out, proj.apply(h.userResource(u, groups[id])))
-		}
-	}
-	return out, nil
 }
 
 // wants reports whether a projection keeps a core attribute, so that costly ones (a user's

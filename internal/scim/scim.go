@@ -30,6 +30,7 @@ import (
 
 	"roster/internal/account"
 	"roster/internal/authz"
+	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/store"
 )
@@ -65,45 +66,34 @@ type Services struct {
 	Groups   *group.Service
 }
 
-// Handler serves /scim/v2/. The caller's principal is expected in the request context
-// (internal/server finds it from the bearer token).
+// Handler serves /scim/v2/: it reads a request, calls the Service and writes the answer. The
+// caller's principal is expected in the request context (internal/server finds it from the
+// bearer token).
 type Handler struct {
-	db       *store.DB
-	accounts *account.Service
-	groups   *group.Service
-	cfg      Config
-	log      *slog.Logger
-	mux      *http.ServeMux
+	svc *Service
+	cfg Config
+	log *slog.Logger
+	mux *http.ServeMux
 }
 
-// New returns the SCIM handler, with defaults filled into cfg.
+// New returns the SCIM handler over a new Service, with defaults filled into cfg.
 func New(s Services, cfg Config) *Handler {
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	if cfg.Auth == "" {
-		cfg.Auth = account.AuthOIDC
-	}
-	if cfg.DeleteAfter <= 0 {
-		cfg.DeleteAfter = DefaultDeleteAfter
-	}
-	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = DefaultMaxBody
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	h := &Handler{db: s.DB, accounts: s.Accounts, groups: s.Groups, cfg: cfg, log: cfg.Log, mux: http.NewServeMux()}
+	svc := NewService(s, cfg)
+	h := &Handler{svc: svc, cfg: svc.cfg, log: svc.cfg.Log, mux: http.NewServeMux()}
 	h.routes()
 	return h
 }
 
+var discardLog = slog.New(slog.DiscardHandler)
+
 // routes is the whole surface, one line per endpoint.
 func (h *Handler) routes() {
 	m := h.mux
-	m.HandleFunc("GET /scim/v2/ServiceProviderConfig", h.serviceProviderConfig)
-	m.HandleFunc("GET /scim/v2/ResourceTypes", h.resourceTypes)
-	m.HandleFunc("GET /scim/v2/ResourceTypes/{id}", h.resourceType)
-	m.HandleFunc("GET /scim/v2/Schemas", h.schemas)
-	m.HandleFunc("GET /scim/v2/Schemas/{id}", h.schema)
+	m.HandleFunc("GET /scim/v2/ServiceProviderConfig", h.inScope(h.serviceProviderConfig))
+	m.HandleFunc("GET /scim/v2/ResourceTypes", h.inScope(h.resourceTypes))
+	m.HandleFunc("GET /scim/v2/ResourceTypes/{id}", h.inScope(h.resourceType))
+	m.HandleFunc("GET /scim/v2/Schemas", h.inScope(h.schemas))
+	m.HandleFunc("GET /scim/v2/Schemas/{id}", h.inScope(h.schema))
 
 	m.HandleFunc("POST /scim/v2/.search", h.searchAll)
 
@@ -135,35 +125,27 @@ func (h *Handler) routes() {
 	})
 }
 
-type scopeKey struct{}
-
-// ServeHTTP checks that the caller is a SCIM token whose group still exists, then routes.
+// ServeHTTP refuses any caller but a SCIM token, then routes; the service checks the token's
+// group in each action.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := authz.From(r.Context())
-	if p == nil {
-		writeError(w, newError(http.StatusUnauthorized, "", "a SCIM bearer token is required"))
-		return
-	}
-	if p.SCIMGroupID == 0 {
-		writeError(w, newError(http.StatusForbidden, "", "only tokens made for SCIM (roster token create --scim) may use /scim/v2"))
-		return
-	}
-	var one int
-	err := h.db.QueryRowContext(r.Context(), `SELECT 1 FROM groups WHERE id = $1`, p.SCIMGroupID).Scan(&one)
-	if store.IsNoRows(err) {
-		writeError(w, newError(http.StatusForbidden, "", "the group of this token no longer exists"))
-		return
-	}
-	if err != nil {
-		writeError(w, toSCIM(h.log, err))
+	if _, err := authz.RequireSCIMToken(r.Context()); err != nil {
+		h.fail(w, err)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBody)
-	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), scopeKey{}, p.SCIMGroupID)))
+	h.mux.ServeHTTP(w, r)
 }
 
-// scope is the group the calling token provisions under.
-func scope(r *http.Request) int64 { id, _ := r.Context().Value(scopeKey{}).(int64); return id }
+// inScope checks the token's group for the endpoints that read no resource (discovery).
+func (h *Handler) inScope(fn http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := authz.SCIMScope(r.Context(), h.svc.db); err != nil {
+			h.fail(w, err)
+			return
+		}
+		fn(w, r)
+	}
+}
 
 // readObject reads a JSON object body. Errors: 413 over MaxBody, invalidSyntax otherwise.
 func readObject(r *http.Request) (object, error) {
@@ -217,16 +199,63 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-// checkIfMatch fails with 412 when the request carries If-Match and the resource moved on.
-func checkIfMatch(ifMatch, etag string) error {
-	if ifMatch != "" && !etagMatches(ifMatch, etag) {
-		return newError(http.StatusPreconditionFailed, "", "the resource has changed (version %s)", etag)
-	}
-	return nil
-}
-
-func (h *Handler) location(endpoint, id string) string {
-	return h.cfg.BaseURL + "/scim/v2" + endpoint + "/" + id
-}
-
 func rfc3339(sec int64) string { return time.Unix(sec, 0).UTC().Format(time.RFC3339) }
+
+// projectionOf reads the attributes and excludedAttributes parameters of a request.
+func projectionOf(rt *resourceType, r *http.Request) projection {
+	q := r.URL.Query()
+	return rt.parseProjection(q.Get("attributes"), q.Get("excludedAttributes"))
+}
+
+// readResource reads a body as a canonical resource of rt.
+func readResource(r *http.Request, rt *resourceType) (object, error) {
+	body, err := readObject(r)
+	if err != nil {
+		return nil, err
+	}
+	return rt.canonical(body)
+}
+
+// readPatch reads the operations of a PATCH body.
+func readPatch(r *http.Request) ([]patchOp, error) {
+	body, err := readObject(r)
+	if err != nil {
+		return nil, err
+	}
+	return parsePatch(body)
+}
+
+// writeList answers a list or a search with the service's list.
+func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, lp *listParams,
+	list func(context.Context, *listParams) (object, error)) {
+	res, err := list(r.Context(), lp)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// writeRead answers a GET of one resource: 304 when If-None-Match names its version.
+func (h *Handler) writeRead(w http.ResponseWriter, r *http.Request, res object, etag string) {
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
+		w.Header().Set("ETag", etag)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.writeResource(w, http.StatusOK, res)
+}
+
+// respond writes the resource a change returned, or its error.
+func (h *Handler) respond(w http.ResponseWriter, status int, res object, err error) {
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	h.writeResource(w, status, res)
+}
+
+// idMismatch is the error of a PUT whose body names another id than its URL.
+func idMismatch(id string) error {
+	return errs.Coded(errs.Invalid, "scim_id_mismatch", errs.P{"id": id})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"roster/internal/authz"
 	"strings"
 )
 
@@ -15,11 +16,24 @@ import (
 // attributes and excludedAttributes apply to each type by its own schema (attributes that
 // name none of a type's leave its resources with id and schemas).
 func (h *Handler) searchAll(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	body, err := readObject(r)
 	if err != nil {
 		h.fail(w, err)
 		return
+	}
+	res, err := h.svc.Search(r.Context(), body)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// Search answers a SearchRequest over every resource type (see searchAll).
+func (s *Service) Search(ctx context.Context, body object) (object, error) {
+	scopeID, err := authz.SCIMScope(ctx, s.db)
+	if err != nil {
+		return nil, err
 	}
 	type kind struct {
 		rt    *resourceType
@@ -29,17 +43,17 @@ func (h *Handler) searchAll(w http.ResponseWriter, r *http.Request) {
 	kinds := []kind{
 		{usersType,
 			func(ctx context.Context, lp *listParams) (int, []int64, error) {
-				return h.query(ctx, usersType, &userSQL, userShape, "u.id", scope(r), lp)
+				return s.query(ctx, usersType, &userSQL, userShape, "u.id", scopeID, lp)
 			},
 			func(ctx context.Context, ids []int64, p projection) ([]any, error) {
-				return h.usersByID(ctx, h.db, scope(r), ids, p)
+				return s.usersByID(ctx, s.db, scopeID, ids, p, nil)
 			}},
 		{groupsType,
 			func(ctx context.Context, lp *listParams) (int, []int64, error) {
-				return h.query(ctx, groupsType, &groupSQL, groupShape, "g.id", scope(r), lp)
+				return s.query(ctx, groupsType, &groupSQL, groupShape, "g.id", scopeID, lp)
 			},
 			func(ctx context.Context, ids []int64, p projection) ([]any, error) {
-				return h.groupsByID(ctx, scope(r), ids, p)
+				return s.groupsByID(ctx, scopeID, ids, p, nil)
 			}},
 	}
 	var (
@@ -50,8 +64,7 @@ func (h *Handler) searchAll(w http.ResponseWriter, r *http.Request) {
 	for i, k := range kinds {
 		lp, err := parseSearch(k.rt, body)
 		if err != nil {
-			h.fail(w, err)
-			return
+			return nil, err
 		}
 		if i == 0 {
 			start = lp.startIndex
@@ -67,25 +80,22 @@ func (h *Handler) searchAll(w http.ResponseWriter, r *http.Request) {
 		var se *Error
 		if errors.As(err, &se) && se.Status == http.StatusBadRequest {
 			if notFor != nil {
-				h.fail(w, notFor)
-				return
+				return nil, notFor
 			}
 			notFor = err
 			continue
 		}
 		if err != nil {
-			h.fail(w, err)
-			return
+			return nil, err
 		}
 		list, err := k.read(ctx, ids, lp.proj)
 		if err != nil {
-			h.fail(w, err)
-			return
+			return nil, err
 		}
 		total += n
 		res = append(res, list...)
 	}
-	writeJSON(w, http.StatusOK, listResponse(total, start, res))
+	return listResponse(total, start, res), nil
 }
 
 // hasAttributes reports whether a SearchRequest asks for some attributes.

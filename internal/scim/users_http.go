@@ -5,15 +5,15 @@ import (
 	"strconv"
 )
 
-// The /Users handlers: read the request, call the user functions, write the answer.
+// The /Users handlers: read the request, call the service, write the answer.
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 	lp, err := parseList(usersType, r.URL.Query())
-	if err != nil {
-		h.fail(w, err)
+	if err == nil {
+		h.writeList(w, r, lp, h.svc.Users)
 		return
 	}
-	h.writeUserList(w, r, lp)
+	h.fail(w, err)
 }
 
 func (h *Handler) searchUsers(w http.ResponseWriter, r *http.Request) {
@@ -27,77 +27,26 @@ func (h *Handler) searchUsers(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	h.writeUserList(w, r, lp)
-}
-
-func (h *Handler) writeUserList(w http.ResponseWriter, r *http.Request, lp *listParams) {
-	ctx := r.Context()
-	total, ids, err := h.query(ctx, usersType, &userSQL, userShape, "u.id", scope(r), lp)
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	res, err := h.usersByID(ctx, h.db, scope(r), ids, lp.proj)
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, listResponse(total, lp.startIndex, res))
+	h.writeList(w, r, lp, h.svc.Users)
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request) {
-	u, err := loadUser(r.Context(), h.db, h.db.Dialect, scope(r), r.PathValue("id"), false)
+	res, etag, err := h.svc.User(r.Context(), r.PathValue("id"), projectionOf(usersType, r))
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, u.etag()) {
-		w.Header().Set("ETag", u.etag())
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	h.respondUser(w, r, http.StatusOK, u)
-}
-
-// respondUser writes one user, projected by the request's attributes parameters.
-func (h *Handler) respondUser(w http.ResponseWriter, r *http.Request, status int, u *userRow) {
-	q := r.URL.Query()
-	proj := usersType.parseProjection(q.Get("attributes"), q.Get("excludedAttributes"))
-	res, err := h.usersByID(r.Context(), h.db, scope(r), []int64{u.ID}, proj)
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	if len(res) == 0 { // provisioned and deleted between the two reads
-		h.fail(w, notFound("no user %d", u.ID))
-		return
-	}
-	h.writeResource(w, status, res[0].(object))
+	h.writeRead(w, r, res, etag)
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
-	body, err := readObject(r)
+	m, err := readResource(r, usersType)
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
-	m, err := usersType.canonical(body)
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	id, row, err := h.createUserTx(r.Context(), scope(r), m)
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	if row != nil { // a new account: known whole, and in no SCIM group yet
-		q := r.URL.Query()
-		proj := usersType.parseProjection(q.Get("attributes"), q.Get("excludedAttributes"))
-		h.writeResource(w, http.StatusCreated, proj.apply(h.userResource(row, nil)))
-		return
-	}
-	h.respondUser(w, r, http.StatusCreated, &userRow{ID: id})
+	res, err := h.svc.CreateUser(r.Context(), m, projectionOf(usersType, r))
+	h.respond(w, http.StatusCreated, res, err)
 }
 
 // replaceUser is PUT: the body replaces every attribute a client may write. Okta sends it
@@ -114,47 +63,35 @@ func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	u, err := h.updateUser(r.Context(), scope(r), r.PathValue("id"), r.Header.Get("If-Match"), "scim.user.replace",
-		func(cur object) (object, error) {
-			if id, ok := body["id"].(string); ok && id != r.PathValue("id") {
-				return nil, newError(http.StatusBadRequest, "mutability", "id %q does not match the URL", id)
+	id := r.PathValue("id")
+	res, err := h.svc.UpdateUser(r.Context(), id, r.Header.Get("If-Match"), "scim.user.replace",
+		func(object) (object, error) {
+			if bodyID, ok := body["id"].(string); ok && bodyID != id {
+				return nil, idMismatch(bodyID)
 			}
 			return m, nil
-		})
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	h.respondUser(w, r, http.StatusOK, u)
+		}, projectionOf(usersType, r))
+	h.respond(w, http.StatusOK, res, err)
 }
 
 func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request) {
-	body, err := readObject(r)
+	ops, err := readPatch(r)
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
-	ops, err := parsePatch(body)
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	u, err := h.updateUser(r.Context(), scope(r), r.PathValue("id"), r.Header.Get("If-Match"), "scim.user.patch",
+	res, err := h.svc.UpdateUser(r.Context(), r.PathValue("id"), r.Header.Get("If-Match"), "scim.user.patch",
 		func(cur object) (object, error) {
 			if err := usersType.applyPatch(cur, ops); err != nil {
 				return nil, err
 			}
 			return cur, nil
-		})
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	h.respondUser(w, r, http.StatusOK, u)
+		}, projectionOf(usersType, r))
+	h.respond(w, http.StatusOK, res, err)
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) {
-	if err := h.deleteUserTx(r.Context(), scope(r), r.PathValue("id"), r.Header.Get("If-Match")); err != nil {
+	if err := h.svc.DeleteUser(r.Context(), r.PathValue("id"), r.Header.Get("If-Match")); err != nil {
 		h.fail(w, err)
 		return
 	}
