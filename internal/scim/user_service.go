@@ -272,7 +272,7 @@ func (s *Service) reactivate(ctx context.Context, tx *store.Tx, id int64) error 
 }
 
 func userNameTaken(userName string) error {
-	return errs.Coded(errs.Conflict, "scim_user_name_taken", errs.P{"userName": userName})
+	return errs.Coded(errs.Conflict, "scim_user_name_taken", errs.P{"username": userName})
 }
 
 // accountErr says a conflict of the account package in SCIM's terms.
@@ -283,7 +283,7 @@ func accountErr(err error, rec *userRecord) error {
 	}
 	switch f := e.Fields[0]; {
 	case f.Field == "username" && f.Code == "username_looks_taken":
-		return errs.Coded(errs.Conflict, "scim_user_name_lookalike", errs.P{"userName": rec.UserName})
+		return errs.Coded(errs.Conflict, "scim_user_name_lookalike", errs.P{"username": rec.UserName})
 	case f.Field == "username":
 		return userNameTaken(rec.UserName)
 	case f.Field == "email":

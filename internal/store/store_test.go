@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,46 +15,6 @@ import (
 	"roster/internal/store/storetest"
 	"roster/internal/testenv"
 )
-
-// TestSchemasAgree checks that the SQLite and PostgreSQL migrations give the same tables and
-// columns, so that one set of queries serves both.
-func TestSchemasAgree(t *testing.T) {
-	lite, _ := storetest.OpenSQLite(t)
-	pg, _ := storetest.OpenPostgres(t)
-	a, b := columns(t, lite), columns(t, pg)
-	if fmt.Sprint(a) != fmt.Sprint(b) {
-		t.Fatalf("schemas differ:\nsqlite:   %v\npostgres: %v", a, b)
-	}
-	if len(a) < 10 {
-		t.Fatalf("too few columns read: %v", a)
-	}
-}
-
-func columns(t *testing.T, db *store.DB) []string {
-	t.Helper()
-	ctx := context.Background()
-	var q string
-	if db.Dialect == store.Postgres {
-		q = `SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = current_schema()`
-	} else {
-		q = `SELECT m.name || '.' || p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`
-	}
-	rows, err := db.QueryContext(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
-}
 
 func TestTxCommitRollbackAndUnique(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
