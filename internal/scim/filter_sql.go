@@ -310,7 +310,8 @@ func (b *sqlFilter) compare(col column, c Compare) (string, error) {
 		e = "lower(" + e + ")"
 		switch c.Op {
 		case "co", "sw", "ew":
-			return e + " LIKE lower(" + b.arg(likePattern(c.Op, s)) + ") ESCAPE '\\'", nil
+			op, pattern, escape := b.dialect.Pattern(matchOf[c.Op], s, false)
+			return e + " " + op + " lower(" + b.arg(pattern) + ")" + escape, nil
 		case "eq", "ne":
 			return e + " " + sqlOps[c.Op] + " lower(" + b.arg(s) + ")", nil
 		}
@@ -318,16 +319,15 @@ func (b *sqlFilter) compare(col column, c Compare) (string, error) {
 	case kNorm:
 		s = strings.ToLower(s)
 		switch c.Op {
-		case "sw":
-			like := e + " LIKE " + b.arg(likePattern(c.Op, s)) + " ESCAPE '\\'"
-			if b.dialect == store.SQLite && s != "" {
-				// A byte range the index can seek, refined by LIKE: every string that starts
-				// with s sorts before s+"\xff" (0xff never occurs in UTF-8).
-				return "(" + e + " >= " + b.arg(s) + " AND " + e + " < " + b.arg(s+"\xff") + " AND " + like + ")", nil
+		case "co", "sw", "ew":
+			op, pattern, escape := b.dialect.Pattern(matchOf[c.Op], s, false)
+			like := e + " " + op + " " + b.arg(pattern) + escape
+			if c.Op == "sw" {
+				if r := b.dialect.PrefixRange(e, s, b.arg); r != "" { // a range the index can seek
+					return "(" + r + " AND " + like + ")", nil
+				}
 			}
 			return like, nil
-		case "co", "ew":
-			return e + " LIKE " + b.arg(likePattern(c.Op, s)) + " ESCAPE '\\'", nil
 		case "eq", "ne":
 			return e + " " + sqlOps[c.Op] + " " + b.arg(s), nil
 		}
@@ -335,10 +335,8 @@ func (b *sqlFilter) compare(col column, c Compare) (string, error) {
 	default: // kExact
 		switch c.Op {
 		case "co", "sw", "ew":
-			if b.dialect == store.SQLite { // SQLite's LIKE ignores case; GLOB does not
-				return e + " GLOB " + b.arg(globPattern(c.Op, s)), nil
-			}
-			return e + " LIKE " + b.arg(likePattern(c.Op, s)) + " ESCAPE '\\'", nil
+			op, pattern, escape := b.dialect.Pattern(matchOf[c.Op], s, true)
+			return e + " " + op + " " + b.arg(pattern) + escape, nil
 		case "eq", "ne":
 			return e + " " + sqlOps[c.Op] + " " + b.arg(s), nil
 		}
@@ -349,27 +347,8 @@ func (b *sqlFilter) compare(col column, c Compare) (string, error) {
 var sqlOps = map[string]string{"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<=",
 	"co": "", "sw": "", "ew": ""}
 
-func likePattern(op, s string) string {
-	s = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-	switch op {
-	case "co":
-		return "%" + s + "%"
-	case "sw":
-		return s + "%"
-	}
-	return "%" + s
-}
-
-func globPattern(op, s string) string {
-	s = strings.NewReplacer(`*`, `[*]`, `?`, `[?]`, `[`, `[[]`).Replace(s)
-	switch op {
-	case "co":
-		return "*" + s + "*"
-	case "sw":
-		return s + "*"
-	}
-	return "*" + s
-}
+// matchOf are the substring operators of filters.
+var matchOf = map[string]store.Match{"co": store.Contains, "sw": store.Prefix, "ew": store.Suffix}
 
 // orderBy translates sortBy (RFC 7644 §3.4.2.3) to an ORDER BY expression. Sorting by a
 // multi-valued attribute is allowed for emails (the delivery address); others are refused.

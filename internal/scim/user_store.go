@@ -31,16 +31,16 @@ func scanUserRow(sc interface{ Scan(...any) error }) (*userRow, error) {
 	return &u, err
 }
 
-// loadUser reads one account in scope; forUpdate locks its row on PostgreSQL (SQLite's
-// write transactions are exclusive already). Errors: NotFound.
+// loadUser reads one account in scope; forUpdate locks its SCIM row until the transaction
+// ends. Errors: NotFound.
 func loadUser(ctx context.Context, q store.Querier, d store.Dialect, scopeID int64, id string, forUpdate bool) (*userRow, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || strconv.FormatInt(n, 10) != id {
 		return nil, noUser(id)
 	}
 	lock := ""
-	if forUpdate && d == store.Postgres {
-		lock = " FOR UPDATE OF s"
+	if forUpdate {
+		lock = d.ForUpdateOf("s")
 	}
 	u, err := scanUserRow(q.QueryRowContext(ctx, userSelect+` WHERE u.id = $2 AND`+inScope+lock, scopeID, n))
 	if store.IsNoRows(err) {
