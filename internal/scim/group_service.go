@@ -2,7 +2,6 @@ package scim
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"roster/internal/audit"
@@ -24,8 +23,8 @@ func (s *Service) Group(ctx context.Context, id string, proj projection) (res ob
 	if err != nil {
 		return nil, "", err
 	}
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || strconv.FormatInt(n, 10) != id {
+	n, ok := parseID(id)
+	if !ok {
 		return nil, "", noGroup(id)
 	}
 	etags := map[int64]string{}
@@ -106,14 +105,11 @@ func (s *Service) ReplaceGroup(ctx context.Context, id, ifMatch string, m object
 	}
 	var gid int64
 	scopeID, err := s.tx(ctx, func(tx *store.Tx, scopeID int64) error {
-		g, err := loadGroup(ctx, tx, scopeID, id)
+		g, err := groupToChange(ctx, tx, scopeID, id, ifMatch)
 		if err != nil {
 			return err
 		}
 		gid = g.ID
-		if err := checkIfMatch(ifMatch, g.etag()); err != nil {
-			return err
-		}
 		plan := newPlan()
 		plan.replaceWith(ids)
 		return s.updateGroup(ctx, tx, scopeID, g, m, plan, "scim.group.replace")
@@ -130,14 +126,11 @@ func (s *Service) ReplaceGroup(ctx context.Context, id, ifMatch string, m object
 func (s *Service) PatchGroup(ctx context.Context, id, ifMatch string, ops []patchOp, proj projection, respond bool) (object, string, error) {
 	var gid int64
 	scopeID, err := s.tx(ctx, func(tx *store.Tx, scopeID int64) error {
-		g, err := loadGroup(ctx, tx, scopeID, id)
+		g, err := groupToChange(ctx, tx, scopeID, id, ifMatch)
 		if err != nil {
 			return err
 		}
 		gid = g.ID
-		if err := checkIfMatch(ifMatch, g.etag()); err != nil {
-			return err
-		}
 		attrs := object{"displayName": g.Name}
 		if g.IDNumber != "" {
 			attrs["externalId"] = g.IDNumber
@@ -175,11 +168,8 @@ func (s *Service) PatchGroup(ctx context.Context, id, ifMatch string, ops []patc
 // "scim_version_changed".
 func (s *Service) DeleteGroup(ctx context.Context, id, ifMatch string) error {
 	_, err := s.tx(ctx, func(tx *store.Tx, scopeID int64) error {
-		g, err := loadGroup(ctx, tx, scopeID, id)
+		g, err := groupToChange(ctx, tx, scopeID, id, ifMatch)
 		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(ifMatch, g.etag()); err != nil {
 			return err
 		}
 		if err := s.groups.DeleteTx(ctx, tx, g.ID, true); err != nil {
@@ -188,6 +178,15 @@ func (s *Service) DeleteGroup(ctx context.Context, id, ifMatch string) error {
 		return audit.Record(ctx, tx, scimEvent(ctx, "scim.group.delete", "group", g.ID, map[string]any{"displayName": g.Name}))
 	})
 	return err
+}
+
+// groupToChange reads group id in scope for a change, checking the request's If-Match.
+func groupToChange(ctx context.Context, tx *store.Tx, scopeID int64, id, ifMatch string) (*groupRow, error) {
+	g, err := loadGroup(ctx, tx, scopeID, id)
+	if err != nil {
+		return nil, err
+	}
+	return g, checkIfMatch(ifMatch, g.etag())
 }
 
 // updateGroup changes group g within tx: attrs (displayName, externalId) through the group

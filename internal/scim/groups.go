@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"roster/internal/errs"
@@ -40,12 +39,12 @@ func (g *groupRow) etag() string { return fmt.Sprintf(`W/"%d-%d"`, g.Version, g.
 
 // loadGroup reads one group in scope. Errors: NotFound.
 func loadGroup(ctx context.Context, q store.Querier, scopeID int64, id string) (*groupRow, error) {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || strconv.FormatInt(n, 10) != id {
+	n, ok := parseID(id)
+	if !ok {
 		return nil, noGroup(id)
 	}
 	var g groupRow
-	err = q.QueryRowContext(ctx, groupSelect+` WHERE g.id = $2 AND`+groupScope, scopeID, n).
+	err := q.QueryRowContext(ctx, groupSelect+` WHERE g.id = $2 AND`+groupScope, scopeID, n).
 		Scan(&g.ID, &g.Name, &g.IDNumber, &g.Created, &g.Updated, &g.Version)
 	if store.IsNoRows(err) {
 		return nil, noGroup(id)
@@ -250,8 +249,8 @@ func memberIDs(v any, strict bool) ([]int64, error) {
 			}
 		}
 		s, _ := val.(string)
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || strconv.FormatInt(n, 10) != s {
+		n, ok := parseID(s)
+		if !ok {
 			if strict {
 				return nil, invalidValue("no user %q", s)
 			}

@@ -3,6 +3,7 @@ package scim
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"roster/internal/account"
@@ -67,6 +68,12 @@ func (s *Service) tx(ctx context.Context, fn func(tx *store.Tx, scopeID int64) e
 		return fn(tx, scopeID)
 	})
 	return scopeID, err
+}
+
+// parseID reads a resource id as SCIM shows it: a decimal number, no sign, no leading zero.
+func parseID(id string) (int64, bool) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	return n, err == nil && strconv.FormatInt(n, 10) == id
 }
 
 // checkIfMatch fails when the request carries If-Match and the resource moved on.

@@ -3,7 +3,6 @@ package scim
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 
 	"roster/internal/account"
 	"roster/internal/audit"
@@ -24,8 +23,8 @@ func (s *Service) User(ctx context.Context, id string, proj projection) (res obj
 	if err != nil {
 		return nil, "", err
 	}
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || strconv.FormatInt(n, 10) != id {
+	n, ok := parseID(id)
+	if !ok {
 		return nil, "", noUser(id)
 	}
 	etags := map[int64]string{}
@@ -165,14 +164,11 @@ func (s *Service) UpdateUser(ctx context.Context, id, ifMatch, action string, ch
 	proj projection) (object, error) {
 	var uid int64
 	scopeID, err := s.tx(ctx, func(tx *store.Tx, scopeID int64) error {
-		u, err := loadUser(ctx, tx, tx.Dialect, scopeID, id, true)
+		u, err := userToChange(ctx, tx, scopeID, id, ifMatch)
 		if err != nil {
 			return err
 		}
 		uid = u.ID
-		if err := checkIfMatch(ifMatch, u.etag()); err != nil {
-			return err
-		}
 		before, _ := json.Marshal(u.object())
 		next, err := change(u.object())
 		if err != nil {
@@ -200,11 +196,8 @@ func (s *Service) UpdateUser(ctx context.Context, id, ifMatch, action string, ch
 // "scim_version_changed".
 func (s *Service) DeleteUser(ctx context.Context, id, ifMatch string) error {
 	_, err := s.tx(ctx, func(tx *store.Tx, scopeID int64) error {
-		u, err := loadUser(ctx, tx, tx.Dialect, scopeID, id, true)
+		u, err := userToChange(ctx, tx, scopeID, id, ifMatch)
 		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(ifMatch, u.etag()); err != nil {
 			return err
 		}
 		if err := s.deactivate(ctx, tx, u.ID); err != nil {
@@ -220,6 +213,16 @@ func (s *Service) DeleteUser(ctx context.Context, id, ifMatch string) error {
 		return audit.Record(ctx, tx, scimEvent(ctx, "scim.user.delete", "user", u.ID, map[string]any{"delete_at": rfc3339(due.Unix())}))
 	})
 	return err
+}
+
+// userToChange reads account id in scope for a change, its SCIM row locked, checking the
+// request's If-Match.
+func userToChange(ctx context.Context, tx *store.Tx, scopeID int64, id, ifMatch string) (*userRow, error) {
+	u, err := loadUser(ctx, tx, tx.Dialect, scopeID, id, true)
+	if err != nil {
+		return nil, err
+	}
+	return u, checkIfMatch(ifMatch, u.etag())
 }
 
 // writeUser stores rec over account id (whose status is status before the change): the

@@ -3,7 +3,6 @@ package scim
 import (
 	"context"
 	"database/sql"
-	"strconv"
 	"strings"
 
 	"roster/internal/errs"
@@ -34,8 +33,8 @@ func scanUserRow(sc interface{ Scan(...any) error }) (*userRow, error) {
 // loadUser reads one account in scope; forUpdate locks its SCIM row until the transaction
 // ends. Errors: NotFound.
 func loadUser(ctx context.Context, q store.Querier, d store.Dialect, scopeID int64, id string, forUpdate bool) (*userRow, error) {
-	n, err := strconv.ParseInt(id, 10, 64)
-	if err != nil || strconv.FormatInt(n, 10) != id {
+	n, ok := parseID(id)
+	if !ok {
 		return nil, noUser(id)
 	}
 	lock := ""
