@@ -175,18 +175,18 @@ func scimUserColumns(id, scopeID int64, rec *userRecord, now int64) ([]string, [
 	return cols, args
 }
 
-// insertSCIMUser writes the SCIM rows of an account just created from rec: its row, document
-// and values.
-func insertSCIMUser(ctx context.Context, tx *store.Tx, id, scopeID int64, rec *userRecord) error {
+// insertSCIMUser writes the SCIM rows of an account just created from rec (its row,
+// document and values) and the statements also (the audit event), in one round trip.
+func insertSCIMUser(ctx context.Context, tx *store.Tx, id, scopeID int64, rec *userRecord, also ...store.Stmt) error {
 	cols, args := scimUserColumns(id, scopeID, rec, tx.Now.Unix())
-	if _, err := tx.ExecContext(ctx, `INSERT INTO scim_users (`+strings.Join(cols, ", ")+`) VALUES (`+
-		store.Placeholders(1, len(args))+`)`, args...); err != nil {
-		return errs.Wrap(err, "scim: write user")
+	stmts := []store.Stmt{
+		{SQL: `INSERT INTO scim_users (` + strings.Join(cols, ", ") + `) VALUES (` + store.Placeholders(1, len(args)) + `)`, Args: args},
+		{SQL: `INSERT INTO scim_user_docs (user_id, doc) VALUES ($1, $2)`, Args: []any{id, rec.Doc}},
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO scim_user_docs (user_id, doc) VALUES ($1, $2)`, id, rec.Doc); err != nil {
-		return errs.Wrap(err, "scim: user document")
+	if v, ok := valuesStmt(id, rec.Values); ok {
+		stmts = append(stmts, v)
 	}
-	return insertValues(ctx, tx, id, rec.Values)
+	return errs.Wrap(tx.ExecAll(ctx, append(stmts, also...)...), "scim: write user")
 }
 
 // writeSCIMUser stores rec over the SCIM rows of account id, making them when there are none
@@ -209,13 +209,18 @@ func writeSCIMUser(ctx context.Context, tx *store.Tx, id, scopeID int64, rec *us
 	if _, err := tx.ExecContext(ctx, `DELETE FROM scim_user_values WHERE user_id = $1`, id); err != nil {
 		return errs.Wrap(err, "scim: user values")
 	}
-	return insertValues(ctx, tx, id, rec.Values)
+	if v, ok := valuesStmt(id, rec.Values); ok {
+		_, err := tx.ExecContext(ctx, v.SQL, v.Args...)
+		return errs.Wrap(err, "scim: user values")
+	}
+	return nil
 }
 
-// insertValues writes the multi-valued attributes of account id, in one statement.
-func insertValues(ctx context.Context, tx *store.Tx, id int64, values []valueRow) error {
+// valuesStmt writes the multi-valued attributes of account id; ok is false when there are
+// none.
+func valuesStmt(id int64, values []valueRow) (st store.Stmt, ok bool) {
 	if len(values) == 0 {
-		return nil
+		return st, false
 	}
 	rows := make([]string, len(values))
 	args := make([]any, 0, 7*len(values))
@@ -223,9 +228,8 @@ func insertValues(ctx context.Context, tx *store.Tx, id int64, values []valueRow
 		rows[i] = "(" + store.Placeholders(len(args)+1, 7) + ")"
 		args = append(args, id, v.Attr, i, v.Type, v.ValueNorm, v.Display, v.Primary)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO scim_user_values (user_id, attr, ord, type, value_norm, display, is_primary)
-		VALUES `+strings.Join(rows, ", "), args...)
-	return errs.Wrap(err, "scim: user values")
+	return store.Stmt{SQL: `INSERT INTO scim_user_values (user_id, attr, ord, type, value_norm, display, is_primary)
+		VALUES ` + strings.Join(rows, ", "), Args: args}, true
 }
 
 // setSCIMDeleted marks the SCIM row of account id deleted (SCIM no longer shows it), or no
