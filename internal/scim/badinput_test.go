@@ -2,8 +2,10 @@ package scim_test
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
+	"roster/internal/authz"
 	"roster/internal/store"
 	"roster/internal/store/storetest"
 )
@@ -103,5 +105,33 @@ func TestDiscovery(t *testing.T) {
 		u := r.do("POST", "/scim/v2/Users", userJSON("etag@contoso.com", "E", "Tag")).want(t, 201)
 		r.do("GET", "/scim/v2/Users/"+u.str("id"), nil, "If-None-Match: "+u.Header.Get("ETag")).want(t, 304)
 		r.do("DELETE", "/scim/v2/Users/"+u.str("id"), nil, `If-Match: W/"0-0"`).wantError(t, 412, "")
+	})
+}
+
+// TestOneTransactionAndScope: a group whose members cannot all be added is not created (the
+// group, its members and its events are one transaction), and a token whose group was
+// deleted provisions nothing, discovery included.
+func TestOneTransactionAndScope(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		r := newRig(t, db)
+		u := r.do("POST", "/scim/v2/Users", userJSON("member@contoso.com", "Mem", "Ber")).want(t, 201)
+		events := r.sqlInt(`SELECT count(*) FROM audit_events`)
+		r.do("POST", "/scim/v2/Groups", map[string]any{"displayName": "Half", "members": []any{
+			map[string]any{"value": u.str("id")}, map[string]any{"value": "999999"}}}).wantError(t, 400, "invalidValue")
+		if n := r.sqlInt(`SELECT count(*) FROM groups WHERE name = 'Half'`); n != 0 {
+			t.Fatalf("a refused group was left behind (%d)", n)
+		}
+		if n := r.sqlInt(`SELECT count(*) FROM audit_events`); n != events {
+			t.Fatalf("events of a refused group were kept (%d, %d before)", n, events)
+		}
+		if err := r.groups.Delete(authz.With(context.Background(), authz.System), r.scopeID, true); err != nil {
+			t.Fatal(err)
+		}
+		r.do("GET", "/scim/v2/Users", nil).wantError(t, 403, "")
+		r.do("GET", "/scim/v2/ServiceProviderConfig", nil).wantError(t, 403, "")
+		r.do("POST", "/scim/v2/Users", userJSON("late@contoso.com", "La", "Te")).wantError(t, 403, "")
+		if n := r.sqlInt(`SELECT count(*) FROM users WHERE username = 'late@contoso.com'`); n != 0 {
+			t.Fatal("a token without a group created an account")
+		}
 	})
 }

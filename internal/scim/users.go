@@ -10,6 +10,9 @@ import (
 	"roster/internal/errs"
 )
 
+// A User resource and Roster's account: what a resource asks of the account (names, address,
+// language, status), what SCIM keeps beside it (userRecord), and the resource shown back.
+
 // userRow is an account as SCIM sees it.
 type userRow struct {
 	ID                   int64
