@@ -31,19 +31,6 @@ func IP(ctx context.Context) string { s, _ := ctx.Value(ipKey{}).(string); retur
 
 // Record writes e within tx; the actor is the principal in ctx.
 func Record(ctx context.Context, tx *store.Tx, e Event) error {
-	st, err := Statement(ctx, tx, e)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	return nil
-}
-
-// Statement is what Record runs, for a caller that writes e with its own rows in one round
-// trip (store.Tx.ExecAll).
-func Statement(ctx context.Context, tx *store.Tx, e Event) (store.Stmt, error) {
 	var actor any
 	if p := authz.From(ctx); p != nil && p.UserID != 0 {
 		actor = p.UserID
@@ -56,10 +43,14 @@ func Statement(ctx context.Context, tx *store.Tx, e Event) (store.Stmt, error) {
 	if len(e.Details) > 0 {
 		b, err := json.Marshal(e.Details)
 		if err != nil {
-			return store.Stmt{}, fmt.Errorf("audit: %w", err)
+			return fmt.Errorf("audit: %w", err)
 		}
 		details = string(b)
 	}
-	return store.Stmt{SQL: `INSERT INTO audit_events (at, actor_id, action, target_type, target_id, ip, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, Args: []any{tx.Now.Unix(), actor, e.Action, e.TargetType, e.TargetID, ip, details}}, nil
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_events (at, actor_id, action, target_type, target_id, ip, details)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, tx.Now.Unix(), actor, e.Action, e.TargetType, e.TargetID, ip, details)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
 }

@@ -109,12 +109,11 @@ func (s *Service) CreateUser(ctx context.Context, m object, proj projection) (ob
 		if err := group.AddMemberTx(ctx, tx, scopeID, id, group.Learner, group.SourceSCIM); err != nil {
 			return err
 		}
-		event, err := audit.Statement(ctx, tx, scimEvent(ctx, "scim.user.create", "user", id,
-			map[string]any{"userName": rec.UserName, "externalId": rec.ExternalID, "active": !rec.ActiveSet || rec.Active}))
-		if err != nil {
+		if err := insertSCIMUser(ctx, tx, id, scopeID, rec); err != nil {
 			return err
 		}
-		if err := insertSCIMUser(ctx, tx, id, scopeID, rec, event); err != nil {
+		if err := audit.Record(ctx, tx, scimEvent(ctx, "scim.user.create", "user", id,
+			map[string]any{"userName": rec.UserName, "externalId": rec.ExternalID, "active": !rec.ActiveSet || rec.Active})); err != nil {
 			return err
 		}
 		status := account.StatusActive

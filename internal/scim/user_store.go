@@ -176,8 +176,8 @@ func scimUserColumns(id, scopeID int64, rec *userRecord, now int64) ([]string, [
 }
 
 // insertSCIMUser writes the SCIM rows of an account just created from rec (its row,
-// document and values) and the statements also (the audit event), in one round trip.
-func insertSCIMUser(ctx context.Context, tx *store.Tx, id, scopeID int64, rec *userRecord, also ...store.Stmt) error {
+// document and values), in one round trip.
+func insertSCIMUser(ctx context.Context, tx *store.Tx, id, scopeID int64, rec *userRecord) error {
 	cols, args := scimUserColumns(id, scopeID, rec, tx.Now.Unix())
 	stmts := []store.Stmt{
 		{SQL: `INSERT INTO scim_users (` + strings.Join(cols, ", ") + `) VALUES (` + store.Placeholders(1, len(args)) + `)`, Args: args},
@@ -186,7 +186,7 @@ func insertSCIMUser(ctx context.Context, tx *store.Tx, id, scopeID int64, rec *u
 	if v, ok := valuesStmt(id, rec.Values); ok {
 		stmts = append(stmts, v)
 	}
-	return errs.Wrap(tx.ExecAll(ctx, append(stmts, also...)...), "scim: write user")
+	return errs.Wrap(tx.ExecAll(ctx, stmts...), "scim: write user")
 }
 
 // writeSCIMUser stores rec over the SCIM rows of account id, making them when there are none
