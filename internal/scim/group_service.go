@@ -103,13 +103,7 @@ func (s *Service) ReplaceGroup(ctx context.Context, id, ifMatch string, m object
 	if err != nil {
 		return nil, err
 	}
-	var gid int64
-	scopeID, err := s.tx(ctx, func(tx *store.Tx, scopeID int64) error {
-		g, err := groupToChange(ctx, tx, scopeID, id, ifMatch)
-		if err != nil {
-			return err
-		}
-		gid = g.ID
+	scopeID, gid, err := s.changeGroup(ctx, id, ifMatch, func(tx *store.Tx, scopeID int64, g *groupRow) error {
 		plan := newPlan()
 		plan.replaceWith(ids)
 		return s.updateGroup(ctx, tx, scopeID, g, m, plan, "scim.group.replace")
@@ -124,13 +118,7 @@ func (s *Service) ReplaceGroup(ctx context.Context, id, ifMatch string, m object
 // projected by proj; else only its new version (the member list can be long).
 // Errors: those of ReplaceGroup, and the RFC 7644 errors of the operations.
 func (s *Service) PatchGroup(ctx context.Context, id, ifMatch string, ops []patchOp, proj projection, respond bool) (object, string, error) {
-	var gid int64
-	scopeID, err := s.tx(ctx, func(tx *store.Tx, scopeID int64) error {
-		g, err := groupToChange(ctx, tx, scopeID, id, ifMatch)
-		if err != nil {
-			return err
-		}
-		gid = g.ID
+	scopeID, gid, err := s.changeGroup(ctx, id, ifMatch, func(tx *store.Tx, scopeID int64, g *groupRow) error {
 		attrs := object{"displayName": g.Name}
 		if g.IDNumber != "" {
 			attrs["externalId"] = g.IDNumber
@@ -167,11 +155,7 @@ func (s *Service) PatchGroup(ctx context.Context, id, ifMatch string, ops []patc
 // service does for an administrator of its parent. Errors: NotFound, Conflict
 // "scim_version_changed".
 func (s *Service) DeleteGroup(ctx context.Context, id, ifMatch string) error {
-	_, err := s.tx(ctx, func(tx *store.Tx, scopeID int64) error {
-		g, err := groupToChange(ctx, tx, scopeID, id, ifMatch)
-		if err != nil {
-			return err
-		}
+	_, _, err := s.changeGroup(ctx, id, ifMatch, func(tx *store.Tx, scopeID int64, g *groupRow) error {
 		if err := s.groups.DeleteTx(ctx, tx, g.ID, true); err != nil {
 			return err
 		}
@@ -180,13 +164,22 @@ func (s *Service) DeleteGroup(ctx context.Context, id, ifMatch string) error {
 	return err
 }
 
-// groupToChange reads group id in scope for a change, checking the request's If-Match.
-func groupToChange(ctx context.Context, tx *store.Tx, scopeID int64, id, ifMatch string) (*groupRow, error) {
-	g, err := loadGroup(ctx, tx, scopeID, id)
-	if err != nil {
-		return nil, err
-	}
-	return g, checkIfMatch(ifMatch, g.etag())
+// changeGroup runs change over group id, in scope and as the request's If-Match names it, in
+// one transaction; it returns the scope and the group's id.
+func (s *Service) changeGroup(ctx context.Context, id, ifMatch string,
+	change func(tx *store.Tx, scopeID int64, g *groupRow) error) (scopeID, gid int64, err error) {
+	scopeID, err = s.tx(ctx, func(tx *store.Tx, scopeID int64) error {
+		g, err := loadGroup(ctx, tx, scopeID, id)
+		if err != nil {
+			return err
+		}
+		gid = g.ID
+		if err := checkIfMatch(ifMatch, g.etag()); err != nil {
+			return err
+		}
+		return change(tx, scopeID, g)
+	})
+	return scopeID, gid, err
 }
 
 // updateGroup changes group g within tx: attrs (displayName, externalId) through the group
