@@ -45,19 +45,7 @@ func (s *Service) groupByID(ctx context.Context, scopeID, id int64, proj project
 
 // Groups answers a list or a search of groups.
 func (s *Service) Groups(ctx context.Context, lp *listParams) (object, error) {
-	scopeID, err := authz.SCIMScope(ctx, s.db)
-	if err != nil {
-		return nil, err
-	}
-	total, ids, err := s.query(ctx, groupsType, &groupSQL, groupShape, "g.id", scopeID, lp)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.groupsByID(ctx, scopeID, ids, lp.proj, nil)
-	if err != nil {
-		return nil, err
-	}
-	return listResponse(total, lp.startIndex, res), nil
+	return s.list(ctx, groupKind, lp)
 }
 
 // CreateGroup creates a private group under the token's group from a canonical Group

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"roster/internal/authz"
 	"roster/internal/errs"
 )
 
@@ -123,9 +124,9 @@ func groupShape(map[string]bool) (string, string) { return groupsFrom, groupScop
 // filter, the page query also counts the matching rows (count(*) OVER ()): a filter that
 // reads every row (co, ew) then reads them once, not twice. Without one, the page is read in
 // index order and stops early, and the separate count is cheaper than sorting every row.
-func (s *Service) query(ctx context.Context, rt *resourceType, m *sqlMap, sh shape, idCol string, scopeID int64,
-	lp *listParams) (total int, ids []int64, err error) {
-	b := &sqlFilter{rt: rt, m: m, dialect: s.db.Dialect, args: []any{scopeID}}
+func (s *Service) query(ctx context.Context, k kind, scopeID int64, lp *listParams) (total int, ids []int64, err error) {
+	b := &sqlFilter{rt: k.rt, m: k.m, dialect: s.db.Dialect, args: []any{scopeID}}
+	idCol := k.idCol
 	where := ""
 	if lp.filter != nil {
 		w, err := b.where(lp.filter)
@@ -146,7 +147,7 @@ func (s *Service) query(ctx context.Context, rt *resourceType, m *sqlMap, sh sha
 		}
 		order = expr + dir + ", " + idCol
 	}
-	from, scope := sh(b.aliases)
+	from, scope := k.shape(b.aliases)
 	where = scope + where
 	if lp.count > 0 {
 		args := append(b.args[:len(b.args):len(b.args)], lp.count, lp.startIndex-1)
@@ -187,6 +188,45 @@ func (s *Service) query(ctx context.Context, rt *resourceType, m *sqlMap, sh sha
 		return 0, nil, errs.Wrap(err, "scim: count")
 	}
 	return total, ids, nil
+}
+
+// kind is what a list or a search needs of a resource type: its schema, its filter columns,
+// its FROM clause and scope, its id column, and how its resources are read.
+type kind struct {
+	rt    *resourceType
+	m     *sqlMap
+	shape shape
+	idCol string
+	read  func(s *Service, ctx context.Context, scopeID int64, ids []int64, proj projection) ([]any, error)
+}
+
+var (
+	userKind = kind{usersType, &userSQL, userShape, "u.id",
+		func(s *Service, ctx context.Context, scopeID int64, ids []int64, proj projection) ([]any, error) {
+			return s.usersByID(ctx, s.db, scopeID, ids, proj, nil)
+		}}
+	groupKind = kind{groupsType, &groupSQL, groupShape, "g.id",
+		func(s *Service, ctx context.Context, scopeID int64, ids []int64, proj projection) ([]any, error) {
+			return s.groupsByID(ctx, scopeID, ids, proj, nil)
+		}}
+)
+
+// list answers a list or a search of one kind of resource (RFC 7644 §3.4.2).
+// Errors: Forbidden, Unauthorized, and the RFC 7644 errors of the filter.
+func (s *Service) list(ctx context.Context, k kind, lp *listParams) (object, error) {
+	scopeID, err := authz.SCIMScope(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	total, ids, err := s.query(ctx, k, scopeID, lp)
+	if err != nil {
+		return nil, err
+	}
+	res, err := k.read(s, ctx, scopeID, ids, lp.proj)
+	if err != nil {
+		return nil, err
+	}
+	return listResponse(total, lp.startIndex, res), nil
 }
 
 // listResponse is RFC 7644 §3.4.2's ListResponse.

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"roster/internal/authz"
 	"strings"
+
+	"roster/internal/authz"
 )
 
 // searchAll is POST /.search at the root (RFC 7644 §3.4.3): a query over every resource
@@ -35,27 +36,7 @@ func (s *Service) Search(ctx context.Context, body object) (object, error) {
 	if err != nil {
 		return nil, err
 	}
-	type kind struct {
-		rt    *resourceType
-		query func(context.Context, *listParams) (int, []int64, error)
-		read  func(context.Context, []int64, projection) ([]any, error)
-	}
-	kinds := []kind{
-		{usersType,
-			func(ctx context.Context, lp *listParams) (int, []int64, error) {
-				return s.query(ctx, usersType, &userSQL, userShape, "u.id", scopeID, lp)
-			},
-			func(ctx context.Context, ids []int64, p projection) ([]any, error) {
-				return s.usersByID(ctx, s.db, scopeID, ids, p, nil)
-			}},
-		{groupsType,
-			func(ctx context.Context, lp *listParams) (int, []int64, error) {
-				return s.query(ctx, groupsType, &groupSQL, groupShape, "g.id", scopeID, lp)
-			},
-			func(ctx context.Context, ids []int64, p projection) ([]any, error) {
-				return s.groupsByID(ctx, scopeID, ids, p, nil)
-			}},
-	}
+	kinds := []kind{userKind, groupKind}
 	var (
 		total, start int
 		res          []any
@@ -76,7 +57,7 @@ func (s *Service) Search(ctx context.Context, body object) (object, error) {
 		// types before it leave.
 		lp.count -= len(res)
 		lp.startIndex = max(start-1-total, 0) + 1
-		n, ids, err := k.query(ctx, lp)
+		n, ids, err := s.query(ctx, k, scopeID, lp)
 		var se *Error
 		if errors.As(err, &se) && se.Status == http.StatusBadRequest {
 			if notFor != nil {
@@ -88,7 +69,7 @@ func (s *Service) Search(ctx context.Context, body object) (object, error) {
 		if err != nil {
 			return nil, err
 		}
-		list, err := k.read(ctx, ids, lp.proj)
+		list, err := k.read(s, ctx, scopeID, ids, lp.proj)
 		if err != nil {
 			return nil, err
 		}

@@ -44,21 +44,9 @@ func (s *Service) userByID(ctx context.Context, scopeID, id int64, proj projecti
 	return res[0].(object), nil
 }
 
-// Users answers a list or a search of users (RFC 7644 §3.4.2).
+// Users answers a list or a search of users.
 func (s *Service) Users(ctx context.Context, lp *listParams) (object, error) {
-	scopeID, err := authz.SCIMScope(ctx, s.db)
-	if err != nil {
-		return nil, err
-	}
-	total, ids, err := s.query(ctx, usersType, &userSQL, userShape, "u.id", scopeID, lp)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.usersByID(ctx, s.db, scopeID, ids, lp.proj, nil)
-	if err != nil {
-		return nil, err
-	}
-	return listResponse(total, lp.startIndex, res), nil
+	return s.list(ctx, userKind, lp)
 }
 
 // CreateUser provisions an account from a canonical User resource m, a learner of the token's
