@@ -97,7 +97,7 @@ func (s *Service) CreateUser(ctx context.Context, m object, proj projection) (ob
 		if err := group.AddMemberTx(ctx, tx, scopeID, id, group.Learner, group.SourceSCIM); err != nil {
 			return err
 		}
-		if err := insertSCIMUser(ctx, tx, id, scopeID, rec); err != nil {
+		if err := writeSCIMUser(ctx, tx, id, scopeID, rec, true); err != nil {
 			return err
 		}
 		if err := audit.Record(ctx, tx, scimEvent(ctx, "scim.user.create", "user", id,
@@ -225,7 +225,7 @@ func (s *Service) writeUser(ctx context.Context, tx *store.Tx, id int64, rec *us
 		FirstName: in.FirstName, LastName: in.LastName, Language: in.Language}); err != nil {
 		return accountErr(err, rec)
 	}
-	if err := writeSCIMUser(ctx, tx, id, scopeID, rec); err != nil {
+	if err := writeSCIMUser(ctx, tx, id, scopeID, rec, false); err != nil {
 		return err
 	}
 	if !rec.ActiveSet {

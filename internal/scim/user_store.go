@@ -175,45 +175,32 @@ func scimUserColumns(id, scopeID int64, rec *userRecord, now int64) ([]string, [
 	return cols, args
 }
 
-// insertSCIMUser writes the SCIM rows of an account just created from rec (its row,
-// document and values), in one round trip.
-func insertSCIMUser(ctx context.Context, tx *store.Tx, id, scopeID int64, rec *userRecord) error {
-	cols, args := scimUserColumns(id, scopeID, rec, tx.Now.Unix())
-	stmts := []store.Stmt{
-		{SQL: `INSERT INTO scim_users (` + strings.Join(cols, ", ") + `) VALUES (` + store.Placeholders(1, len(args)) + `)`, Args: args},
-		{SQL: `INSERT INTO scim_user_docs (user_id, doc) VALUES ($1, $2)`, Args: []any{id, rec.Doc}},
+// writeSCIMUser stores rec over the SCIM rows of account id (its row, document and values),
+// making them when there are none (an account provisioned anew under scopeID), and counts a
+// new version. fresh says the account was just created: it has no values to clear. The row,
+// the document and the values go in one round trip (store.Tx.ExecAll).
+func writeSCIMUser(ctx context.Context, tx *store.Tx, id, scopeID int64, rec *userRecord, fresh bool) error {
+	if !fresh {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM scim_user_values WHERE user_id = $1`, id); err != nil {
+			return errs.Wrap(err, "scim: user values")
+		}
 	}
-	if v, ok := valuesStmt(id, rec.Values); ok {
-		stmts = append(stmts, v)
-	}
-	return errs.Wrap(tx.ExecAll(ctx, stmts...), "scim: write user")
-}
-
-// writeSCIMUser stores rec over the SCIM rows of account id, making them when there are none
-// (an account provisioned anew under scopeID), and counts a new version.
-func writeSCIMUser(ctx context.Context, tx *store.Tx, id, scopeID int64, rec *userRecord) error {
 	cols, args := scimUserColumns(id, scopeID, rec, tx.Now.Unix())
 	set := []string{"user_name = excluded.user_name", "external_id = excluded.external_id",
 		"updated_at = excluded.updated_at", "version = scim_users.version + 1"}
 	for _, c := range userCols {
 		set = append(set, c.col+" = excluded."+c.col)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO scim_users (`+strings.Join(cols, ", ")+`) VALUES (`+
-		store.Placeholders(1, len(args))+`) ON CONFLICT (user_id) DO UPDATE SET `+strings.Join(set, ", "), args...); err != nil {
-		return errs.Wrap(err, "scim: write user")
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO scim_user_docs (user_id, doc) VALUES ($1, $2)
-		ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc`, id, rec.Doc); err != nil {
-		return errs.Wrap(err, "scim: user document")
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM scim_user_values WHERE user_id = $1`, id); err != nil {
-		return errs.Wrap(err, "scim: user values")
+	stmts := []store.Stmt{
+		{SQL: `INSERT INTO scim_users (` + strings.Join(cols, ", ") + `) VALUES (` + store.Placeholders(1, len(args)) +
+			`) ON CONFLICT (user_id) DO UPDATE SET ` + strings.Join(set, ", "), Args: args},
+		{SQL: `INSERT INTO scim_user_docs (user_id, doc) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc`,
+			Args: []any{id, rec.Doc}},
 	}
 	if v, ok := valuesStmt(id, rec.Values); ok {
-		_, err := tx.ExecContext(ctx, v.SQL, v.Args...)
-		return errs.Wrap(err, "scim: user values")
+		stmts = append(stmts, v)
 	}
-	return nil
+	return errs.Wrap(tx.ExecAll(ctx, stmts...), "scim: write user")
 }
 
 // valuesStmt writes the multi-valued attributes of account id; ok is false when there are
