@@ -181,6 +181,12 @@ func (a *API) listInvitations(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if v := q.Get("course_id"); v != "" {
+		if f.CourseID, err = strconv.ParseInt(v, 10, 64); err != nil || f.CourseID <= 0 {
+			a.problem(w, r, errs.Field("course_id", "must be a course id, not %q", v))
+			return
+		}
+	}
 	switch v := q.Get("subgroups"); v {
 	case "", "false", "0":
 	case "true", "1":

@@ -14,28 +14,28 @@ import (
 )
 
 type participantsData struct {
-	Course   *course.Course
-	Rights   course.Rights
-	Filter   url.Values // the filters as typed, for the form and the links
-	Roles    []course.Role
-	Groups   []course.Group
-	Methods  []course.Method
-	Page     *course.Page
-	PerPage  string // "20", "50", "100" or "all"
-	PageNum  int
-	Pages    int
-	Query    string // the filters and sort as a query string, for the download and page links
-	Sort     string
-	Desc     bool
-	Now      time.Time
-	Enrol    *enrolData
+	Course  *course.Course
+	Rights  course.Rights
+	Filter  url.Values // the filters as typed, for the form and the links
+	Roles   []course.Role
+	Groups  []course.Group
+	Methods []course.Method
+	Page    *course.Page
+	PerPage string // "20", "50", "100" or "all"
+	PageNum int
+	Pages   int
+	Query   string // the filters and sort as a query string, for the download and page links
+	Sort    string
+	Desc    bool
+	Now     time.Time
+	Enrol   *enrolData
 	// EnrolOpen shows the "Enrol users" dialog open (?enrol=1, or after its error), with the
 	// role and groups chosen.
 	EnrolOpen   bool
 	EnrolRole   string
 	EnrolGroups []string
-	Mailto   string // after "send a message": the mailto link of the selection
-	Selected int
+	Mailto      string // after "send a message": the mailto link of the selection
+	Selected    int
 	// HiddenAddresses: selected people whose address the caller may not see (course.Participant.EmailHidden).
 	HiddenAddresses int
 }
