@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"roster/internal/course"
 	"roster/internal/errs"
@@ -21,6 +22,7 @@ type courseInvitationsData struct {
 	Items   []invite.Invitation
 	Emails  string          // as typed, after an error
 	Results []invite.Result // of the invitation just sent
+	Now     time.Time
 }
 
 func (w *Web) courseInvitations(rw http.ResponseWriter, r *http.Request) {
@@ -46,7 +48,8 @@ func (w *Web) courseInvitationsRender(rw http.ResponseWriter, r *http.Request, p
 		return
 	}
 	d.Course = c
-	d.Open = c.StartsAt == nil || !c.StartsAt.After(w.db.Now())
+	d.Now = w.db.Now()
+	d.Open = c.StartsAt == nil || !c.StartsAt.After(d.Now)
 	d.Items, _, err = w.Invites.List(ctx, invite.Filter{CourseID: id, Status: "all", Limit: invite.MaxLimit})
 	if err != nil {
 		w.courseError(rw, r, p, err)
