@@ -306,8 +306,9 @@ func TestBrowserInviteFromCourseBeforeAndAfterItOpens(t *testing.T) {
 		}
 		testenv.Shots(t, ctx, "held")
 		err = chromedp.Do(ctx,
+			js(`document.body.dataset.before = "cancel"`),
 			chromedp.Click(`tr[data-email="bob@example.org"] .cancel`),
-			chromedp.WaitVisible(`.notice`),
+			chromedp.WaitVisible(`body:not([data-before]) .notice`),
 		)
 		if err != nil {
 			t.Fatalf("cancel: %v", err)
@@ -331,8 +332,9 @@ func TestBrowserInviteFromCourseBeforeAndAfterItOpens(t *testing.T) {
 			t.Error("the open course still says invitations are held")
 		}
 		err = chromedp.Do(ctx,
+			js(`document.body.dataset.before = "resend"`),
 			chromedp.Click(`tr[data-email="cy@example.org"] .resend`),
-			chromedp.WaitVisible(`.notice`),
+			chromedp.WaitVisible(`body:not([data-before]) .notice`),
 		)
 		if err != nil {
 			t.Fatalf("resend: %v", err)

@@ -28,6 +28,27 @@ type courseMethodsData struct {
 // V is a value as typed.
 func (d *courseMethodsData) V(key string) string { return d.In[key] }
 
+// GroupName names a group sync's group among those the person may pick ("#id" otherwise:
+// a group they may no longer see).
+func (d *courseMethodsData) GroupName(id int64) string {
+	for _, g := range d.Groups {
+		if g.ID == id {
+			return g.Name
+		}
+	}
+	return "#" + strconv.FormatInt(id, 10)
+}
+
+// CourseName names the course a meta link follows.
+func (d *courseMethodsData) CourseName(id int64) string {
+	for _, c := range d.Courses {
+		if c.ID == id {
+			return c.Fullname
+		}
+	}
+	return "#" + strconv.FormatInt(id, 10)
+}
+
 // GroupRoles are the group roles a group sync may keep ("" for every member).
 func (d *courseMethodsData) GroupRoles() []string {
 	return []string{"learner", "trainer", "group_admin", "user_admin", ""}
