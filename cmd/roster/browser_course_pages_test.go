@@ -248,7 +248,9 @@ func TestBrowserParticipantsCohortSyncSelfEnrol(t *testing.T) {
 		ctx2 := testenv.Browser(t)
 		w.login(ctx2, "lou@example.org", lang)
 		err = chromedp.Do(ctx2,
-			chromedp.Navigate(w.s.Base+"/courses/"+w.course),
+			chromedp.Click(`#my-courses-link`),
+			chromedp.WaitVisible(`#self-open a`),
+			chromedp.Click(`#self-open a`),
 			chromedp.WaitVisible(`#self-enrol`),
 			chromedp.SendKeys(`#self-enrol input[name=key]`, "wrong"),
 			chromedp.Click(`#self-enrol .self-submit`),

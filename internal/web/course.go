@@ -13,7 +13,8 @@ import (
 
 type courseListData struct {
 	Courses   []course.Course
-	Guest     bool // anonymous visitors: the courses open to guests
+	SelfOpen  []course.Course // the courses the person may enrol themself in
+	Guest     bool            // anonymous visitors: the courses open to guests
 	CanCreate bool
 	Shortname string
 	Fullname  string
@@ -41,6 +42,12 @@ func (w *Web) renderCourseList(rw http.ResponseWriter, r *http.Request, p *Page,
 		return
 	}
 	d.Courses = items
+	if !d.Guest && currentUser(r) != nil {
+		if d.SelfOpen, _, err = w.Courses.List(r.Context(), course.Filter{SelfEnrol: true, Q: r.URL.Query().Get("q"), Limit: 500}); err != nil {
+			w.render(rw, r, showError(p, err), "message", p)
+			return
+		}
+	}
 	w.render(rw, r, status, "course_list", p)
 }
 

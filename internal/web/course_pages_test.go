@@ -248,7 +248,9 @@ func TestSelfEnrolFromTheCoursePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, body, _ := c.call(c.lou, "GET", c.path+"?lang=fr", nil)
+	code, body, _ := c.call(c.lou, "GET", "/courses?lang=fr", nil)
+	c.want(code, body, 200, `id="self-open"`, `href="`+c.path+`"`)
+	code, body, _ = c.call(c.lou, "GET", c.path+"?lang=fr", nil)
 	c.want(code, body, 200, `id="self-enrol"`, "M’inscrire", `name="key"`)
 	form := url.Values{"method": {strconv.FormatInt(m.ID, 10)}, "key": {"wrong"}}
 	code, body, _ = c.call(c.lou, "POST", c.path+"/self-enrol?lang=fr", form)
@@ -262,6 +264,9 @@ func TestSelfEnrolFromTheCoursePage(t *testing.T) {
 	c.want(code, body, 200, "You are enrolled in this course.")
 	if strings.Contains(body, `id="self-enrol"`) {
 		t.Error("an enrolled person is offered to enrol again")
+	}
+	if _, body, _ := c.call(c.lou, "GET", "/courses", nil); strings.Contains(body, `id="self-open"`) {
+		t.Error("the course is still offered for self-enrolment once enrolled")
 	}
 	// Anonymous: the login page, unless the course is open to guests.
 	if code, _, loc := c.call(nil, "GET", c.path, nil); code != 303 || !strings.HasPrefix(loc, "/login") {
