@@ -101,10 +101,10 @@ func (w *courseWorld) login(ctx context.Context, email, lang string) {
 
 // words are what the journeys read, by language.
 var words = map[string]map[string]string{
-	"fr": {"teacher": "Enseignant", "student": "Étudiant", "nobody": "choisissez au moins une personne ou un groupe",
+	"fr": {"teacher": "Enseignant", "student": "Étudiant", "nobody": "Choisissez au moins une personne ou un groupe.",
 		"held": "Retenue jusqu’à l’ouverture du cours", "enrolled": "Vous êtes inscrit à ce cours.", "wrong key": "clé d’inscription incorrecte",
 		"first name": "Prénom"},
-	"en": {"teacher": "Teacher", "student": "Student", "nobody": "choose at least one person or group",
+	"en": {"teacher": "Teacher", "student": "Student", "nobody": "Choose at least one person or group.",
 		"held": "Held until the course opens", "enrolled": "You are enrolled in this course.", "wrong key": "wrong enrolment key",
 		"first name": "First name"},
 }
@@ -146,6 +146,7 @@ func TestBrowserTeacherAddsExternalAndEnrolsCohort(t *testing.T) {
 		if got := text(t, ctx, `#enrol-error`); !strings.Contains(got, words[lang]["nobody"]) {
 			t.Errorf("enrol with nobody: %q", got)
 		}
+		testenv.Shots(t, ctx, "dialog")
 		err = chromedp.Do(ctx,
 			chromedp.SendKeys(`#enrol-search`, "lovel"),
 			chromedp.WaitVisible(`#enrol-results .enrol-hit`),
@@ -290,6 +291,12 @@ func TestBrowserInviteFromCourseBeforeAndAfterItOpens(t *testing.T) {
 		err := chromedp.Do(ctx,
 			chromedp.Navigate(w.s.Base+"/courses/"+w.course),
 			chromedp.WaitVisible(`#invite-link`),
+		)
+		if err != nil {
+			t.Fatalf("the course page: %v", err)
+		}
+		testenv.Shots(t, ctx, "course")
+		err = chromedp.Do(ctx,
 			chromedp.Click(`#invite-link`),
 			chromedp.WaitVisible(`#held-note`),
 			chromedp.SendKeys(`#invite-emails`, "ann@example.org\nbob@example.org"),

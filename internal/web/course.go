@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 	"slices"
+	"unicode"
+	"unicode/utf8"
 	"strconv"
 	"time"
 
@@ -206,7 +208,8 @@ func topFields(p *Page, shown ...string) {
 			if p.Error != "" {
 				p.Error += " "
 			}
-			p.Error += msg
+			r, n := utf8.DecodeRuneInString(msg) // a field's message starts in lower case
+			p.Error += string(unicode.ToUpper(r)) + msg[n:] + "."
 			delete(p.Fields, f)
 		}
 	}

@@ -119,7 +119,7 @@ func invFilter(courseID int64) invite.Filter { return invite.Filter{CourseID: co
 func TestEnrolNobodyShowsTheError(t *testing.T) {
 	c := newCoursePagesRig(t, nil)
 	code, body, _ := c.call(c.tess, "POST", c.path+"/enrol?lang=fr", url.Values{"role": {"student"}})
-	c.want(code, body, 422, `id="enrol-error"`, "choisissez au moins une personne ou un groupe", `id="enrol-dialog" open`, `id="participants"`)
+	c.want(code, body, 422, `id="enrol-error"`, "Choisissez au moins une personne ou un groupe.", `id="enrol-dialog" open`, `id="participants"`)
 	if strings.Contains(body, "Retour à la page de connexion") {
 		t.Error("the error page offers the login page to a logged-in person")
 	}

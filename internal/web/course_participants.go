@@ -32,6 +32,7 @@ type participantsData struct {
 	// EnrolOpen shows the "Enrol users" dialog open (?enrol=1, or after its error), with the
 	// role and groups chosen.
 	EnrolOpen   bool
+	EnrolError  string
 	EnrolRole   string
 	EnrolGroups []string
 	Mailto      string // after "send a message": the mailto link of the selection
@@ -161,6 +162,7 @@ func (w *Web) participantsRender(rw http.ResponseWriter, r *http.Request, p *Pag
 	if enrolErr != nil {
 		status = showError(p, enrolErr)
 		topFields(p, "role", "starts_at", "duration", "ends_at")
+		d.EnrolError, p.Error = p.Error, "" // shown in the dialog, once
 		d.EnrolOpen = true
 		d.EnrolRole = formValue(r, "role")
 		for _, v := range r.PostForm["group"] {
