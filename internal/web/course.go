@@ -3,10 +3,10 @@ package web
 import (
 	"net/http"
 	"slices"
-	"unicode"
-	"unicode/utf8"
 	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"roster/internal/authz"
 	"roster/internal/course"
