@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"strconv"
 	"time"
 	"unicode"
@@ -209,7 +210,7 @@ func topFields(p *Page, shown ...string) {
 				p.Error += " "
 			}
 			r, n := utf8.DecodeRuneInString(msg) // a field's message starts in lower case
-			p.Error += string(unicode.ToUpper(r)) + msg[n:] + "."
+			p.Error += string(unicode.ToUpper(r)) + strings.TrimSuffix(msg[n:], ".") + "."
 			delete(p.Fields, f)
 		}
 	}
