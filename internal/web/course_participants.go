@@ -162,7 +162,9 @@ func (w *Web) participantsRender(rw http.ResponseWriter, r *http.Request, p *Pag
 	if enrolErr != nil {
 		status = showError(p, enrolErr)
 		topFields(p, "role", "starts_at", "duration", "ends_at")
-		d.EnrolError, p.Error = p.Error, "" // shown in the dialog, once
+		if d.Rights.ManageParticipants {
+			d.EnrolError, p.Error = p.Error, "" // shown in the dialog, once
+		}
 		d.EnrolOpen = true
 		d.EnrolRole = formValue(r, "role")
 		for _, v := range r.PostForm["group"] {
