@@ -52,13 +52,20 @@ func newCourseWorld(t *testing.T, courseBody map[string]any) *courseWorld {
 	}
 	w.token = strings.TrimSpace(tok)
 	w.s = serve(t, env)
-	w.course = w.api("POST", "/api/v1/courses", courseBody)["id"].(string)
-	w.api("POST", "/api/v1/courses/"+w.course+"/enrolments", map[string]any{"user_ids": []string{w.ids["tess@example.org"]}, "role": "teacher"})
+	w.course = w.newCourse(courseBody)
 	w.cohort = w.api("POST", "/api/v1/groups", map[string]any{"name": "L1 Histoire", "visibility": "private"})["id"].(string)
 	for mail, role := range map[string]string{"tess@example.org": "trainer", "carl@example.org": "learner", "cleo@example.org": "learner"} {
 		w.api("PUT", "/api/v1/groups/"+w.cohort+"/members/"+w.ids[mail], map[string]any{"role": role})
 	}
 	return w
+}
+
+// newCourse creates a course taught by Tess and returns its id.
+func (w *courseWorld) newCourse(body map[string]any) string {
+	w.t.Helper()
+	id := w.api("POST", "/api/v1/courses", body)["id"].(string)
+	w.api("POST", "/api/v1/courses/"+id+"/enrolments", map[string]any{"user_ids": []string{w.ids["tess@example.org"]}, "role": "teacher"})
+	return id
 }
 
 // api calls the JSON API with the setup token and fails on an error status.
@@ -284,10 +291,12 @@ func TestBrowserParticipantsCohortSyncSelfEnrol(t *testing.T) {
 // may be re-sent; the dialog's "add email addresses" leads to the same list.
 func TestBrowserInviteFromCourseBeforeAndAfterItOpens(t *testing.T) {
 	bothLanguages(t, func(t *testing.T, lang string) {
-		opens := time.Now().Add(25 * time.Second).UTC().Truncate(time.Second)
-		w := newCourseWorld(t, map[string]any{"shortname": "SESSION-1", "fullname": "Session de printemps", "starts_at": opens})
+		w := newCourseWorld(t, map[string]any{"shortname": "HIST-103", "fullname": "Histoire ancienne"})
 		ctx := testenv.Browser(t)
 		w.login(ctx, "tess@example.org", lang)
+		// The session opens in a while: long enough for the steps before, on a loaded machine.
+		opens := time.Now().Add(45 * time.Second).UTC().Truncate(time.Second)
+		w.course = w.newCourse(map[string]any{"shortname": "SESSION-1", "fullname": "Session de printemps", "starts_at": opens})
 		err := chromedp.Do(ctx,
 			chromedp.Navigate(w.s.Base+"/courses/"+w.course),
 			chromedp.WaitVisible(`#invite-link`),
