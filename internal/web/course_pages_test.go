@@ -83,7 +83,7 @@ func TestCourseInvitationsHeldThenSent(t *testing.T) {
 	// The dialog's "add email addresses" posts to the same place; the course's list and the
 	// teacher's /invitations show the held invitations with the course.
 	code, body, _ = c.call(c.tess, "GET", "/invitations?lang=en", nil)
-	c.want(code, body, 200, "ann@example.org", "Held until the course opens on", "Course: a course")
+	c.want(code, body, 200, "ann@example.org", "Held until the course opens on", "Course: History")
 	items, _, err := c.invites.List(authz.With(c.ctx, c.accounts.PrincipalFor(c.tess)), invFilter(c.course.ID))
 	if err != nil || len(items) != 2 {
 		t.Fatalf("course invitations: %v %v", items, err)
