@@ -15,6 +15,7 @@ func TestSetIdentityTx(t *testing.T) {
 		s := newService(t, db)
 		ada := mustCreate(t, s, NewUser{Email: "ada@example.org", Auth: AuthOIDC})
 		bob := mustCreate(t, s, NewUser{Email: "bob@example.org", Auth: AuthOIDC})
+		mustCreate(t, s, NewUser{Username: "ape", Email: "ape@example.org", Auth: AuthOIDC})
 		set := func(id int64, in Identity) error {
 			return db.Tx(bg, func(tx *store.Tx) error { return s.SetIdentityTx(bg, tx, id, in) })
 		}
@@ -42,6 +43,7 @@ func TestSetIdentityTx(t *testing.T) {
 			field string
 		}{
 			{"username taken", Identity{Username: "bob@example.org", Email: "ada@example.org", FirstName: "A", LastName: "K"}, errs.Conflict, "username"},
+			{"username looks taken", Identity{Username: "аре", Email: "ada@example.org", FirstName: "A", LastName: "K"}, errs.Conflict, "username"},
 			{"address taken", Identity{Username: "ada", Email: "BOB@example.org", FirstName: "A", LastName: "K"}, errs.Conflict, "email"},
 			{"bad address", Identity{Username: "ada", Email: "not an address", FirstName: "A", LastName: "K"}, errs.Invalid, "email"},
 			{"no last name", Identity{Username: "ada", Email: "ada@example.org", FirstName: "A"}, errs.Invalid, "last_name"},
