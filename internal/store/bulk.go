@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -16,8 +15,8 @@ import (
 //
 // On SQLite a statement is "INSERT ... VALUES (?, ?), (?, ?), ..." of a fixed number of rows
 // (about sqliteParams bind parameters; "?" binds by position, in linear time), prepared once
-// per connection and reused for every full batch; the last, shorter batch has its own
-// statement, cached likewise.
+// in the transaction and reused for every full batch; the last, shorter batch has its own
+// statement, kept likewise.
 //
 // On PostgreSQL it is "INSERT ... SELECT * FROM unnest($1::text[], $2::bigint[], ...)": one
 // array parameter per column whatever the number of rows, encoded in binary by pgx, the text
@@ -139,7 +138,7 @@ func (tx *Tx) insertSQLite(ctx context.Context, ins Insert, n int, row func(int,
 		if err != nil {
 			return fmt.Errorf("store: insert into %s: %w", ins.Table, err)
 		}
-		if err := runInsert(ctx, stmt, ins, args, scan); err != nil {
+		if err := runInsert(ctx, preparedStmt{stmt}, "", ins, args, scan); err != nil {
 			return err
 		}
 	}
@@ -150,11 +149,9 @@ func (tx *Tx) insertPostgres(ctx context.Context, ins Insert, n int, row func(in
 	cols := len(ins.Columns)
 	vals := make([]any, cols)
 	arrays := make([]any, cols)
+	// pgx prepares the statement once per connection and keeps it (its statement cache, by
+	// text): every batch of every transaction reuses it.
 	query := ins.sqlFor(Postgres, 0)
-	stmt, err := tx.stmt(ctx, query)
-	if err != nil {
-		return fmt.Errorf("store: insert into %s: %w", ins.Table, err)
-	}
 	for start := 0; start < n; start += pgRows {
 		rows := min(pgRows, n-start)
 		for c, t := range ins.Types {
@@ -187,7 +184,7 @@ func (tx *Tx) insertPostgres(ctx context.Context, ins Insert, n int, row func(in
 				}
 			}
 		}
-		if err := runInsert(ctx, stmt, ins, arrays, scan); err != nil {
+		if err := runInsert(ctx, tx.Tx, query, ins, arrays, scan); err != nil {
 			return err
 		}
 	}
@@ -222,14 +219,31 @@ func value(ins Insert, c int, v any) (any, error) {
 		strings.TrimSuffix(ins.Types[c].pgArray(), "[]"))
 }
 
-func runInsert(ctx context.Context, stmt *sql.Stmt, ins Insert, args []any, scan func(Scanner) error) error {
+// querier is a transaction, or a prepared statement (its query text is "").
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// preparedStmt runs a *sql.Stmt as a querier.
+type preparedStmt struct{ *sql.Stmt }
+
+func (p preparedStmt) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+	return p.Stmt.ExecContext(ctx, args...)
+}
+
+func (p preparedStmt) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return p.Stmt.QueryContext(ctx, args...)
+}
+
+func runInsert(ctx context.Context, q querier, query string, ins Insert, args []any, scan func(Scanner) error) error {
 	if scan == nil {
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		if _, err := q.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("store: insert into %s: %w", ins.Table, err)
 		}
 		return nil
 	}
-	rows, err := stmt.QueryContext(ctx, args...)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("store: insert into %s: %w", ins.Table, err)
 	}
@@ -245,40 +259,22 @@ func runInsert(ctx context.Context, stmt *sql.Stmt, ins Insert, args []any, scan
 	return nil
 }
 
-// stmt returns the statement query prepared for this transaction: prepared once for the
-// database (database/sql then prepares it once per connection) and kept, so every batch and
-// every transaction reuses it.
+// stmt returns the statement query prepared in this transaction, prepared on first use and
+// reused by every later batch of the transaction. (Preparing on the DB instead would take a
+// second connection while the transaction holds one: with every connection of the pool in a
+// transaction, that waits forever.)
 func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if tx.db == nil {
-		return tx.PrepareContext(ctx, query) // a Tx made without DB.Tx; not expected
-	}
-	s, err := tx.db.prepared(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return tx.StmtContext(ctx, s), nil
-}
-
-// stmts holds a DB's prepared statements, by text.
-type stmts struct {
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
-}
-
-func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	db.stmts.mu.Lock()
-	defer db.stmts.mu.Unlock()
-	if s, ok := db.stmts.m[query]; ok {
+	if s, ok := tx.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := db.PrepareContext(ctx, query)
+	s, err := tx.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if db.stmts.m == nil {
-		db.stmts.m = map[string]*sql.Stmt{}
+	if tx.stmts == nil {
+		tx.stmts = map[string]*sql.Stmt{}
 	}
-	db.stmts.m[query] = s
+	tx.stmts[query] = s
 	return s, nil
 }
 

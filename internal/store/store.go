@@ -65,8 +65,6 @@ type DB struct {
 	// Key seals what a copy of the database must not give away (the links of emails waiting
 	// in the outbox). It is held outside the database; the program sets it after Open.
 	Key *secret.Key
-
-	stmts stmts // prepared statements of InsertMany
 }
 
 // Open connects to "sqlite:PATH" or a "postgres://" URL. It does not migrate.
@@ -132,8 +130,8 @@ type Tx struct {
 	*sql.Tx
 	Dialect     Dialect
 	Now         time.Time
-	Key         *secret.Key // the database's Key
-	db          *DB
+	Key         *secret.Key          // the database's Key
+	stmts       map[string]*sql.Stmt // InsertMany's statements, prepared in the transaction
 	afterCommit []func()
 }
 
@@ -148,7 +146,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect, Now: db.Now().UTC().Truncate(time.Second), Key: db.Key, db: db}
+	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect, Now: db.Now().UTC().Truncate(time.Second), Key: db.Key}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
