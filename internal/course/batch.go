@@ -1,0 +1,609 @@
+package course
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"roster/internal/errs"
+	"roster/internal/store"
+)
+
+// The batch operations below are the only writes to course_enrolments, course_groups,
+// course_group_members and course_methods that other packages make (imports, the nightly
+// sync): they run in the caller's transaction, check no permission (the caller did), record
+// no audit event (the caller records its own, one per run or batch) and write many rows per
+// statement. The single-row paths of this package (Enrol, SelfEnrol, invitations) write
+// through the same functions.
+//
+// Times are Unix seconds, 0 for none. Ids and times are written into the statements as
+// literals (they are integers: they cannot carry SQL), text (roles, names) as bind parameters,
+// one per distinct value: SQLite's driver binds "$N" parameters in time quadratic in their
+// number, so a statement of 500 rows keeps to a handful of them.
+
+// batchRows is how many rows one multi-row statement takes.
+const batchRows = 500
+
+// EnrolRow is one enrolment row as the batch operations read and write it.
+type EnrolRow struct {
+	ID        int64 // filled when read back
+	CourseID  int64
+	MethodID  int64
+	UserID    int64
+	Role      string
+	Status    string // Active (also for "") or Suspended
+	StartsAt  int64  // Unix seconds, 0 for none
+	EndsAt    int64  // Unix seconds, 0 for none
+	SyncRunID int64  // the sis run that wrote it, 0 for none
+}
+
+// MethodUser names an enrolment by its method and person (they are unique together).
+type MethodUser struct{ MethodID, UserID int64 }
+
+// Placement is one person in a course group, placed by a method (0: by hand).
+type Placement struct{ GroupID, UserID, MethodID int64 }
+
+// GroupName names a course group by its course and name.
+type GroupName struct {
+	CourseID int64
+	Name     string
+}
+
+// values builds a multi-row statement: integers as literals, text as deduplicated "$N"
+// parameters.
+type values struct {
+	b     strings.Builder
+	args  []any
+	texts map[string]string
+	rows  int
+}
+
+func newValues(head string) *values {
+	v := &values{texts: map[string]string{}}
+	v.b.WriteString(head)
+	return v
+}
+
+// row starts a tuple.
+func (v *values) row() {
+	if v.rows > 0 {
+		v.b.WriteString(", ")
+	}
+	v.rows++
+	v.b.WriteByte('(')
+}
+
+func (v *values) end() { v.b.WriteByte(')') }
+
+func (v *values) sep(first bool) {
+	if !first {
+		v.b.WriteString(", ")
+	}
+}
+
+func (v *values) int(first bool, n int64) {
+	v.sep(first)
+	v.b.WriteString(strconv.FormatInt(n, 10))
+}
+
+// opt writes n, or a NULL typed as BIGINT for 0 (PostgreSQL types a VALUES column by its
+// first row).
+func (v *values) opt(first bool, n int64) {
+	if n == 0 {
+		v.sep(first)
+		v.b.WriteString("CAST(NULL AS BIGINT)")
+		return
+	}
+	v.int(first, n)
+}
+
+func (v *values) text(first bool, s string) {
+	v.sep(first)
+	p, ok := v.texts[s]
+	if !ok {
+		v.args = append(v.args, s)
+		p = "$" + strconv.Itoa(len(v.args))
+		v.texts[s] = p
+	}
+	v.b.WriteString(p)
+}
+
+func (v *values) add(s string) { v.b.WriteString(s) }
+
+func (v *values) String() string { return v.b.String() }
+
+// idList writes ids as comma-separated literals.
+func idList(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}
+
+// inBatches calls fn with slices of at most batchRows items.
+func inBatches[T any](list []T, fn func([]T) error) error {
+	for len(list) > 0 {
+		n := min(batchRows, len(list))
+		if err := fn(list[:n]); err != nil {
+			return err
+		}
+		list = list[n:]
+	}
+	return nil
+}
+
+func statusOf(e EnrolRow) (string, error) {
+	switch e.Status {
+	case "", Active:
+		return Active, nil
+	case Suspended:
+		return Suspended, nil
+	}
+	return "", errs.FieldCode("status", "bad_enrolment_status")
+}
+
+// EnrolManyTx inserts enrolments, skipping those whose method already enrols the person, and
+// returns the ones it added (with their ids).
+func EnrolManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
+	for _, e := range list {
+		if _, err := statusOf(e); err != nil {
+			return nil, err
+		}
+	}
+	var added []EnrolRow
+	now := tx.Now.Unix()
+	err := inBatches(list, func(chunk []EnrolRow) error {
+		q := newValues(`INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, starts_at, ends_at, sync_run_id,
+			created_at, updated_at) VALUES `)
+		byKey := make(map[MethodUser]EnrolRow, len(chunk))
+		for _, e := range chunk {
+			st, _ := statusOf(e)
+			q.row()
+			q.int(true, e.CourseID)
+			q.int(false, e.MethodID)
+			q.int(false, e.UserID)
+			q.text(false, e.Role)
+			q.text(false, st)
+			q.opt(false, e.StartsAt)
+			q.opt(false, e.EndsAt)
+			q.opt(false, e.SyncRunID)
+			q.int(false, now)
+			q.int(false, now)
+			q.end()
+			e.Status = st
+			byKey[MethodUser{e.MethodID, e.UserID}] = e
+		}
+		q.add(` ON CONFLICT (method_id, user_id) DO NOTHING RETURNING id, method_id, user_id`)
+		rows, err := tx.QueryContext(ctx, q.String(), q.args...)
+		if err != nil {
+			return wrap(err, "course: enrol many")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var k MethodUser
+			if err := rows.Scan(&id, &k.MethodID, &k.UserID); err != nil {
+				return wrap(err, "course: enrol many")
+			}
+			e := byKey[k]
+			e.ID = id
+			added = append(added, e)
+		}
+		return wrap(rows.Err(), "course: enrol many")
+	})
+	return added, err
+}
+
+// SourceUpdate is what a synced source (the nightly sync) makes of enrolments it already
+// holds: their role and dates, the run that saw them last; a suspension the sync made is
+// lifted, one made by hand stays.
+type SourceUpdate struct {
+	Role             string
+	StartsAt, EndsAt int64 // Unix seconds, 0 for none
+	SyncRunID        int64
+}
+
+// UpdateFromSourceTx applies u to the enrolments ids and returns how many it changed.
+func UpdateFromSourceTx(ctx context.Context, tx *store.Tx, ids []int64, u SourceUpdate) (int, error) {
+	total := 0
+	err := inBatches(ids, func(chunk []int64) error {
+		q := newValues(`UPDATE course_enrolments SET role = `)
+		q.text(true, u.Role)
+		q.add(`, starts_at = `)
+		q.opt(true, u.StartsAt)
+		q.add(`, ends_at = `)
+		q.opt(true, u.EndsAt)
+		q.add(`, status = CASE WHEN sync_suspended THEN 'active' ELSE status END, sync_suspended = false, sync_run_id = `)
+		q.opt(true, u.SyncRunID)
+		q.add(`, updated_at = `)
+		q.int(true, tx.Now.Unix())
+		q.add(` WHERE id IN (` + idList(chunk) + `)`)
+		n, err := execCount(ctx, tx, q.String(), q.args...)
+		total += n
+		return wrap(err, "course: update from source")
+	})
+	return total, err
+}
+
+// SyncSuspendManyTx suspends the active enrolments ids for their synced source (marked so
+// that coming back into the source reactivates them), and returns how many it suspended.
+func SyncSuspendManyTx(ctx context.Context, tx *store.Tx, ids []int64, runID int64) (int, error) {
+	total := 0
+	err := inBatches(ids, func(chunk []int64) error {
+		q := newValues(`UPDATE course_enrolments SET status = 'suspended', sync_suspended = true, sync_run_id = `)
+		q.opt(true, runID)
+		q.add(`, updated_at = `)
+		q.int(true, tx.Now.Unix())
+		q.add(` WHERE id IN (` + idList(chunk) + `) AND status = 'active'`)
+		n, err := execCount(ctx, tx, q.String(), q.args...)
+		total += n
+		return wrap(err, "course: suspend many")
+	})
+	return total, err
+}
+
+// SetStatusManyTx sets the status (Active or Suspended) of every enrolment of the people in
+// the course, by hand: a sync does not undo it. It returns how many enrolments changed.
+func SetStatusManyTx(ctx context.Context, tx *store.Tx, courseID int64, userIDs []int64, status string) (int, error) {
+	if status != Active && status != Suspended {
+		return 0, errs.FieldCode("status", "bad_enrolment_status")
+	}
+	total := 0
+	err := inBatches(userIDs, func(chunk []int64) error {
+		q := newValues(`UPDATE course_enrolments SET status = `)
+		q.text(true, status)
+		q.add(`, sync_suspended = false, updated_at = `)
+		q.int(true, tx.Now.Unix())
+		q.add(` WHERE course_id = `)
+		q.int(true, courseID)
+		q.add(` AND user_id IN (` + idList(chunk) + `) AND status <> `)
+		q.text(true, status)
+		n, err := execCount(ctx, tx, q.String(), q.args...)
+		total += n
+		return wrap(err, "course: set status")
+	})
+	return total, err
+}
+
+// RedateManyTx gives the enrolments named by (MethodID, UserID) the StartsAt and EndsAt of
+// each item, and returns the enrolments it found as they were before (an import records them
+// to undo the change; undoing gives them back with RedateManyTx too).
+func RedateManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
+	var before []EnrolRow
+	err := inBatches(list, func(chunk []EnrolRow) error {
+		keys := make([]MethodUser, len(chunk))
+		for i, e := range chunk {
+			keys[i] = MethodUser{e.MethodID, e.UserID}
+		}
+		old, err := enrolmentsByKey(ctx, tx, keys)
+		if err != nil {
+			return err
+		}
+		before = append(before, old...)
+		q := newValues(`UPDATE course_enrolments SET starts_at = v.column3, ends_at = v.column4, updated_at = `)
+		q.int(true, tx.Now.Unix())
+		q.add(` FROM (VALUES `)
+		for _, e := range chunk {
+			q.row()
+			q.int(true, e.MethodID)
+			q.int(false, e.UserID)
+			q.opt(false, e.StartsAt)
+			q.opt(false, e.EndsAt)
+			q.end()
+		}
+		q.add(`) AS v WHERE course_enrolments.method_id = v.column1 AND course_enrolments.user_id = v.column2`)
+		_, err = tx.ExecContext(ctx, q.String(), q.args...)
+		return wrap(err, "course: redate many")
+	})
+	return before, err
+}
+
+// UnenrolManyTx deletes the enrolments named by (MethodID, UserID, Role) and returns them as
+// they were. Whoever is no longer a participant leaves the course's groups too.
+func UnenrolManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
+	var gone []EnrolRow
+	err := inBatches(list, func(chunk []EnrolRow) error {
+		q := newValues(`DELETE FROM course_enrolments WHERE (method_id, user_id, role) IN (VALUES `)
+		for _, e := range chunk {
+			q.row()
+			q.int(true, e.MethodID)
+			q.int(false, e.UserID)
+			q.text(false, e.Role)
+			q.end()
+		}
+		q.add(`) RETURNING ` + enrolmentCols)
+		got, err := scanEnrolments(ctx, tx, q.String(), q.args...)
+		if err != nil {
+			return wrap(err, "course: unenrol many")
+		}
+		gone = append(gone, got...)
+		return leaveGroups(ctx, tx, got)
+	})
+	return gone, err
+}
+
+// UnenrolIDsTx deletes the enrolments ids and returns how many it deleted. Whoever is no
+// longer a participant leaves the course's groups too.
+func UnenrolIDsTx(ctx context.Context, tx *store.Tx, ids []int64) (int, error) {
+	total := 0
+	err := inBatches(ids, func(chunk []int64) error {
+		got, err := scanEnrolments(ctx, tx, `DELETE FROM course_enrolments WHERE id IN (`+idList(chunk)+`) RETURNING `+enrolmentCols)
+		if err != nil {
+			return wrap(err, "course: unenrol many")
+		}
+		total += len(got)
+		return leaveGroups(ctx, tx, got)
+	})
+	return total, err
+}
+
+// UnenrolManualManyTx deletes, for each item, the enrolments of the person (UserID) in the
+// course (CourseID) with the role (Role) by any manual method, and returns them as they were.
+func UnenrolManualManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
+	var gone []EnrolRow
+	err := inBatches(list, func(chunk []EnrolRow) error {
+		q := newValues(`DELETE FROM course_enrolments WHERE (course_id, user_id, role) IN (VALUES `)
+		for _, e := range chunk {
+			q.row()
+			q.int(true, e.CourseID)
+			q.int(false, e.UserID)
+			q.text(false, e.Role)
+			q.end()
+		}
+		q.add(`)
+			AND method_id IN (SELECT id FROM course_methods WHERE type = 'manual' AND course_id = course_enrolments.course_id)
+			RETURNING ` + enrolmentCols)
+		got, err := scanEnrolments(ctx, tx, q.String(), q.args...)
+		if err != nil {
+			return wrap(err, "course: unenrol manual")
+		}
+		gone = append(gone, got...)
+		return leaveGroups(ctx, tx, got)
+	})
+	return gone, err
+}
+
+// leaveGroups takes the people of gone who are no longer enrolled in a course out of its
+// groups.
+func leaveGroups(ctx context.Context, tx *store.Tx, gone []EnrolRow) error {
+	if len(gone) == 0 {
+		return nil
+	}
+	users, courses := make([]int64, len(gone)), make([]int64, len(gone))
+	for i, e := range gone {
+		users[i], courses[i] = e.UserID, e.CourseID
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM course_group_members WHERE user_id IN (`+idList(dedupe(users))+`)
+		AND course_group_id IN (SELECT id FROM course_groups WHERE course_id IN (`+idList(dedupe(courses))+`))
+		AND NOT EXISTS (SELECT 1 FROM course_groups g JOIN course_enrolments e ON e.course_id = g.course_id
+			WHERE g.id = course_group_members.course_group_id AND e.user_id = course_group_members.user_id)`)
+	return wrap(err, "course: leave groups")
+}
+
+const enrolmentCols = `id, course_id, method_id, user_id, role, status, COALESCE(starts_at, 0), COALESCE(ends_at, 0), COALESCE(sync_run_id, 0)`
+
+func scanEnrolments(ctx context.Context, tx *store.Tx, query string, args ...any) ([]EnrolRow, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []EnrolRow
+	for rows.Next() {
+		var e EnrolRow
+		if err := rows.Scan(&e.ID, &e.CourseID, &e.MethodID, &e.UserID, &e.Role, &e.Status, &e.StartsAt, &e.EndsAt, &e.SyncRunID); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// enrolmentsByKey reads the enrolments named by keys (at most batchRows).
+func enrolmentsByKey(ctx context.Context, tx *store.Tx, keys []MethodUser) ([]EnrolRow, error) {
+	q := newValues(`SELECT ` + enrolmentCols + ` FROM course_enrolments WHERE (method_id, user_id) IN (VALUES `)
+	for _, k := range keys {
+		q.row()
+		q.int(true, k.MethodID)
+		q.int(false, k.UserID)
+		q.end()
+	}
+	q.add(`)`)
+	out, err := scanEnrolments(ctx, tx, q.String(), q.args...)
+	return out, wrap(err, "course: read enrolments")
+}
+
+// EnsureGroupsTx creates the course groups of names that do not exist and returns the id of
+// every one named.
+func EnsureGroupsTx(ctx context.Context, tx *store.Tx, names []GroupName) (map[GroupName]int64, error) {
+	ids := make(map[GroupName]int64, len(names))
+	err := inBatches(names, func(chunk []GroupName) error {
+		q := newValues(`INSERT INTO course_groups (course_id, name, created_at) VALUES `)
+		for _, g := range chunk {
+			q.row()
+			q.int(true, g.CourseID)
+			q.text(false, g.Name)
+			q.int(false, tx.Now.Unix())
+			q.end()
+		}
+		q.add(` ON CONFLICT (course_id, name) DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
+			return wrap(err, "course: ensure groups")
+		}
+		r := newValues(`SELECT id, course_id, name FROM course_groups WHERE (course_id, name) IN (VALUES `)
+		for _, g := range chunk {
+			r.row()
+			r.int(true, g.CourseID)
+			r.text(false, g.Name)
+			r.end()
+		}
+		r.add(`)`)
+		rows, err := tx.QueryContext(ctx, r.String(), r.args...)
+		if err != nil {
+			return wrap(err, "course: ensure groups")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var g GroupName
+			if err := rows.Scan(&id, &g.CourseID, &g.Name); err != nil {
+				return wrap(err, "course: ensure groups")
+			}
+			ids[g] = id
+		}
+		return wrap(rows.Err(), "course: ensure groups")
+	})
+	return ids, err
+}
+
+// PlaceManyTx puts people in course groups, skipping placements that exist, and returns the
+// ones it added.
+func PlaceManyTx(ctx context.Context, tx *store.Tx, list []Placement) ([]Placement, error) {
+	var added []Placement
+	err := inBatches(list, func(chunk []Placement) error {
+		q := newValues(`INSERT INTO course_group_members (course_group_id, user_id, method_id, created_at) VALUES `)
+		for _, p := range chunk {
+			q.row()
+			q.int(true, p.GroupID)
+			q.int(false, p.UserID)
+			q.int(false, p.MethodID)
+			q.int(false, tx.Now.Unix())
+			q.end()
+		}
+		q.add(` ON CONFLICT DO NOTHING RETURNING course_group_id, user_id, method_id`)
+		rows, err := tx.QueryContext(ctx, q.String(), q.args...)
+		if err != nil {
+			return wrap(err, "course: place many")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p Placement
+			if err := rows.Scan(&p.GroupID, &p.UserID, &p.MethodID); err != nil {
+				return wrap(err, "course: place many")
+			}
+			added = append(added, p)
+		}
+		return wrap(rows.Err(), "course: place many")
+	})
+	return added, err
+}
+
+// UnplaceManyTx takes people out of course groups, each placement named by group, person and
+// method, and returns how many it removed.
+func UnplaceManyTx(ctx context.Context, tx *store.Tx, list []Placement) (int, error) {
+	total := 0
+	err := inBatches(list, func(chunk []Placement) error {
+		q := newValues(`DELETE FROM course_group_members WHERE (course_group_id, user_id, method_id) IN (VALUES `)
+		for _, p := range chunk {
+			q.row()
+			q.int(true, p.GroupID)
+			q.int(false, p.UserID)
+			q.int(false, p.MethodID)
+			q.end()
+		}
+		q.add(`)`)
+		n, err := execCount(ctx, tx, q.String(), q.args...)
+		total += n
+		return wrap(err, "course: unplace many")
+	})
+	return total, err
+}
+
+// UnplaceByMethodManyTx takes the people out of every course group their method placed them
+// in, and returns how many placements it removed.
+func UnplaceByMethodManyTx(ctx context.Context, tx *store.Tx, list []MethodUser) (int, error) {
+	total := 0
+	err := inBatches(list, func(chunk []MethodUser) error {
+		q := newValues(`DELETE FROM course_group_members WHERE (method_id, user_id) IN (VALUES `)
+		for _, k := range chunk {
+			q.row()
+			q.int(true, k.MethodID)
+			q.int(false, k.UserID)
+			q.end()
+		}
+		q.add(`)`)
+		n, err := execCount(ctx, tx, q.String(), q.args...)
+		total += n
+		return wrap(err, "course: unplace many")
+	})
+	return total, err
+}
+
+// EnsureSISMethodsTx gives every course of courseIDs a method of type sis named source (the
+// source's name) that lacks one, with removal RemovalSuspend or RemovalUnenrol, and returns
+// the source's method of every course that has one (course id → method id).
+func EnsureSISMethodsTx(ctx context.Context, tx *store.Tx, source, removal string, courseIDs []int64) (map[int64]int64, error) {
+	if removal != RemovalSuspend && removal != RemovalUnenrol {
+		return nil, errs.FieldCode("removal", "bad_removal")
+	}
+	methods, err := SISMethods(ctx, tx, source)
+	if err != nil {
+		return nil, err
+	}
+	var missing []int64
+	for _, c := range dedupe(courseIDs) {
+		if _, ok := methods[c]; !ok {
+			missing = append(missing, c)
+		}
+	}
+	err = inBatches(missing, func(chunk []int64) error {
+		q := newValues(`INSERT INTO course_methods (course_id, type, name, role, removal, created_at, updated_at) VALUES `)
+		for _, c := range chunk {
+			q.row()
+			q.int(true, c)
+			q.add(`, 'sis', `)
+			q.text(true, source)
+			q.add(`, 'student', `)
+			q.text(true, removal)
+			q.int(false, tx.Now.Unix())
+			q.int(false, tx.Now.Unix())
+			q.end()
+		}
+		q.add(` RETURNING id, course_id`)
+		rows, err := tx.QueryContext(ctx, q.String(), q.args...)
+		if err != nil {
+			return wrap(err, "course: add sis methods")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, c int64
+			if err := rows.Scan(&id, &c); err != nil {
+				return wrap(err, "course: add sis methods")
+			}
+			methods[c] = id
+		}
+		return wrap(rows.Err(), "course: add sis methods")
+	})
+	return methods, err
+}
+
+// SISMethods returns the methods of type sis named source, by course (course id → method id).
+func SISMethods(ctx context.Context, q store.Querier, source string) (map[int64]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, course_id FROM course_methods WHERE type = 'sis' AND name = $1`, source)
+	if err != nil {
+		return nil, wrap(err, "course: sis methods")
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id, c int64
+		if err := rows.Scan(&id, &c); err != nil {
+			return nil, wrap(err, "course: sis methods")
+		}
+		out[c] = id
+	}
+	return out, wrap(rows.Err(), "course: sis methods")
+}
+
+func execCount(ctx context.Context, tx *store.Tx, query string, args ...any) (int, error) {
+	r, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := r.RowsAffected()
+	return int(n), nil
+}
