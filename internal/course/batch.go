@@ -16,10 +16,12 @@ import (
 // statement. The single-row paths of this package (Enrol, SelfEnrol, invitations) write
 // through the same functions.
 //
-// Times are Unix seconds, 0 for none. Ids and times are written into the statements as
-// literals (they are integers: they cannot carry SQL), text (roles, names) as bind parameters,
-// one per distinct value: SQLite's driver binds "$N" parameters in time quadratic in their
-// number, so a statement of 500 rows keeps to a handful of them.
+// Times are Unix seconds, 0 for none. Inserts go through store's bulk-write helper
+// (tx.InsertMany). Updates and deletes name their rows in a VALUES list or an IN list: ids and
+// times are written into the statements as literals (they are integers: they cannot carry
+// SQL), text (roles, names) as bind parameters, one per distinct value: SQLite's driver binds
+// "$N" parameters in time quadratic in their number, so a statement of 500 rows keeps to a
+// handful of them.
 
 // batchRows is how many rows one multi-row statement takes.
 const batchRows = 500
@@ -146,56 +148,50 @@ func statusOf(e EnrolRow) (string, error) {
 	return "", errs.FieldCode("status", "bad_enrolment_status")
 }
 
+// enrolInsert writes enrolments, skipping those whose method already enrols the person.
+var enrolInsert = store.Insert{Table: "course_enrolments",
+	Columns: []string{"course_id", "method_id", "user_id", "role", "status", "starts_at", "ends_at", "sync_run_id", "created_at", "updated_at"},
+	Types:   []store.ColType{store.Int, store.Int, store.Int, store.Text, store.Text, store.Int, store.Int, store.Int, store.Int, store.Int},
+	Tail:    `ON CONFLICT (method_id, user_id) DO NOTHING RETURNING id, method_id, user_id`}
+
 // EnrolManyTx inserts enrolments, skipping those whose method already enrols the person, and
 // returns the ones it added (with their ids).
 func EnrolManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
-	for _, e := range list {
+	byKey := make(map[MethodUser]int, len(list))
+	for i, e := range list {
 		if _, err := statusOf(e); err != nil {
 			return nil, err
 		}
+		byKey[MethodUser{e.MethodID, e.UserID}] = i
 	}
 	var added []EnrolRow
 	now := tx.Now.Unix()
-	err := inBatches(list, func(chunk []EnrolRow) error {
-		q := newValues(`INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, starts_at, ends_at, sync_run_id,
-			created_at, updated_at) VALUES `)
-		byKey := make(map[MethodUser]EnrolRow, len(chunk))
-		for _, e := range chunk {
-			st, _ := statusOf(e)
-			q.row()
-			q.int(true, e.CourseID)
-			q.int(false, e.MethodID)
-			q.int(false, e.UserID)
-			q.text(false, e.Role)
-			q.text(false, st)
-			q.opt(false, e.StartsAt)
-			q.opt(false, e.EndsAt)
-			q.opt(false, e.SyncRunID)
-			q.int(false, now)
-			q.int(false, now)
-			q.end()
-			e.Status = st
-			byKey[MethodUser{e.MethodID, e.UserID}] = e
+	err := tx.InsertMany(ctx, enrolInsert, len(list), func(i int, v []any) {
+		e := list[i]
+		st, _ := statusOf(e)
+		v[0], v[1], v[2], v[3], v[4] = e.CourseID, e.MethodID, e.UserID, e.Role, st
+		v[5], v[6], v[7], v[8], v[9] = nullInt(e.StartsAt), nullInt(e.EndsAt), nullInt(e.SyncRunID), now, now
+	}, func(r store.Scanner) error {
+		var id int64
+		var k MethodUser
+		if err := r.Scan(&id, &k.MethodID, &k.UserID); err != nil {
+			return err
 		}
-		q.add(` ON CONFLICT (method_id, user_id) DO NOTHING RETURNING id, method_id, user_id`)
-		rows, err := tx.QueryContext(ctx, q.String(), q.args...)
-		if err != nil {
-			return wrap(err, "course: enrol many")
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var k MethodUser
-			if err := rows.Scan(&id, &k.MethodID, &k.UserID); err != nil {
-				return wrap(err, "course: enrol many")
-			}
-			e := byKey[k]
-			e.ID = id
-			added = append(added, e)
-		}
-		return wrap(rows.Err(), "course: enrol many")
+		e := list[byKey[k]]
+		e.ID = id
+		e.Status, _ = statusOf(e)
+		added = append(added, e)
+		return nil
 	})
-	return added, err
+	return added, wrap(err, "course: enrol many")
+}
+
+// nullInt is n, or nil (NULL) for 0.
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
 }
 
 // SourceUpdate is what a synced source (the nightly sync) makes of enrolments it already
@@ -417,21 +413,18 @@ func enrolmentsByKey(ctx context.Context, tx *store.Tx, keys []MethodUser) ([]En
 	return out, wrap(err, "course: read enrolments")
 }
 
+var groupInsert = store.Insert{Table: "course_groups", Columns: []string{"course_id", "name", "created_at"},
+	Types: []store.ColType{store.Int, store.Text, store.Int}, Tail: `ON CONFLICT (course_id, name) DO NOTHING`}
+
 // EnsureGroupsTx creates the course groups of names that do not exist and returns the id of
 // every one named.
 func EnsureGroupsTx(ctx context.Context, tx *store.Tx, names []GroupName) (map[GroupName]int64, error) {
 	ids := make(map[GroupName]int64, len(names))
 	err := inBatches(names, func(chunk []GroupName) error {
-		q := newValues(`INSERT INTO course_groups (course_id, name, created_at) VALUES `)
-		for _, g := range chunk {
-			q.row()
-			q.int(true, g.CourseID)
-			q.text(false, g.Name)
-			q.int(false, tx.Now.Unix())
-			q.end()
-		}
-		q.add(` ON CONFLICT (course_id, name) DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
+		err := tx.InsertMany(ctx, groupInsert, len(chunk), func(i int, v []any) {
+			v[0], v[1], v[2] = chunk[i].CourseID, chunk[i].Name, tx.Now.Unix()
+		}, nil)
+		if err != nil {
 			return wrap(err, "course: ensure groups")
 		}
 		r := newValues(`SELECT id, course_id, name FROM course_groups WHERE (course_id, name) IN (VALUES `)
@@ -460,36 +453,24 @@ func EnsureGroupsTx(ctx context.Context, tx *store.Tx, names []GroupName) (map[G
 	return ids, err
 }
 
+var placeInsert = store.Insert{Table: "course_group_members", Columns: []string{"course_group_id", "user_id", "method_id", "created_at"},
+	Types: []store.ColType{store.Int, store.Int, store.Int, store.Int}, Tail: `ON CONFLICT DO NOTHING RETURNING course_group_id, user_id, method_id`}
+
 // PlaceManyTx puts people in course groups, skipping placements that exist, and returns the
 // ones it added.
 func PlaceManyTx(ctx context.Context, tx *store.Tx, list []Placement) ([]Placement, error) {
 	var added []Placement
-	err := inBatches(list, func(chunk []Placement) error {
-		q := newValues(`INSERT INTO course_group_members (course_group_id, user_id, method_id, created_at) VALUES `)
-		for _, p := range chunk {
-			q.row()
-			q.int(true, p.GroupID)
-			q.int(false, p.UserID)
-			q.int(false, p.MethodID)
-			q.int(false, tx.Now.Unix())
-			q.end()
+	err := tx.InsertMany(ctx, placeInsert, len(list), func(i int, v []any) {
+		v[0], v[1], v[2], v[3] = list[i].GroupID, list[i].UserID, list[i].MethodID, tx.Now.Unix()
+	}, func(r store.Scanner) error {
+		var p Placement
+		if err := r.Scan(&p.GroupID, &p.UserID, &p.MethodID); err != nil {
+			return err
 		}
-		q.add(` ON CONFLICT DO NOTHING RETURNING course_group_id, user_id, method_id`)
-		rows, err := tx.QueryContext(ctx, q.String(), q.args...)
-		if err != nil {
-			return wrap(err, "course: place many")
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var p Placement
-			if err := rows.Scan(&p.GroupID, &p.UserID, &p.MethodID); err != nil {
-				return wrap(err, "course: place many")
-			}
-			added = append(added, p)
-		}
-		return wrap(rows.Err(), "course: place many")
+		added = append(added, p)
+		return nil
 	})
-	return added, err
+	return added, wrap(err, "course: place many")
 }
 
 // UnplaceManyTx takes people out of course groups, each placement named by group, person and
@@ -550,36 +531,21 @@ func EnsureSISMethodsTx(ctx context.Context, tx *store.Tx, source, removal strin
 			missing = append(missing, c)
 		}
 	}
-	err = inBatches(missing, func(chunk []int64) error {
-		q := newValues(`INSERT INTO course_methods (course_id, type, name, role, removal, created_at, updated_at) VALUES `)
-		for _, c := range chunk {
-			q.row()
-			q.int(true, c)
-			q.add(`, 'sis', `)
-			q.text(true, source)
-			q.add(`, 'student', `)
-			q.text(true, removal)
-			q.int(false, tx.Now.Unix())
-			q.int(false, tx.Now.Unix())
-			q.end()
+	err = tx.InsertMany(ctx, sisMethodInsert, len(missing), func(i int, v []any) {
+		v[0], v[1], v[2], v[3], v[4], v[5], v[6] = missing[i], SIS, source, Student, removal, tx.Now.Unix(), tx.Now.Unix()
+	}, func(r store.Scanner) error {
+		var id, c int64
+		if err := r.Scan(&id, &c); err != nil {
+			return err
 		}
-		q.add(` RETURNING id, course_id`)
-		rows, err := tx.QueryContext(ctx, q.String(), q.args...)
-		if err != nil {
-			return wrap(err, "course: add sis methods")
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, c int64
-			if err := rows.Scan(&id, &c); err != nil {
-				return wrap(err, "course: add sis methods")
-			}
-			methods[c] = id
-		}
-		return wrap(rows.Err(), "course: add sis methods")
+		methods[c] = id
+		return nil
 	})
-	return methods, err
+	return methods, wrap(err, "course: add sis methods")
 }
+
+var sisMethodInsert = store.Insert{Table: "course_methods", Columns: []string{"course_id", "type", "name", "role", "removal", "created_at", "updated_at"},
+	Types: []store.ColType{store.Int, store.Text, store.Text, store.Text, store.Text, store.Int, store.Int}, Tail: `RETURNING id, course_id`}
 
 // SISMethods returns the methods of type sis named source, by course (course id → method id).
 func SISMethods(ctx context.Context, q store.Querier, source string) (map[int64]int64, error) {

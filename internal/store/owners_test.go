@@ -22,10 +22,6 @@ import (
 var ownerExceptions = []string{
 	"audit_events scim",         // scim-service: SCIM records through audit
 	"users scim",                // scim-service: SCIM updates accounts through account
-	"course_enrolments sis",     // course-owner: sis enrols through course's batch API
-	"course_group_members sis",  // course-owner: sis fills course groups through course
-	"course_groups sis",         // course-owner: sis makes course groups through course
-	"course_methods sis",        // course-owner: sis adds methods through course
 	"course_enrolments bulk",    // owners-bulk: bulk enrols through course's batch API (after course-owner)
 	"course_group_members bulk", // owners-bulk: likewise, course groups
 	"audit_events bulk",         // owners-bulk: bulk records through audit.RecordMany
