@@ -301,17 +301,37 @@ func RedateManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRo
 // UnenrolManyTx deletes the enrolments named by (MethodID, UserID, Role) and returns them as
 // they were. Whoever is no longer a participant leaves the course's groups too.
 func UnenrolManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
+	return unenrolMany(ctx, tx, list, false)
+}
+
+// UnenrolManualManyTx deletes, for each item, the enrolments of the person (UserID) in the
+// course (CourseID) with the role (Role) by any manual method, and returns them as they were.
+func UnenrolManualManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
+	return unenrolMany(ctx, tx, list, true)
+}
+
+// unenrolMany deletes the enrolments of list by (method, user, role), or by (course, user,
+// role) and any manual method of the course.
+func unenrolMany(ctx context.Context, tx *store.Tx, list []EnrolRow, manual bool) ([]EnrolRow, error) {
 	var gone []EnrolRow
 	err := inBatches(list, func(chunk []EnrolRow) error {
-		q := newValues(`DELETE FROM course_enrolments WHERE (method_id, user_id, role) IN (VALUES `)
+		key, tail := `method_id`, ``
+		if manual {
+			key, tail = `course_id`, ` AND method_id IN (SELECT id FROM course_methods WHERE type = 'manual' AND course_id = course_enrolments.course_id)`
+		}
+		q := newValues(`DELETE FROM course_enrolments WHERE (` + key + `, user_id, role) IN (VALUES `)
 		for _, e := range chunk {
 			q.row()
-			q.int(true, e.MethodID)
+			if manual {
+				q.int(true, e.CourseID)
+			} else {
+				q.int(true, e.MethodID)
+			}
 			q.int(false, e.UserID)
 			q.text(false, e.Role)
 			q.end()
 		}
-		q.add(`) RETURNING ` + enrolmentCols)
+		q.add(`)` + tail + ` RETURNING ` + enrolmentCols)
 		got, err := scanEnrolments(ctx, tx, q.String(), q.args...)
 		if err != nil {
 			return wrap(err, "course: unenrol many")
@@ -335,32 +355,6 @@ func UnenrolIDsTx(ctx context.Context, tx *store.Tx, ids []int64) (int, error) {
 		return leaveGroups(ctx, tx, got)
 	})
 	return total, err
-}
-
-// UnenrolManualManyTx deletes, for each item, the enrolments of the person (UserID) in the
-// course (CourseID) with the role (Role) by any manual method, and returns them as they were.
-func UnenrolManualManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
-	var gone []EnrolRow
-	err := inBatches(list, func(chunk []EnrolRow) error {
-		q := newValues(`DELETE FROM course_enrolments WHERE (course_id, user_id, role) IN (VALUES `)
-		for _, e := range chunk {
-			q.row()
-			q.int(true, e.CourseID)
-			q.int(false, e.UserID)
-			q.text(false, e.Role)
-			q.end()
-		}
-		q.add(`)
-			AND method_id IN (SELECT id FROM course_methods WHERE type = 'manual' AND course_id = course_enrolments.course_id)
-			RETURNING ` + enrolmentCols)
-		got, err := scanEnrolments(ctx, tx, q.String(), q.args...)
-		if err != nil {
-			return wrap(err, "course: unenrol manual")
-		}
-		gone = append(gone, got...)
-		return leaveGroups(ctx, tx, got)
-	})
-	return gone, err
 }
 
 // leaveGroups takes the people of gone who are no longer enrolled in a course out of its
