@@ -22,20 +22,10 @@ import (
 var ownerExceptions = []string{
 	"audit_events scim",         // scim-service: SCIM records through audit
 	"users scim",                // scim-service: SCIM updates accounts through account
-	"course_enrolments sis",     // course-owner: sis enrols through course's batch API
-	"course_group_members sis",  // course-owner: sis fills course groups through course
-	"course_groups sis",         // course-owner: sis makes course groups through course
-	"course_methods sis",        // course-owner: sis adds methods through course
-	"course_enrolments bulk",    // owners-bulk: bulk enrols through course's batch API (after course-owner)
-	"course_group_members bulk", // owners-bulk: likewise, course groups
-	"audit_events bulk",         // owners-bulk: bulk records through audit.RecordMany
-	"group_members bulk",        // owners-bulk: bulk adds members through group
-	"users bulk",                // owners-bulk: bulk creates and updates accounts through account
 	"group_members account",     // owners-bulk: deletion ends memberships through group
 	"sso_identities account",    // owners-bulk: deletion forgets identities through sso
 	"one_time_tokens sso",       // owners-bulk: sso ends links through account
 	"settings invite",           // owners-bulk: invite's setting through account
-	"users invite",              // owners-bulk: invite sets the deletion date through account
 	"users sso",                 // owners-bulk: sso updates accounts through account
 }
 
