@@ -22,11 +22,7 @@ import (
 var ownerExceptions = []string{
 	"audit_events scim",      // scim-service: SCIM records through audit
 	"users scim",             // scim-service: SCIM updates accounts through account
-	"group_members account",  // owners-bulk: deletion ends memberships through group
 	"sso_identities account", // owners-bulk: deletion forgets identities through sso
-	"one_time_tokens sso",    // owners-bulk: sso ends links through account
-	"settings invite",        // owners-bulk: invite's setting through account
-	"users sso",              // owners-bulk: sso updates accounts through account
 }
 
 // writeSQL finds the table an SQL text writes. Keywords are upper case in Roster's SQL, table
