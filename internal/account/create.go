@@ -3,10 +3,12 @@ package account
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"strconv"
 	"strings"
 
 	"roster/internal/audit"
+	"roster/internal/errs"
 	"roster/internal/store"
 )
 
@@ -21,9 +23,9 @@ import (
 var insertUsers = store.Insert{Table: "users",
 	Columns: []string{"username", "email", "email_norm", "first_name", "last_name", "language", "status", "auth",
 		"password_hash", "is_admin", "idnumber", "custom_fields", "created_at", "updated_at", "activated_at",
-		"created_by_import", "email_shared"},
+		"created_by_import", "email_shared", "delete_at"},
 	Types: []store.ColType{store.Text, store.Text, store.Text, store.Text, store.Text, store.Text, store.Text, store.Text,
-		store.Text, store.Bool, store.Text, store.Text, store.Int, store.Int, store.Int, store.Int, store.Bool},
+		store.Text, store.Bool, store.Text, store.Text, store.Int, store.Int, store.Int, store.Int, store.Bool, store.Int},
 	Tail: "ON CONFLICT DO NOTHING RETURNING " + userColumns}
 
 // CreateUsersTx creates accounts within tx, many rows a statement: the accounts of an import,
@@ -66,8 +68,8 @@ func (s *Service) CreateUsersTx(ctx context.Context, tx *store.Tx, list []NewUse
 		in := &list[i]
 		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7] = in.Username, in.Email, strings.ToLower(in.Email), in.FirstName,
 			in.LastName, in.Language, StatusActive, in.Auth
-		v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16] = in.PasswordHash, in.IsAdmin, in.IDNumber, custom[i],
-			now, now, now, batch, shared
+		v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17] = in.PasswordHash, in.IsAdmin, in.IDNumber, custom[i],
+			now, now, now, batch, shared, store.NullUnix(in.DeleteAt)
 	}, func(r store.Scanner) error {
 		u, err := scanUser(r)
 		if err != nil {
@@ -168,4 +170,46 @@ func takenOnUpdate(err error) error {
 		return emailTaken()
 	}
 	return usernameTaken()
+}
+
+// importColumns are the columns SetFieldsTx writes.
+var importColumns = map[string]bool{"first_name": true, "last_name": true, "idnumber": true, "language": true, "auth": true,
+	"email": true, "custom_fields": true, "username": true}
+
+// SetFieldsTx writes columns of account id as an import (or the undo of one) gives them, by
+// column name: first_name, last_name, idnumber, language, auth, email (its normalised form
+// follows), custom_fields (JSON) and username, checked by the caller. No permission check and
+// no audit event: the import records its rows. Errors: Conflict on "username" or "email"
+// (taken; on PostgreSQL the transaction is then aborted), Internal for another column.
+func (s *Service) SetFieldsTx(ctx context.Context, tx *store.Tx, id int64, fields map[string]string) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	cols := make([]string, 0, len(fields))
+	for col := range fields {
+		if !importColumns[col] {
+			return errs.New(errs.Internal, "account: column %q cannot be set", col)
+		}
+		cols = append(cols, col)
+	}
+	sort.Strings(cols)
+	args := []any{id, tx.Now.Unix()}
+	var sets []string
+	for _, col := range cols {
+		args = append(args, fields[col])
+		sets = append(sets, col+" = $"+strconv.Itoa(len(args)))
+		if col == "email" {
+			shared, err := sharedForWrite(ctx, tx)
+			if err != nil {
+				return err
+			}
+			args = append(args, strings.ToLower(fields[col]), shared)
+			sets = append(sets, "email_norm = $"+strconv.Itoa(len(args)-1), "email_shared = $"+strconv.Itoa(len(args)))
+		}
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+`, updated_at = $2 WHERE id = $1`, args...)
+	if store.IsUnique(err) {
+		return takenOnUpdate(err)
+	}
+	return wrap(err, "set fields")
 }

@@ -8,6 +8,7 @@ import (
 
 	"roster/internal/audit"
 	"roster/internal/authz"
+	"roster/internal/group"
 	"roster/internal/mail"
 	"roster/internal/store"
 )
@@ -42,11 +43,13 @@ func anonymize(ctx context.Context, tx *store.Tx, id int64, reason string) error
 		`DELETE FROM sessions WHERE user_id = $1`,
 		`DELETE FROM one_time_tokens WHERE user_id = $1`,
 		`DELETE FROM sso_identities WHERE user_id = $1`,
-		`DELETE FROM group_members WHERE user_id = $1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return wrap(err, "anonymise")
 		}
+	}
+	if err := group.RemoveUserTx(ctx, tx, id); err != nil {
+		return err
 	}
 	if _, err := revokeUserTokens(ctx, tx, id); err != nil {
 		return err

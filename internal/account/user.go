@@ -63,6 +63,7 @@ type NewUser struct {
 	Auth         string // default AuthLocal
 	IDNumber     string
 	CustomFields map[string]string
+	DeleteAt     *time.Time // when the account is to be deleted, nil for never
 }
 
 // normalize trims the input and fills the defaults.

@@ -462,3 +462,10 @@ func RemoveMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, ro
 	return audit.Record(ctx, tx, audit.Event{Action: "group.member.remove", TargetType: "group", TargetID: idStr(groupID),
 		Details: details})
 }
+
+// RemoveUserTx ends every membership of account userID, propagated ones included, without an
+// audit event each: the account is being deleted (the account package records that).
+func RemoveUserTx(ctx context.Context, tx *store.Tx, userID int64) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1`, userID)
+	return wrap(err, "group: remove user")
+}

@@ -20,19 +20,9 @@ import (
 // delete your line when the write goes through the owner. The aim is an empty list; an entry
 // no longer needed fails the test.
 var ownerExceptions = []string{
-	"audit_events scim",         // scim-service: SCIM records through audit
-	"users scim",                // scim-service: SCIM updates accounts through account
-	"course_enrolments bulk",    // owners-bulk: bulk enrols through course's batch API (after course-owner)
-	"course_group_members bulk", // owners-bulk: likewise, course groups
-	"audit_events bulk",         // owners-bulk: bulk records through audit.RecordMany
-	"group_members bulk",        // owners-bulk: bulk adds members through group
-	"users bulk",                // owners-bulk: bulk creates and updates accounts through account
-	"group_members account",     // owners-bulk: deletion ends memberships through group
-	"sso_identities account",    // owners-bulk: deletion forgets identities through sso
-	"one_time_tokens sso",       // owners-bulk: sso ends links through account
-	"settings invite",           // owners-bulk: invite's setting through account
-	"users invite",              // owners-bulk: invite sets the deletion date through account
-	"users sso",                 // owners-bulk: sso updates accounts through account
+	"audit_events scim",      // scim-service: SCIM records through audit
+	"users scim",             // scim-service: SCIM updates accounts through account
+	"sso_identities account", // owners-bulk: deletion forgets identities through sso
 }
 
 // writeSQL finds the table an SQL text writes. Keywords are upper case in Roster's SQL, table
