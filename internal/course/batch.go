@@ -470,42 +470,40 @@ func PlaceManyTx(ctx context.Context, tx *store.Tx, list []Placement) ([]Placeme
 // UnplaceManyTx takes people out of course groups, each placement named by group, person and
 // method, and returns how many it removed.
 func UnplaceManyTx(ctx context.Context, tx *store.Tx, list []Placement) (int, error) {
-	total := 0
-	err := inBatches(list, func(chunk []Placement) error {
-		q := newValues(`DELETE FROM course_group_members WHERE (course_group_id, user_id, method_id) IN (VALUES `)
-		for _, p := range chunk {
-			q.row()
-			q.int(true, p.GroupID)
-			q.int(false, p.UserID)
-			q.int(false, p.MethodID)
-			q.end()
-		}
-		q.add(`)`)
-		n, err := execCount(ctx, tx, q.String(), q.args...)
-		total += n
-		return wrap(err, "course: unplace many")
+	return unplace(ctx, tx, `course_group_id, user_id, method_id`, len(list), func(q *values, i int) {
+		q.int(true, list[i].GroupID)
+		q.int(false, list[i].UserID)
+		q.int(false, list[i].MethodID)
 	})
-	return total, err
 }
 
 // UnplaceByMethodManyTx takes the people out of every course group their method placed them
 // in, and returns how many placements it removed.
 func UnplaceByMethodManyTx(ctx context.Context, tx *store.Tx, list []MethodUser) (int, error) {
+	return unplace(ctx, tx, `method_id, user_id`, len(list), func(q *values, i int) {
+		q.int(true, list[i].MethodID)
+		q.int(false, list[i].UserID)
+	})
+}
+
+// unplace deletes the placements whose columns (cols) match one of n tuples that tuple writes.
+func unplace(ctx context.Context, tx *store.Tx, cols string, n int, tuple func(q *values, i int)) (int, error) {
 	total := 0
-	err := inBatches(list, func(chunk []MethodUser) error {
-		q := newValues(`DELETE FROM course_group_members WHERE (method_id, user_id) IN (VALUES `)
-		for _, k := range chunk {
+	for start := 0; start < n; start += batchRows {
+		q := newValues(`DELETE FROM course_group_members WHERE (` + cols + `) IN (VALUES `)
+		for i := start; i < min(start+batchRows, n); i++ {
 			q.row()
-			q.int(true, k.MethodID)
-			q.int(false, k.UserID)
+			tuple(q, i)
 			q.end()
 		}
 		q.add(`)`)
-		n, err := execCount(ctx, tx, q.String(), q.args...)
-		total += n
-		return wrap(err, "course: unplace many")
-	})
-	return total, err
+		c, err := execCount(ctx, tx, q.String(), q.args...)
+		if err != nil {
+			return total, wrap(err, "course: unplace many")
+		}
+		total += c
+	}
+	return total, nil
 }
 
 // EnsureSISMethodsTx gives every course of courseIDs a method of type sis named source (the
