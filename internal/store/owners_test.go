@@ -22,7 +22,6 @@ import (
 var ownerExceptions = []string{
 	"audit_events scim",      // scim-service: SCIM records through audit
 	"users scim",             // scim-service: SCIM updates accounts through account
-	"sso_identities account", // owners-bulk: deletion forgets identities through sso
 }
 
 // writeSQL finds the table an SQL text writes. Keywords are upper case in Roster's SQL, table
