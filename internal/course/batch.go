@@ -146,56 +146,51 @@ func statusOf(e EnrolRow) (string, error) {
 	return "", errs.FieldCode("status", "bad_enrolment_status")
 }
 
+var enrolInsert = store.Insert{Table: "course_enrolments",
+	Columns: []string{"course_id", "method_id", "user_id", "role", "status", "starts_at", "ends_at", "sync_run_id",
+		"created_at", "updated_at"},
+	Types: []store.ColType{store.Int, store.Int, store.Int, store.Text, store.Text, store.Int, store.Int, store.Int,
+		store.Int, store.Int},
+	Tail: "ON CONFLICT (method_id, user_id) DO NOTHING RETURNING id, method_id, user_id"}
+
 // EnrolManyTx inserts enrolments, skipping those whose method already enrols the person, and
-// returns the ones it added (with their ids).
+// returns the ones it added (with their ids). It writes through store.InsertMany: the same
+// statement text for every batch, which PostgreSQL plans once (a VALUES list of literals is
+// a new statement every time, each parsed, planned and cached by pgx).
 func EnrolManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
-	for _, e := range list {
+	byKey := make(map[MethodUser]int, len(list))
+	for i, e := range list {
 		if _, err := statusOf(e); err != nil {
 			return nil, err
 		}
+		byKey[MethodUser{e.MethodID, e.UserID}] = i
+	}
+	opt := func(n int64) any {
+		if n == 0 {
+			return nil
+		}
+		return n
 	}
 	var added []EnrolRow
 	now := tx.Now.Unix()
-	err := inBatches(list, func(chunk []EnrolRow) error {
-		q := newValues(`INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, starts_at, ends_at, sync_run_id,
-			created_at, updated_at) VALUES `)
-		byKey := make(map[MethodUser]EnrolRow, len(chunk))
-		for _, e := range chunk {
-			st, _ := statusOf(e)
-			q.row()
-			q.int(true, e.CourseID)
-			q.int(false, e.MethodID)
-			q.int(false, e.UserID)
-			q.text(false, e.Role)
-			q.text(false, st)
-			q.opt(false, e.StartsAt)
-			q.opt(false, e.EndsAt)
-			q.opt(false, e.SyncRunID)
-			q.int(false, now)
-			q.int(false, now)
-			q.end()
-			e.Status = st
-			byKey[MethodUser{e.MethodID, e.UserID}] = e
+	err := tx.InsertMany(ctx, enrolInsert, len(list), func(i int, v []any) {
+		e := list[i]
+		st, _ := statusOf(e)
+		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] = e.CourseID, e.MethodID, e.UserID, e.Role, st,
+			opt(e.StartsAt), opt(e.EndsAt), opt(e.SyncRunID), now, now
+	}, func(r store.Scanner) error {
+		var id int64
+		var k MethodUser
+		if err := r.Scan(&id, &k.MethodID, &k.UserID); err != nil {
+			return err
 		}
-		q.add(` ON CONFLICT (method_id, user_id) DO NOTHING RETURNING id, method_id, user_id`)
-		rows, err := tx.QueryContext(ctx, q.String(), q.args...)
-		if err != nil {
-			return wrap(err, "course: enrol many")
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			var k MethodUser
-			if err := rows.Scan(&id, &k.MethodID, &k.UserID); err != nil {
-				return wrap(err, "course: enrol many")
-			}
-			e := byKey[k]
-			e.ID = id
-			added = append(added, e)
-		}
-		return wrap(rows.Err(), "course: enrol many")
+		e := list[byKey[k]]
+		e.ID = id
+		e.Status, _ = statusOf(e)
+		added = append(added, e)
+		return nil
 	})
-	return added, err
+	return added, wrap(err, "course: enrol many")
 }
 
 // SourceUpdate is what a synced source (the nightly sync) makes of enrolments it already
@@ -460,36 +455,26 @@ func EnsureGroupsTx(ctx context.Context, tx *store.Tx, names []GroupName) (map[G
 	return ids, err
 }
 
+var placeInsert = store.Insert{Table: "course_group_members",
+	Columns: []string{"course_group_id", "user_id", "method_id", "created_at"},
+	Types:   []store.ColType{store.Int, store.Int, store.Int, store.Int},
+	Tail:    "ON CONFLICT DO NOTHING RETURNING course_group_id, user_id, method_id"}
+
 // PlaceManyTx puts people in course groups, skipping placements that exist, and returns the
 // ones it added.
 func PlaceManyTx(ctx context.Context, tx *store.Tx, list []Placement) ([]Placement, error) {
 	var added []Placement
-	err := inBatches(list, func(chunk []Placement) error {
-		q := newValues(`INSERT INTO course_group_members (course_group_id, user_id, method_id, created_at) VALUES `)
-		for _, p := range chunk {
-			q.row()
-			q.int(true, p.GroupID)
-			q.int(false, p.UserID)
-			q.int(false, p.MethodID)
-			q.int(false, tx.Now.Unix())
-			q.end()
-		}
-		q.add(` ON CONFLICT DO NOTHING RETURNING course_group_id, user_id, method_id`)
-		rows, err := tx.QueryContext(ctx, q.String(), q.args...)
-		if err != nil {
-			return wrap(err, "course: place many")
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var p Placement
-			if err := rows.Scan(&p.GroupID, &p.UserID, &p.MethodID); err != nil {
-				return wrap(err, "course: place many")
-			}
-			added = append(added, p)
-		}
-		return wrap(rows.Err(), "course: place many")
+	now := tx.Now.Unix()
+	err := tx.InsertMany(ctx, placeInsert, len(list), func(i int, v []any) {
+		p := list[i]
+		v[0], v[1], v[2], v[3] = p.GroupID, p.UserID, p.MethodID, now
+	}, func(r store.Scanner) error {
+		var p Placement
+		err := r.Scan(&p.GroupID, &p.UserID, &p.MethodID)
+		added = append(added, p)
+		return err
 	})
-	return added, err
+	return added, wrap(err, "course: place many")
 }
 
 // UnplaceManyTx takes people out of course groups, each placement named by group, person and
