@@ -450,7 +450,7 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 		if isSelf(ctx, id) {
 			return errs.Coded(errs.Invalid, "own_delete")
 		}
-		return anonymize(ctx, tx, id, "admin")
+		return s.anonymize(ctx, tx, id, "admin")
 	})
 }
 

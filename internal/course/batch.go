@@ -155,7 +155,9 @@ var enrolInsert = store.Insert{Table: "course_enrolments",
 	Tail:    `ON CONFLICT (method_id, user_id) DO NOTHING RETURNING id, method_id, user_id`}
 
 // EnrolManyTx inserts enrolments, skipping those whose method already enrols the person, and
-// returns the ones it added (with their ids).
+// returns the ones it added (with their ids). It writes through store.InsertMany: the same
+// statement text for every batch, which PostgreSQL plans once (a VALUES list of literals is
+// a new statement every time, each parsed, planned and cached by pgx).
 func EnrolManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
 	byKey := make(map[MethodUser]int, len(list))
 	for i, e := range list {

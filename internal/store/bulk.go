@@ -124,15 +124,10 @@ func (tx *Tx) insertSQLite(ctx context.Context, ins Insert, n int, row func(int,
 		rows := min(per, n-start)
 		args = args[:0]
 		for i := start; i < start+rows; i++ {
-			clear(vals)
-			row(i, vals)
-			for c, v := range vals {
-				v, err := value(ins, c, v)
-				if err != nil {
-					return err
-				}
-				args = append(args, v)
+			if err := fill(ins, row, i, vals); err != nil {
+				return err
 			}
+			args = append(args, vals...)
 		}
 		stmt, err := tx.stmt(ctx, ins.sqlFor(SQLite, rows))
 		if err != nil {
@@ -165,13 +160,10 @@ func (tx *Tx) insertPostgres(ctx context.Context, ins Insert, n int, row func(in
 			}
 		}
 		for i := start; i < start+rows; i++ {
-			clear(vals)
-			row(i, vals)
+			if err := fill(ins, row, i, vals); err != nil {
+				return err
+			}
 			for c, v := range vals {
-				v, err := value(ins, c, v)
-				if err != nil {
-					return err
-				}
 				switch a := arrays[c].(type) {
 				case []pgtype.Int8:
 					x, ok := v.(int64)
@@ -187,6 +179,20 @@ func (tx *Tx) insertPostgres(ctx context.Context, ins Insert, n int, row func(in
 		if err := runInsert(ctx, tx.Tx, query, ins, arrays, scan); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// fill sets vals to row i, each value checked and converted (see value).
+func fill(ins Insert, row func(int, []any), i int, vals []any) error {
+	clear(vals)
+	row(i, vals)
+	for c, v := range vals {
+		v, err := value(ins, c, v)
+		if err != nil {
+			return err
+		}
+		vals[c] = v
 	}
 	return nil
 }
