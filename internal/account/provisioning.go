@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,8 @@ type Identity struct {
 // username that is not another account's nor looks like one, an address no other account
 // has unless the platform allows shared addresses. It records nothing: the caller records its
 // own event. Errors: Invalid (fields named), Conflict on "username" (taken, or looks like a
-// taken one) or "email", NotFound (no such live account).
+// taken one) or "email" (on PostgreSQL the transaction is then aborted), NotFound (no such
+// live account).
 func (s *Service) SetIdentityTx(ctx context.Context, tx *store.Tx, id int64, in Identity) error {
 	nu := NewUser{Username: in.Username, Email: in.Email, FirstName: in.FirstName, LastName: in.LastName,
 		Language: in.Language, Auth: AuthOIDC}
@@ -47,22 +49,27 @@ func (s *Service) SetIdentityTx(ctx context.Context, tx *store.Tx, id int64, in 
 		return wrap(err, "identity")
 	}
 	if taken {
-		return usernameTaken(nu.Username)
+		return usernameTaken()
 	}
 	if err := CheckUsernameLookalikes(ctx, tx, nu.Username, id); err != nil {
 		return err
 	}
+	// A new address is checked by the database (users_email_unique); the account's
+	// email_shared flag follows the setting, as for a new account.
 	norm := strings.ToLower(nu.Email)
+	shared := "email_shared"
 	if norm != before {
-		if err := checkEmailFree(ctx, tx, nu.Email, id); err != nil {
+		on, err := sharedForWrite(ctx, tx)
+		if err != nil {
 			return err
 		}
+		shared = strconv.FormatBool(on)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE users SET username = $2, email = $3, email_norm = $4, first_name = $5,
-		last_name = $6, language = $7, updated_at = $8 WHERE id = $1`,
+		last_name = $6, language = $7, updated_at = $8, email_shared = `+shared+` WHERE id = $1`,
 		id, nu.Username, nu.Email, norm, nu.FirstName, nu.LastName, nu.Language, tx.Now.Unix())
 	if store.IsUnique(err) {
-		return usernameTaken(nu.Username)
+		return takenOnUpdate(err)
 	}
 	return wrap(err, "identity")
 }
