@@ -557,3 +557,39 @@ func TestSnapshotPaging(t *testing.T) {
 		}
 	})
 }
+
+// TestSubtreeUsers: the people of a sub-tree, read from its groups' memberships when the list
+// has no filter and no sort, are the same, in the same order both ways, as those the general
+// query finds (forced here by a filter every account passes).
+func TestSubtreeUsers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		w := newWorld(t, db)
+		// A second membership in the sub-tree (s1 in A as well as A1) is one person.
+		if _, err := db.ExecContext(context.Background(), `INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at)
+			VALUES ($1, $2, 'trainer', 'manual', 0, 0)`, w.ids["gA"], w.ids["s1"]); err != nil {
+			t.Fatal(err)
+		}
+		ids := []int64{w.ids["teacher"], w.ids["s1"], w.ids["s2"], w.ids["admin"]}
+		slices.Sort(ids)
+		var want []string
+		for _, id := range ids {
+			want = append(want, "user-"+strconv.FormatInt(id, 10))
+		}
+		for _, desc := range []bool{false, true} {
+			q := "/users?limit=100"
+			if desc {
+				q += "&orderBy=desc"
+			}
+			fast := w.must("tokA", q)
+			general := w.must("tokA", q+"&filter="+url.QueryEscape("sourcedId!='none'"))
+			got, ref := sids(list(fast, "users")), sids(list(general, "users"))
+			exp := slices.Clone(want)
+			if desc {
+				slices.Reverse(exp)
+			}
+			if !slices.Equal(got, exp) || !slices.Equal(ref, exp) || fast.hdr.Get("X-Total-Count") != "4" {
+				t.Errorf("desc=%v: from memberships %v (total %s), general %v, want %v", desc, got, fast.hdr.Get("X-Total-Count"), ref, exp)
+			}
+		}
+	})
+}
