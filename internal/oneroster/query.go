@@ -347,14 +347,16 @@ func (c *snapshots) put(key string, keys keyList) {
 	c.entries[key] = snapshot{keys: keys, at: time.Now()}
 }
 
-// list reads one page and the total. snaps may be nil (no keys kept): then it counts, and
-// reads the page's keys alone.
+// list reads one page, and returns it with the function that gives the total. snaps may be
+// nil (no keys kept): then it counts, and reads the page's keys alone.
 //
-// With snaps, it reads the ordered keys of the whole list in one statement (one row: see
-// store.OrderedList), which gives the total as well; lists of snapshotMin keys or more keep
-// them for the next pages. The first page of 100,000 people thus costs one pass over their
-// keys, not a count, a pass and 100,000 rows through the driver.
-func list(ctx context.Context, db *store.DB, snaps *snapshots, e *entity, sc scope, p listParams, where []restriction) ([]row, int, error) {
+// With snaps, the total comes from the ordered keys of the whole list, read in one statement
+// (one row: see store.OrderedList); lists of snapshotMin keys or more keep them for the next
+// pages, which read only their own rows. On the first page of a list (no keys kept yet) in its
+// default order, the page's own keys and rows are read meanwhile, on another connection, by
+// LIMIT and OFFSET: the first page of 100,000 people waits for the longer of the two, not
+// for both one after the other.
+func list(ctx context.Context, db *store.DB, snaps *snapshots, e *entity, sc scope, p listParams, where []restriction) ([]row, func() (int, error), error) {
 	filter := func(q *query) {
 		q.w(" WHERE 1 = 1")
 		for _, r := range where {
@@ -376,68 +378,97 @@ func list(ctx context.Context, db *store.DB, snaps *snapshots, e *entity, sc sco
 	if p.sort != "" {
 		order = "t." + e.fields[p.sort].col + dir + ", " + order
 	}
-	page := func(all keyList) ([]row, int, error) {
-		n := all.len()
-		if p.offset >= n {
-			return nil, n, nil
-		}
-		rows, err := byKeys(ctx, db, e, sc, all.window(p.offset, min(p.offset+p.limit, n)))
-		return rows, n, err
-	}
+	totalIs := func(n int) func() (int, error) { return func() (int, error) { return n, nil } }
 	if snaps != nil {
 		snapKey := kq.b.String() + "\x00" + order + "\x00" + fmt.Sprint(kq.args...)
-		if all, ok := snaps.get(snapKey); ok {
-			return page(all)
+		all, ok := snaps.get(snapKey)
+		if ok {
+			n := all.len()
+			if p.offset >= n {
+				return nil, totalIs(n), nil
+			}
+			rows, err := byKeys(ctx, db, e, sc, all.window(p.offset, min(p.offset+p.limit, n)))
+			return rows, totalIs(n), err
 		}
-		var all keyList
-		var err error
-		if e == users && sc.group > 0 && p.filter == nil && p.sort == "" && len(where) == 0 {
-			all, err = subtreeUsers(ctx, db, sc, p.desc)
-		} else {
-			all, err = allKeys(ctx, db, e, &kq, order)
+		type result struct {
+			all keyList
+			err error
 		}
+		done := make(chan result, 1)
+		go func() {
+			var r result
+			if e == users && sc.group > 0 && p.filter == nil && p.sort == "" && len(where) == 0 {
+				r.all, r.err = subtreeUsers(ctx, db, sc, p.desc)
+			} else {
+				r.all, r.err = allKeys(ctx, db, e, &kq, order)
+			}
+			if r.err == nil && r.all.len() >= snapshotMin {
+				snaps.put(snapKey, r.all)
+			}
+			done <- r
+		}()
+		if p.sort != "" {
+			// Ordered by another field: the page is read from the keys (sorting the whole list
+			// a second time for it would cost more than waiting).
+			r := <-done
+			if r.err != nil {
+				return nil, nil, r.err
+			}
+			n := r.all.len()
+			if p.offset >= n {
+				return nil, totalIs(n), nil
+			}
+			rows, err := byKeys(ctx, db, e, sc, r.all.window(p.offset, min(p.offset+p.limit, n)))
+			return rows, totalIs(n), err
+		}
+		total := func() (int, error) { r := <-done; return r.all.len(), r.err }
+		keys, err := pageKeys(ctx, db, &kq, order, p)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
-		if all.len() >= snapshotMin {
-			snaps.put(snapKey, all)
-		}
-		return page(all)
+		rows, err := byKeys(ctx, db, e, sc, keys)
+		return rows, total, err
 	}
 
 	var cq query
 	cq.w("SELECT COUNT(*) FROM (", e.base(&cq, sc), ") t")
 	filter(&cq)
-	var total int
-	if err := db.QueryRowContext(ctx, cq.b.String(), cq.args...).Scan(&total); err != nil {
-		return nil, 0, err
+	var n int
+	if err := db.QueryRowContext(ctx, cq.b.String(), cq.args...).Scan(&n); err != nil {
+		return nil, nil, err
 	}
-	if total == 0 || p.offset >= total {
-		return nil, total, nil
+	if n == 0 || p.offset >= n {
+		return nil, totalIs(n), nil
 	}
-	kq.w(" ORDER BY ", order, " LIMIT ", kq.arg(p.limit), " OFFSET ", kq.arg(p.offset))
-	rs, err := db.QueryContext(ctx, "SELECT t.k "+kq.b.String(), kq.args...)
+	keys, err := pageKeys(ctx, db, &kq, order, p)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
+	rows, err := byKeys(ctx, db, e, sc, keys)
+	return rows, totalIs(n), err
+}
+
+// pageKeys reads the keys of one page by LIMIT and OFFSET (kq: the list's FROM and WHERE).
+func pageKeys(ctx context.Context, db *store.DB, kq *query, order string, p listParams) ([]any, error) {
+	q := query{args: slices.Clone(kq.args)}
+	q.w("SELECT t.k ", kq.b.String(), " ORDER BY ", order, " LIMIT ", q.arg(p.limit), " OFFSET ", q.arg(p.offset))
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
 	var keys []any
 	for rs.Next() {
 		var k any
 		if err := rs.Scan(&k); err != nil {
-			rs.Close()
-			return nil, 0, err
+			return nil, err
 		}
 		if b, ok := k.([]byte); ok {
 			k = string(b)
 		}
 		keys = append(keys, k)
 	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
-		return nil, 0, err
-	}
-	rows, err := byKeys(ctx, db, e, sc, keys)
-	return rows, total, err
+	return keys, rs.Err()
 }
 
 // allKeys reads the ordered keys of a list (kq: its FROM and WHERE) in one row.
