@@ -87,15 +87,20 @@ func (h *hasher) Hash(ctx context.Context, password string) (string, error) {
 }
 
 func (h *hasher) hashNow(password string) (string, error) {
-	p := h.params
-	salt := make([]byte, p.SaltLen)
+	salt := make([]byte, h.params.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", wrap(err, "password salt")
 	}
+	return h.hashSalted(password, salt), nil
+}
+
+// hashSalted is hashNow with the salt given.
+func (h *hasher) hashSalted(password string, salt []byte) string {
+	p := h.params
 	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
-		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 // Verify reports whether password matches hash, which may be argon2id, bcrypt ($2a$, $2b$,

@@ -186,6 +186,53 @@ func (h *hasher) verifyWrapped(hash, password string) bool {
 	return subtle.ConstantTimeCompare(got, key) == 1
 }
 
+// lineageSalt is the argon2id salt of the hash a login puts in place of an imported one
+// (fast, wrapped, bcrypt or SHA-512 crypt): derived from the imported hash's own salted
+// settings, so that undoing the import can still tell that the account has the imported
+// password (another password, set by a reset, gets a random salt). nil for other hashes.
+func lineageSalt(imported string) []byte {
+	settings := innerSettings(imported)
+	if rest, ok := strings.CutPrefix(imported, wrapPrefix); ok {
+		b64, _, _ := strings.Cut(rest, "$")
+		raw, err := base64.RawStdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil
+		}
+		settings = string(raw)
+	}
+	if settings == "" {
+		return nil
+	}
+	sum := sha256.Sum256([]byte("roster-password-lineage\x00" + settings))
+	return sum[:16]
+}
+
+// lineageOf names the imported hash a stored hash comes from, or "": its lineage salt, or,
+// for plain argon2id, its salt (which a login's upgrade set to the lineage salt).
+func lineageOf(hash string) string {
+	if salt := lineageSalt(hash); salt != nil {
+		return base64.RawStdEncoding.EncodeToString(salt)
+	}
+	if _, salt, _, err := parseArgon2id(hash); err == nil {
+		return base64.RawStdEncoding.EncodeToString(salt)
+	}
+	return ""
+}
+
+// Rehash returns the argon2id hash that replaces hash at a login with password: with the
+// lineage salt for an imported hash, a random one otherwise. It waits for a hashing slot.
+func (h *hasher) Rehash(ctx context.Context, hash, password string) (string, error) {
+	salt := lineageSalt(hash)
+	if salt == nil {
+		return h.Hash(ctx, password)
+	}
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return h.hashSalted(password, salt), nil
+}
+
 // verifyFast checks password against a fast hash.
 func verifyFast(hash, password string) bool {
 	got, err := fastHash(password, innerSettings(hash))
