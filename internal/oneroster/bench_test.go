@@ -59,7 +59,8 @@ func cpuTime() time.Duration {
 // the group they are all in; beside the floor, the raw SQL of one page of users (the same
 // columns, ORDER BY id LIMIT/OFFSET). Reported: ms/page (mean over the 100 pages),
 // max-ms/page (the slowest page) and first-ms (the first, cold page: the one that reads the
-// whole list's keys); then the first page alone, cold, ten times, beside its floor (the count
+// whole list's keys); then the first page alone, cold, ten times, with and without reading
+// the page while the whole list's keys are read (first-nooverlap), beside its floor (the count
 // of live accounts and the raw SELECT of the same 1,000 rows).
 func BenchmarkUsersPaged(b *testing.B) {
 	dbs := map[string]func(testing.TB) (*store.DB, *storetest.Clock){"sqlite": storetest.OpenSQLite}
@@ -146,6 +147,11 @@ func BenchmarkUsersPaged(b *testing.B) {
 			}
 			for _, client := range []string{"all", "group"} {
 				b.Run("first-"+client, func(b *testing.B) {
+					firsts(b, func() { get(b, newMux(), client, 0) })
+				})
+				b.Run("first-nooverlap-"+client, func(b *testing.B) {
+					oneroster.SetOverlap(false)
+					defer oneroster.SetOverlap(true)
 					firsts(b, func() { get(b, newMux(), client, 0) })
 				})
 			}
