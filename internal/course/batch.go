@@ -16,10 +16,12 @@ import (
 // statement. The single-row paths of this package (Enrol, SelfEnrol, invitations) write
 // through the same functions.
 //
-// Times are Unix seconds, 0 for none. Ids and times are written into the statements as
-// literals (they are integers: they cannot carry SQL), text (roles, names) as bind parameters,
-// one per distinct value: SQLite's driver binds "$N" parameters in time quadratic in their
-// number, so a statement of 500 rows keeps to a handful of them.
+// Times are Unix seconds, 0 for none. Inserts go through store's bulk-write helper
+// (tx.InsertMany). Updates and deletes name their rows in a VALUES list or an IN list: ids and
+// times are written into the statements as literals (they are integers: they cannot carry
+// SQL), text (roles, names) as bind parameters, one per distinct value: SQLite's driver binds
+// "$N" parameters in time quadratic in their number, so a statement of 500 rows keeps to a
+// handful of them.
 
 // batchRows is how many rows one multi-row statement takes.
 const batchRows = 500
@@ -146,12 +148,11 @@ func statusOf(e EnrolRow) (string, error) {
 	return "", errs.FieldCode("status", "bad_enrolment_status")
 }
 
+// enrolInsert writes enrolments, skipping those whose method already enrols the person.
 var enrolInsert = store.Insert{Table: "course_enrolments",
-	Columns: []string{"course_id", "method_id", "user_id", "role", "status", "starts_at", "ends_at", "sync_run_id",
-		"created_at", "updated_at"},
-	Types: []store.ColType{store.Int, store.Int, store.Int, store.Text, store.Text, store.Int, store.Int, store.Int,
-		store.Int, store.Int},
-	Tail: "ON CONFLICT (method_id, user_id) DO NOTHING RETURNING id, method_id, user_id"}
+	Columns: []string{"course_id", "method_id", "user_id", "role", "status", "starts_at", "ends_at", "sync_run_id", "created_at", "updated_at"},
+	Types:   []store.ColType{store.Int, store.Int, store.Int, store.Text, store.Text, store.Int, store.Int, store.Int, store.Int, store.Int},
+	Tail:    `ON CONFLICT (method_id, user_id) DO NOTHING RETURNING id, method_id, user_id`}
 
 // EnrolManyTx inserts enrolments, skipping those whose method already enrols the person, and
 // returns the ones it added (with their ids). It writes through store.InsertMany: the same
@@ -165,19 +166,13 @@ func EnrolManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow
 		}
 		byKey[MethodUser{e.MethodID, e.UserID}] = i
 	}
-	opt := func(n int64) any {
-		if n == 0 {
-			return nil
-		}
-		return n
-	}
 	var added []EnrolRow
 	now := tx.Now.Unix()
 	err := tx.InsertMany(ctx, enrolInsert, len(list), func(i int, v []any) {
 		e := list[i]
 		st, _ := statusOf(e)
-		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] = e.CourseID, e.MethodID, e.UserID, e.Role, st,
-			opt(e.StartsAt), opt(e.EndsAt), opt(e.SyncRunID), now, now
+		v[0], v[1], v[2], v[3], v[4] = e.CourseID, e.MethodID, e.UserID, e.Role, st
+		v[5], v[6], v[7], v[8], v[9] = nullInt(e.StartsAt), nullInt(e.EndsAt), nullInt(e.SyncRunID), now, now
 	}, func(r store.Scanner) error {
 		var id int64
 		var k MethodUser
@@ -191,6 +186,14 @@ func EnrolManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow
 		return nil
 	})
 	return added, wrap(err, "course: enrol many")
+}
+
+// nullInt is n, or nil (NULL) for 0.
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
 }
 
 // SourceUpdate is what a synced source (the nightly sync) makes of enrolments it already
@@ -300,17 +303,37 @@ func RedateManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRo
 // UnenrolManyTx deletes the enrolments named by (MethodID, UserID, Role) and returns them as
 // they were. Whoever is no longer a participant leaves the course's groups too.
 func UnenrolManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
+	return unenrolMany(ctx, tx, list, false)
+}
+
+// UnenrolManualManyTx deletes, for each item, the enrolments of the person (UserID) in the
+// course (CourseID) with the role (Role) by any manual method, and returns them as they were.
+func UnenrolManualManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
+	return unenrolMany(ctx, tx, list, true)
+}
+
+// unenrolMany deletes the enrolments of list by (method, user, role), or by (course, user,
+// role) and any manual method of the course.
+func unenrolMany(ctx context.Context, tx *store.Tx, list []EnrolRow, manual bool) ([]EnrolRow, error) {
 	var gone []EnrolRow
 	err := inBatches(list, func(chunk []EnrolRow) error {
-		q := newValues(`DELETE FROM course_enrolments WHERE (method_id, user_id, role) IN (VALUES `)
+		key, tail := `method_id`, ``
+		if manual {
+			key, tail = `course_id`, ` AND method_id IN (SELECT id FROM course_methods WHERE type = 'manual' AND course_id = course_enrolments.course_id)`
+		}
+		q := newValues(`DELETE FROM course_enrolments WHERE (` + key + `, user_id, role) IN (VALUES `)
 		for _, e := range chunk {
 			q.row()
-			q.int(true, e.MethodID)
+			if manual {
+				q.int(true, e.CourseID)
+			} else {
+				q.int(true, e.MethodID)
+			}
 			q.int(false, e.UserID)
 			q.text(false, e.Role)
 			q.end()
 		}
-		q.add(`) RETURNING ` + enrolmentCols)
+		q.add(`)` + tail + ` RETURNING ` + enrolmentCols)
 		got, err := scanEnrolments(ctx, tx, q.String(), q.args...)
 		if err != nil {
 			return wrap(err, "course: unenrol many")
@@ -334,32 +357,6 @@ func UnenrolIDsTx(ctx context.Context, tx *store.Tx, ids []int64) (int, error) {
 		return leaveGroups(ctx, tx, got)
 	})
 	return total, err
-}
-
-// UnenrolManualManyTx deletes, for each item, the enrolments of the person (UserID) in the
-// course (CourseID) with the role (Role) by any manual method, and returns them as they were.
-func UnenrolManualManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow, error) {
-	var gone []EnrolRow
-	err := inBatches(list, func(chunk []EnrolRow) error {
-		q := newValues(`DELETE FROM course_enrolments WHERE (course_id, user_id, role) IN (VALUES `)
-		for _, e := range chunk {
-			q.row()
-			q.int(true, e.CourseID)
-			q.int(false, e.UserID)
-			q.text(false, e.Role)
-			q.end()
-		}
-		q.add(`)
-			AND method_id IN (SELECT id FROM course_methods WHERE type = 'manual' AND course_id = course_enrolments.course_id)
-			RETURNING ` + enrolmentCols)
-		got, err := scanEnrolments(ctx, tx, q.String(), q.args...)
-		if err != nil {
-			return wrap(err, "course: unenrol manual")
-		}
-		gone = append(gone, got...)
-		return leaveGroups(ctx, tx, got)
-	})
-	return gone, err
 }
 
 // leaveGroups takes the people of gone who are no longer enrolled in a course out of its
@@ -412,21 +409,18 @@ func enrolmentsByKey(ctx context.Context, tx *store.Tx, keys []MethodUser) ([]En
 	return out, wrap(err, "course: read enrolments")
 }
 
+var groupInsert = store.Insert{Table: "course_groups", Columns: []string{"course_id", "name", "created_at"},
+	Types: []store.ColType{store.Int, store.Text, store.Int}, Tail: `ON CONFLICT (course_id, name) DO NOTHING`}
+
 // EnsureGroupsTx creates the course groups of names that do not exist and returns the id of
 // every one named.
 func EnsureGroupsTx(ctx context.Context, tx *store.Tx, names []GroupName) (map[GroupName]int64, error) {
 	ids := make(map[GroupName]int64, len(names))
 	err := inBatches(names, func(chunk []GroupName) error {
-		q := newValues(`INSERT INTO course_groups (course_id, name, created_at) VALUES `)
-		for _, g := range chunk {
-			q.row()
-			q.int(true, g.CourseID)
-			q.text(false, g.Name)
-			q.int(false, tx.Now.Unix())
-			q.end()
-		}
-		q.add(` ON CONFLICT (course_id, name) DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, q.String(), q.args...); err != nil {
+		err := tx.InsertMany(ctx, groupInsert, len(chunk), func(i int, v []any) {
+			v[0], v[1], v[2] = chunk[i].CourseID, chunk[i].Name, tx.Now.Unix()
+		}, nil)
+		if err != nil {
 			return wrap(err, "course: ensure groups")
 		}
 		r := newValues(`SELECT id, course_id, name FROM course_groups WHERE (course_id, name) IN (VALUES `)
@@ -455,24 +449,22 @@ func EnsureGroupsTx(ctx context.Context, tx *store.Tx, names []GroupName) (map[G
 	return ids, err
 }
 
-var placeInsert = store.Insert{Table: "course_group_members",
-	Columns: []string{"course_group_id", "user_id", "method_id", "created_at"},
-	Types:   []store.ColType{store.Int, store.Int, store.Int, store.Int},
-	Tail:    "ON CONFLICT DO NOTHING RETURNING course_group_id, user_id, method_id"}
+var placeInsert = store.Insert{Table: "course_group_members", Columns: []string{"course_group_id", "user_id", "method_id", "created_at"},
+	Types: []store.ColType{store.Int, store.Int, store.Int, store.Int}, Tail: `ON CONFLICT DO NOTHING RETURNING course_group_id, user_id, method_id`}
 
 // PlaceManyTx puts people in course groups, skipping placements that exist, and returns the
 // ones it added.
 func PlaceManyTx(ctx context.Context, tx *store.Tx, list []Placement) ([]Placement, error) {
 	var added []Placement
-	now := tx.Now.Unix()
 	err := tx.InsertMany(ctx, placeInsert, len(list), func(i int, v []any) {
-		p := list[i]
-		v[0], v[1], v[2], v[3] = p.GroupID, p.UserID, p.MethodID, now
+		v[0], v[1], v[2], v[3] = list[i].GroupID, list[i].UserID, list[i].MethodID, tx.Now.Unix()
 	}, func(r store.Scanner) error {
 		var p Placement
-		err := r.Scan(&p.GroupID, &p.UserID, &p.MethodID)
+		if err := r.Scan(&p.GroupID, &p.UserID, &p.MethodID); err != nil {
+			return err
+		}
 		added = append(added, p)
-		return err
+		return nil
 	})
 	return added, wrap(err, "course: place many")
 }
@@ -480,42 +472,40 @@ func PlaceManyTx(ctx context.Context, tx *store.Tx, list []Placement) ([]Placeme
 // UnplaceManyTx takes people out of course groups, each placement named by group, person and
 // method, and returns how many it removed.
 func UnplaceManyTx(ctx context.Context, tx *store.Tx, list []Placement) (int, error) {
-	total := 0
-	err := inBatches(list, func(chunk []Placement) error {
-		q := newValues(`DELETE FROM course_group_members WHERE (course_group_id, user_id, method_id) IN (VALUES `)
-		for _, p := range chunk {
-			q.row()
-			q.int(true, p.GroupID)
-			q.int(false, p.UserID)
-			q.int(false, p.MethodID)
-			q.end()
-		}
-		q.add(`)`)
-		n, err := execCount(ctx, tx, q.String(), q.args...)
-		total += n
-		return wrap(err, "course: unplace many")
+	return unplace(ctx, tx, `course_group_id, user_id, method_id`, len(list), func(q *values, i int) {
+		q.int(true, list[i].GroupID)
+		q.int(false, list[i].UserID)
+		q.int(false, list[i].MethodID)
 	})
-	return total, err
 }
 
 // UnplaceByMethodManyTx takes the people out of every course group their method placed them
 // in, and returns how many placements it removed.
 func UnplaceByMethodManyTx(ctx context.Context, tx *store.Tx, list []MethodUser) (int, error) {
+	return unplace(ctx, tx, `method_id, user_id`, len(list), func(q *values, i int) {
+		q.int(true, list[i].MethodID)
+		q.int(false, list[i].UserID)
+	})
+}
+
+// unplace deletes the placements whose columns (cols) match one of n tuples that tuple writes.
+func unplace(ctx context.Context, tx *store.Tx, cols string, n int, tuple func(q *values, i int)) (int, error) {
 	total := 0
-	err := inBatches(list, func(chunk []MethodUser) error {
-		q := newValues(`DELETE FROM course_group_members WHERE (method_id, user_id) IN (VALUES `)
-		for _, k := range chunk {
+	for start := 0; start < n; start += batchRows {
+		q := newValues(`DELETE FROM course_group_members WHERE (` + cols + `) IN (VALUES `)
+		for i := start; i < min(start+batchRows, n); i++ {
 			q.row()
-			q.int(true, k.MethodID)
-			q.int(false, k.UserID)
+			tuple(q, i)
 			q.end()
 		}
 		q.add(`)`)
-		n, err := execCount(ctx, tx, q.String(), q.args...)
-		total += n
-		return wrap(err, "course: unplace many")
-	})
-	return total, err
+		c, err := execCount(ctx, tx, q.String(), q.args...)
+		if err != nil {
+			return total, wrap(err, "course: unplace many")
+		}
+		total += c
+	}
+	return total, nil
 }
 
 // EnsureSISMethodsTx gives every course of courseIDs a method of type sis named source (the
@@ -535,36 +525,21 @@ func EnsureSISMethodsTx(ctx context.Context, tx *store.Tx, source, removal strin
 			missing = append(missing, c)
 		}
 	}
-	err = inBatches(missing, func(chunk []int64) error {
-		q := newValues(`INSERT INTO course_methods (course_id, type, name, role, removal, created_at, updated_at) VALUES `)
-		for _, c := range chunk {
-			q.row()
-			q.int(true, c)
-			q.add(`, 'sis', `)
-			q.text(true, source)
-			q.add(`, 'student', `)
-			q.text(true, removal)
-			q.int(false, tx.Now.Unix())
-			q.int(false, tx.Now.Unix())
-			q.end()
+	err = tx.InsertMany(ctx, sisMethodInsert, len(missing), func(i int, v []any) {
+		v[0], v[1], v[2], v[3], v[4], v[5], v[6] = missing[i], SIS, source, Student, removal, tx.Now.Unix(), tx.Now.Unix()
+	}, func(r store.Scanner) error {
+		var id, c int64
+		if err := r.Scan(&id, &c); err != nil {
+			return err
 		}
-		q.add(` RETURNING id, course_id`)
-		rows, err := tx.QueryContext(ctx, q.String(), q.args...)
-		if err != nil {
-			return wrap(err, "course: add sis methods")
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, c int64
-			if err := rows.Scan(&id, &c); err != nil {
-				return wrap(err, "course: add sis methods")
-			}
-			methods[c] = id
-		}
-		return wrap(rows.Err(), "course: add sis methods")
+		methods[c] = id
+		return nil
 	})
-	return methods, err
+	return methods, wrap(err, "course: add sis methods")
 }
+
+var sisMethodInsert = store.Insert{Table: "course_methods", Columns: []string{"course_id", "type", "name", "role", "removal", "created_at", "updated_at"},
+	Types: []store.ColType{store.Int, store.Text, store.Text, store.Text, store.Text, store.Int, store.Int}, Tail: `RETURNING id, course_id`}
 
 // SISMethods returns the methods of type sis named source, by course (course id → method id).
 func SISMethods(ctx context.Context, q store.Querier, source string) (map[int64]int64, error) {

@@ -185,10 +185,11 @@ func participants(ctx context.Context, db *store.DB, courseID int64, f Participa
 	}
 	for rows.Next() {
 		var (
-			p  Participant
-			st int
+			p      Participant
+			st     int
+			access sql.NullInt64
 		)
-		if err := rows.Scan(&p.UserID, &st, &total); err != nil {
+		if err := rows.Scan(&p.UserID, &st, &p.Username, &p.Email, &p.FirstName, &p.LastName, &access, &total); err != nil {
 			return nil, wrap(err, "course: participants")
 		}
 		if skip > 0 {
@@ -196,6 +197,7 @@ func participants(ctx context.Context, db *store.DB, courseID int64, f Participa
 			continue
 		}
 		p.Status = [...]string{Suspended, NotCurrent, Active}[st]
+		p.LastAccess = store.NullTime(access)
 		byID[p.UserID] = len(page.Items)
 		page.Items = append(page.Items, p)
 	}
@@ -215,8 +217,10 @@ func participants(ctx context.Context, db *store.DB, courseID int64, f Participa
 	if len(page.Items) == 0 {
 		return page, nil
 	}
-	if err := fillPeople(ctx, db, courseID, page.Items, byID); err != nil {
-		return nil, err
+	if !wideList(f) {
+		if err := fillPeople(ctx, db, page.Items, courseID, byID); err != nil {
+			return nil, err
+		}
 	}
 	if err := hideIdentity(ctx, db, courseID, page.Items, seen); err != nil {
 		return nil, err
@@ -227,19 +231,20 @@ func participants(ctx context.Context, db *store.DB, courseID int64, f Participa
 	return page, nil
 }
 
-// fillPeople reads the names, addresses and last access of the listed people: the list query
-// only finds and orders them, so that these columns are read for the page alone.
-func fillPeople(ctx context.Context, db *store.DB, courseID int64, items []Participant, byID map[int64]int) error {
+// wideList tells whether the list query reads the people's names, addresses and last access
+// itself (every row, or long pages) rather than fillPeople.
+func wideList(f ParticipantFilter) bool { return f.Limit == All || f.Limit > 500 }
+
+// fillPeople reads the names, addresses and last access of the people of a page (at most a
+// few hundred): the list query only finds and orders them.
+func fillPeople(ctx context.Context, db *store.DB, items []Participant, courseID int64, byID map[int64]int) error {
 	args := []any{courseID}
-	in := `u.id IN (SELECT user_id FROM course_enrolments WHERE course_id = $1)`
-	if len(items) <= 500 {
-		for _, p := range items {
-			args = append(args, p.UserID)
-		}
-		in = `u.id IN (` + store.Placeholders(2, len(items)) + `)`
+	for _, p := range items {
+		args = append(args, p.UserID)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT u.id, u.username, u.email, u.first_name, u.last_name, a.last_access_at
-		FROM users u LEFT JOIN course_access a ON a.course_id = $1 AND a.user_id = u.id WHERE `+in, args...)
+		FROM users u LEFT JOIN course_access a ON a.course_id = $1 AND a.user_id = u.id
+		WHERE u.id IN (`+store.Placeholders(2, len(items))+`)`, args...)
 	if err != nil {
 		return wrap(err, "course: participants people")
 	}
@@ -448,11 +453,16 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 		// SQLite's window count costs more than its second query.
 		total = `, count(*) OVER ()`
 	}
-	listAccess := ""
-	if needAccess || f.Sort == "lastaccess" {
+	// A page reads the people's names, addresses and last access for its rows alone
+	// (fillPeople); every row (an export) reads them here, in one pass.
+	listAccess, cols := "", `, '', '', '', '', CAST(NULL AS BIGINT)`
+	if wideList(f) {
+		cols = `, u.username, u.email, u.first_name, u.last_name, a.last_access_at`
+	}
+	if needAccess || f.Sort == "lastaccess" || wideList(f) {
 		listAccess = accessJoin
 	}
-	list = cte + `SELECT p.user_id, p.st` + total + `
+	list = cte + `SELECT p.user_id, p.st` + cols + total + `
 		FROM p JOIN users u ON u.id = p.user_id` + listAccess + join + filter + ` ORDER BY ` + order
 	// Every row (All) from an offset is skipped in Go (participants): LIMIT is needed before
 	// OFFSET on SQLite and cannot say "no limit" the same way on PostgreSQL.
