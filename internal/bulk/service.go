@@ -336,8 +336,11 @@ func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot
 			n := min(s.db.Dialect.InSize(), len(keys))
 			in, args := s.db.Dialect.In(1, keys[:n])
 			keys = keys[n:]
+			// "+deleted_at": SQLite's planner would otherwise answer an IN list on email_norm or
+			// idnumber through users_live (deleted_at, id), reading every live account for each
+			// lookup (quadratic over an import); the unary plus keeps that index out of it.
 			err := scanAll(ctx, q, `SELECT id, username, email, first_name, last_name, language, idnumber, status, auth,
-				custom_fields FROM users WHERE deleted_at IS NULL AND `+col+in, args, func(r rowScanner) error {
+				custom_fields FROM users WHERE +deleted_at IS NULL AND `+col+in, args, func(r rowScanner) error {
 				var u Existing
 				var custom string
 				if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Language, &u.IDNumber, &u.Status,
