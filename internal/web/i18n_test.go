@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster/internal/i18n"
+	"roster/internal/web/locales"
 )
 
 // TestCatalogComplete fails on any key missing from a language, and on any key that a
@@ -22,6 +25,30 @@ func TestCatalogComplete(t *testing.T) {
 			for k := range c[a] {
 				if _, ok := c[b][k]; !ok {
 					t.Errorf("key %q is in %s but missing in %s", k, a, b)
+				}
+			}
+		}
+	}
+	// Every language names the same parameters: a French "{e-mail}" where English says
+	// "{email}" would show the placeholder itself.
+	holes := regexp.MustCompile(`(?:^|[^$])\{([^{}\s]+)\}`)
+	all, err := i18n.Load(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range all.Keys("en") {
+		want := map[string]bool{}
+		for _, s := range all.Texts("en", k) {
+			for _, m := range holes.FindAllStringSubmatch(s, -1) {
+				want[m[1]] = true
+			}
+		}
+		for _, lang := range Languages[1:] {
+			for _, s := range all.Texts(lang, k) {
+				for _, m := range holes.FindAllStringSubmatch(s, -1) {
+					if !want[m[1]] {
+						t.Errorf("%s %q names {%s}, which English does not", lang, k, m[1])
+					}
 				}
 			}
 		}
