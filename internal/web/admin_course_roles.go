@@ -65,7 +65,7 @@ func (w *Web) adminCourseRoleCreate(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	in := course.Role{Shortname: formValue(r, "shortname"), Name: formValue(r, "name"), BaseRole: formValue(r, "base_role"),
@@ -92,7 +92,7 @@ func (w *Web) adminRoleMapSet(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	in := course.RoleMapping{Name: formValue(r, "map_name"), Role: formValue(r, "map_role")}

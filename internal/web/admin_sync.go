@@ -127,11 +127,11 @@ func (w *Web) adminSyncSave(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	if w.SIS == nil {
-		http.Error(rw, "no sync service", http.StatusForbidden)
+		w.forbidden(rw, r)
 		return
 	}
 	in := syncForm(r)
@@ -158,12 +158,12 @@ func (w *Web) adminSyncDelete(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	name := r.PathValue("name")
 	if w.SIS == nil {
-		http.Error(rw, "no sync service", http.StatusForbidden)
+		w.forbidden(rw, r)
 		return
 	}
 	if err := w.SIS.Delete(r.Context(), name); err != nil {
@@ -181,12 +181,12 @@ func (w *Web) adminSyncRun(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	name := r.PathValue("name")
 	if w.SIS == nil {
-		http.Error(rw, "no sync service", http.StatusForbidden)
+		w.forbidden(rw, r)
 		return
 	}
 	rep, err := w.SIS.RunNow(r.Context(), name, r.PostFormValue("dry") != "")

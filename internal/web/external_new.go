@@ -62,7 +62,7 @@ func (w *Web) externalSubmit(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	d := &externalData{FirstName: formValue(r, "first_name"), LastName: formValue(r, "last_name"),

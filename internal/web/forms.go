@@ -48,6 +48,20 @@ func formValue(r *http.Request, name string) string { return strings.TrimSpace(r
 
 // showError puts a service error on the page: each field's message beside its field, the
 // rest at the top. It returns the HTTP status to answer with.
+// badForm answers a form that cannot be read (too large, malformed), in the person's language.
+func (w *Web) badForm(rw http.ResponseWriter, r *http.Request) {
+	p := w.page(rw, r, "error.bad_form_title")
+	p.Error = p.L.T("error.bad_form")
+	w.render(rw, r, http.StatusBadRequest, "message", p)
+}
+
+// forbidden answers a page the person may not open, in their language.
+func (w *Web) forbidden(rw http.ResponseWriter, r *http.Request) {
+	p := w.page(rw, r, "error.forbidden_title")
+	p.Error = p.L.T("error.forbidden")
+	w.render(rw, r, http.StatusForbidden, "message", p)
+}
+
 func showError(p *Page, err error) int {
 	e := errs.As(err)
 	if e.Code == errs.Internal {

@@ -53,6 +53,28 @@ func TestCatalogComplete(t *testing.T) {
 			}
 		}
 	}
+	// A French entry written like the English one is English left over, unless each of its
+	// words is also French.
+	shared := map[string]bool{}
+	for _, w := range strings.Fields("Action Administration CAS Connect CSV Date Description English Excel Format Français " +
+		"Import Imports Invitation Invitations JSON LibreOffice ODS OpenID Options Participants SCIM Sources XLSX date " +
+		"import invitation minute minutes participant participants public site") {
+		shared[w] = true
+	}
+	words := regexp.MustCompile(`\pL+`)
+	for _, k := range all.Keys("fr") {
+		if strings.Join(all.Texts("fr", k), "|") != strings.Join(all.Texts("en", k), "|") {
+			continue
+		}
+		for _, s := range all.Texts("fr", k) {
+			for _, w := range words.FindAllString(regexp.MustCompile(`%(\[\d\])?[a-z]`).ReplaceAllString(s, " "), -1) {
+				if !shared[w] {
+					t.Errorf("fr %q is the English text %q", k, s)
+					break
+				}
+			}
+		}
+	}
 	used := map[string]string{}
 	inTemplates := regexp.MustCompile(`\.L\.T "([^"]+)"`)
 	fs.WalkDir(templateFS, "templates", func(path string, d fs.DirEntry, err error) error {

@@ -132,7 +132,7 @@ func (w *Web) inviteSubmit(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	d := &inviteFormData{Emails: r.PostFormValue("emails"), Language: formValue(r, "language"),
@@ -168,7 +168,7 @@ func (w *Web) inviteAddExisting(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	d := &inviteFormData{Custom: map[string]string{}}

@@ -113,7 +113,7 @@ func (w *Web) ssoCAS(rw http.ResponseWriter, r *http.Request) {
 // itself, not from a browser) and ends the session its ticket opened.
 func (w *Web) ssoCASLogout(rw http.ResponseWriter, r *http.Request) {
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	err := w.SSO.SingleLogout(r.Context(), r.PathValue("slug"), r.PostFormValue("logoutRequest"))

@@ -248,13 +248,13 @@ func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name s
 	t, ok := w.pages[name]
 	if !ok {
 		w.log.Error("web: no such template", "name", name)
-		http.Error(rw, "internal error", http.StatusInternalServerError)
+		http.Error(rw, p.L.T("error.internal"), http.StatusInternalServerError)
 		return
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		w.log.Error("web: render", "template", name, "err", err)
-		http.Error(rw, "internal error", http.StatusInternalServerError)
+		http.Error(rw, p.L.T("error.internal"), http.StatusInternalServerError)
 		return
 	}
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
