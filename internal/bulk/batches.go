@@ -83,7 +83,7 @@ func (s *Service) Batch(ctx context.Context, id int64) (*Batch, error) {
 	}
 	b, err := scanBatch(s.db.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM import_batches WHERE id = $1`, id))
 	if store.IsNoRows(err) {
-		return nil, errs.New(errs.NotFound, "import batch %d not found", id)
+		return nil, errs.Coded(errs.NotFound, "import_not_found", errs.P{"batch": id})
 	}
 	return b, errs.Wrap(err, "bulk: batch")
 }

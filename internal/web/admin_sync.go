@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/i18n"
 	"roster/internal/sis"
 )
 
@@ -59,7 +60,8 @@ func (w *Web) adminSync(rw http.ResponseWriter, r *http.Request) {
 	case q.Get("deleted") != "":
 		p.Notice = p.L.T("sync.deleted", q.Get("deleted"))
 	case q.Get("ran") != "":
-		p.Notice = p.L.T("sync.ran", q.Get("ran"))
+		n := func(k string) int { v, _ := strconv.Atoi(q.Get(k)); return v }
+		p.Notice = p.L.T("sync.ran", q.Get("ran"), n("added"), n("changed"), n("removed"))
 	case q.Get("failed") != "":
 		p.Error = p.L.T("sync.failed", q.Get("failed"))
 	}
@@ -83,7 +85,7 @@ func (w *Web) syncRender(rw http.ResponseWriter, r *http.Request, p *Page, d *sy
 		return
 	}
 	for _, run := range runs {
-		v := syncRunView{RunRecord: run, Duration: (time.Duration(run.DurationMS) * time.Millisecond).String()}
+		v := syncRunView{RunRecord: run, Duration: i18n.Duration(p.L.Lang, time.Duration(run.DurationMS)*time.Millisecond)}
 		var rep struct {
 			Skipped      []sis.Issue `json:"skipped"`
 			SkippedTotal int         `json:"skipped_total"`
@@ -201,5 +203,8 @@ func (w *Web) adminSyncRun(rw http.ResponseWriter, r *http.Request) {
 		w.render(rw, r, showError(p, err), "message", p)
 		return
 	}
-	http.Redirect(rw, r, "/admin/sync?ran="+url.QueryEscape(name+": "+rep.Summary())+"#runs", http.StatusSeeOther)
+	// The notice is written by the page in the reader's language: the redirect carries numbers.
+	q := url.Values{"ran": {name}, "added": {strconv.Itoa(rep.Added)}, "changed": {strconv.Itoa(rep.Changed)},
+		"removed": {strconv.Itoa(rep.Removed)}}
+	http.Redirect(rw, r, "/admin/sync?"+q.Encode()+"#runs", http.StatusSeeOther)
 }

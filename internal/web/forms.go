@@ -29,15 +29,21 @@ var dateFields = []string{"starts_at", "ends_at", "delete_at"}
 
 var dayMonthYear = regexp.MustCompile(`^(\d{1,2})/(\d{1,2})/(\d{4})$`)
 
+// isoDate is v as yyyy-mm-dd when it was typed as dd/mm/yyyy, else v as it is.
+func isoDate(v string) string {
+	if m := dayMonthYear.FindStringSubmatch(strings.TrimSpace(v)); m != nil {
+		return fmt.Sprintf("%s-%02s-%02s", m[3], m[2], m[1])
+	}
+	return v
+}
+
 // isoDates rewrites the date fields typed as dd/mm/yyyy as yyyy-mm-dd, the form the handlers
 // read; other values are left for the handlers to refuse.
 func isoDates(r *http.Request) {
 	for _, name := range dateFields {
 		for _, form := range []url.Values{r.PostForm, r.Form} {
 			if v := strings.TrimSpace(form.Get(name)); v != "" {
-				if m := dayMonthYear.FindStringSubmatch(v); m != nil {
-					form.Set(name, fmt.Sprintf("%s-%02s-%02s", m[3], m[2], m[1]))
-				}
+				form.Set(name, isoDate(v))
 			}
 		}
 	}

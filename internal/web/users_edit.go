@@ -95,6 +95,9 @@ func (w *Web) adminUserSave(rw http.ResponseWriter, r *http.Request) {
 	}
 	for _, f := range fields {
 		up.CustomFields[f.Key] = formValue(r, "cf_"+f.Key)
+		if f.Kind == account.FieldDate {
+			up.CustomFields[f.Key] = isoDate(up.CustomFields[f.Key])
+		}
 	}
 	if v := formValue(r, "delete_at"); v == "" {
 		up.ClearDeleteAt = true
