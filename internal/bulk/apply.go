@@ -505,7 +505,7 @@ func (s *Service) unenrol(ctx context.Context, tx *store.Tx, a *applied, e Plann
 	}
 	if len(list) == 0 {
 		a.plan.Action = ActSkip
-		a.plan.Row.note("not enrolled in %s as %s by a manual method", e.Course, e.Role)
+		a.plan.Row.note("", "import_not_enrolled_manual", errs.P{"course": e.Course, "role": e.Role})
 		return nil
 	}
 	for _, g := range list {
@@ -519,19 +519,30 @@ func (s *Service) unenrol(ctx context.Context, tx *store.Tx, a *applied, e Plann
 
 // recordRows writes the batch's import_rows, many rows per statement (see rowsPer).
 func (s *Service) recordRows(ctx context.Context, tx *store.Tx, batchID int64, done []*applied) error {
-	per := rowsPer(tx.Dialect, 3)
+	per := rowsPer(tx.Dialect, 4)
 	for len(done) > 0 {
 		chunk := done[:min(per, len(done))]
 		done = done[len(chunk):]
-		q := newBuf(tx.Dialect, `INSERT INTO import_rows (batch_id, line, action, user_id, group_id, before, message) VALUES `)
+		q := newBuf(tx.Dialect, `INSERT INTO import_rows (batch_id, line, action, user_id, group_id, before, message, codes) VALUES `)
 		for i, a := range chunk {
 			var msg []string
+			var coded []errs.Stored
 			for _, e := range a.plan.Errors {
 				msg = append(msg, strings.TrimSpace(e.Field+": "+e.Message))
+				coded = append(coded, errs.Stored{Field: e.Field, Code: e.Code, Params: e.Params, Message: e.Message})
 			}
 			msg = append(msg, a.plan.Row.Notes...)
+			coded = append(coded, a.plan.Row.Remarks...)
+			codes := ""
+			if len(coded) > 0 {
+				b, err := json.Marshal(coded)
+				if err != nil {
+					return errs.Wrap(err, "bulk: row codes")
+				}
+				codes = string(b)
+			}
 			q.tuple(i == 0, batchID, a.plan.Row.Line, a.plan.Action, bigint{nullID(a.userID)}, bigint{nullID(a.groupID)}, a.before,
-				strings.Join(msg, "\n"))
+				strings.Join(msg, "\n"), codes)
 		}
 		if _, err := q.exec(ctx, tx); err != nil {
 			return errs.Wrap(err, "bulk: record rows")

@@ -342,7 +342,7 @@ func (p *groups) Next() (*Row, error) {
 		g.Private = !b
 	}
 	if v := p.get(rec, "theme"); v != "" {
-		row.note("theme: ignored (Roster has no use for it)")
+		row.note("theme", "import_column_ignored")
 	}
 	row.Group = g
 	return row, nil

@@ -202,7 +202,7 @@ func planMethod(p *Plan, snap *Snapshot, seen *Seen) {
 			p.fail("role", "unknown_course_role", errs.P{"role": m.RoleName})
 		}
 	} else if m.RoleName != "" && m.Op == OpAdd {
-		p.Row.note("role: not used: a meta link keeps each person's role from the linked course")
+		p.Row.note("role", "import_meta_role_unused")
 	}
 	if len(p.Errors) > 0 {
 		return
@@ -246,7 +246,7 @@ func planMethod(p *Plan, snap *Snapshot, seen *Seen) {
 		st.present, st.enabled, st.line = true, !m.Disabled, p.Row.Line
 		p.Action = ActCreate
 		if m.Disabled {
-			p.Row.note("created disabled: its people are suspended")
+			p.Row.note("", "import_method_created_disabled")
 		}
 	case OpUpdate:
 		if !st.present {
@@ -255,7 +255,7 @@ func planMethod(p *Plan, snap *Snapshot, seen *Seen) {
 		}
 		if st.enabled == !m.Disabled {
 			p.Action = ActSkip
-			p.Row.note("unchanged: already %s", map[bool]string{true: "enabled", false: "disabled"}[st.enabled])
+			p.Row.note("", map[bool]string{true: "import_method_already_enabled", false: "import_method_already_disabled"}[st.enabled])
 			return
 		}
 		st.enabled = !m.Disabled
