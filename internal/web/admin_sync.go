@@ -26,6 +26,9 @@ type syncRunView struct {
 	Courses      int
 	SkippedTotal int
 	SkippedRows  []sis.Issue
+	// MessageCode is the run's message as a code (runs recorded before codes have none).
+	MessageCode   string
+	MessageParams errs.P
 }
 
 type syncData struct {
@@ -92,9 +95,12 @@ func (w *Web) syncRender(rw http.ResponseWriter, r *http.Request, p *Page, d *sy
 			Kept         int         `json:"kept"`
 			Created      int         `json:"created"`
 			Courses      int         `json:"courses_created"`
+			Code         string      `json:"message_code"`
+			Params       errs.P      `json:"message_params"`
 		}
 		if json.Unmarshal(run.Report, &rep) == nil {
 			v.SkippedRows, v.SkippedTotal, v.Kept, v.Created, v.Courses = rep.Skipped, rep.SkippedTotal, rep.Kept, rep.Created, rep.Courses
+			v.MessageCode, v.MessageParams = rep.Code, rep.Params
 		}
 		d.Runs = append(d.Runs, v)
 	}
