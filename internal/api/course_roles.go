@@ -94,7 +94,7 @@ func (a *API) roleMapSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Role == "" {
-		a.problem(w, r, errs.Field("role", "choose a role (DELETE removes the name)"))
+		a.problem(w, r, errs.FieldCode("role", "api_role_name_role"))
 		return
 	}
 	if err := a.Courses.SetRoleMapping(r.Context(), r.PathValue("name"), in.Role); err != nil {

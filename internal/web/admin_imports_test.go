@@ -181,7 +181,7 @@ func TestImportPages(t *testing.T) {
 	want(get(admin, "/admin/imports"), 200, `name="update_passwords"`, "Update the passwords of existing accounts")
 	want(get(admin, "/admin/imports?lang=fr"), 200, "Mettre à jour les mots de passe des comptes existants")
 	body = want(multi(admin, map[string]string{"format": "moodle", "mode": "update_only", "update_passwords": "1"},
-		"username,password\nada@example.org,Correct-Horse-Battery-9\n"), 200, "password: will be changed",
+		"username,password\nada@example.org,Correct-Horse-Battery-9\n"), 200, "<code>password</code>\u00a0: sera changé", // the page is French since ?lang=fr
 		`name="update_passwords" value="1" checked`)
 	if strings.Contains(body, "Correct-Horse") {
 		t.Fatal("the preview shows the password")
