@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/i18n"
 )
 
 // Moodle's standard user fields that Roster accepts but has no use for: reported per row as
@@ -191,7 +192,7 @@ func (m *moodle) Next() (*Row, error) {
 	if v, ok := m.get(rec, "lang"); ok && v != "" {
 		u.Set["lang"] = true
 		lang, _, _ := strings.Cut(strings.ToLower(v), "_")
-		if lang != "en" && lang != "fr" {
+		if !i18n.Supported(lang) {
 			row.addErr("lang", "language_unavailable", errs.P{"value": v})
 		}
 		u.Language = lang

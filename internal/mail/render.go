@@ -23,7 +23,7 @@ import (
 var templateFS embed.FS
 
 // languages are the languages every template exists in; the first is the fallback.
-var languages = []string{"en", "fr"}
+var languages = i18n.Languages
 
 // spec is what a template needs from Message.Data.
 type spec struct {
