@@ -95,7 +95,9 @@ func TestCatalogComplete(t *testing.T) {
 		}
 		b, _ := os.ReadFile(f)
 		for _, m := range inGo.FindAllStringSubmatch(string(b), -1) {
-			used[m[1]] = f
+			if !strings.HasSuffix(m[1], ".") { // a prefix: "imports.action." + action
+				used[m[1]] = f
+			}
 		}
 	}
 	if len(used) < 20 {
