@@ -80,6 +80,7 @@ func (a *API) Routes(mux httpx.Router) {
 	mux.HandleFunc("DELETE /api/v1/courses/{id}/methods/{method_id}", a.methodDelete)
 	mux.HandleFunc("GET /api/v1/course-roles", a.courseRoleList)
 	mux.HandleFunc("POST /api/v1/course-roles", a.courseRoleCreate)
+	mux.HandleFunc("PATCH /api/v1/course-roles/{shortname}", a.courseRoleUpdate)
 	mux.HandleFunc("GET /api/v1/course-role-map", a.roleMapList)
 	mux.HandleFunc("PUT /api/v1/course-role-map/{name}", a.roleMapSet)
 	mux.HandleFunc("DELETE /api/v1/course-role-map/{name}", a.roleMapDelete)

@@ -77,6 +77,10 @@ func TestNoEnglishOnFrenchAdminPages(t *testing.T) {
 		done("/admin/profile-fields", f)
 	}
 
+	// A course role of the site's, named in both languages.
+	done("/admin/course-roles", url.Values{"shortname": {"secretariat"}, "name": {"Secrétariat"}, "name_fr": {"Secrétariat pédagogique"},
+		"name_en": {"Office"}, "base_role": {"non_editing_teacher"}})
+
 	// A sign-in provider and a connected platform.
 	code, body, _ := r.call(admin, "POST", "/admin/sso/new", url.Values{"kind": {"cas"}, "slug": {"ent"}, "name": {"ENT de l’université"},
 		"cas_url": {"https://cas.univ.test/cas"}, "enabled": {"1"}, "rules": {"eduPersonAffiliation=staff -> LYON trainer"}})
@@ -151,7 +155,7 @@ func TestNoEnglishOnFrenchAdminPages(t *testing.T) {
 		"lpetit", "rf", "UE5", "UE9", "Langue vivante : anglais", "Agence de Lyon", "LYON", "INCONNU", "Anne", "Leroy", "Marc", "Blanc",
 		"Zoé", "Morel", "personnes.txt", "Faculté", "faculte", "Site de rattachement", "site", "Lyon", "Paris", "Date d’entrée", "entree",
 		"ENT de l’université", "ent", "Moodle de l’université", "nuit", "fantome", "inscriptions.csv", path, "Europe/Paris",
-		"eduPersonAffiliation=staff -> LYON trainer", "openid", "profile", "email", "Droit", "Lune", "pas-une-url")
+		"eduPersonAffiliation=staff -> LYON trainer", "openid", "profile", "email", "Droit", "Lune", "pas-une-url", "secretariat", "Secrétariat", "Secrétariat pédagogique", "Office", "Scolarité", "Chef")
 	check := func(what, body string) {
 		t.Helper()
 		if !strings.Contains(body, `<html lang="fr">`) {
@@ -195,6 +199,9 @@ func TestNoEnglishOnFrenchAdminPages(t *testing.T) {
 			"rules": {"n’importe quoi"}}, ""},
 		{"POST", "/admin/sso/" + id(ssoID), url.Values{"kind": {"cas"}, "slug": {"ent"}, "name": {""}, "cas_url": {"pas-une-url"}}, ""},
 		{"POST", "/admin/oidc-clients", url.Values{"name": {""}, "redirect_uris": {"pas-une-url"}}, ""},
+		{"POST", "/admin/course-roles/secretariat/names", url.Values{"name": {""}}, "secretariat"},
+		{"POST", "/admin/course-roles/teacher/names", url.Values{"name": {"Chef"}}, "prédéfini"},
+		{"POST", "/admin/course-roles/secretariat/names", url.Values{"name": {"Secrétariat"}, "name_fr": {"Scolarité"}}, "Scolarité"},
 		{"POST", "/admin/profile-fields", url.Values{"key": {"faculte"}, "label": {"Faculté"}, "kind": {"text"}}, ""},
 		{"POST", "/admin/sync", url.Values{"name": {"nuit"}, "kind": {"csv"}, "location": {""}, "schedule": {"0 25 * * *"}}, ""},
 	} {

@@ -140,6 +140,7 @@ func (w *Web) Routes(mux httpx.Router) {
 	mux.HandleFunc("GET /admin/course-roles", w.adminCourseRoles)
 	mux.HandleFunc("POST /admin/course-roles", w.adminCourseRoleCreate)
 	mux.HandleFunc("POST /admin/course-roles/map", w.adminRoleMapSet)
+	mux.HandleFunc("POST /admin/course-roles/{shortname}/names", w.adminCourseRoleNames)
 	mux.HandleFunc("GET /admin/oidc-clients", w.adminOIDCClients)
 	mux.HandleFunc("POST /admin/oidc-clients", w.adminOIDCClientCreate)
 	mux.HandleFunc("POST /admin/oidc-clients/{id}", w.adminOIDCClientSave)
