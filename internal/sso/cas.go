@@ -129,11 +129,11 @@ type samlLogoutRequest struct {
 func parseLogoutRequest(body string) (string, error) {
 	var r samlLogoutRequest
 	if err := xml.Unmarshal([]byte(body), &r); err != nil {
-		return "", errs.New(errs.Invalid, "logoutRequest is not a SAML LogoutRequest: %v", err)
+		return "", errs.Coded(errs.Invalid, "sso_logout_malformed", errs.P{"detail": err.Error()})
 	}
 	ticket := strings.TrimSpace(r.SessionIndex)
 	if ticket == "" {
-		return "", errs.New(errs.Invalid, "logoutRequest has no SessionIndex")
+		return "", errs.Coded(errs.Invalid, "sso_logout_no_session")
 	}
 	return ticket, nil
 }
