@@ -220,7 +220,7 @@ func TestNoEnglishOnFrenchAdminPages(t *testing.T) {
 
 	// Every page, as each role: what they may see, and the refusals, are French.
 	pages := []string{"/", "/login", "/password/forgot", "/courses", "/courses/" + id(cours.ID), "/courses/" + id(cours.ID) + "/participants",
-		"/groups", "/groups/" + id(agence.ID), "/groups/" + id(agence.ID) + "/delete", "/groups/" + id(agence.ID) + "/members/add?logins=lpetit",
+		"/courses/" + id(cours.ID) + "/invitations", "/courses/" + id(cours.ID) + "/methods", "/groups", "/groups/" + id(agence.ID), "/groups/" + id(agence.ID) + "/delete", "/groups/" + id(agence.ID) + "/members/add?logins=lpetit",
 		"/invitations", "/invitations/new", "/external/new", "/admin/users", "/admin/users/" + id(etu.ID),
 		"/admin/users/" + id(etu.ID) + "/delete", "/admin/profile-fields", "/admin/settings", "/admin/billing", "/admin/mail",
 		"/admin/audit", "/admin/imports", batch, batch + "/undo", "/admin/course-roles", "/admin/oidc-clients", "/admin/sync",

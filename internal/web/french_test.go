@@ -145,7 +145,7 @@ func TestNoEnglishOnFrenchPages(t *testing.T) {
 		"Paul", "Girard", "direction", "jmartin", "lpetit", "rf", "UE5", "Langue vivante : anglais", "Siège",
 		"Agence de Lyon", "inconnu", "jeton-inconnu", "Mauvais Nom", "empereur", "couleur", "1x", "Lune/Tranquillité",
 		"pas-une-adresse", "sans-arobase", "a@b", "Ann", "Lee", "Bob", "Durand", "UPdago", "Séance de jeudi",
-		"La séance de jeudi a lieu en salle 12.", "Europe/Paris")
+		"La séance de jeudi a lieu en salle 12.", "Europe/Paris", "Libre", "clé", "marie@univ.test")
 	id := func(n int64) string { return fmt.Sprint(n) }
 	type visit struct {
 		as     *account.User

@@ -58,6 +58,13 @@ func newFrenchCheck(t *testing.T, data ...string) *frenchCheck {
 				seen[p] = true
 				fc.known = append(fc.known, p)
 				pieces++
+				// A message put at the head of a sentence starts with a capital.
+				if r, n := utf8.DecodeRuneInString(p); unicode.IsLower(r) {
+					if c := string(unicode.ToUpper(r)) + p[n:]; !seen[c] {
+						seen[c] = true
+						fc.known = append(fc.known, c)
+					}
+				}
 			}
 		}
 	}
