@@ -334,12 +334,11 @@ func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot
 	byID := map[int64]bool{}
 	load := func(col string, keys []string) error {
 		for len(keys) > 0 {
-			n := min(lookupSize(s.db.Dialect), len(keys))
-			sq := newBuf(s.db.Dialect, `SELECT id, username, email, first_name, last_name, language, idnumber, status, auth,
-				custom_fields FROM users WHERE deleted_at IS NULL AND `+col)
-			sq.in(keys[:n])
+			n := min(s.db.Dialect.InSize(), len(keys))
+			in, args := s.db.Dialect.In(1, keys[:n])
 			keys = keys[n:]
-			err := scanAll(ctx, q, sq.String(), sq.argv(), func(r rowScanner) error {
+			err := scanAll(ctx, q, `SELECT id, username, email, first_name, last_name, language, idnumber, status, auth,
+				custom_fields FROM users WHERE deleted_at IS NULL AND `+col+in, args, func(r rowScanner) error {
 				var u Existing
 				var custom string
 				if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Language, &u.IDNumber, &u.Status,

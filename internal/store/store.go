@@ -130,7 +130,8 @@ type Tx struct {
 	*sql.Tx
 	Dialect     Dialect
 	Now         time.Time
-	Key         *secret.Key // the database's Key
+	Key         *secret.Key          // the database's Key
+	stmts       map[string]*sql.Stmt // InsertMany's statements, prepared in the transaction
 	afterCommit []func()
 }
 
