@@ -397,7 +397,7 @@ func (s *Service) applyMethod(ctx context.Context, plan *Plan, batchID int64) er
 	}
 	err := s.db.QueryRowContext(ctx, q+` ORDER BY id LIMIT 1`, args...).Scan(&id, &enabled)
 	if store.IsNoRows(err) {
-		return errs.Field("metacohort", "the course has no such method")
+		return errs.FieldCode("metacohort", "no_such_method")
 	}
 	if err != nil {
 		return errs.Wrap(err, "bulk: find method")

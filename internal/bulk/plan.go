@@ -58,19 +58,19 @@ func (o *Options) normalize() error {
 		o.Format = FormatMoodle
 	}
 	if !slices.Contains(Formats, o.Format) {
-		return errs.Field("format", "unknown format %q (%s)", o.Format, strings.Join(Formats, ", "))
+		return errs.FieldCode("format", "import_unknown_format", errs.P{"value": o.Format, "formats": strings.Join(Formats, ", ")})
 	}
 	switch o.UserField {
 	case "", UserUsername, UserEmail, UserIDNumber:
 	default:
-		return errs.Field("user_field", "unknown user field %q (username, email, idnumber)", o.UserField)
+		return errs.FieldCode("user_field", "import_unknown_user_field", errs.P{"value": o.UserField})
 	}
 	switch o.Mode {
 	case "":
 		o.Mode = AddNew
 	case AddNew, AddUpdate, UpdateOnly:
 	default:
-		return errs.Field("mode", "unknown upload type %q (add_new, add_update, update_only)", o.Mode)
+		return errs.FieldCode("mode", "import_unknown_mode", errs.P{"value": o.Mode})
 	}
 	return nil
 }

@@ -127,5 +127,5 @@ func NewParser(format string, r io.Reader) (Parser, error) {
 	case FormatMethods:
 		return newMethods(r)
 	}
-	return nil, errs.Field("format", "unknown format %q (%s)", format, strings.Join(Formats, ", "))
+	return nil, errs.FieldCode("format", "import_unknown_format", errs.P{"value": format, "formats": strings.Join(Formats, ", ")})
 }
