@@ -625,8 +625,9 @@ func (s *Service) renew(ctx context.Context, batchID int64) (stop func()) {
 }
 
 // hashAll hashes the passwords of the accounts plans create, and of those whose password
-// they update (Options.UpdatePasswords), at most a few at once (each argon2id hash takes
-// 19 MiB), outside any transaction. Rows without a password cost nothing.
+// they update (Options.UpdatePasswords), with the import's fast hash (account.FastImportHash:
+// the task account.password_wrap wraps it in argon2id within minutes), outside any
+// transaction. Rows without a password cost nothing.
 func (s *Service) hashAll(ctx context.Context, plans []*Plan) (map[int]string, error) {
 	var todo []*Plan
 	for _, p := range plans {
@@ -652,9 +653,9 @@ func (s *Service) hashAll(ctx context.Context, plans []*Plan) (map[int]string, e
 				var h string
 				var err error
 				if p.Action == ActCreate {
-					h, err = s.accounts.HashPassword(ctx, p.New.Password, p.New.Username, p.New.Email)
+					h, err = s.accounts.FastImportHash(p.New.Password, p.New.Username, p.New.Email)
 				} else {
-					h, err = s.accounts.HashPassword(ctx, p.Password, "", "") // planPassword checked the policy
+					h, err = s.accounts.FastImportHash(p.Password, "", "") // planPassword checked the policy
 				}
 				mu.Lock()
 				if err != nil && firstErr == nil && !errs.Is(err, errs.Invalid) {
