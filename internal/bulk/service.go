@@ -89,6 +89,7 @@ type RowResult struct {
 	Action  string            `json:"action"`
 	Errors  []errs.FieldError `json:"errors"`
 	Notes   []string          `json:"notes,omitempty"`
+	Remarks []errs.Stored     `json:"-"`                 // the Notes as codes, for pages
 	Changes []string          `json:"changes,omitempty"` // update: the columns that change
 	UserID  int64             `json:"-"`
 }
@@ -124,7 +125,7 @@ func (r *Report) add(p *Plan, enrolled int) {
 		if errors == nil {
 			errors = []errs.FieldError{}
 		}
-		res := RowResult{Line: p.Row.Line, Action: p.Action, Errors: errors, Notes: p.Row.Notes}
+		res := RowResult{Line: p.Row.Line, Action: p.Action, Errors: errors, Notes: p.Row.Notes, Remarks: p.Row.Remarks}
 		if p.Action == ActUpdate {
 			res.Changes = p.ChangedColumns()
 		}
