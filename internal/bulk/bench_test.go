@@ -2,6 +2,8 @@ package bulk_test
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -184,4 +186,85 @@ func rawFloor(b *testing.B, n int) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Since(start)
+}
+
+// BenchmarkImportPasswords measures the issue's passwords target: 10,000 people
+// (ROSTER_BENCH_ROWS) with 12-character passwords in clear, one course enrolment each,
+// previewed then applied; beside it, in the same run, the same file without the password
+// column (the floor); then the task that wraps every imported hash in argon2id
+// (account.WrapPasswords), timed until none is left, and a login with a wrapped password.
+//
+//	go test ./internal/bulk -run '^$' -bench ImportPasswords -benchtime 1x -timeout 30m
+//
+// (ROSTER_BENCH_WRAP=0: the imports only.)
+func BenchmarkImportPasswords(b *testing.B) {
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("ROSTER_BENCH_ROWS")); err == nil && v > 0 {
+		n = v
+	}
+	dbs := map[string]func(testing.TB) (*store.DB, *storetest.Clock){"sqlite": storetest.OpenSQLite}
+	if os.Getenv("ROSTER_TEST_POSTGRES") != "" {
+		dbs["postgres"] = storetest.OpenPostgres
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		open, ok := dbs[name]
+		if !ok {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			importFile := func(withPasswords bool) (*env, time.Duration) {
+				db, _ := open(b)
+				e := newEnv(b, db)
+				var buf bytes.Buffer
+				if withPasswords {
+					fmt.Fprintln(&buf, "username,firstname,lastname,email,password,course1,role1")
+				} else {
+					fmt.Fprintln(&buf, "username,firstname,lastname,email,course1,role1")
+				}
+				courses := []string{"math102", "management1", "film1"}
+				for i := range n {
+					pw := ""
+					if withPasswords {
+						pw = fmt.Sprintf("Kx7%06dQz!,", i) // 12 characters
+					}
+					fmt.Fprintf(&buf, "user%d,First%d,Last%d,user%d@example.org,%s%s,student\n", i, i, i, i, pw, courses[i%3])
+				}
+				o := bulk.Options{Format: bulk.FormatMoodle}
+				start := time.Now()
+				rep, err := e.svc.Preview(admin, io.NopCloser(bytes.NewReader(buf.Bytes())), o)
+				if err != nil || rep.Summary.Created != n {
+					b.Fatalf("preview: %v %+v", err, rep.Summary)
+				}
+				rep, err = e.svc.Apply(admin, opener(buf.Bytes()), o)
+				if err != nil || rep.Summary.Created != n || rep.Summary.Enrolled != n {
+					b.Fatalf("apply: %v %+v", err, rep.Summary)
+				}
+				return e, time.Since(start)
+			}
+			_, floor := importFile(false)
+			e, took := importFile(true)
+			unwrapped := func() int {
+				return e.count(b, `SELECT count(*) FROM users WHERE password_hash NOT LIKE '$roster-wrap$%'`)
+			}
+			if got := unwrapped(); got != n {
+				b.Fatalf("%d accounts not under the fast hash", got)
+			}
+			b.ReportMetric(floor.Seconds(), "no-passwords-s")
+			b.ReportMetric(took.Seconds(), "import-s")
+			if os.Getenv("ROSTER_BENCH_WRAP") == "0" {
+				return // the import alone
+			}
+			start := time.Now()
+			rep, err := e.accounts.WrapPasswords(context.Background())
+			wrap := time.Since(start)
+			if err != nil || rep.Wrapped != n || unwrapped() != 0 {
+				b.Fatalf("wrap: %+v %v, %d left", rep, err, unwrapped())
+			}
+			if _, err := e.accounts.Login(context.Background(), "user42", fmt.Sprintf("Kx7%06dQz!", 42), ""); err != nil {
+				b.Fatalf("login with a wrapped password: %v", err)
+			}
+			b.ReportMetric(wrap.Seconds(), "wrap-s")
+			b.ReportMetric(float64(wrap.Milliseconds())/float64(n), "wrap-ms/account")
+		})
+	}
 }
