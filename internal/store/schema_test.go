@@ -200,7 +200,8 @@ var (
 
 // canonExpr is an SQL expression (a default, an index column, a condition) in a form both
 // databases give alike: lower case, without PostgreSQL's casts ('x'::text), with its
-// "= ANY (ARRAY[...])" read back as IN, without parentheses, quotes and spaces.
+// "= ANY (ARRAY[...])" read back as IN and its ~~ as LIKE, without parentheses, quotes and
+// spaces.
 func canonExpr(e string) string {
 	e = strings.ToLower(strings.TrimSpace(e))
 	for {
@@ -211,6 +212,7 @@ func canonExpr(e string) string {
 		e = n
 	}
 	e = anyRe.ReplaceAllString(e, "in ($1)")
+	e = strings.NewReplacer(" !~~* ", " not ilike ", " ~~* ", " ilike ", " !~~ ", " not like ", " ~~ ", " like ").Replace(e)
 	switch e {
 	case "true":
 		e = "1"
@@ -486,6 +488,7 @@ func TestCanonExpr(t *testing.T) {
 		{`false`, `false`},
 		{`'{}'`, `'{}'::text`},
 		{`lower(email)`, `lower(email)`},
+		{`password_hash LIKE '$2%' OR x NOT LIKE 'a'`, `((password_hash ~~ '$2%'::text) OR (x !~~ 'a'::text))`},
 	} {
 		if a, b := canonExpr(tc.lite), canonExpr(tc.pg); a != b {
 			t.Errorf("%q reads %q, %q reads %q", tc.lite, a, tc.pg, b)
