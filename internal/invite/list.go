@@ -122,6 +122,13 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 	if err := fillGroups(ctx, s.db, items); err != nil {
 		return nil, "", err
 	}
+	for i := range items {
+		if err := s.canManage(ctx, s.db, &items[i]); err == nil {
+			items[i].Manageable = true
+		} else if c := errs.As(err).Code; c == errs.Internal || c == errs.Unavailable {
+			return nil, "", err
+		}
+	}
 	if !all {
 		if err := keepScoped(ctx, s.db, roots, items); err != nil {
 			return nil, "", err

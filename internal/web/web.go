@@ -209,6 +209,9 @@ type Page struct {
 	Data   any
 	// ManagesGroups puts "Groups" in the navigation (see managesGroups).
 	ManagesGroups bool
+	// Forgot adds "forgotten password" to the links of a message page (a link that no longer
+	// works, an invitation overtaken by an account).
+	Forgot bool
 	// Roles and Menu: what the person is, and the header's menu for it (menu.go).
 	Roles Roles
 	Menu  []MenuSection
