@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -216,4 +218,56 @@ func startRosterWithCourses(t *testing.T, db *store.DB) (string, *account.Servic
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return base, accounts, svc
+}
+
+// TestJourneyCookiesRefused: a browser that refuses cookies is told so after logging in, in
+// its language, instead of being sent back to the login page without a word.
+func TestJourneyCookiesRefused(t *testing.T) {
+	db, _ := storetest.OpenSQLite(t)
+	db.Now = time.Now
+	base, accounts, _ := startRosterWithCourses(t, db)
+	hash, err := accounts.HashPassword(context.Background(), "lanterne violette 42", "zlefevre", "zoe@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Tx(context.Background(), func(tx *store.Tx) error {
+		_, err := accounts.CreateUser(context.Background(), tx, account.NewUser{Username: "zlefevre", Email: "zoe@example.org",
+			FirstName: "Zoé", LastName: "Lefèvre", PasswordHash: hash})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Chromium with the "block all cookies" setting in its profile.
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "Default"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prefs := `{"profile":{"default_content_setting_values":{"cookies":2}}}`
+	if err := os.WriteFile(filepath.Join(dir, "Default", "Preferences"), []byte(prefs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(testenv.ChromiumPath(t)),
+		chromedp.UserDataDir(dir), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	for _, c := range []struct{ lang, want string }{{"fr", "a refusé le cookie"}, {"en", "refused the cookie"}} {
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(base+"/login?lang="+c.lang),
+			chromedp.WaitVisible(`#login-submit`),
+			chromedp.SendKeys(`#login`, "zlefevre"),
+			chromedp.SendKeys(`#password`, "lanterne violette 42"),
+			chromedp.Click(`#login-submit`),
+			chromedp.WaitVisible(`#page-error`),
+		)
+		if err != nil {
+			t.Fatalf("%s: %v", c.lang, err)
+		}
+		if got := testenv.Text(t, ctx, `#page-error`); !strings.Contains(got, c.want) {
+			t.Errorf("%s: the page says %q", c.lang, got)
+		}
+	}
+	testenv.Shots(t, ctx, "cookies-refused")
 }

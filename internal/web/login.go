@@ -33,6 +33,10 @@ func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request) {
 			http.Redirect(rw, r, d.Next, http.StatusSeeOther)
 			return
 		}
+		if in := r.URL.Query().Get("in"); supported(in) { // the language cookie was refused too
+			p.L.Lang = in
+			p.Title = p.L.T("login.title")
+		}
 		p.Error = p.L.T("login.no_cookies")
 	}
 	d.SSO = w.ssoButtons(r, d.Next)
@@ -99,7 +103,7 @@ func (w *Web) loginSubmit(rw http.ResponseWriter, r *http.Request) {
 	} else {
 		http.SetCookie(rw, &http.Cookie{Name: rememberCookie, Path: "/login", MaxAge: -1})
 	}
-	http.Redirect(rw, r, loginCheck(d.Next), http.StatusSeeOther)
+	http.Redirect(rw, r, loginCheck(d.Next)+"&in="+p.L.Lang, http.StatusSeeOther)
 }
 
 // loginCheck is where a login goes on to: the login page again, which sends the person on to

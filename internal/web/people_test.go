@@ -133,7 +133,7 @@ func TestLoginAndLinks(t *testing.T) {
 	}
 	// A login goes through the check, which sends a logged-in person on.
 	_, _, loc := r.call(nil, "POST", "/login", url.Values{"login": {"lea"}, "password": {"violette lanterne port 7"}, "next": {"/courses"}})
-	if loc != "/login?check=1&next=%2Fcourses" {
+	if loc != "/login?check=1&next=%2Fcourses&in=en" {
 		t.Fatalf("after login: Location %q", loc)
 	}
 	if code, _, loc := r.call(lea, "GET", loc, nil); code != 303 || loc != "/courses" {
