@@ -16,10 +16,11 @@ import (
 var longName = strings.Repeat("Marie-Hélène Château-Lefèvre d’Argenson ", 8)[:300]
 
 // TestJourneyCompanyAdmin walks the company platform's documents, in French and English, at a
-// laptop's and a phone's width: the administrator makes a group and a sub-group, reaches
-// "Add people" from the group, invites by email (one of them with a very long name) versus
+// laptop's and a phone's width: the platform's administrator makes two groups, reaches "Add
+// people" from a group, invites by email (one of them with a 300-character name) versus
 // creates an account, looks at billing, opens the group's pending invitations, re-sends one and
-// cancels several at once.
+// cancels several at once; then the team's own administrator, made from the group's page,
+// finds their people, their group and its pending invitations through their menu.
 func TestJourneyCompanyAdmin(t *testing.T) {
 	for _, lang := range []string{"fr", "en"} {
 		t.Run(lang, func(t *testing.T) { companyJourney(t, lang) })
@@ -144,4 +145,62 @@ func companyJourney(t *testing.T, lang string) {
 	if strings.Contains(rest, "zoe.lefevre") || !strings.Contains(rest, "marc.dupont") {
 		t.Errorf("after cancelling, the list shows %q", rest)
 	}
+
+	// The team's own administrator: an account made from the group's "Add people", with the
+	// user administrator's role and a password given now; then their menu, their people, their
+	// group and its pending invitations.
+	do("create the team's administrator from the group",
+		chromedp.Navigate(groupURL),
+		chromedp.WaitVisible(`#add-create`),
+		chromedp.Click(`#add-create`),
+		chromedp.WaitVisible(`#external-form`),
+		chromedp.SendKeys(`#last_name`, "Roux"),
+		chromedp.SendKeys(`#first_name`, "Camille"),
+		chromedp.SendKeys(`#email`, "camille.roux@acme-industrie.fr"),
+		chromedp.SetValue(`#role`, "user_admin"),
+		chromedp.Click(`input[name="notify"]`),
+		chromedp.SendKeys(`#password`, "responsable lyon 2026"),
+		chromedp.SendKeys(`#confirm`, "responsable lyon 2026"),
+		chromedp.Click(`#external-submit`),
+		chromedp.WaitVisible(`.notice`),
+		chromedp.Click(`#menu-button`),
+		chromedp.Click(`#logout`),
+		chromedp.WaitVisible(`#login-submit`),
+		chromedp.SendKeys(`#login`, "camille.roux@acme-industrie.fr"),
+		chromedp.SendKeys(`#password`, "responsable lyon 2026"),
+		chromedp.Click(`#login-submit`),
+		chromedp.WaitVisible(`#greeting`),
+		chromedp.Click(`#menu-button`),
+		chromedp.WaitVisible(`#menu-invitations`),
+	)
+	for _, id := range []string{"menu-billing", "menu-imports", "nav-settings"} {
+		if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#`+id+`").length`)); n != 0 {
+			t.Errorf("the team's administrator is offered %s", id)
+		}
+	}
+	testenv.Shots(t, ctx, "team-admin-menu")
+	do("the team administrator's people",
+		chromedp.Click(`#menu-users`),
+		chromedp.WaitVisible(`#users`),
+	)
+	if got := testenv.Text(t, ctx, `#users`); !strings.Contains(got, "Roux") || strings.Contains(got, "Ménard") {
+		t.Errorf("the team's people: %q", got)
+	}
+	testenv.Shots(t, ctx, "team-admin-people")
+	do("the team administrator's pending invitations",
+		chromedp.Click(`#menu-button`),
+		chromedp.Click(`#nav-groups`),
+		chromedp.WaitVisible(`a.group-link`),
+		chromedp.Click(`a.group-link`),
+		chromedp.WaitVisible(`#pending-link`),
+		chromedp.Click(`#pending-link`),
+		chromedp.WaitVisible(`#invitations`),
+		chromedp.SendKeys(`#cancel-emails`, "marc.dupont@acme-industrie.fr"),
+		chromedp.Submit(`#cancel-emails`),
+		chromedp.WaitVisible(`#cancel-results`),
+	)
+	if got := testenv.Text(t, ctx, `#cancel-results`); !strings.Contains(got, words["cancelled"]) {
+		t.Errorf("the team administrator's cancel: %q", got)
+	}
+	testenv.Shots(t, ctx, "team-admin-cancelled")
 }
