@@ -76,6 +76,7 @@ func companyJourney(t *testing.T, lang string) {
 		chromedp.WaitVisible(`#add-people`),
 	)
 	testenv.Shots(t, ctx, "group")
+	narrowest(t, ctx, "group")
 	groupURL, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +93,7 @@ func companyJourney(t *testing.T, lang string) {
 		t.Errorf("invitation summary %q, want %q", got, words["invited"])
 	}
 	testenv.Shots(t, ctx, "invited")
+	narrowest(t, ctx, "invited")
 
 	do("create an account instead",
 		chromedp.Click(`#menu-button`),
@@ -125,6 +127,7 @@ func companyJourney(t *testing.T, lang string) {
 		t.Errorf("pending list lacks Zoé: %q", got)
 	}
 	testenv.Shots(t, ctx, "pending")
+	narrowest(t, ctx, "pending")
 	do("resend one",
 		chromedp.Click(`tr[data-email="zoe.lefevre@acme-industrie.fr"] form[action$="/resend"] button`),
 		chromedp.WaitVisible(`.notice`),
@@ -203,4 +206,23 @@ func companyJourney(t *testing.T, lang string) {
 		t.Errorf("the team administrator's cancel: %q", got)
 	}
 	testenv.Shots(t, ctx, "team-admin-cancelled")
+}
+
+// narrowest checks the page at the narrowest width the pages are made for, 360 px (the shots
+// are at 390 px): nothing may be wider than the window. The window goes back to 1366 px.
+func narrowest(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	w, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w > 360 {
+		t.Errorf("%s at 360 px: the page is %d px wide", name, w)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 768)); err != nil {
+		t.Fatal(err)
+	}
 }
