@@ -178,6 +178,12 @@ func TestLoginAndLinks(t *testing.T) {
 		t.Error("a logged-in person is offered the login page")
 	}
 
+	// A page refused to a logged-in person: home, not the login page.
+	code, body, _ = r.call(lea, "GET", "/admin/billing", nil)
+	if code != http.StatusForbidden || !strings.Contains(body, `id="message-home"`) || strings.Contains(body, `id="message-login"`) {
+		t.Errorf("a refused page for a logged-in person: %d\n%s", code, body)
+	}
+
 	// An invitation overtaken by an account: why, and what to do.
 	if _, err := r.invites.Invite(authz.With(r.ctx, r.accounts.PrincipalFor(admin)), invite.Request{Emails: "marc@example.org"}); err != nil {
 		t.Fatal(err)
