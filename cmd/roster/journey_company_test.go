@@ -149,6 +149,19 @@ func companyJourney(t *testing.T, lang string) {
 		t.Errorf("after cancelling, the list shows %q", rest)
 	}
 
+	// Every page of the administrator's menu, with this data, fits a phone.
+	links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll(".menu-panel li a")).map(a => a.getAttribute("href"))`))
+	if err != nil || len(links) < 15 {
+		t.Fatalf("the menu's links: %v %v", links, err)
+	}
+	for _, l := range links {
+		do("open "+l, chromedp.Navigate(s.Base+l), chromedp.WaitVisible(`main h1`))
+		narrowest(t, ctx, l)
+		if l == "/admin/users" || l == "/admin/mail" || l == "/admin/audit" {
+			testenv.Shots(t, ctx, strings.ReplaceAll(strings.Trim(l, "/"), "/", "-"))
+		}
+	}
+
 	// The team's own administrator: an account made from the group's "Add people", with the
 	// user administrator's role and a password given now; then their menu, their people, their
 	// group and its pending invitations.
