@@ -30,7 +30,6 @@ type invitationsData struct {
 	Lifetime    int // days; 0: until cancelled
 	Now         time.Time
 	ReturnQuery string
-	CoursesOnly bool // a teacher of no group: no list, "cancel many" only
 }
 
 func (w *Web) invitations(rw http.ResponseWriter, r *http.Request) {
@@ -69,11 +68,6 @@ func (w *Web) invitationsRender(rw http.ResponseWriter, r *http.Request, p *Page
 	var lerr error
 	if d.Choices, lerr = w.Invites.GroupChoices(ctx, false); lerr == nil {
 		d.Items, d.Next, lerr = w.Invites.List(ctx, d.Filter)
-	}
-	if errs.Is(lerr, errs.Forbidden) && d.Filter.GroupID == 0 && p.Roles.Teaches {
-		// A teacher who administers no group manages the invitations of their courses ("cancel
-		// many" works for them) but has no group list to see: the page stays, with a word.
-		lerr, d.CoursesOnly = nil, true
 	}
 	if lerr != nil {
 		w.render(rw, r, showError(p, lerr), "message", p)

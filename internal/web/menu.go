@@ -81,6 +81,10 @@ func menu(r Roles) []MenuSection {
 		{Key: "nav.home", URL: "/", ID: "menu-home"},
 		{Key: courses, URL: "/courses", ID: "menu-courses", Main: true},
 	}}
+	if r.Teaches && !r.InvitesPeople {
+		// A teacher's invitations: those they sent into their courses.
+		mine.Items = append(mine.Items, MenuItem{Key: "menu.invitations", URL: "/invitations", ID: "menu-invitations"})
+	}
 	out := []MenuSection{mine}
 	if r.ManagesGroups || r.InvitesPeople || r.CreatesUsers {
 		people := MenuSection{Key: "menu.people"}

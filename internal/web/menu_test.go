@@ -58,7 +58,7 @@ func TestMenuByRole(t *testing.T) {
 		{"platform admin", admin, admin_},
 		{"user admin", uadmin, []string{"menu-home", "menu-courses", "nav-groups", "menu-users", "menu-invite", "menu-create", "menu-invitations"}},
 		{"group admin", gadmin, []string{"menu-home", "menu-courses", "nav-groups", "menu-users", "menu-invite", "menu-invitations"}},
-		{"teacher", teacher, []string{"menu-home", "menu-courses"}},
+		{"teacher", teacher, []string{"menu-home", "menu-courses", "menu-invitations"}},
 		{"learner", learner, []string{"menu-home", "menu-courses"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
