@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"roster/internal/errs"
+	"roster/internal/i18n"
 )
 
 // tsv reads rows pasted from a spreadsheet: email, first name, last name, groups, roles,
@@ -50,7 +51,7 @@ func (p *tsv) Next() (*Row, error) {
 	if v := at(rec, 5); v != "" {
 		u.Language = strings.ToLower(v)
 		u.Set["lang"] = true
-		if u.Language != "en" && u.Language != "fr" {
+		if !i18n.Supported(u.Language) {
 			row.addErr("language", "language_unavailable", errs.P{"value": v})
 		}
 	}
@@ -342,7 +343,7 @@ func (p *groups) Next() (*Row, error) {
 		g.Private = !b
 	}
 	if v := p.get(rec, "theme"); v != "" {
-		row.note("theme: ignored (Roster has no use for it)")
+		row.note("theme", "import_column_ignored")
 	}
 	row.Group = g
 	return row, nil

@@ -10,6 +10,8 @@ package sis
 import (
 	"fmt"
 	"sort"
+
+	"roster/internal/errs"
 )
 
 // Key identifies one enrolment of a source: course and user packed into one word, so that the
@@ -90,7 +92,8 @@ type Plan struct {
 	Kept       int // people no longer listed, kept (action keep)
 	Unchanged  int
 	Stopped    bool   // the threshold stopped the run: apply nothing
-	StopReason string // why
+	StopReason string // why, in English
+	StopParams errs.P // why, as the parameters of err.sync_threshold
 }
 
 // Removal is an enrolment to suspend or delete.
@@ -165,6 +168,8 @@ func Diff(want map[Key]Want, deleted map[Key]bool, have map[Key]Have, opt Option
 	}
 	if n := p.Removed(); n > 0 && threshold < 100 && float64(n)*100 > threshold*float64(len(have)) {
 		p.Stopped = true
+		p.StopParams = errs.P{"count": n, "total": len(have), "percent": fmt.Sprintf("%.1f", float64(n)*100/float64(len(have))),
+			"threshold": fmt.Sprintf("%g", threshold)}
 		p.StopReason = fmt.Sprintf("the run would remove or suspend %d of the source's %d enrolments (%.1f %%), more than the threshold of %g %%: nothing applied",
 			n, len(have), float64(n)*100/float64(len(have)), threshold)
 	}

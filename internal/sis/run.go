@@ -51,8 +51,12 @@ type Report struct {
 	Skipped        int
 	Issues         []Issue
 	Message        string
-	Duration       time.Duration
-	Plan           *Plan `json:"-"` // the difference (dry runs show it)
+	// MessageCode and MessageParams are Message as a code, for pages in the reader's language
+	// (Message keeps the English text and, for a failure, the technical cause).
+	MessageCode   string
+	MessageParams errs.P
+	Duration      time.Duration
+	Plan          *Plan `json:"-"` // the difference (dry runs show it)
 }
 
 // Stopped reports whether the threshold stopped the run.
@@ -119,6 +123,7 @@ func Run(ctx context.Context, db *store.DB, src *Source, opt RunOptions) (*Repor
 	stopRenewing()
 	if err != nil {
 		rep.Status, rep.Message = "failed", err.Error()
+		rep.MessageCode, rep.MessageParams = "sync_source_failed", errs.P{"source": src.Name}
 	}
 	rep.Duration = time.Since(began)
 	if ferr := finishRun(context.WithoutCancel(ctx), db, rep); ferr != nil && err == nil {
@@ -182,6 +187,7 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		rep.Status = "dry_run"
 		if plan.Stopped {
 			rep.Message = "a real run would stop: " + plan.StopReason
+			rep.MessageCode, rep.MessageParams = "sync_would_stop", plan.StopParams
 		}
 		if src.Orgs != nil {
 			return syncOrgs(ctx, db, src.Orgs, dir, true, rep)
@@ -189,6 +195,7 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		return nil
 	case plan.Stopped:
 		rep.Status, rep.Message = "stopped", plan.StopReason
+		rep.MessageCode, rep.MessageParams = "sync_threshold", plan.StopParams
 		rep.Added, rep.Changed, rep.Removed, rep.Created, rep.CoursesCreated = 0, 0, 0, 0, 0
 		return nil
 	}
@@ -215,6 +222,8 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		report()
 		if plan.Stopped { // new people and courses bring no removals; kept for safety
 			rep.Status, rep.Message = "stopped", plan.StopReason
+			rep.MessageCode, rep.MessageParams = "sync_threshold", plan.StopParams
+			rep.MessageCode, rep.MessageParams = "sync_threshold", plan.StopParams
 			rep.Added, rep.Changed, rep.Removed = 0, 0, 0
 			return nil
 		}
@@ -286,6 +295,7 @@ func finishRun(ctx context.Context, db *store.DB, rep *Report) error {
 		issues = []Issue{}
 	}
 	body, err := json.Marshal(map[string]any{"skipped": issues, "skipped_total": len(rep.Issues), "kept": rep.Kept, "created": rep.Created,
+		"message_code": rep.MessageCode, "message_params": rep.MessageParams,
 		"courses_created": rep.CoursesCreated,
 		"groups": map[string]int{"created": rep.GroupsCreated, "renamed": rep.GroupsRenamed, "moved": rep.GroupsMoved,
 			"members_added": rep.MembersAdded, "members_removed": rep.MembersRemoved}})

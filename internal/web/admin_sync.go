@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/i18n"
 	"roster/internal/sis"
 )
 
@@ -25,6 +26,9 @@ type syncRunView struct {
 	Courses      int
 	SkippedTotal int
 	SkippedRows  []sis.Issue
+	// MessageCode is the run's message as a code (runs recorded before codes have none).
+	MessageCode   string
+	MessageParams errs.P
 }
 
 type syncData struct {
@@ -59,7 +63,8 @@ func (w *Web) adminSync(rw http.ResponseWriter, r *http.Request) {
 	case q.Get("deleted") != "":
 		p.Notice = p.L.T("sync.deleted", q.Get("deleted"))
 	case q.Get("ran") != "":
-		p.Notice = p.L.T("sync.ran", q.Get("ran"))
+		n := func(k string) int { v, _ := strconv.Atoi(q.Get(k)); return v }
+		p.Notice = p.L.T("sync.ran", q.Get("ran"), n("added"), n("changed"), n("removed"))
 	case q.Get("failed") != "":
 		p.Error = p.L.T("sync.failed", q.Get("failed"))
 	}
@@ -83,16 +88,19 @@ func (w *Web) syncRender(rw http.ResponseWriter, r *http.Request, p *Page, d *sy
 		return
 	}
 	for _, run := range runs {
-		v := syncRunView{RunRecord: run, Duration: (time.Duration(run.DurationMS) * time.Millisecond).String()}
+		v := syncRunView{RunRecord: run, Duration: i18n.Duration(p.L.Lang, time.Duration(run.DurationMS)*time.Millisecond)}
 		var rep struct {
 			Skipped      []sis.Issue `json:"skipped"`
 			SkippedTotal int         `json:"skipped_total"`
 			Kept         int         `json:"kept"`
 			Created      int         `json:"created"`
 			Courses      int         `json:"courses_created"`
+			Code         string      `json:"message_code"`
+			Params       errs.P      `json:"message_params"`
 		}
 		if json.Unmarshal(run.Report, &rep) == nil {
 			v.SkippedRows, v.SkippedTotal, v.Kept, v.Created, v.Courses = rep.Skipped, rep.SkippedTotal, rep.Kept, rep.Created, rep.Courses
+			v.MessageCode, v.MessageParams = rep.Code, rep.Params
 		}
 		d.Runs = append(d.Runs, v)
 	}
@@ -127,11 +135,11 @@ func (w *Web) adminSyncSave(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	if w.SIS == nil {
-		http.Error(rw, "no sync service", http.StatusForbidden)
+		w.forbidden(rw, r)
 		return
 	}
 	in := syncForm(r)
@@ -158,12 +166,12 @@ func (w *Web) adminSyncDelete(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	name := r.PathValue("name")
 	if w.SIS == nil {
-		http.Error(rw, "no sync service", http.StatusForbidden)
+		w.forbidden(rw, r)
 		return
 	}
 	if err := w.SIS.Delete(r.Context(), name); err != nil {
@@ -181,12 +189,12 @@ func (w *Web) adminSyncRun(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	name := r.PathValue("name")
 	if w.SIS == nil {
-		http.Error(rw, "no sync service", http.StatusForbidden)
+		w.forbidden(rw, r)
 		return
 	}
 	rep, err := w.SIS.RunNow(r.Context(), name, r.PostFormValue("dry") != "")
@@ -201,5 +209,8 @@ func (w *Web) adminSyncRun(rw http.ResponseWriter, r *http.Request) {
 		w.render(rw, r, showError(p, err), "message", p)
 		return
 	}
-	http.Redirect(rw, r, "/admin/sync?ran="+url.QueryEscape(name+": "+rep.Summary())+"#runs", http.StatusSeeOther)
+	// The notice is written by the page in the reader's language: the redirect carries numbers.
+	q := url.Values{"ran": {name}, "added": {strconv.Itoa(rep.Added)}, "changed": {strconv.Itoa(rep.Changed)},
+		"removed": {strconv.Itoa(rep.Removed)}}
+	http.Redirect(rw, r, "/admin/sync?"+q.Encode()+"#runs", http.StatusSeeOther)
 }

@@ -51,7 +51,7 @@ func TestAdminSyncPage(t *testing.T) {
 	code, _, loc = call(admin, "POST", "/admin/sync/nightly/run", url.Values{"dry": {"1"}})
 	want(code, "", 303)
 	code, body, _ = call(admin, "GET", loc, nil)
-	want(code, body, 200, "Run done: nightly: added 1", "Dry run", "1 skipped row", "e.csv:3", "unknown user")
+	want(code, body, 200, "Run done: nightly: 1 added", "Dry run", "1 skipped row", "e.csv:3", "unknown user")
 	if n := countRows(t, db, `SELECT count(*) FROM course_enrolments`); n != 0 {
 		t.Fatalf("a dry run enrolled %d", n)
 	}
