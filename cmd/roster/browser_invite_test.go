@@ -68,7 +68,8 @@ func TestBrowserInviteAcceptLogin(t *testing.T) {
 	md.WaitFor(t, "bob@example.org", 1, 20*time.Second)
 
 	err = chromedp.Do(ctx,
-		chromedp.Click(`form[action="/logout"] button`),
+		chromedp.Click(`#menu-button`),
+		chromedp.Click(`#logout`),
 		chromedp.WaitVisible(`#login-submit`),
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(`#accept-submit`),
@@ -89,7 +90,8 @@ func TestBrowserInviteAcceptLogin(t *testing.T) {
 		t.Errorf("after accepting, greeting = %q", g)
 	}
 	err = chromedp.Do(ctx,
-		chromedp.Click(`form[action="/logout"] button`),
+		chromedp.Click(`#menu-button`),
+		chromedp.Click(`#logout`),
 		chromedp.WaitVisible(`#login-submit`),
 		chromedp.SendKeys(`#login`, "ann@example.org"),
 		chromedp.SendKeys(`#password`, annPass),
@@ -108,7 +110,8 @@ func TestBrowserInviteAcceptLogin(t *testing.T) {
 	}
 
 	err = chromedp.Do(ctx,
-		chromedp.Click(`form[action="/logout"] button`),
+		chromedp.Click(`#menu-button`),
+		chromedp.Click(`#logout`),
 		chromedp.WaitVisible(`#login-submit`),
 		chromedp.SendKeys(`#login`, adminEmail),
 		chromedp.SendKeys(`#password`, adminPass),

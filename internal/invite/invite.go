@@ -79,6 +79,10 @@ type Invitation struct {
 	// LastDelivery is the outbox status of the latest email to the address: queued, sent,
 	// failed, or "" when none was written.
 	LastDelivery string
+	// Manageable (List only): the caller may re-send, cancel and copy the link of this
+	// invitation (see canManage). An invitation merged with another administrator's grants is
+	// listed with the caller's groups but may be theirs to manage only.
+	Manageable bool
 }
 
 // Result is the outcome of one address.

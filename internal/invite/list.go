@@ -137,7 +137,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 		items = items[:f.Limit]
 		next = strconv.FormatInt(items[len(items)-1].ID, 10)
 	}
-	if err := fillGroups(ctx, s.db, items); err != nil {
+	if err := s.fillGroupsAndRights(ctx, items); err != nil {
 		return nil, "", err
 	}
 	if !all && len(roots) == 0 {
@@ -314,4 +314,20 @@ func fillGroups(ctx context.Context, q store.Querier, items []Invitation) error 
 		byID[id].Groups = append(byID[id].Groups, g)
 	}
 	return wrap(rows.Err(), "groups of invitations")
+}
+
+// fillGroupsAndRights loads the groups of each invitation and says whether the caller may
+// manage it (Invitation.Manageable), before List keeps only the caller's groups in view.
+func (s *Service) fillGroupsAndRights(ctx context.Context, items []Invitation) error {
+	if err := fillGroups(ctx, s.db, items); err != nil {
+		return err
+	}
+	for i := range items {
+		if err := s.canManage(ctx, s.db, &items[i]); err == nil {
+			items[i].Manageable = true
+		} else if c := errs.As(err).Code; c == errs.Internal || c == errs.Unavailable {
+			return err
+		}
+	}
+	return nil
 }

@@ -31,8 +31,11 @@ func (w *Web) externalForm(rw http.ResponseWriter, r *http.Request) {
 	if w.requireLogin(rw, r) == nil {
 		return
 	}
-	w.externalRender(rw, r, &externalData{Role: group.Learner, Notify: true, Selected: map[int64]bool{},
-		Custom: map[string]string{}}, http.StatusOK, nil)
+	d := &externalData{Role: group.Learner, Notify: true, Selected: map[int64]bool{}, Custom: map[string]string{}}
+	if g, err := strconv.ParseInt(r.URL.Query().Get("group"), 10, 64); err == nil {
+		d.Selected[g] = true // from a group's "Add people"
+	}
+	w.externalRender(rw, r, d, http.StatusOK, nil)
 }
 
 func (w *Web) externalRender(rw http.ResponseWriter, r *http.Request, d *externalData, status int, err error) {

@@ -1,10 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 
 	"roster/internal/errs"
@@ -88,4 +91,35 @@ func showError(p *Page, err error) int {
 		p.Error = e.In(p.L.Lang)
 	}
 	return errs.HTTPStatus(e.Code)
+}
+
+// unshownFieldErrors moves to the top of the page (p.Error) each field's message that the
+// rendered page does not show beside a field, named by the field's label when the catalog has
+// one ("field.NAME"), and reports whether it moved any: a form that lacks the field a service
+// complains about still tells the person what is wrong, in their language.
+func unshownFieldErrors(p *Page, html []byte) bool {
+	var names []string
+	for name := range p.Fields {
+		if p.Fields[name] != "" && !bytes.Contains(html, []byte(template.HTMLEscapeString(p.Fields[name]))) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return false
+	}
+	sort.Strings(names)
+	var top []string
+	if p.Error != "" {
+		top = append(top, p.Error)
+	}
+	for _, name := range names {
+		msg := p.Fields[name]
+		if key := "field." + name; p.L.Has(key) {
+			msg = p.L.T("error.field", p.L.T(key), msg)
+		}
+		top = append(top, msg)
+		delete(p.Fields, name)
+	}
+	p.Error = strings.Join(top, " ")
+	return true
 }

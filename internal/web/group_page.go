@@ -52,6 +52,12 @@ func (d *groupPageData) CanRemove(m group.Member) bool {
 	return m.Role != group.UserAdmin || slices.Contains(d.Grantable, group.UserAdmin)
 }
 
+// CanCreateAccounts says whether the person may create accounts in this group: whoever may
+// grant the user_admin role here may (authz.CanGrantRole).
+func (d *groupPageData) CanCreateAccounts() bool {
+	return slices.Contains(d.Grantable, group.UserAdmin)
+}
+
 func (w *Web) groupPage(rw http.ResponseWriter, r *http.Request) {
 	if w.requireLogin(rw, r) == nil {
 		return

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"roster/internal/account"
 	"roster/internal/authz"
 	"roster/internal/errs"
 	"roster/internal/group"
@@ -102,25 +101,6 @@ func (w *Web) groupCreate(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(rw, r, groupURL(created.ID)+"?done=created", http.StatusSeeOther)
-}
-
-// managesGroups says whether the person manages some group, which puts "Groups" in the
-// navigation: platform administrators, and group or user administrators of any group.
-func (w *Web) managesGroups(ctx context.Context, u *account.User) bool {
-	if u == nil {
-		return false
-	}
-	if u.IsAdmin {
-		return true
-	}
-	all, roots, err := authz.GroupScope(ctx, w.db, authz.ManageGroup)
-	if err != nil {
-		if !errs.Is(err, errs.Unauthorized) {
-			w.log.Error("web: group scope", "err", err)
-		}
-		return false
-	}
-	return all || len(roots) > 0
 }
 
 // groupChoices lists the groups of tree under which the person may place a group (those they

@@ -40,6 +40,9 @@ func (w *Web) home(rw http.ResponseWriter, r *http.Request) {
 	w.homeRender(rw, r, &homeData{}, "", nil)
 }
 
+// homeDone are the dashboard's notices after a password link (password.go), by ?done=.
+var homeDone = map[string]string{"reset": "reset.done_in", "setup": "account_setup.done_in"}
+
 // homeRender shows the dashboard with a notice or the error of the "External users" block.
 func (w *Web) homeRender(rw http.ResponseWriter, r *http.Request, d *homeData, notice string, err error) {
 	p := w.page(rw, r, "home.title")
@@ -65,6 +68,9 @@ func (w *Web) homeRender(rw http.ResponseWriter, r *http.Request, d *homeData, n
 		inviteFieldsShown(p, "first_name", "last_name", "email", "course_id")
 	}
 	p.Notice = notice
+	if key, ok := homeDone[r.URL.Query().Get("done")]; ok && notice == "" {
+		p.Notice = p.L.T(key)
+	}
 	p.Data = d
 	w.render(rw, r, status, "home", p)
 }

@@ -51,6 +51,14 @@ func (l Localizer) T(key string, args ...any) string {
 	return l.c.T(l.Lang, key, args...)
 }
 
+// Has reports whether the catalog has key in the page's language.
+func (l Localizer) Has(key string) bool {
+	if l.c == nil {
+		l.c = i18n.Default()
+	}
+	return l.c.Has(l.Lang, key)
+}
+
 // Err returns a service error in the page's language.
 func (l Localizer) Err(err error) string { return errs.As(err).In(l.Lang) }
 

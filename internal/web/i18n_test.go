@@ -58,7 +58,7 @@ func TestCatalogComplete(t *testing.T) {
 	shared := map[string]bool{}
 	for _, w := range strings.Fields("Action Administration CAS Connect CSV Date Description English Excel Format Français Messages " +
 		"Import Imports Invitation Invitations JSON LibreOffice ODS OpenID Options Participants SCIM Sources XLSX date " +
-		"import invitation minute minutes participant participants public site") {
+		"import invitation menu Menu minute minutes participant participants public site") {
 		shared[w] = true
 	}
 	words := regexp.MustCompile(`\pL+`)

@@ -70,6 +70,14 @@ func (w *Web) invitationAcceptSubmit(rw http.ResponseWriter, r *http.Request) {
 		w.invitationGone(rw, r, p, err)
 		return
 	}
+	if errs.Is(err, errs.Conflict) {
+		// An account with the invited address was made meanwhile (by an administrator, an
+		// import, a sign-in): the form cannot help, logging in or a new password can.
+		p.Error = p.L.T("accept.account_exists", inv.Email)
+		p.Forgot = true
+		w.render(rw, r, http.StatusConflict, "message", p)
+		return
+	}
 	if err != nil {
 		w.render(rw, r, showError(p, err), "invitation_accept", p)
 		return

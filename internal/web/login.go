@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"roster/internal/errs"
 	"roster/internal/httpx"
@@ -25,6 +26,19 @@ type ssoButton struct{ Name, URL string }
 func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request) {
 	p := w.page(rw, r, "login.title")
 	d := &loginData{Next: httpx.LocalPath(r.URL.Query().Get("next"))}
+	if r.URL.Query().Get("check") != "" {
+		// The second step of a login (see loginSubmit): the session cookie came back, or the
+		// browser refuses cookies and the person must be told, not sent round in a loop.
+		if p.User != nil {
+			http.Redirect(rw, r, d.Next, http.StatusSeeOther)
+			return
+		}
+		if in := r.URL.Query().Get("in"); supported(in) { // the language cookie was refused too
+			p.L.Lang = in
+			p.Title = p.L.T("login.title")
+		}
+		p.Error = p.L.T("login.no_cookies")
+	}
 	d.SSO = w.ssoButtons(r, d.Next)
 	d.Guest = w.courseGuestAccess(r)
 	if c, err := r.Cookie(rememberCookie); err == nil && c.Value != "" {
@@ -50,6 +64,7 @@ func (w *Web) loginSubmit(rw http.ResponseWriter, r *http.Request) {
 	}
 	d := &loginData{Login: formValue(r, "login"), Remember: r.PostFormValue("remember") != "", Next: httpx.LocalPath(r.PostFormValue("next"))}
 	d.SSO = w.ssoButtons(r, d.Next)
+	d.Guest = w.courseGuestAccess(r)
 	p.Data = d
 	ctx := r.Context()
 	u, err := w.Accounts.Login(ctx, d.Login, r.PostFormValue("password"), httpx.ClientIP(r))
@@ -88,7 +103,13 @@ func (w *Web) loginSubmit(rw http.ResponseWriter, r *http.Request) {
 	} else {
 		http.SetCookie(rw, &http.Cookie{Name: rememberCookie, Path: "/login", MaxAge: -1})
 	}
-	http.Redirect(rw, r, d.Next, http.StatusSeeOther)
+	http.Redirect(rw, r, loginCheck(d.Next)+"&in="+p.L.Lang, http.StatusSeeOther)
+}
+
+// loginCheck is where a login goes on to: the login page again, which sends the person on to
+// next when their session cookie came back and says that cookies are needed when it did not.
+func loginCheck(next string) string {
+	return "/login?check=1&next=" + url.QueryEscape(next)
 }
 
 func (w *Web) logout(rw http.ResponseWriter, r *http.Request) {

@@ -57,19 +57,18 @@ type tokenPassword struct {
 	titleKey string
 	check    func(ctx context.Context, token string) (*account.User, error)
 	complete func(ctx context.Context, token, password string) error
-	done     string // where to go after, with its notice
-	// endsSessions: the service ended every session of the person, this browser's too.
-	endsSessions bool
+	done     string // where to go after if no session can be opened, with its notice
+	notice   string // the dashboard's notice after it ("reset", "setup")
 }
 
 func (w *Web) resetPassword() tokenPassword {
 	return tokenPassword{titleKey: "reset.title", check: w.Accounts.CheckResetToken,
-		complete: w.Accounts.ResetPassword, done: "/login?done=reset", endsSessions: true}
+		complete: w.Accounts.ResetPassword, done: "/login?done=reset", notice: "reset"}
 }
 
 func (w *Web) accountSetup() tokenPassword {
 	return tokenPassword{titleKey: "account_setup.title", check: w.Accounts.CheckAccountSetupToken,
-		complete: w.Accounts.CompleteAccountSetup, done: "/login?done=setup"}
+		complete: w.Accounts.CompleteAccountSetup, done: "/login?done=setup", notice: "setup"}
 }
 
 func (w *Web) resetForm(rw http.ResponseWriter, r *http.Request) {
@@ -117,10 +116,17 @@ func (w *Web) passwordSubmit(rw http.ResponseWriter, r *http.Request, f tokenPas
 		w.render(rw, r, showError(p, err), "password", p)
 		return
 	}
-	if f.endsSessions {
-		httpx.ClearSession(rw, w.cfg.SecureCookies)
+	// The service ended every session of the account (this browser's too); the person has just
+	// proved they hold the link, so they start a new session here, as after an invitation.
+	httpx.ClearSession(rw, w.cfg.SecureCookies)
+	session, err := w.Accounts.CreateSession(r.Context(), u.ID, httpx.ClientIP(r), r.UserAgent())
+	if err != nil {
+		w.log.Error("web: session after a password link", "err", err)
+		http.Redirect(rw, r, f.done, http.StatusSeeOther)
+		return
 	}
-	http.Redirect(rw, r, f.done, http.StatusSeeOther)
+	httpx.SetSession(rw, session, w.cfg.SecureCookies)
+	http.Redirect(rw, r, loginCheck("/?done="+f.notice), http.StatusSeeOther)
 }
 
 // twoPasswords reads "password" and "confirm"; on a mismatch it re-renders and says false.
@@ -149,5 +155,6 @@ func (w *Web) linkGone(rw http.ResponseWriter, r *http.Request, p *Page, err err
 		return
 	}
 	p.Error = p.L.T("link.gone")
+	p.Forgot = true
 	w.render(rw, r, http.StatusGone, "message", p)
 }

@@ -220,6 +220,12 @@ type Page struct {
 	Data   any
 	// ManagesGroups puts "Groups" in the navigation (see managesGroups).
 	ManagesGroups bool
+	// Forgot adds "forgotten password" to the links of a message page (a link that no longer
+	// works, an invitation overtaken by an account).
+	Forgot bool
+	// Roles and Menu: what the person is, and the header's menu for it (menu.go).
+	Roles Roles
+	Menu  []MenuSection
 }
 
 // page starts the view data for r, in the language of the person (or of the browser, or of
@@ -250,7 +256,9 @@ func (w *Web) pageIn(rw http.ResponseWriter, r *http.Request, titleKey, hint str
 		}
 	}
 	l := Localizer{Lang: lang, c: w.catalog, TZ: st.Location()}
-	return &Page{L: l, User: u, Title: l.T(titleKey), Fields: map[string]string{}, ManagesGroups: w.managesGroups(r.Context(), u)}
+	roles := w.roles(r.Context(), u)
+	return &Page{L: l, User: u, Title: l.T(titleKey), Fields: map[string]string{}, ManagesGroups: roles.ManagesGroups,
+		Roles: roles, Menu: menu(roles)}
 }
 
 // render writes a page with a status. Rendering into a buffer first means a template error
@@ -267,6 +275,14 @@ func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name s
 		w.log.Error("web: render", "template", name, "err", err)
 		http.Error(rw, p.L.T("error.internal"), http.StatusInternalServerError)
 		return
+	}
+	if unshownFieldErrors(p, buf.Bytes()) {
+		buf.Reset()
+		if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+			w.log.Error("web: render", "template", name, "err", err)
+			http.Error(rw, "internal error", http.StatusInternalServerError)
+			return
+		}
 	}
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
 	rw.Header().Set("Cache-Control", "no-store")
