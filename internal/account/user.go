@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"roster/internal/audit"
 	"roster/internal/errs"
+	"roster/internal/mail"
 	"roster/internal/store"
 )
 
@@ -88,8 +88,8 @@ func (in *NewUser) Validate() error {
 	var f errs.Fields
 	emailOK := in.Email == ""
 	if in.Email != "" {
-		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || a.Name != "" {
-			f.AddCode("email", "invalid_email")
+		if code := mail.AccountEmailCode(in.Email); code != "" {
+			f.AddCode("email", code)
 		} else {
 			emailOK = true
 		}

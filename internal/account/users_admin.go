@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	netmail "net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -239,8 +238,8 @@ func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) erro
 	if up.Email != nil {
 		u.Email = trim(up.Email)
 		if u.Email != "" {
-			if a, err := netmail.ParseAddress(u.Email); err != nil || a.Address != u.Email || a.Name != "" {
-				fe.AddCode("email", "invalid_email")
+			if code := mail.AccountEmailCode(u.Email); code != "" {
+				fe.AddCode("email", code)
 			}
 		}
 	}
