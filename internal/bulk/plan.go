@@ -569,6 +569,16 @@ func unixOr0(t *time.Time) int64 {
 func planGroups(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 	for _, g := range p.Row.Groups {
 		id, ok := snap.Groups[g.IDNumber]
+		if !ok && g.Column == "groups" {
+			// Pasted rows name groups as people know them: by idnumber, else by name, else
+			// by path ("Ventes / Équipe A") when several groups share the name.
+			var key string
+			if id, key = groupByName(snap, g.IDNumber); key != "" {
+				p.fail(g.Column, key, errs.P{"group": g.IDNumber})
+				continue
+			}
+			ok = true
+		}
 		if ok && seen.prepared[g.IDNumber] && !seen.newGroup[g.IDNumber] {
 			// Created for this file just before its rows: announced as the preview did.
 			seen.newGroup[g.IDNumber] = true
@@ -589,6 +599,47 @@ func planGroups(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 		p.Groups = append(p.Groups, g)
 		p.GroupIDs = append(p.GroupIDs, id)
 	}
+}
+
+// groupByName finds the one group named ref ("Équipe A"), or at the end of the path ref
+// ("Ventes / Équipe A": the group and its nearest ancestors, case-insensitively). It returns
+// the group, or the key of why not: group_not_found, group_name_ambiguous.
+func groupByName(snap *Snapshot, ref string) (int64, string) {
+	var parts []string
+	for _, part := range strings.Split(ref, "/") {
+		if part = strings.TrimSpace(part); part != "" {
+			parts = append(parts, part)
+		}
+	}
+	if len(parts) == 0 {
+		return 0, "group_not_found"
+	}
+	byID := make(map[int64]*GroupNode, len(snap.Tree))
+	for i := range snap.Tree {
+		byID[snap.Tree[i].ID] = &snap.Tree[i]
+	}
+	var found []int64
+	for i := range snap.Tree {
+		n := &snap.Tree[i]
+		match := true
+		for j := len(parts) - 1; j >= 0; j-- {
+			if n == nil || !strings.EqualFold(n.Name, parts[j]) {
+				match = false
+				break
+			}
+			n = byID[n.ParentID]
+		}
+		if match {
+			found = append(found, snap.Tree[i].ID)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], ""
+	case 0:
+		return 0, "group_not_found"
+	}
+	return 0, "group_name_ambiguous"
 }
 
 func planEnrolLine(p *Plan, snap *Snapshot, seen *Seen) {

@@ -267,7 +267,7 @@ func (s *Service) baseSnapshot(ctx context.Context, q store.Querier, o Options) 
 		if n.IDNumber != "" {
 			snap.Groups[n.IDNumber] = n.ID
 		}
-		if o.Format == FormatGroups {
+		if o.Format == FormatGroups || o.Format == FormatTSV {
 			snap.Tree = append(snap.Tree, n)
 		}
 		return nil
@@ -491,6 +491,9 @@ func (s *Service) Run(ctx context.Context, batchID int64, open func() (io.ReadCl
 		rctx := authz.With(context.WithoutCancel(ctx), authz.System)
 		if _, uerr := s.undo(rctx, batchID, false, StatusFailed); uerr != nil {
 			return nil, fmt.Errorf("%w (and rolling it back failed: %v)", err, uerr)
+		}
+		if ferr := s.recordFailure(rctx, batchID, rep, err); ferr != nil {
+			return nil, fmt.Errorf("%w (and recording why failed: %v)", err, ferr)
 		}
 		if errors.Is(err, errRowsFailed) {
 			// All or nothing: nothing stays applied, and the report names the rows.
