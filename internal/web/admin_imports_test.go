@@ -79,6 +79,19 @@ func TestImportPages(t *testing.T) {
 	want(multi(admin, map[string]string{"format": "methods"}, "add,cohort,nope,CLA,0,,\n"), 200, `id="import-rows"`, `not found`)
 	want(get(admin, "/"), 200, `href="/admin/imports"`)
 
+	// A file that cannot be read comes back with why, by line and column, in the person's
+	// language, and the form as it was.
+	latin1 := "username,firstname,lastname,email\nbob,Jos\xe9,B,bob@x.org\n"
+	want(multi(admin, map[string]string{"format": "moodle"}, latin1), 422, `id="import-file-problems"`,
+		"Line 2, column 8: the text is not UTF-8", "The file cannot be read")
+	want(multi(admin, map[string]string{"format": "moodle"}, "username,email\n\"bob,b@x.org\n"), 422,
+		"Line 2, column", "a quote is not closed")
+	get(admin, "/?lang=fr")
+	want(multi(admin, map[string]string{"format": "moodle"}, latin1), 422,
+		"Ligne 2, colonne 8\u00a0: le texte n’est pas en UTF-8", "Le fichier ne peut pas être lu")
+	want(multi(admin, map[string]string{"format": "moodle"}, "username,shoesize\nbob,42\n"), 422, "Ligne 1")
+	get(admin, "/?lang=en")
+
 	// Pasted rows with an error: the preview says line, column and reason; Apply needs
 	// "valid rows only".
 	paste := "email\tfirst name\tlast name\tgroups\troles\tlanguage\tdelete_at\r\n" +
@@ -311,4 +324,22 @@ func TestImportPreviewOnOneInstanceApplyOnAnother(t *testing.T) {
 	if n := count(t, db, `SELECT COUNT(*) FROM import_upload_chunks`); n != 0 {
 		t.Fatalf("%d chunks left", n)
 	}
+}
+
+// A failed apply's page says why, line by line, in the person's language, never only "0
+// errors".
+func TestImportFailureShown(t *testing.T) {
+	rg := newRig(t)
+	admin := rg.user(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true})
+	failure := `[{"line":12,"field":"email","code":"email_no_dot","message":"is not a valid email address: the domain has no dot"},` +
+		`{"line":14,"code":"internal","message":"internal error"}]`
+	if _, err := rg.db.ExecContext(rg.ctx, `INSERT INTO import_batches (id, format, options, status, created_at, rows_total, failure)
+		VALUES (7, 'tsv', '{}', 'failed', 0, 20, $1)`, failure); err != nil {
+		t.Fatal(err)
+	}
+	code, body, _ := rg.call(admin, "GET", "/admin/imports/7", nil)
+	rg.want(code, body, 200, `id="import-failure"`, "nothing of it stayed applied", "Line 12, Email: is not a valid email address",
+		"Line 14: Something went wrong on our side")
+	get := rg.get(admin, "/admin/imports/7?lang=fr")
+	rg.want(get.Code, get.Body.String(), 200, "rien n’en est resté appliqué", "Ligne 12, Adresse e-mail\u00a0: n’est pas une adresse e-mail valide")
 }
