@@ -50,6 +50,7 @@ type Report struct {
 	Skipped        int
 	Issues         []Issue
 	Message        string
+	Stop           *Stop // the threshold stopped the run (a dry run: would stop it), in figures
 	Duration       time.Duration
 	Plan           *Plan `json:"-"` // the difference (dry runs show it)
 }
@@ -180,14 +181,14 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		// The whole difference, and whether a real run would stop.
 		rep.Status = "dry_run"
 		if plan.Stopped {
-			rep.Message = "a real run would stop: " + plan.StopReason
+			rep.Message, rep.Stop = "a real run would stop: "+plan.StopReason, plan.Stop
 		}
 		if src.Orgs != nil {
 			return syncOrgs(ctx, db, src.Orgs, dir, true, rep)
 		}
 		return nil
 	case plan.Stopped:
-		rep.Status, rep.Message = "stopped", plan.StopReason
+		rep.Status, rep.Message, rep.Stop = "stopped", plan.StopReason, plan.Stop
 		rep.Added, rep.Changed, rep.Removed, rep.Created, rep.CoursesCreated = 0, 0, 0, 0, 0
 		return nil
 	}
@@ -213,7 +214,7 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		plan = Diff(res.Want, res.Deleted, have, dopt)
 		report()
 		if plan.Stopped { // new people and courses bring no removals; kept for safety
-			rep.Status, rep.Message = "stopped", plan.StopReason
+			rep.Status, rep.Message, rep.Stop = "stopped", plan.StopReason, plan.Stop
 			rep.Added, rep.Changed, rep.Removed = 0, 0, 0
 			return nil
 		}
@@ -285,7 +286,7 @@ func finishRun(ctx context.Context, db *store.DB, rep *Report) error {
 		issues = []Issue{}
 	}
 	body, err := json.Marshal(map[string]any{"skipped": issues, "skipped_total": len(rep.Issues), "kept": rep.Kept, "created": rep.Created,
-		"courses_created": rep.CoursesCreated,
+		"courses_created": rep.CoursesCreated, "stop": rep.Stop,
 		"groups": map[string]int{"created": rep.GroupsCreated, "renamed": rep.GroupsRenamed, "moved": rep.GroupsMoved,
 			"members_added": rep.MembersAdded, "members_removed": rep.MembersRemoved}})
 	if err != nil {

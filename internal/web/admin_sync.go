@@ -25,6 +25,7 @@ type syncRunView struct {
 	Courses      int
 	SkippedTotal int
 	SkippedRows  []sis.Issue
+	Stop         string // the threshold's verdict, in the person's language
 }
 
 type syncData struct {
@@ -35,6 +36,9 @@ type syncData struct {
 	Kinds   []string
 	Actions []string
 	Auths   []string
+	// Warning says, on top, that the run just made was stopped by the threshold (or that a
+	// real run would be), and why.
+	Warning string
 }
 
 func (w *Web) adminSync(rw http.ResponseWriter, r *http.Request) {
@@ -90,9 +94,23 @@ func (w *Web) syncRender(rw http.ResponseWriter, r *http.Request, p *Page, d *sy
 			Kept         int         `json:"kept"`
 			Created      int         `json:"created"`
 			Courses      int         `json:"courses_created"`
+			Stop         *sis.Stop   `json:"stop"`
 		}
 		if json.Unmarshal(run.Report, &rep) == nil {
 			v.SkippedRows, v.SkippedTotal, v.Kept, v.Created, v.Courses = rep.Skipped, rep.SkippedTotal, rep.Kept, rep.Created, rep.Courses
+			if st := rep.Stop; st != nil {
+				v.Stop = p.L.T("sync.stop_reason", st.Removed, st.Total, p.L.Percent(st.Percent), p.L.Percent(st.Threshold))
+				if run.DryRun {
+					v.Stop = p.L.T("sync.would_stop", v.Stop)
+				}
+			}
+		}
+		if id := r.URL.Query().Get("stopped"); id != "" && id == strconv.FormatInt(run.ID, 10) && v.Stop != "" {
+			key := "sync.stopped_banner"
+			if run.DryRun {
+				key = "sync.dry_run_would_stop_banner"
+			}
+			d.Warning = p.L.T(key, run.Source, v.Stop)
 		}
 		d.Runs = append(d.Runs, v)
 	}
@@ -201,5 +219,22 @@ func (w *Web) adminSyncRun(rw http.ResponseWriter, r *http.Request) {
 		w.render(rw, r, showError(p, err), "message", p)
 		return
 	}
+	if rep.Stop != nil {
+		// Stopped by the threshold (or a dry run that a real run would see stopped): a warning
+		// on top says so and why, never "run done".
+		http.Redirect(rw, r, "/admin/sync?stopped="+strconv.FormatInt(rep.RunID, 10)+"#runs", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(rw, r, "/admin/sync?ran="+url.QueryEscape(name+": "+rep.Summary())+"#runs", http.StatusSeeOther)
+}
+
+// Percent writes a percentage's number as the person's language does: one decimal at most,
+// a decimal comma in French ("12,5").
+func (l Localizer) Percent(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 1, 64)
+	s = strings.TrimSuffix(s, ".0")
+	if l.Lang == "fr" {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
 }
