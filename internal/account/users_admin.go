@@ -215,6 +215,33 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, up UserUpdate) (*Use
 	return out, err
 }
 
+// CheckUserUpdate runs UpdateUser's checks without writing anything: the caller's right, every
+// field, and a new address that another account has (unless SettingSharedEmail). Pages call
+// it before asking to confirm a change of address, so that what they confirm would save.
+// It returns the account as it was. Errors as UpdateUser's.
+func (s *Service) CheckUserUpdate(ctx context.Context, id int64, up UserUpdate) (*User, error) {
+	var before *User
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		if err := authz.CanManageUser(ctx, tx, id); err != nil {
+			return err
+		}
+		u, err := userByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		b := *u
+		before = &b
+		if err := applyUpdate(ctx, tx, u, up); err != nil {
+			return err
+		}
+		if !strings.EqualFold(b.Email, u.Email) {
+			return checkEmailFree(ctx, tx, u.Email, u.ID)
+		}
+		return nil
+	})
+	return before, err
+}
+
 // applyUpdate sets the changes on u and checks them all.
 func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) error {
 	var fe errs.Fields
