@@ -89,6 +89,7 @@ func (in *NewUser) Validate() error {
 	emailOK := in.Email == ""
 	if in.Email != "" {
 		if code := mail.AccountEmailCode(in.Email); code != "" {
+			// errkeys: email_no_dot invalid_email
 			f.AddCode("email", code)
 		} else {
 			emailOK = true

@@ -266,6 +266,7 @@ func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) erro
 		u.Email = trim(up.Email)
 		if u.Email != "" {
 			if code := mail.AccountEmailCode(u.Email); code != "" {
+				// errkeys: email_no_dot invalid_email
 				fe.AddCode("email", code)
 			}
 		}

@@ -75,6 +75,7 @@ func checkAddress(addr string) (string, error) {
 		return "", errs.FieldCode("email", "required")
 	}
 	if code := AccountEmailCode(addr); code != "" {
+		// errkeys: email_no_dot invalid_email
 		return "", errs.FieldCode("email", code)
 	}
 	return addr, nil
