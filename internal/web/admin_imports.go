@@ -16,6 +16,7 @@ import (
 	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/httpx"
+	"roster/internal/i18n"
 )
 
 // /admin/imports: bulk imports for platform administrators (the service checks). A file is
@@ -367,5 +368,17 @@ func atLine(l Localizer, f errs.FieldError) string {
 	return msg
 }
 
-// AtLine is atLine for templates: a preview row's error.
+// AtLine is atLine for templates.
 func (l Localizer) AtLine(f errs.FieldError) string { return atLine(l, f) }
+
+// FieldSays is a row's error where the line is already said: "Adresse e-mail : …", or for a
+// column Roster has no name for, "colonne « groups » : …".
+func (l Localizer) FieldSays(f errs.FieldError) string {
+	switch {
+	case f.Field == "":
+		return f.In(l.Lang)
+	case i18n.Default().Has(l.Lang, "field."+f.Field):
+		return errs.FieldLabel(l.Lang, f.Field) + l.T("punct.colon") + f.In(l.Lang)
+	}
+	return l.T("imports.column_says", f.Field, f.In(l.Lang))
+}

@@ -98,7 +98,7 @@ func TestImportPages(t *testing.T) {
 		"ann@x.org\tAnn\tAnn\tCLA\tlearner\tfr\r\n" +
 		"bob@x.org\tBob\tBob\tCLA\tlearner\tde\r\n"
 	body := want(multi(admin, map[string]string{"format": "moodle", "paste": paste, "mode": "add_new"}, ""), 200,
-		"2 rows", "1 to create", "1 with errors", "Billable accounts added: 1.", "Line 3, language:", `is not available`,
+		"2 rows", "1 to create", "1 with errors", "Billable accounts added: 1.", `<td>3</td>`, `column &#34;language&#34;: language &#34;de&#34; is not available`, `is not available`,
 		`name="valid_only" value="1" required`)
 	m := tokenRE.FindStringSubmatch(body)
 	if m == nil {

@@ -73,10 +73,10 @@ func visibleText(t *testing.T, page string) []string {
 var englishWords = regexp.MustCompile(`(?i)\b(the|is|are|must|and|with|you|your|this|may|least|characters|required|already|have|has|been|was|were|will|should|from|which|please|enrol(led|ment|ments)?|group|groups|teacher|student|guest|active|suspended|sent|queued|failed|manual|never|invalid|wrong|log in|sign in|not found|email|emails|password|username|account|accounts|people|course|courses|settings|save|delete|cancel|search|add|new|none|any|all|yes|no|back|next|more|of|to|for|by|it|its|be|can|cannot|here|there|what|when|who|how|name|first|last|status|role|roles|member|members|invited|user|users|day|days|hour|hours|seconds|created|updated|skipped|errors|rows)\b`)
 
 // codeLike are the parts of a text that are codes, not words: the column names of an
-// imported file ("Ligne 3, groups :"), key=value pairs (the audit
+// imported file ("Ligne 3, groups :", "colonne « groups »"), key=value pairs (the audit
 // log's details), short names in parentheses, and the names other software gives to its own
 // things (Moodle's file types and roles, the columns of a sync query).
-var codeLike = regexp.MustCompile(`Ligne \d+, [\w ]+\x{00a0}:|\b\w+=\S*|\([a-z_]+\)|https?://\S+|upload enrolment methods|editingteacher, teacher, manager|course,user,role|course, user et role|group, starts, ends, e-mail, first_name et last_name`)
+var codeLike = regexp.MustCompile(`Ligne \d+, [\w ]+\x{00a0}:|colonne «\x{00a0}[\w ]+\x{00a0}»|\b\w+=\S*|\([a-z_]+\)|https?://\S+|upload enrolment methods|editingteacher, teacher, manager|course,user,role|course, user et role|group, starts, ends, e-mail, first_name et last_name`)
 
 // allowed are visible strings that are not words of any language: user data the tests type,
 // codes, proper nouns.
