@@ -24,10 +24,16 @@ func TestBrowserAdminBulkJourneys(t *testing.T) {
 	for _, lang := range []string{"fr", "en"} {
 		t.Run(lang, func(t *testing.T) {
 			j := startAdminJourney(t, lang)
-			t.Run("paste", j.paste)
-			t.Run("import_undo", j.importUndo)
-			t.Run("change_address", j.changeAddress)
-			t.Run("sync_stopped", j.syncStopped)
+			// Each journey in a browser of its own (a browser lives three minutes at most).
+			for _, jr := range []struct {
+				name string
+				walk func(*testing.T)
+			}{{"paste", j.paste}, {"import_undo", j.importUndo}, {"change_address", j.changeAddress}, {"sync_stopped", j.syncStopped}} {
+				t.Run(jr.name, func(t *testing.T) {
+					j.login(t)
+					jr.walk(t)
+				})
+			}
 		})
 	}
 }
@@ -44,7 +50,7 @@ type adminJourney struct {
 
 func startAdminJourney(t *testing.T, lang string) *adminJourney {
 	env := sqliteEnv(t)
-	const password = "correct horse battery staple"
+	const password = adminPassword
 	for _, u := range [][]string{{"grace@example.org", "Grace", "Hopper", "--admin"}, {"bob@example.org", "Bob", "Kahn", ""}} {
 		args := []string{"user", "add", "--email", u[0], "--first-name", u[1], "--last-name", u[2], "--password-stdin"}
 		if u[3] != "" {
@@ -76,27 +82,30 @@ func startAdminJourney(t *testing.T, lang string) *adminJourney {
 	}
 	api("/api/v1/groups", map[string]any{"name": "Équipe A", "visibility": "private"})
 	api("/api/v1/courses", map[string]any{"shortname": "BIO-1", "fullname": "Biologie cellulaire"})
-	ctx := browser(t)
-	err = chromedp.Do(ctx,
-		chromedp.Navigate(s.Base+"/login?lang="+lang),
-		chromedp.WaitVisible(`#login-submit`),
-		chromedp.SendKeys(`#login`, "grace@example.org"),
-		chromedp.SendKeys(`#password`, password),
-		chromedp.Click(`#login-submit`),
-		chromedp.WaitVisible(`#greeting`),
-		chromedp.Navigate(s.Base+"/?lang="+lang), // saved on the account
-		chromedp.WaitVisible(`#greeting`),
-	)
-	if err != nil {
-		t.Fatalf("log in: %v", err)
-	}
-	return &adminJourney{lang: lang, base: s.Base, ctx: ctx, dir: t.TempDir(), say: func(fr, en string) string {
+	return &adminJourney{lang: lang, base: s.Base, dir: t.TempDir(), say: func(fr, en string) string {
 		if lang == "fr" {
 			return fr
 		}
 		return en
 	}}
 }
+
+// login starts a browser and logs the administrator in, in the journey's language.
+func (j *adminJourney) login(t *testing.T) {
+	j.ctx = browser(t)
+	j.do(t, "log in",
+		chromedp.Navigate(j.base+"/login?lang="+j.lang),
+		chromedp.WaitVisible(`#login-submit`),
+		chromedp.SendKeys(`#login`, "grace@example.org"),
+		chromedp.SendKeys(`#password`, adminPassword),
+		chromedp.Click(`#login-submit`),
+		chromedp.WaitVisible(`#greeting`),
+		chromedp.Navigate(j.base+"/?lang="+j.lang), // saved on the account
+		chromedp.WaitVisible(`#greeting`),
+	)
+}
+
+const adminPassword = "correct horse battery staple"
 
 // see fails unless the element sel shows every part.
 func (j *adminJourney) see(t *testing.T, sel string, parts ...string) string {
@@ -142,7 +151,7 @@ func (j *adminJourney) paste(t *testing.T) {
 		chromedp.Click(`#import-preview-button`),
 		chromedp.WaitVisible(`#import-rows`),
 	)
-	j.see(t, `#import-rows`, j.say("Ligne 3", "Line 3"), j.say("le domaine n’a pas de point", "the domain has no dot"))
+	j.see(t, `#import-rows tr.import-error`, "3", j.say("Erreur", "Error"), j.say("le domaine n’a pas de point", "the domain has no dot"))
 	j.see(t, `#import-apply-form`, j.say("corrigez-les", "fix them")) // no plain Apply with an error
 	testenv.Shots(t, j.ctx, "paste-error")
 	j.do(t, "fix and apply",
