@@ -196,6 +196,11 @@ func (p *Plan) failWith(f errs.FieldError) {
 	p.Errors = append(p.Errors, f)
 }
 
+// failedOn reports whether the row already has an error on field.
+func (p *Plan) failedOn(field string) bool {
+	return slices.ContainsFunc(p.Errors, func(f errs.FieldError) bool { return f.Field == field })
+}
+
 // failText records a problem with an English message and no code (parents of groups).
 func (p *Plan) failText(field, msg string) {
 	p.Errors = append(p.Errors, errs.FieldError{Field: field, Line: p.Row.Line, Message: msg})
@@ -307,7 +312,9 @@ func planCreate(p *Plan, snap *Snapshot, username string, o Options) {
 			if c, ok := userColumn[f.Field]; ok && p.Row.User.Set != nil && o.Format == FormatMoodle {
 				f.Field = c
 			}
-			p.failWith(f)
+			if !p.failedOn(f.Field) { // the parser said it already (an unknown language)
+				p.failWith(f)
+			}
 		}
 	}
 	if alt := takenLookalike(snap, p.New.Username); alt != "" {
