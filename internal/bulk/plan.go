@@ -110,6 +110,8 @@ type Snapshot struct {
 	Held map[[2]int64]*Held
 	// Methods are the group syncs and meta links (methods format only).
 	Methods []ExistingMethod
+	// Invited holds the addresses a batch names (lower case) that have a pending invitation.
+	Invited map[string]bool
 }
 
 // Held is what manual methods hold for one person in one course: the enrolment of the
@@ -175,6 +177,9 @@ type Plan struct {
 	Groups   []GroupRef
 	GroupIDs []int64 // of Groups; 0 for a group created by the import
 	Errors   []errs.FieldError
+	// Warnings say what the row does that the person may not expect (coded, as Errors),
+	// without stopping it.
+	Warnings []errs.FieldError
 }
 
 // PlannedEnrol is an enrolment with its course resolved and its dates worked out.
@@ -327,6 +332,13 @@ func planCreate(p *Plan, snap *Snapshot, username string, o Options) {
 	}
 	if e := strings.ToLower(u.Email); e != "" && !snap.SharedEmail && len(snap.ByEmail[e]) > 0 {
 		p.fail("email", "email_used_by", errs.P{"email": u.Email})
+	}
+	if snap.Invited[strings.ToLower(u.Email)] {
+		// The account overtakes the invitation: its groups and course are not given, and the
+		// person can no longer accept it. Said, never silent.
+		var w errs.Fields
+		w.AddAt(p.Row.Line, 0, "email", "invitation_overtaken", errs.P{"email": u.Email})
+		p.Warnings = append(p.Warnings, w...)
 	}
 	if u.Suspended {
 		p.Status = account.StatusSuspended

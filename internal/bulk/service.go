@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"slices"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"roster/internal/course"
 	"roster/internal/errs"
 	"roster/internal/group"
+	"roster/internal/invite"
 	"roster/internal/store"
 )
 
@@ -90,7 +92,10 @@ type RowResult struct {
 	Errors  []errs.FieldError `json:"errors"`
 	Notes   []string          `json:"notes,omitempty"`
 	Changes []string          `json:"changes,omitempty"` // update: the columns that change
-	UserID  int64             `json:"-"`
+	// Warnings say what the row does that one may not expect, without stopping it
+	// (invitation_overtaken: the address had a pending invitation).
+	Warnings []errs.FieldError `json:"warnings,omitempty"`
+	UserID   int64             `json:"-"`
 }
 
 // Report is what a preview or an apply says.
@@ -125,6 +130,9 @@ func (r *Report) add(p *Plan, enrolled int) {
 			errors = []errs.FieldError{}
 		}
 		res := RowResult{Line: p.Row.Line, Action: p.Action, Errors: errors, Notes: p.Row.Notes}
+		if p.Action != ActError {
+			res.Warnings = p.Warnings
+		}
 		if p.Action == ActUpdate {
 			res.Changes = p.ChangedColumns()
 		}
@@ -367,6 +375,18 @@ func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot
 	}
 	if err := load("idnumber", idnumbers); err != nil {
 		return nil, err
+	}
+	if len(emails) > 0 {
+		snap.Invited = map[string]bool{}
+		for len(emails) > 0 {
+			n := min(1000, len(emails))
+			found, err := invite.PendingAddresses(ctx, q, s.db.Now(), emails[:n])
+			if err != nil {
+				return nil, err
+			}
+			emails = emails[n:]
+			maps.Copy(snap.Invited, found)
+		}
 	}
 	if enrols && len(byID) > 0 {
 		if err := s.loadHeld(ctx, q, &snap, byID); err != nil {

@@ -371,10 +371,22 @@ func TestPasteNamesGroupsAndRoles(t *testing.T) {
 			"cat@x.org\tCat\tC\tÉquipe A\tlearner\n" +
 			"dan@acme\tDan\tD\n" +
 			"eve@x.org\tEve\tE\tNowhere\n")
+		// Ann was invited before: creating her account overtakes the invitation, and the row
+		// says so (a warning, not an error).
+		if _, err := db.ExecContext(admin, `INSERT INTO invitations (email, email_norm, token_hash, created_at)
+			VALUES ('Ann@x.org', 'ann@x.org', 'h1', 0)`); err != nil {
+			t.Fatal(err)
+		}
 		for _, notify := range []bool{false, true} {
 			rep, err := e.svc.Preview(admin, bytes.NewReader(paste), bulk.Options{Format: bulk.FormatTSV, Notify: notify})
 			if err != nil || actions(rep) != "create create error error error" {
 				t.Fatalf("notify %v: %s %+v %v", notify, actions(rep), rep, err)
+			}
+			if w := rep.Rows[0].Warnings; len(w) != 1 || w[0].Code != "invitation_overtaken" || w[0].Line != 1 {
+				t.Errorf("ann's warning: %+v", w)
+			}
+			if len(rep.Rows[1].Warnings) != 0 {
+				t.Errorf("bob's warnings: %+v", rep.Rows[1].Warnings)
 			}
 			for i, want := range map[int]string{2: "group_name_ambiguous", 3: "email_no_dot", 4: "group_not_found"} {
 				if got := rep.Rows[i].Errors; len(got) != 1 || got[0].Code != want || got[0].Line != i+1 {

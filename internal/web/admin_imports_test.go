@@ -343,3 +343,22 @@ func TestImportFailureShown(t *testing.T) {
 	get := rg.get(admin, "/admin/imports/7?lang=fr")
 	rg.want(get.Code, get.Body.String(), 200, "rien n’en est resté appliqué", "Ligne 12, Adresse e-mail\u00a0: n’est pas une adresse e-mail valide")
 }
+
+// Pasting an address that has a pending invitation says, on its row, that the account will
+// overtake the invitation, in the person's language.
+func TestImportWarnsOfOvertakenInvitation(t *testing.T) {
+	rg := newRig(t)
+	admin := rg.user(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true, Language: "fr"})
+	if _, err := rg.db.ExecContext(rg.ctx, `INSERT INTO invitations (email, email_norm, token_hash, created_at)
+		VALUES ('zed@x.org', 'zed@x.org', 'h1', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField("paste", "zed@x.org\tZed\tZimmer\n")
+	mw.Close()
+	req := httptest.NewRequest("POST", "/admin/imports/preview", &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	rec := rg.do(admin, req)
+	rg.want(rec.Code, rec.Body.String(), 200, `class="row-warning"`, "zed@x.org a une invitation en attente", `id="import-apply"`)
+}
