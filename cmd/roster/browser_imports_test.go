@@ -159,7 +159,7 @@ func (j *adminJourney) paste(t *testing.T) {
 		chromedp.Click(`#import-preview-button`),
 		chromedp.WaitVisible(`#import-apply`),
 		chromedp.Click(`#import-apply`),
-		chromedp.WaitVisible(`#import-totals`),
+		chromedp.WaitVisible(`#import-report-csv`), // the batch page, once applied (the preview has totals too)
 	)
 	j.see(t, `#import-status`, j.say("Appliqué", "Applied"))
 	j.see(t, `#import-totals`, "2")
