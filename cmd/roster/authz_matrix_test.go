@@ -60,7 +60,8 @@ type matrixRow struct {
 // {cB} course B; {invA}, {invB} pending invitations into A and B, {invAmail}, {invBmail}
 // their addresses; {pf} a profile field; {uniq} a fresh word. Placeholders starting with
 // "new" create a fresh object for each cell: {newgA}/{newgB} sub-groups, {newuA}/{newuB}
-// learners (of A1 and B), {newinvA}/{newinvB} invitations, {newmA}/{newmB} methods of the
+// learners (of A1 and B), {newinvA}/{newinvB} invitations, {newcinvA}/{newcinvB} invitations into the courses,
+// {newmA}/{newmB} methods of the
 // courses, {newpf} a profile field; {newuA.login} is its username.
 var matrixRows = []matrixRow{
 	// Health and metrics.
@@ -134,7 +135,8 @@ var matrixRows = []matrixRow{
 	// Invitations.
 	{pattern: "POST /api/v1/invitations", in: "/api/v1/invitations", out: "/api/v1/invitations", inAllow: "P UA GA", outAllow: "P",
 		body: `{"emails":"i{uniq}@example.org","groups":[{"group_id":"{gX}","role":"learner"}]}`},
-	{pattern: "GET /api/v1/invitations", in: "/api/v1/invitations", inAllow: "P UA GA"},
+	// A teacher lists the invitations they sent into their courses.
+	{pattern: "GET /api/v1/invitations", in: "/api/v1/invitations", inAllow: "P UA GA TE"},
 	{pattern: "GET /api/v1/invitations/{id}", in: "/api/v1/invitations/{invA}", out: "/api/v1/invitations/{invB}", inAllow: "P UA GA", outAllow: "P"},
 	{pattern: "PATCH /api/v1/invitations/{id}", in: "/api/v1/invitations/{newinvA}", out: "/api/v1/invitations/{newinvB}", body: `{"email":"e{uniq}@example.org"}`, inAllow: "P UA GA", outAllow: "P"},
 	{pattern: "DELETE /api/v1/invitations/{id}", in: "/api/v1/invitations/{newinvA}", out: "/api/v1/invitations/{newinvB}", inAllow: "P UA GA", outAllow: "P"},
@@ -225,13 +227,25 @@ var matrixRows = []matrixRow{
 	{pattern: "POST /courses", in: "/courses", body: "shortname=w{uniq}&fullname=W", inAllow: "P"},
 	{pattern: "POST /courses/{id}/participants/bulk", in: "/courses/{cA}/participants/bulk", out: "/courses/{cB}/participants/bulk", body: "action=suspend&user={uX}", inAllow: "P TE", outAllow: "P"},
 	{pattern: "POST /courses/{id}/enrol", in: "/courses/{cA}/enrol", out: "/courses/{cB}/enrol", body: "role=student&user={newuA}", inAllow: "P TE", outAllow: "P"},
+	{pattern: "GET /courses/{id}/invitations", in: "/courses/{cA}/invitations", out: "/courses/{cB}/invitations", inAllow: "P TE", outAllow: "P"},
+	{pattern: "POST /courses/{id}/invitations", in: "/courses/{cA}/invitations", out: "/courses/{cB}/invitations", body: "emails=w{uniq}%40example.org", inAllow: "P TE", outAllow: "P"},
+	{pattern: "POST /courses/{id}/invitations/{inv}/resend", in: "/courses/{cA}/invitations/{newcinvA}/resend", out: "/courses/{cB}/invitations/{newcinvB}/resend", inAllow: "P TE", outAllow: "P"},
+	{pattern: "POST /courses/{id}/invitations/{inv}/cancel", in: "/courses/{cA}/invitations/{newcinvA}/cancel", out: "/courses/{cB}/invitations/{newcinvB}/cancel", inAllow: "P TE", outAllow: "P"},
+	{pattern: "GET /courses/{id}/methods", in: "/courses/{cA}/methods", out: "/courses/{cB}/methods", inAllow: "P TE", outAllow: "P"},
+	{pattern: "POST /courses/{id}/methods", in: "/courses/{cA}/methods", out: "/courses/{cB}/methods", body: "type=self&name=w{uniq}&role=student", inAllow: "P TE", outAllow: "P"},
+	{pattern: "POST /courses/{id}/methods/{mid}", in: "/courses/{cA}/methods/{newmA}", out: "/courses/{cB}/methods/{newmB}", body: "name=w{uniq}&enrol_key=k", inAllow: "P TE", outAllow: "P"},
+	{pattern: "POST /courses/{id}/methods/{mid}/enable", in: "/courses/{cA}/methods/{newmA}/enable", out: "/courses/{cB}/methods/{newmB}/enable", body: "enabled=0", inAllow: "P TE", outAllow: "P"},
+	{pattern: "POST /courses/{id}/methods/{mid}/delete", in: "/courses/{cA}/methods/{newmA}/delete", out: "/courses/{cB}/methods/{newmB}/delete", inAllow: "P TE", outAllow: "P"},
+	// Any logged-in person may enrol themself by a course's self-enrolment method (the course
+	// is then visible to them); tokens and anonymous visitors may not.
+	{pattern: "POST /courses/{id}/self-enrol", in: "/courses/{cA}/self-enrol", out: "/courses/{cB}/self-enrol", body: "method={newmX}", inAllow: "P UA GA TR TE L", outAllow: "P UA GA TR TE L"},
 
 	// Invitations and external accounts.
 	{pattern: "POST /invitations/new", in: "/invitations/new", out: "/invitations/new", body: "emails=w{uniq}%40example.org&group_id={gX}&role=learner", inAllow: "P UA GA", outAllow: "P"},
 	{pattern: "POST /invitations/add-existing", in: "/invitations/add-existing", out: "/invitations/add-existing", body: "user_id={newuB}&group_id={gX}&role=learner", inAllow: "P UA GA", outAllow: "P"},
 	{pattern: "POST /invitations/resend-all", in: "/invitations/resend-all", out: "/invitations/resend-all", body: "group_id={gX}", inAllow: "P UA GA", outAllow: "P"},
-	// The page is the invitations list, which is for those who invite into groups.
-	{pattern: "POST /invitations/cancel-many", in: "/invitations/cancel-many", out: "/invitations/cancel-many", body: "emails={newinvX.mail}", inAllow: "P UA GA", outAllow: "P UA GA"},
+	// The page is the invitations list, which is for those who invite into groups or courses.
+	{pattern: "POST /invitations/cancel-many", in: "/invitations/cancel-many", out: "/invitations/cancel-many", body: "emails={newinvX.mail}", inAllow: "P UA GA TE", outAllow: "P UA GA TE"},
 	{pattern: "POST /invitations/lifetime", in: "/invitations/lifetime", body: "days=30", inAllow: "P"},
 	{pattern: "POST /invitations/{id}/resend", in: "/invitations/{newinvA}/resend", out: "/invitations/{newinvB}/resend", inAllow: "P UA GA", outAllow: "P"},
 	{pattern: "POST /invitations/{id}/cancel", in: "/invitations/{newinvA}/cancel", out: "/invitations/{newinvB}/cancel", inAllow: "P UA GA", outAllow: "P"},
@@ -458,6 +472,12 @@ func (f *matrixFixture) placeholder(name string, made map[string]string) string 
 			v = f.user("fresh"+f.uniq(), false, f.ids["gB"], group.Learner)
 		case "invA", "invB":
 			v, mail = f.invitation(strings.TrimPrefix(what, "inv"))
+		case "cinvA", "cinvB":
+			res, err := f.svc.invites.Invite(f.sys, invite.Request{Emails: "cinv" + f.uniq() + "@example.org", CourseID: f.ids["c"+strings.TrimPrefix(what, "cinv")]})
+			if err != nil || len(res) != 1 || res[0].InvitationID == 0 {
+				f.t.Fatalf("invite into a course: %+v %v", res, err)
+			}
+			v, mail = res[0].InvitationID, res[0].Email
 		case "mA", "mB":
 			m, err := f.svc.courses.AddMethod(f.sys, f.ids["c"+strings.TrimPrefix(what, "m")], course.Method{Type: "self", Enabled: true, Role: "student"})
 			if err != nil {

@@ -359,3 +359,39 @@ func TestTeacherCreatesExternalUserInTheirCourse(t *testing.T) {
 		}
 	})
 }
+
+// TestTeacherListsTheCourseInvitations: a teacher lists the invitations of their course
+// (held ones with their due date and the course's name) and, with no filter, the ones they
+// sent; another course's list is refused, and a student may list none.
+func TestTeacherListsTheCourseInvitations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		r := newWireRig(t, db, clock)
+		opens := clock.T.Add(72 * time.Hour)
+		mine, other := r.course("MINE", &opens), r.course("OTHER", nil)
+		teacher, student := r.user("tess"), r.user("stu")
+		if _, err := r.svc.courses.Enrol(r.admin, mine, course.EnrolRequest{UserIDs: []int64{teacher}, Role: course.Teacher}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.svc.courses.Enrol(r.admin, other, course.EnrolRequest{UserIDs: []int64{student}, Role: course.Student}); err != nil {
+			t.Fatal(err)
+		}
+		tess := authz.With(context.Background(), &authz.Principal{UserID: teacher})
+		r.invite(tess, "eve@uni.test", mine)
+		r.invite(r.admin, "zed@uni.test", other)
+		items, _, err := r.svc.invites.List(tess, invite.Filter{CourseID: mine})
+		if err != nil || len(items) != 1 || items[0].Email != "eve@uni.test" || items[0].DueAt == nil ||
+			!items[0].DueAt.Equal(opens) || items[0].CourseName != "Course MINE" {
+			t.Fatalf("the course's invitations: %+v %v", items, err)
+		}
+		if items, _, err := r.svc.invites.List(tess, invite.Filter{}); err != nil || len(items) != 1 || items[0].CourseID != mine {
+			t.Fatalf("the teacher's own invitations: %+v %v", items, err)
+		}
+		if _, _, err := r.svc.invites.List(tess, invite.Filter{CourseID: other}); !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("another course's invitations: %v", err)
+		}
+		stu := authz.With(context.Background(), &authz.Principal{UserID: student})
+		if _, _, err := r.svc.invites.List(stu, invite.Filter{}); !errs.Is(err, errs.Forbidden) {
+			t.Fatalf("a student lists invitations: %v", err)
+		}
+	})
+}

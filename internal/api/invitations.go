@@ -36,6 +36,7 @@ type Invitation struct {
 	LastSentAt     *time.Time        `json:"last_sent_at"`
 	LastDelivery   string            `json:"last_delivery"`
 	ExpiresAt      *time.Time        `json:"expires_at"`
+	DueAt          *time.Time        `json:"due_at"` // held until its course opens; null when sent
 	AcceptedUserID *string           `json:"accepted_user_id"`
 	AcceptedAt     *time.Time        `json:"accepted_at"`
 	CancelledAt    *time.Time        `json:"cancelled_at"`
@@ -73,7 +74,7 @@ func InvitationOf(inv *invite.Invitation) Invitation {
 		Groups: make([]InvitationGrant, 0, len(inv.Groups)), CourseID: optID(inv.CourseID), Language: inv.Language,
 		DeleteAt: inv.DeleteAt, CustomFields: inv.CustomFields, InvitedBy: optID(inv.InvitedBy), InviterName: inv.InviterName,
 		CreatedAt: inv.CreatedAt, SentCount: inv.SentCount, LastSentAt: inv.LastSentAt, LastDelivery: inv.LastDelivery,
-		ExpiresAt: inv.ExpiresAt, AcceptedUserID: optID(inv.AcceptedUserID), AcceptedAt: inv.AcceptedAt,
+		ExpiresAt: inv.ExpiresAt, DueAt: inv.DueAt, AcceptedUserID: optID(inv.AcceptedUserID), AcceptedAt: inv.AcceptedAt,
 		CancelledAt: inv.CancelledAt}
 	if out.CustomFields == nil {
 		out.CustomFields = map[string]string{}
@@ -178,6 +179,12 @@ func (a *API) listInvitations(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("group_id"); v != "" {
 		if f.GroupID, err = strconv.ParseInt(v, 10, 64); err != nil || f.GroupID <= 0 {
 			a.problem(w, r, errs.Field("group_id", "must be a group id, not %q", v))
+			return
+		}
+	}
+	if v := q.Get("course_id"); v != "" {
+		if f.CourseID, err = strconv.ParseInt(v, 10, 64); err != nil || f.CourseID <= 0 {
+			a.problem(w, r, errs.Field("course_id", "must be a course id, not %q", v))
 			return
 		}
 	}

@@ -88,6 +88,10 @@ func CanInCourse(ctx context.Context, q store.Querier, op CourseOp, courseID int
 		if guest, err := courseGuestOpen(ctx, q, courseID); err != nil || guest {
 			return err
 		}
+		// A logged-in person may see a course they can enrol themself in (to do so).
+		if self, err := courseSelfOpen(ctx, q, courseID); err != nil || self {
+			return err
+		}
 	}
 	// errkeys: forbidden_course_view forbidden_course_participants forbidden_course_manage_participants forbidden_course_manage
 	forbidden := errs.Coded(errs.Forbidden, courseOpKeys[op])
@@ -156,6 +160,47 @@ func courseGuestOpen(ctx context.Context, q store.Querier, courseID int64) (bool
 		return false, errs.Wrap(err, "authz: guest access")
 	}
 	return true, nil
+}
+
+// courseSelfOpen reports whether the course is visible and has an enabled self-enrolment method.
+func courseSelfOpen(ctx context.Context, q store.Querier, courseID int64) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM course_methods m JOIN courses c ON c.id = m.course_id
+		WHERE m.course_id = $1 AND m.type = 'self' AND m.enabled AND c.visible LIMIT 1`, courseID).Scan(&one)
+	if store.IsNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, errs.Wrap(err, "authz: self-enrolment")
+	}
+	return true, nil
+}
+
+// CanPickGroup says whether the caller may enrol a group's members in a course whose
+// participants they manage (once from the "Enrol users" dialog, or through a group sync):
+// platform administrators any group; others the groups they may see (ViewGroup: trainer or
+// administrator in it or above) and the groups they belong to, in any role, as the
+// university's teachers pick the cohorts they know. It does not say whether the group
+// exists. Errors: Unauthorized, Forbidden (group_not_visible).
+func CanPickGroup(ctx context.Context, q store.Querier, groupID int64) error {
+	err := CanInGroup(ctx, q, ViewGroup, groupID)
+	if err == nil || !errs.Is(err, errs.Forbidden) {
+		return err
+	}
+	p := From(ctx)
+	if p == nil || p.UserID == 0 || p.SCIMGroupID != 0 {
+		return err
+	}
+	var one int
+	switch e := q.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 LIMIT 1`,
+		groupID, p.UserID).Scan(&one); {
+	case e == nil:
+		return nil
+	case store.IsNoRows(e):
+		return err
+	default:
+		return errs.Wrap(e, "authz: pick group")
+	}
 }
 
 // TeachesSomeCourse reports whether the caller may manage the participants of at least one

@@ -220,16 +220,19 @@ func (s *Service) Update(ctx context.Context, id int64, u Update) (*Course, erro
 
 // Filter narrows a course list.
 type Filter struct {
-	Q      string // part of the short or full name
-	Guest  bool   // only the visible courses open to guests (what anonymous visitors see)
-	Limit  int    // 50 by default, at most 500
-	Cursor string // from the previous page: the last id
+	Q     string // part of the short or full name
+	Guest bool   // only the visible courses open to guests (what anonymous visitors see)
+	// SelfEnrol: only the visible courses with an enabled self-enrolment method in which the
+	// logged-in caller is not enrolled (the courses they may enrol themself in).
+	SelfEnrol bool
+	Limit     int    // 50 by default, at most 500
+	Cursor    string // from the previous page: the last id
 }
 
 // List returns the courses the caller may see, by short name: every course for platform
-// administrators, the courses with guest access for anonymous visitors (and when f.Guest), and
-// otherwise the courses where the caller has an active enrolment (visible ones, or hidden ones
-// they teach).
+// administrators, the courses with guest access for anonymous visitors (and when f.Guest), the
+// courses open for self-enrolment with f.SelfEnrol, and otherwise the courses where the caller
+// has an active enrolment (visible ones, or hidden ones they teach).
 func (s *Service) List(ctx context.Context, f Filter) (items []Course, next string, err error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -246,6 +249,11 @@ func (s *Service) List(ctx context.Context, f Filter) (items []Course, next stri
 	switch {
 	case f.Guest || p == nil || (p.UserID == 0 && !p.PlatformAdmin && !p.System):
 		where = append(where, `c.visible AND EXISTS (SELECT 1 FROM course_methods g WHERE g.course_id = c.id AND g.type = 'guest' AND g.enabled)`)
+	case f.SelfEnrol && p.UserID != 0:
+		args = append(args, now, p.UserID)
+		myRole = myRoleSQL()
+		where = append(where, `c.visible AND EXISTS (SELECT 1 FROM course_methods m WHERE m.course_id = c.id AND m.type = 'self' AND m.enabled)`,
+			`NOT EXISTS (SELECT 1 FROM course_enrolments e WHERE e.course_id = c.id AND e.user_id = $2)`)
 	case p.PlatformAdmin || p.System:
 		if p.UserID != 0 {
 			args = append(args, now, p.UserID)

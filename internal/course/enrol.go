@@ -344,12 +344,15 @@ func checkEnrolled(ctx context.Context, q store.Querier, courseID int64, ids []i
 	return nil
 }
 
-// groupMembers returns the current members (any role, sub-groups excluded) of the groups,
-// checking that the caller may see each. Errors: Forbidden, NotFound naming group_ids.
+// groupMembers returns the current learners (group role learner, sub-groups excluded) of the
+// groups, checking that the caller may pick each (authz.CanPickGroup). A group's trainers and
+// administrators are its staff, not its learners: enrolling a group in which the teacher is a
+// trainer must not make the teacher a student of the course. Errors: Forbidden, NotFound
+// naming group_ids.
 func groupMembers(ctx context.Context, tx *store.Tx, groups []int64) ([]int64, error) {
 	var out []int64
 	for _, g := range groups {
-		if err := authz.CanViewGroup(ctx, tx, g); err != nil {
+		if err := authz.CanPickGroup(ctx, tx, g); err != nil {
 			return nil, err
 		}
 		var one int
@@ -359,7 +362,7 @@ func groupMembers(ctx context.Context, tx *store.Tx, groups []int64) ([]int64, e
 			return nil, wrap(err, "course: group members")
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT m.user_id FROM group_members m JOIN users u ON u.id = m.user_id
-			WHERE m.group_id = $1 AND u.deleted_at IS NULL`, g)
+			WHERE m.group_id = $1 AND m.role = 'learner' AND u.deleted_at IS NULL`, g)
 		if err != nil {
 			return nil, wrap(err, "course: group members")
 		}

@@ -162,7 +162,7 @@ func (s *Service) AddMethod(ctx context.Context, courseID int64, m Method) (*Met
 		}
 		switch m.Type {
 		case GroupSync:
-			if err := authz.CanViewGroup(ctx, tx, m.GroupID); err != nil {
+			if err := authz.CanPickGroup(ctx, tx, m.GroupID); err != nil {
 				return err
 			}
 			var one int

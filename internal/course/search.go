@@ -99,24 +99,29 @@ func (s *Service) SearchUsers(ctx context.Context, courseID int64, q string) ([]
 type PickGroup struct {
 	ID      int64
 	Name    string
-	Members int
+	Members int // its learners, whom enrolling the group enrols
 }
 
-// PickableGroups lists the groups whose members the caller may see (and so enrol), by name,
-// at most 500.
+// PickableGroups lists the groups whose members the caller may enrol (authz.CanPickGroup:
+// the groups they may see and the groups they belong to), by name, at most 500.
 func (s *Service) PickableGroups(ctx context.Context) ([]PickGroup, error) {
 	all, roots, err := authz.GroupScope(ctx, s.db, authz.ViewGroup)
 	if err != nil {
 		return nil, err
 	}
-	if !all && len(roots) == 0 {
-		return nil, nil
-	}
-	q := `SELECT g.id, g.name, (SELECT count(DISTINCT m.user_id) FROM group_members m WHERE m.group_id = g.id) FROM groups g`
+	q := `SELECT g.id, g.name, (SELECT count(DISTINCT m.user_id) FROM group_members m WHERE m.group_id = g.id AND m.role = 'learner') FROM groups g`
 	var args []any
 	if !all {
-		q += ` WHERE g.id IN (SELECT descendant_id FROM group_paths WHERE ancestor_id IN (` + store.Placeholders(1, len(roots)) + `))`
-		args = int64Args(roots)
+		p := authz.From(ctx)
+		if p == nil || p.UserID == 0 {
+			return nil, nil
+		}
+		args = []any{p.UserID}
+		q += ` WHERE g.id IN (SELECT group_id FROM group_members WHERE user_id = $1)`
+		if len(roots) > 0 {
+			q += ` OR g.id IN (SELECT descendant_id FROM group_paths WHERE ancestor_id IN (` + store.Placeholders(2, len(roots)) + `))`
+			args = append(args, int64Args(roots)...)
+		}
 	}
 	rows, err := s.db.QueryContext(ctx, q+` ORDER BY g.name, g.id LIMIT 500`, args...)
 	if err != nil {

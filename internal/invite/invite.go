@@ -61,7 +61,8 @@ type Invitation struct {
 	Email, Name    string
 	Status         string // pending, accepted, cancelled or expired
 	Groups         []GroupGrant
-	CourseID       int64 // 0: none
+	CourseID       int64  // 0: none
+	CourseName     string // filled by List
 	Language       string
 	DeleteAt       *time.Time
 	CustomFields   map[string]string

@@ -23,9 +23,13 @@ type Filter struct {
 	// group or any below it. 0: every invitation the caller may see.
 	GroupID   int64
 	Subgroups bool
-	Q         string // part of the address or name, any case
-	Limit     int    // default 50, at most 500
-	Cursor    string // next_cursor of the previous page
+	// CourseID keeps the invitations into this course; the caller needs the right to invite
+	// into it (the registered CourseCheck: its teachers, platform administrators), and sees
+	// them whatever their groups (listed with the caller's groups only). 0: any course.
+	CourseID int64
+	Q        string // part of the address or name, any case
+	Limit    int    // default 50, at most 500
+	Cursor   string // next_cursor of the previous page
 }
 
 // Limits of a page of List.
@@ -38,7 +42,8 @@ const (
 // latest delivery status of the address, and the cursor of the next page ("" at the end).
 //
 // Rights: platform administrators see every invitation; others those granting a role in a
-// group where they may invite (authz.InviteTo), and with GroupID they need that right there.
+// group where they may invite (authz.InviteTo), and with GroupID they need that right there;
+// with CourseID, the invitations into a course where they may invite (see Filter.CourseID).
 // Errors: Unauthorized, Forbidden, Invalid naming status, limit or cursor.
 func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, error) {
 	if _, err := authz.RequireUser(ctx); err != nil {
@@ -82,6 +87,12 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 	if err != nil {
 		return nil, "", err
 	}
+	if f.CourseID != 0 {
+		if _, err := s.checkCourse(ctx, s.db, f.CourseID); err != nil {
+			return nil, "", err
+		}
+		where = append(where, `i.course_id = `+arg(f.CourseID))
+	}
 	if f.GroupID != 0 {
 		if err := authz.CanInviteTo(ctx, s.db, f.GroupID); err != nil {
 			return nil, "", err
@@ -93,17 +104,24 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 			where = append(where, `EXISTS (SELECT 1 FROM invitation_groups ig WHERE ig.invitation_id = i.id AND ig.group_id = `+
 				arg(f.GroupID)+`)`)
 		}
-	} else {
+	} else if f.CourseID == 0 {
 		if !all {
 			if len(roots) == 0 {
-				return nil, "", errs.Coded(errs.Forbidden, "forbidden_invitations")
+				// A teacher who administers no group sees the invitations they sent into
+				// courses (and may manage those while they teach the course).
+				if err := s.mayManageSome(ctx, s.db); err != nil {
+					return nil, "", errs.Coded(errs.Forbidden, "forbidden_invitations")
+				}
+				where = append(where, `i.invited_by = `+arg(authz.From(ctx).UserID)+` AND i.course_id IS NOT NULL`)
 			}
 			ph := make([]string, len(roots))
 			for i, r := range roots {
 				ph[i] = arg(r)
 			}
-			where = append(where, `EXISTS (SELECT 1 FROM invitation_groups ig JOIN group_paths p ON p.descendant_id = ig.group_id
+			if len(roots) > 0 {
+				where = append(where, `EXISTS (SELECT 1 FROM invitation_groups ig JOIN group_paths p ON p.descendant_id = ig.group_id
 				WHERE ig.invitation_id = i.id AND p.ancestor_id IN (`+strings.Join(ph, ", ")+`))`)
+			}
 		}
 	}
 	cond := ""
@@ -122,7 +140,11 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 	if err := fillGroups(ctx, s.db, items); err != nil {
 		return nil, "", err
 	}
-	if !all {
+	if !all && len(roots) == 0 {
+		for i := range items {
+			items[i].Groups = nil // a teacher's course invitations: none of their groups
+		}
+	} else if !all {
 		if err := keepScoped(ctx, s.db, roots, items); err != nil {
 			return nil, "", err
 		}
@@ -135,8 +157,17 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Invitation, string, err
 	if err != nil {
 		return nil, "", err
 	}
+	names := map[int64]string{}
 	for i := range items {
 		items[i].LastDelivery = status[items[i].Email]
+		if c := items[i].CourseID; c != 0 {
+			if _, ok := names[c]; !ok {
+				if names[c], err = s.courseName(ctx, s.db, c); err != nil && !errs.Is(err, errs.Invalid) && !errs.Is(err, errs.NotFound) {
+					return nil, "", err
+				}
+			}
+			items[i].CourseName = names[c]
+		}
 	}
 	return items, next, nil
 }

@@ -2,16 +2,22 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"roster/internal/authz"
 	"roster/internal/course"
 	"roster/internal/errs"
 )
 
 type courseListData struct {
 	Courses   []course.Course
-	Guest     bool // anonymous visitors: the courses open to guests
+	SelfOpen  []course.Course // the courses the person may enrol themself in
+	Guest     bool            // anonymous visitors: the courses open to guests
 	CanCreate bool
 	Shortname string
 	Fullname  string
@@ -39,6 +45,12 @@ func (w *Web) renderCourseList(rw http.ResponseWriter, r *http.Request, p *Page,
 		return
 	}
 	d.Courses = items
+	if !d.Guest && currentUser(r) != nil {
+		if d.SelfOpen, _, err = w.Courses.List(r.Context(), course.Filter{SelfEnrol: true, Q: r.URL.Query().Get("q"), Limit: 500}); err != nil {
+			w.render(rw, r, showError(p, err), "message", p)
+			return
+		}
+	}
 	w.render(rw, r, status, "course_list", p)
 }
 
@@ -69,15 +81,32 @@ type coursePageData struct {
 	Rights  course.Rights
 	Methods []course.Method
 	Open    bool
+	// Self lists the self-enrolment methods the person may use ("Enrol me"); Key is the key
+	// as typed after a wrong one.
+	Self []course.SelfOption
+	Key  string
+	// Participant: the person is enrolled (any role, any status); Guest: an anonymous visitor.
+	Participant bool
+	Guest       bool
 }
 
 // coursePage shows a course; opening it counts as an access for the participants list.
+// Teachers find here every action on the course; a person who may enrol themself finds
+// "Enrol me"; a visitor of a course open to guests reads it.
 func (w *Web) coursePage(rw http.ResponseWriter, r *http.Request) {
 	id, ok := w.courseID(rw, r)
 	if !ok {
 		return
 	}
 	p := w.page(rw, r, "course.title")
+	switch r.URL.Query().Get("done") {
+	case "self":
+		p.Notice = p.L.T("course.self_done")
+	}
+	w.coursePageRender(rw, r, p, id, &coursePageData{}, http.StatusOK)
+}
+
+func (w *Web) coursePageRender(rw http.ResponseWriter, r *http.Request, p *Page, id int64, d *coursePageData, status int) {
 	c, err := w.Courses.Get(r.Context(), id)
 	if err != nil {
 		w.courseError(rw, r, p, err)
@@ -87,13 +116,54 @@ func (w *Web) coursePage(rw http.ResponseWriter, r *http.Request) {
 		w.log.Error("course access", "err", err)
 	}
 	p.Title = c.Fullname
-	d := &coursePageData{Course: c, Rights: w.Courses.RightsIn(r.Context(), id)}
+	d.Course, d.Rights = c, w.Courses.RightsIn(r.Context(), id)
 	d.Open = c.StartsAt == nil || !c.StartsAt.After(time.Now())
+	d.Guest = currentUser(r) == nil
 	if d.Rights.ViewParticipants {
 		d.Methods, _ = w.Courses.Methods(r.Context(), id)
 	}
+	if u := currentUser(r); u != nil {
+		role, _, rerr := authz.CourseRole(r.Context(), w.db, u.ID, id, time.Now())
+		if rerr != nil {
+			w.log.Error("course role", "err", rerr)
+		}
+		d.Participant = role != ""
+		if d.Self, err = w.Courses.SelfOptions(r.Context(), id); err != nil {
+			w.log.Error("self-enrolment options", "err", err)
+		}
+	}
 	p.Data = d
-	w.render(rw, r, http.StatusOK, "course_page", p)
+	w.render(rw, r, status, "course_page", p)
+}
+
+// courseSelfEnrol enrols the logged-in person by a self-enrolment method ("Enrol me"), with
+// its key when it has one, and shows the course; a wrong key shows beside the key field.
+func (w *Web) courseSelfEnrol(rw http.ResponseWriter, r *http.Request) {
+	id, ok := w.courseID(rw, r)
+	if !ok {
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		http.Error(rw, "bad form", http.StatusBadRequest)
+		return
+	}
+	if w.requireLogin(rw, r) == nil {
+		return
+	}
+	p := w.page(rw, r, "course.title")
+	method, _ := strconv.ParseInt(formValue(r, "method"), 10, 64)
+	err := w.Courses.SelfEnrol(r.Context(), id, method, r.PostFormValue("key"))
+	if err == nil {
+		http.Redirect(rw, r, "/courses/"+strconv.FormatInt(id, 10)+"?done=self", http.StatusSeeOther)
+		return
+	}
+	if errs.Is(err, errs.Unauthorized) {
+		w.courseError(rw, r, p, err)
+		return
+	}
+	status := showError(p, err)
+	topFields(p, "key")
+	w.coursePageRender(rw, r, p, id, &coursePageData{Key: r.PostFormValue("key")}, status)
 }
 
 // courseID reads the {id} of the path; an id that is not a number is a 404.
@@ -130,4 +200,18 @@ func (w *Web) courseGuestAccess(r *http.Request) bool {
 		w.log.Error("guest access", "err", err)
 	}
 	return ok
+}
+
+// topFields moves the messages of fields the page has no place for to the top of the page.
+func topFields(p *Page, shown ...string) {
+	for f, msg := range p.Fields {
+		if !slices.Contains(shown, f) {
+			if p.Error != "" {
+				p.Error += " "
+			}
+			r, n := utf8.DecodeRuneInString(msg) // a field's message starts in lower case
+			p.Error += string(unicode.ToUpper(r)) + strings.TrimSuffix(msg[n:], ".") + "."
+			delete(p.Fields, f)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"roster/internal/course"
+	"roster/internal/errs"
 )
 
 type enrolData struct {
@@ -78,7 +79,11 @@ func (w *Web) courseEnrolSubmit(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.courseError(rw, r, p, err)
+	if errs.Is(err, errs.Unauthorized) {
+		w.courseError(rw, r, p, err)
+		return
+	}
+	w.participantsRender(rw, r, p, id, err)
 }
 
 // courseEnrolJS is the dialog's script: search as one types, tick the people found. Served

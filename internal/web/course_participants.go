@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,25 +14,36 @@ import (
 )
 
 type participantsData struct {
-	Course   *course.Course
-	Rights   course.Rights
-	Filter   url.Values // the filters as typed, for the form and the links
-	Roles    []course.Role
-	Groups   []course.Group
-	Methods  []course.Method
-	Page     *course.Page
-	PerPage  string // "20", "50", "100" or "all"
-	PageNum  int
-	Pages    int
-	Query    string // the filters and sort as a query string, for the download and page links
-	Sort     string
-	Desc     bool
-	Now      time.Time
-	Enrol    *enrolData
-	Mailto   string // after "send a message": the mailto link of the selection
-	Selected int
+	Course  *course.Course
+	Rights  course.Rights
+	Filter  url.Values // the filters as typed, for the form and the links
+	Roles   []course.Role
+	Groups  []course.Group
+	Methods []course.Method
+	Page    *course.Page
+	PerPage string // "20", "50", "100" or "all"
+	PageNum int
+	Pages   int
+	Query   string // the filters and sort as a query string, for the download and page links
+	Sort    string
+	Desc    bool
+	Now     time.Time
+	Enrol   *enrolData
+	// EnrolOpen shows the "Enrol users" dialog open (?enrol=1, or after its error), with the
+	// role and groups chosen.
+	EnrolOpen   bool
+	EnrolError  string
+	EnrolRole   string
+	EnrolGroups []string
+	Mailto      string // after "send a message": the mailto link of the selection
+	Selected    int
 	// HiddenAddresses: selected people whose address the caller may not see (course.Participant.EmailHidden).
 	HiddenAddresses int
+}
+
+// GroupPicked reports whether the dialog's group id was ticked.
+func (d *participantsData) GroupPicked(id int64) bool {
+	return slices.Contains(d.EnrolGroups, strconv.FormatInt(id, 10))
 }
 
 // F is the value of a filter as typed.
@@ -72,6 +84,18 @@ func (d *participantsData) SortLink(col string) string {
 	v.Set("sort", s)
 	v.Del("page")
 	return "?" + v.Encode()
+}
+
+// Arrow shows the order of the column the list is sorted by: ▲ ascending, ▼ descending.
+func (d *participantsData) Arrow(col string) string {
+	switch {
+	case d.Sort != col:
+		return ""
+	case d.Desc:
+		return " ▼"
+	default:
+		return " ▲"
+	}
 }
 
 // DownloadLink returns the link that downloads every filtered row in a format.
@@ -118,6 +142,12 @@ func (w *Web) courseParticipants(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := w.page(rw, r, "participants.title")
+	w.participantsRender(rw, r, p, id, nil)
+}
+
+// participantsRender shows the participants list; with enrolErr, the error of the "Enrol
+// users" dialog, which stays open with the values chosen (never an empty page).
+func (w *Web) participantsRender(rw http.ResponseWriter, r *http.Request, p *Page, id int64, enrolErr error) {
 	ctx := r.Context()
 	c, err := w.Courses.Get(ctx, id)
 	if err != nil {
@@ -126,7 +156,21 @@ func (w *Web) courseParticipants(rw http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	d := &participantsData{Course: c, Rights: w.Courses.RightsIn(ctx, id), Filter: cloneValues(q), Now: time.Now(),
-		PerPage: q.Get("perpage"), PageNum: 1}
+		PerPage: q.Get("perpage"), PageNum: 1, EnrolOpen: q.Get("enrol") != ""}
+	d.Filter.Del("enrol")
+	status := http.StatusOK
+	if enrolErr != nil {
+		status = showError(p, enrolErr)
+		topFields(p, "role", "starts_at", "duration", "ends_at")
+		if d.Rights.ManageParticipants {
+			d.EnrolError, p.Error = p.Error, "" // shown in the dialog, once
+		}
+		d.EnrolOpen = true
+		d.EnrolRole = formValue(r, "role")
+		for _, v := range r.PostForm["group"] {
+			d.EnrolGroups = append(d.EnrolGroups, v)
+		}
+	}
 	d.Filter.Del("done")
 	d.Filter.Del("n")
 	p.Data = d
@@ -185,7 +229,7 @@ func (w *Web) courseParticipants(rw http.ResponseWriter, r *http.Request) {
 	case "message":
 		p.Notice = p.L.T("participants.done.message", atoi(q.Get("n")))
 	}
-	w.render(rw, r, http.StatusOK, "course_participants", p)
+	w.render(rw, r, status, "course_participants", p)
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }

@@ -24,6 +24,8 @@ type homeData struct {
 	// NoGroupNeeded: the person may create an account outside any group (platform
 	// administrators and teachers), so the group choice is optional.
 	NoGroupNeeded bool
+	// MyCourses are the courses the person is enrolled in, with their role ("My courses").
+	MyCourses []course.Course
 	// The values of the block's form, kept after an error.
 	FirstName, LastName, Email string
 	CourseID, GroupID          int64
@@ -44,6 +46,18 @@ func (w *Web) homeRender(rw http.ResponseWriter, r *http.Request, d *homeData, n
 	if cerr := w.externalChoices(r.Context(), currentUser(r), d); cerr != nil {
 		w.render(rw, r, showError(p, cerr), "message", p)
 		return
+	}
+	if w.Courses != nil {
+		mine, _, cerr := w.Courses.List(r.Context(), course.Filter{Limit: 500})
+		if cerr != nil {
+			w.render(rw, r, showError(p, cerr), "message", p)
+			return
+		}
+		for _, c := range mine {
+			if c.MyRole != "" {
+				d.MyCourses = append(d.MyCourses, c)
+			}
+		}
 	}
 	status := http.StatusOK
 	if err != nil {

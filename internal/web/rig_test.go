@@ -54,7 +54,11 @@ func newRigOn(t *testing.T, db *store.DB, clock *storetest.Clock) *rig {
 		if err := authz.CanInCourse(ctx, q, authz.ManageParticipants, id, db.Now()); err != nil {
 			return "", err
 		}
-		return "a course", nil
+		var name string // the course's name, as cmd/roster's check answers
+		if err := q.QueryRowContext(ctx, `SELECT fullname FROM courses WHERE id = $1`, id).Scan(&name); err != nil {
+			return "a course", nil
+		}
+		return name, nil
 	}, course.CourseOpen, course.EnrolInvitedTx)
 	groups := group.NewService(db)
 	op, err := oidcp.New(db, accounts, oidcp.Config{BaseURL: cfg.BaseURL})
