@@ -11,6 +11,7 @@
 package account
 
 import (
+	"context"
 	"runtime"
 	"strings"
 	"time"
@@ -54,6 +55,9 @@ type Service struct {
 	db     *store.DB
 	cfg    Config
 	hasher *hasher
+	// onDelete are what other packages forget of a deleted account, in its transaction
+	// (OnDeleteTx): their tables are theirs to write.
+	onDelete []func(ctx context.Context, tx *store.Tx, userID int64) error
 }
 
 // NewService returns a service over db, with defaults filled into cfg.

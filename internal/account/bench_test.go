@@ -17,6 +17,28 @@ func BenchmarkHash(b *testing.B) {
 	}
 }
 
+// BenchmarkFastImportHash is the cost of an import's fast hash (policy check included), and
+// BenchmarkWrapHash that of wrapping one in argon2id (the task's work for each account).
+func BenchmarkFastImportHash(b *testing.B) {
+	s := &Service{hasher: newHasher(defaultParams, 1)}
+	for b.Loop() {
+		if _, err := s.FastImportHash("correct-lantern-orbit-42", "amartin", "alice@example.org"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWrapHash(b *testing.B) {
+	h := newHasher(defaultParams, 1)
+	s := &Service{hasher: h}
+	fast, _ := s.FastImportHash("correct-lantern-orbit-42", "", "")
+	for b.Loop() {
+		if _, err := h.wrapHash(fast); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkLogin is a full successful login on SQLite: throttle, lookup, argon2id check and
 // the transaction that records it. It should cost the hash and little more.
 func BenchmarkLogin(b *testing.B) {

@@ -8,6 +8,7 @@ import (
 
 	"roster/internal/audit"
 	"roster/internal/authz"
+	"roster/internal/group"
 	"roster/internal/mail"
 	"roster/internal/store"
 )
@@ -24,7 +25,7 @@ const DeletionNoticeBefore = 7 * 24 * time.Hour
 // ("admin" or "deletion_date"): names, email, logins (username, external id, single sign-on
 // identities, password) and custom fields are erased; the account is suspended and billing
 // stops; sessions end, API tokens are revoked, one-time links and group memberships go.
-func anonymize(ctx context.Context, tx *store.Tx, id int64, reason string) error {
+func (s *Service) anonymize(ctx context.Context, tx *store.Tx, id int64, reason string) error {
 	now := tx.Now.Unix()
 	// A username with a space can never be typed or created (see NewUser.Validate), so it
 	// frees the old one without ever colliding with a real account.
@@ -41,11 +42,17 @@ func anonymize(ctx context.Context, tx *store.Tx, id int64, reason string) error
 	for _, q := range []string{
 		`DELETE FROM sessions WHERE user_id = $1`,
 		`DELETE FROM one_time_tokens WHERE user_id = $1`,
-		`DELETE FROM sso_identities WHERE user_id = $1`,
-		`DELETE FROM group_members WHERE user_id = $1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return wrap(err, "anonymise")
+		}
+	}
+	if err := group.RemoveUserTx(ctx, tx, id); err != nil {
+		return err
+	}
+	for _, forget := range s.onDelete {
+		if err := forget(ctx, tx, id); err != nil {
+			return err
 		}
 	}
 	if _, err := revokeUserTokens(ctx, tx, id); err != nil {
@@ -53,6 +60,13 @@ func anonymize(ctx context.Context, tx *store.Tx, id int64, reason string) error
 	}
 	return wrap(audit.Record(ctx, tx, audit.Event{Action: "user.delete", TargetType: "user",
 		TargetID: strconv.FormatInt(id, 10), Details: map[string]any{"reason": reason}}), "audit")
+}
+
+// OnDeleteTx adds what another package forgets of an account when it is deleted, run in the
+// deletion's transaction (single sign-on: the account's identities). Call it while wiring,
+// before serving.
+func (s *Service) OnDeleteTx(forget func(ctx context.Context, tx *store.Tx, userID int64) error) {
+	s.onDelete = append(s.onDelete, forget)
 }
 
 // DeletionReport says what a run of RunDeletions did.
@@ -105,7 +119,7 @@ func (s *Service) RunDeletions(ctx context.Context) (DeletionReport, error) {
 				return wrap(err, "due deletion")
 			}
 			rep.Deleted++
-			return anonymize(ctx, tx, id, "deletion_date")
+			return s.anonymize(ctx, tx, id, "deletion_date")
 		})
 		if err != nil {
 			return rep, err

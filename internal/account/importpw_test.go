@@ -79,3 +79,55 @@ func TestImportPassword(t *testing.T) {
 		}
 	})
 }
+
+// TestUndoImportPasswordAfterWrap: an import's fast hash, then wrapped by the task, or then
+// upgraded to plain argon2id by its owner's login, is still the imported password: undo puts
+// the old one back. A password set since (a reset) stays.
+func TestUndoImportPasswordAfterWrap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		s := newService(t, db)
+		const imported = "an-imported-passphrase"
+		for _, then := range []string{"wrapped", "login", "wrapped and login", "reset"} {
+			name := strings.ReplaceAll(then, " ", "")
+			u := mustCreate(t, s, NewUser{Username: name, Email: name + "@example.org"})
+			hash, err := s.FastImportHash(imported, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var token string
+			if err := db.Tx(bg, func(tx *store.Tx) error {
+				token, err = s.ImportPasswordTx(bg, tx, u.ID, hash)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(then, "wrapped") {
+				if rep, err := s.WrapPasswords(bg); err != nil || rep.Wrapped != 1 {
+					t.Fatalf("%s: wrap %+v %v", then, rep, err)
+				}
+			}
+			if strings.Contains(then, "login") {
+				if _, err := s.Login(bg, name, imported, ""); err != nil {
+					t.Fatalf("%s: %v", then, err)
+				}
+				if h := storedHash(t, db, u.ID); !strings.HasPrefix(h, "$argon2id$") {
+					t.Fatalf("%s: login left %s", then, h)
+				}
+			}
+			if then == "reset" {
+				h, _ := s.hasher.hashNow("a-password-of-their-own")
+				db.ExecContext(bg, `UPDATE users SET password_hash = $1 WHERE id = $2`, h, u.ID)
+			}
+			var restored bool
+			if err := db.Tx(bg, func(tx *store.Tx) error {
+				restored, err = s.UndoImportPasswordTx(bg, tx, u.ID, token)
+				return err
+			}); err != nil || restored != (then != "reset") {
+				t.Errorf("%s: undo restored=%v %v", then, restored, err)
+			}
+			if _, err := s.Login(bg, name, goodPassword, ""); (err == nil) != (then != "reset") {
+				t.Errorf("%s: login with the old password after undo: %v", then, err)
+			}
+		}
+	})
+}

@@ -70,7 +70,7 @@ func (s *Service) Login(ctx context.Context, login, password, ip string) (*User,
 	}
 	newHash := u.passwordHash
 	if rehash {
-		if newHash, err = s.hasher.Hash(ctx, password); err != nil {
+		if newHash, err = s.hasher.Rehash(ctx, u.passwordHash, password); err != nil {
 			return nil, err
 		}
 	}

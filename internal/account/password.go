@@ -87,21 +87,26 @@ func (h *hasher) Hash(ctx context.Context, password string) (string, error) {
 }
 
 func (h *hasher) hashNow(password string) (string, error) {
-	p := h.params
-	salt := make([]byte, p.SaltLen)
+	salt := make([]byte, h.params.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", wrap(err, "password salt")
 	}
+	return h.hashSalted(password, salt), nil
+}
+
+// hashSalted is hashNow with the salt given.
+func (h *hasher) hashSalted(password string, salt []byte) string {
+	p := h.params
 	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
-		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 // Verify reports whether password matches hash, which may be argon2id, bcrypt ($2a$, $2b$,
-// $2y$) or SHA-512 crypt ($6$, Moodle's format), and whether the hash should be replaced by a
-// fresh argon2id one (another scheme, or weaker parameters than today's). An empty or
-// unrecognised hash matches nothing.
+// $2y$), SHA-512 crypt ($6$, Moodle's format), an import's fast hash or a wrapped one (see
+// wrap.go), and whether the hash should be replaced by a fresh argon2id one (another scheme,
+// or weaker parameters than today's). An empty or unrecognised hash matches nothing.
 func (h *hasher) Verify(ctx context.Context, hash, password string) (ok, rehash bool, err error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
@@ -127,6 +132,17 @@ func (h *hasher) Verify(ctx context.Context, hash, password string) (ok, rehash 
 		return ok, ok, nil
 	case strings.HasPrefix(hash, "$6$"):
 		ok = verifySHA512Crypt(hash, password)
+		return ok, ok, nil
+	case strings.HasPrefix(hash, wrapPrefix):
+		ok = h.verifyWrapped(hash, password)
+		return ok, ok, nil
+	case strings.HasPrefix(hash, fastPrefix):
+		// A wrong password costs what it costs under argon2id, so that the time of the
+		// answer does not tell a just-imported account from another.
+		if ok = verifyFast(hash, password); !ok {
+			p := h.params
+			argon2.IDKey([]byte(password), []byte("roster-fast-miss"), p.Time, p.Memory, p.Threads, p.KeyLen)
+		}
 		return ok, ok, nil
 	}
 	return false, false, nil
@@ -192,7 +208,7 @@ func parseArgon2id(s string) (p argonParams, salt, key []byte, err error) {
 
 // knownHash reports whether s is a hash Verify understands, for accounts imported with one.
 func knownHash(s string) bool {
-	for _, prefix := range []string{"$argon2id$", "$2a$", "$2b$", "$2y$", "$6$"} {
+	for _, prefix := range []string{"$argon2id$", "$2a$", "$2b$", "$2y$", "$6$", fastPrefix, wrapPrefix} {
 		if strings.HasPrefix(s, prefix) {
 			return true
 		}

@@ -94,6 +94,22 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*User, error) 
 	return u, nil
 }
 
+// SessionStart returns when the session of a cookie began: when its person logged in, which
+// OpenID Connect calls auth_time (and max_age and prompt=login compare with).
+// Errors: Unauthorized if the session is unknown, ended or expired.
+func (s *Service) SessionStart(ctx context.Context, token string) (time.Time, error) {
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT created_at FROM sessions WHERE id_hash = $1 AND expires_at > $2`,
+		secret.Hash(token), s.now().Unix()).Scan(&created)
+	if store.IsNoRows(err) || token == "" {
+		return time.Time{}, errNoSession()
+	}
+	if err != nil {
+		return time.Time{}, wrap(err, "session")
+	}
+	return store.Time(created), nil
+}
+
 // EndSession ends the session of a cookie (logout). Ending an unknown session is not an error:
 // logging out twice is harmless.
 func (s *Service) EndSession(ctx context.Context, token string) error {

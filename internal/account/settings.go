@@ -31,7 +31,7 @@ func SharedEmailAllowed(ctx context.Context, q store.Querier) (bool, error) {
 
 // SetSharedEmailAllowed turns SettingSharedEmail on or off and records "settings.change".
 // Platform administrators only. Turning it off leaves accounts that already share an address
-// as they are; only new duplicates are refused.
+// as they are; only new duplicates are refused, by the database (migration 0028).
 //
 // Errors: Unauthorized/Forbidden.
 func (s *Service) SetSharedEmailAllowed(ctx context.Context, on bool) error {
@@ -41,6 +41,17 @@ func (s *Service) SetSharedEmailAllowed(ctx context.Context, on bool) error {
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := setSetting(ctx, tx, SettingSharedEmail, strconv.FormatBool(on)); err != nil {
 			return err
+		}
+		// The unique index on addresses (users_email_unique) leaves out the accounts marked
+		// email_shared: all of them while sharing is allowed; once it is not, those that
+		// already share an address with an older live account.
+		flag := `true`
+		if !on {
+			flag = `(deleted_at IS NULL AND email_norm <> '' AND EXISTS (SELECT 1 FROM users o
+				WHERE o.email_norm = users.email_norm AND o.deleted_at IS NULL AND o.id < users.id))`
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET email_shared = `+flag); err != nil {
+			return wrap(err, "shared email")
 		}
 		return wrap(audit.Record(ctx, tx, audit.Event{Action: "settings.change", TargetType: "setting",
 			TargetID: SettingSharedEmail, Details: map[string]any{"value": on}}), "audit")
@@ -125,35 +136,4 @@ func setSetting(ctx context.Context, tx *store.Tx, key, value string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return wrap(err, "set setting "+key)
-}
-
-// checkEmailFree fails with Conflict on "email" when another live account (not self) has
-// email and the platform does not allow shared addresses. On PostgreSQL it first takes a
-// transaction lock on the address, so that two concurrent creations cannot both pass the
-// check (SQLite transactions are serialised already).
-func checkEmailFree(ctx context.Context, tx *store.Tx, email string, self int64) error {
-	norm := strings.ToLower(strings.TrimSpace(email))
-	if norm == "" {
-		return nil
-	}
-	shared, err := SharedEmailAllowed(ctx, tx)
-	if err != nil || shared {
-		return err
-	}
-	if tx.Dialect == store.Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7410006, hashtext($1))`, norm); err != nil {
-			return wrap(err, "lock email")
-		}
-	}
-	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE email_norm = $1 AND id <> $2 AND deleted_at IS NULL LIMIT 1`,
-		norm, self).Scan(&one)
-	if store.IsNoRows(err) {
-		return nil
-	}
-	if err != nil {
-		return wrap(err, "email taken")
-	}
-	return &errs.Error{Code: errs.Conflict, Message: "email: " + email + " is already used by another account",
-		Fields: []errs.FieldError{{Field: "email", Message: "is already used by another account"}}}
 }

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/text/secure/precis"
 
-	"roster/internal/audit"
 	"roster/internal/errs"
 	"roster/internal/mail"
 	"roster/internal/store"
@@ -64,6 +63,7 @@ type NewUser struct {
 	Auth         string // default AuthLocal
 	IDNumber     string
 	CustomFields map[string]string
+	DeleteAt     *time.Time // when the account is to be deleted, nil for never
 }
 
 // normalize trims the input and fills the defaults.
@@ -177,74 +177,11 @@ func (s *Service) HashPassword(ctx context.Context, password, username, email st
 	return s.hasher.Hash(ctx, password)
 }
 
-func (s *Service) insertUser(ctx context.Context, tx *store.Tx, in NewUser, hash string) (*User, error) {
-	fields := in.CustomFields
-	if fields == nil {
-		fields = map[string]string{}
-	}
-	custom, err := json.Marshal(fields)
-	if err != nil {
-		return nil, wrap(err, "custom fields")
-	}
-	// A taken username is the first thing to say (the email check could say it otherwise
-	// when the username defaults to the email); the unique index still decides races.
-	// One round trip asks whether the username is taken and whether addresses may be shared,
-	// and on PostgreSQL takes the lock of the address that checkEmailFree takes (the email
-	// check itself must come after the lock, in a statement of its own: a statement reads
-	// the data as of its start).
-	norm := strings.ToLower(strings.TrimSpace(in.Email))
-	pre := `SELECT EXISTS (SELECT 1 FROM users WHERE username = $1), COALESCE((SELECT value FROM settings WHERE key = $2), '')`
-	args := []any{in.Username, SettingSharedEmail}
-	if tx.Dialect == store.Postgres && norm != "" {
-		pre += `, pg_advisory_xact_lock(7410006, hashtext($3)) IS NULL`
-		args = append(args, norm)
-	} else {
-		pre += `, false`
-	}
-	var (
-		taken, unused bool
-		sharedSetting string
-	)
-	if err := tx.QueryRowContext(ctx, pre, args...).Scan(&taken, &sharedSetting, &unused); err != nil {
-		return nil, wrap(err, "username taken")
-	}
-	if taken {
-		return nil, usernameTaken(in.Username)
-	}
-	if shared, _ := strconv.ParseBool(sharedSetting); norm != "" && !shared {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE email_norm = $1 AND deleted_at IS NULL LIMIT 1`, norm).Scan(&one)
-		if err == nil {
-			return nil, &errs.Error{Code: errs.Conflict, Message: "email: " + in.Email + " is already used by another account",
-				Fields: []errs.FieldError{{Field: "email", Message: "is already used by another account"}}}
-		}
-		if !store.IsNoRows(err) {
-			return nil, wrap(err, "email taken")
-		}
-	}
-	now := tx.Now.Unix()
-	// RETURNING the columns of selectUser: the new account without reading it back.
-	u, err := scanUser(tx.QueryRowContext(ctx, `INSERT INTO users (username, email, email_norm, first_name, last_name, language,
-		status, auth, password_hash, is_admin, idnumber, custom_fields, created_at, updated_at, activated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, $11, $12, $12, $12) RETURNING `+userColumns,
-		in.Username, in.Email, strings.ToLower(in.Email), in.FirstName, in.LastName, in.Language,
-		in.Auth, hash, in.IsAdmin, in.IDNumber, string(custom), now))
-	if err != nil {
-		if store.IsUnique(err) {
-			return nil, usernameTaken(in.Username)
-		}
-		return nil, err
-	}
-	if err := audit.Record(ctx, tx, audit.Event{Action: "user.create", TargetType: "user", TargetID: strconv.FormatInt(u.ID, 10),
-		Details: map[string]any{"username": in.Username, "admin": in.IsAdmin, "auth": in.Auth}}); err != nil {
-		return nil, wrap(err, "audit")
-	}
-	return u, nil
-}
+func usernameTaken() error { return errs.FieldCode("username", "already_taken").Class(errs.Conflict) }
 
-func usernameTaken(username string) error {
-	return errs.FieldCode("username", "already_taken").Class(errs.Conflict)
-}
+// emailTaken is the error of an address another live account has where the site requires
+// unique addresses.
+func emailTaken() error { return errs.FieldCode("email", "already_taken").Class(errs.Conflict) }
 
 // UserByID returns the account with this id. Errors: NotFound (deleted accounts included).
 func (s *Service) UserByID(ctx context.Context, id int64) (*User, error) {

@@ -337,11 +337,15 @@ func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) erro
 
 // writeUpdate writes u (changed from before) and what the change causes.
 func (s *Service) writeUpdate(ctx context.Context, tx *store.Tx, before, u *User, up UserUpdate) error {
-	emailChanged := !strings.EqualFold(before.Email, u.Email)
-	if emailChanged {
-		if err := checkEmailFree(ctx, tx, u.Email, u.ID); err != nil {
+	// A new address is checked by the database (users_email_unique, see CreateUsersTx); the
+	// account's email_shared flag follows the setting as for a new account.
+	shared := "email_shared"
+	if !strings.EqualFold(before.Email, u.Email) {
+		on, err := sharedForWrite(ctx, tx)
+		if err != nil {
 			return err
 		}
+		shared = strconv.FormatBool(on)
 	}
 	custom, err := json.Marshal(u.CustomFields)
 	if err != nil {
@@ -352,11 +356,12 @@ func (s *Service) writeUpdate(ctx context.Context, tx *store.Tx, before, u *User
 		noticeReset = ", deletion_noticed_at = NULL" // a new date gets its own notice
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE users SET first_name = $1, last_name = $2, email = $3, email_norm = $4,
-		username = $5, language = $6, delete_at = $7, custom_fields = $8, updated_at = $9`+noticeReset+` WHERE id = $10`,
+		username = $5, language = $6, delete_at = $7, custom_fields = $8, updated_at = $9, email_shared = `+shared+noticeReset+`
+		WHERE id = $10`,
 		u.FirstName, u.LastName, u.Email, strings.ToLower(u.Email), u.Username, u.Language, store.NullUnix(u.DeleteAt),
 		string(custom), tx.Now.Unix(), u.ID)
 	if store.IsUnique(err) {
-		return errs.FieldCode("username", "already_taken").Class(errs.Conflict)
+		return takenOnUpdate(err)
 	}
 	if err != nil {
 		return wrap(err, "update user")
@@ -472,7 +477,7 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 		if isSelf(ctx, id) {
 			return errs.Coded(errs.Invalid, "own_delete")
 		}
-		return anonymize(ctx, tx, id, "admin")
+		return s.anonymize(ctx, tx, id, "admin")
 	})
 }
 

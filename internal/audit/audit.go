@@ -31,24 +31,44 @@ func IP(ctx context.Context) string { s, _ := ctx.Value(ipKey{}).(string); retur
 
 // Record writes e within tx; the actor is the principal in ctx.
 func Record(ctx context.Context, tx *store.Tx, e Event) error {
+	return RecordMany(ctx, tx, []Event{e})
+}
+
+// insertEvents is the statement of RecordMany.
+var insertEvents = store.Insert{Table: "audit_events",
+	Columns: []string{"at", "actor_id", "action", "target_type", "target_id", "ip", "details"},
+	Types:   []store.ColType{store.Int, store.Int, store.Text, store.Text, store.Text, store.Text, store.Text}}
+
+// RecordMany writes events within tx, many rows a statement; the actor is the principal in
+// ctx, the address each event's IP or else ctx's.
+func RecordMany(ctx context.Context, tx *store.Tx, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
 	var actor any
 	if p := authz.From(ctx); p != nil && p.UserID != 0 {
 		actor = p.UserID
 	}
-	ip := e.IP
-	if ip == "" {
-		ip = IP(ctx)
-	}
-	details := "{}"
-	if len(e.Details) > 0 {
-		b, err := json.Marshal(e.Details)
-		if err != nil {
-			return fmt.Errorf("audit: %w", err)
+	details := make([]string, len(events))
+	for i, e := range events {
+		details[i] = "{}"
+		if len(e.Details) > 0 {
+			b, err := json.Marshal(e.Details)
+			if err != nil {
+				return fmt.Errorf("audit: %w", err)
+			}
+			details[i] = string(b)
 		}
-		details = string(b)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit_events (at, actor_id, action, target_type, target_id, ip, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, tx.Now.Unix(), actor, e.Action, e.TargetType, e.TargetID, ip, details)
+	now, ctxIP := tx.Now.Unix(), IP(ctx)
+	err := tx.InsertMany(ctx, insertEvents, len(events), func(i int, v []any) {
+		e := events[i]
+		ip := e.IP
+		if ip == "" {
+			ip = ctxIP
+		}
+		v[0], v[1], v[2], v[3], v[4], v[5], v[6] = now, actor, e.Action, e.TargetType, e.TargetID, ip, details[i]
+	}, nil)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}

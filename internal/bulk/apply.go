@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
 	"roster/internal/account"
+	"roster/internal/course"
 	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/store"
@@ -21,6 +21,7 @@ type applied struct {
 	groupID  int64
 	before   string
 	enrolled int
+	user     *account.User // the account created by createUsers
 }
 
 // pendingEnrol is an enrolment to insert in bulk at the end of a batch.
@@ -106,7 +107,7 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 			return s.progress(ctx, s.db, batchID, len(plans))
 		}
 		var done []*applied
-		chains := map[int64][]int64{}
+		chains := group.Chains{}
 		err = s.db.Tx(ctx, func(tx *store.Tx) error {
 			done = make([]*applied, len(plans))
 			var creates []*applied
@@ -116,7 +117,7 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 					creates = append(creates, done[i])
 				}
 			}
-			if err := s.createUsers(ctx, tx, creates, hashes, shared, batchID); err != nil {
+			if err := s.createUsers(ctx, tx, creates, hashes, batchID); err != nil {
 				return err
 			}
 			var enrols []pendingEnrol
@@ -141,7 +142,7 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 						}
 					}
 					if !s.serial {
-						members = append(members, membership{group: gid, user: a.userID, role: g.Role})
+						members = append(members, membership{GroupID: gid, UserID: a.userID, Role: g.Role})
 					} else if err := group.AddMemberTx(ctx, tx, gid, a.userID, g.Role, source); err != nil {
 						return err
 					}
@@ -219,6 +220,7 @@ func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashe
 	case ActCreate:
 		in := plan.New
 		in.Password, in.PasswordHash = "", hashes[plan.Row.Line]
+		in.DeleteAt = plan.Row.User.DeleteAt
 		u, err := s.accounts.CreateUser(ctx, tx, in)
 		if c := errs.CodeOf(err); c == errs.Conflict || c == errs.Invalid {
 			for _, f := range errs.As(err).Fields {
@@ -241,31 +243,17 @@ func (s *Service) applyUser(ctx context.Context, tx *store.Tx, a *applied, hashe
 	return nil
 }
 
-// afterCreate finishes an account created by createUsers: deletion date, set-password
-// email, suspension.
+// afterCreate finishes an account created by createUsers: set-password email, suspension.
 func (s *Service) afterCreate(ctx context.Context, tx *store.Tx, a *applied, notify bool) error {
-	if a.plan.Action != ActCreate {
+	if a.plan.Action != ActCreate || a.user == nil {
 		return nil
 	}
-	u := a.plan.Row.User
-	if u.DeleteAt == nil && !u.Suspended && !(notify && a.plan.New.Email != "") {
-		return nil
-	}
-	user, err := s.accounts.UserByLogin(ctx, tx, a.plan.New.Username)
-	if err != nil {
-		return err
-	}
-	return s.afterCreateUser(ctx, tx, a, user, notify)
+	return s.afterCreateUser(ctx, tx, a, a.user, notify)
 }
 
 func (s *Service) afterCreateUser(ctx context.Context, tx *store.Tx, a *applied, u *account.User, notify bool) error {
 	plan := a.plan
 	{
-		if d := plan.Row.User.DeleteAt; d != nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE users SET delete_at = $1 WHERE id = $2`, d.Unix(), u.ID); err != nil {
-				return errs.Wrap(err, "bulk: delete_at")
-			}
-		}
 		if notify && !u.HasPassword && u.Email != "" && !plan.Row.User.NoEmail && u.Auth == account.AuthLocal {
 			if _, err := s.accounts.IssueAccountSetup(ctx, tx, u); err != nil {
 				return err
@@ -282,11 +270,9 @@ func (s *Service) afterCreateUser(ctx context.Context, tx *store.Tx, a *applied,
 func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied, hashes map[int]string) error {
 	plan, ex := a.plan, a.plan.Existing
 	before := map[string]string{}
-	var sets []string
-	args := []any{ex.ID, tx.Now.Unix()}
+	fields := map[string]string{}
 	set := func(col, val, old string) {
-		args = append(args, val)
-		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
+		fields[col] = val
 		before[col] = old
 	}
 	custom := map[string]string{}
@@ -308,8 +294,6 @@ func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied, hashes m
 			set("auth", v, ex.Auth)
 		case "email":
 			set("email", v, ex.Email)
-			args = append(args, strings.ToLower(v))
-			sets = append(sets, fmt.Sprintf("email_norm = $%d", len(args)))
 		default:
 			if k, ok := strings.CutPrefix(col, "profile_field_"); ok {
 				customChanged = true
@@ -346,10 +330,8 @@ func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied, hashes m
 		}
 		set("username", plan.Rename, ex.Username)
 	}
-	if len(sets) > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+`, updated_at = $2 WHERE id = $1`, args...); err != nil {
-			return errs.Wrap(err, "bulk: update user")
-		}
+	if err := s.accounts.SetFieldsTx(ctx, tx, ex.ID, fields); err != nil {
+		return err
 	}
 	switch plan.Status {
 	case account.StatusSuspended:
@@ -383,161 +365,42 @@ func (s *Service) update(ctx context.Context, tx *store.Tx, a *applied, hashes m
 	return nil
 }
 
-// enrolCols is how many bind parameters one enrolment takes in a multi-row insert.
-const enrolCols = 2
-
-// insertEnrols adds the batch's enrolments with multi-row inserts (see rowsPer), skipping
-// those that exist, and records the ones added (and their course groups).
-func (s *Service) insertEnrols(ctx context.Context, tx *store.Tx, enrols []pendingEnrol, batchID int64) error {
-	now := tx.Now.Unix()
-	per := rowsPer(tx.Dialect, enrolCols)
-	for len(enrols) > 0 {
-		chunk := enrols[:min(per, len(enrols))]
-		enrols = enrols[len(chunk):]
-		q := newBuf(tx.Dialect, `INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, starts_at, ends_at,
-			created_at, updated_at) VALUES `)
-		byKey := map[[2]int64]pendingEnrol{}
-		for i, pe := range chunk {
-			status := "active"
-			if pe.e.Suspended {
-				status = "suspended"
-			}
-			q.tuple(i == 0, pe.courseID, pe.methodID, pe.a.userID, pe.e.Role, status, bigint{store.NullUnix(pe.e.StartsAt)},
-				bigint{store.NullUnix(pe.e.EndsAt)}, now, now)
-			byKey[[2]int64{pe.methodID, pe.a.userID}] = pe
-		}
-		q.add(` ON CONFLICT (method_id, user_id) DO NOTHING RETURNING method_id, user_id`)
-		rows, err := q.query(ctx, tx)
-		if err != nil {
-			return errs.Wrap(err, "bulk: enrol")
-		}
-		var added []pendingEnrol
-		for rows.Next() {
-			var m, u int64
-			if err := rows.Scan(&m, &u); err != nil {
-				rows.Close()
-				return errs.Wrap(err, "bulk: enrol")
-			}
-			pe := byKey[[2]int64{m, u}]
-			pe.a.enrolled++
-			added = append(added, pe)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return errs.Wrap(err, "bulk: enrol")
-		}
-		if err := s.recordChanges(ctx, tx, batchID, "enrol", added); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Service) recordChanges(ctx context.Context, tx *store.Tx, batchID int64, kind string, list []pendingEnrol) error {
-	var cg []pendingEnrol
-	per := rowsPer(tx.Dialect, 2)
-	for len(list) > 0 {
-		chunk := list[:min(per, len(list))]
-		list = list[len(chunk):]
-		q := newBuf(tx.Dialect, `INSERT INTO import_changes (batch_id, kind, course_id, ref_id, user_id, role, starts_at, ends_at) VALUES `)
-		for i, pe := range chunk {
-			q.tuple(i == 0, batchID, kind, pe.courseID, pe.methodID, pe.a.userID, pe.e.Role, bigint{store.NullUnix(pe.e.StartsAt)},
-				bigint{store.NullUnix(pe.e.EndsAt)})
-			if pe.e.CourseGroup != "" && kind == "enrol" {
-				cg = append(cg, pe)
-			}
-		}
-		if _, err := q.exec(ctx, tx); err != nil {
-			return errs.Wrap(err, "bulk: record changes")
-		}
-	}
-	ids := map[string]int64{}
-	for _, pe := range cg {
-		key := fmt.Sprint(pe.courseID, "/", pe.e.CourseGroup)
-		gid, ok := ids[key]
-		if !ok {
-			err := tx.QueryRowContext(ctx, `SELECT id FROM course_groups WHERE course_id = $1 AND name = $2`, pe.courseID, pe.e.CourseGroup).Scan(&gid)
-			if err != nil {
-				return errs.Wrap(err, "bulk: course group")
-			}
-			ids[key] = gid
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO course_group_members (course_group_id, user_id, method_id, created_at)
-			VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING`, gid, pe.a.userID, tx.Now.Unix())
-		if err != nil {
-			return errs.Wrap(err, "bulk: course group member")
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO import_changes (batch_id, kind, course_id, ref_id, user_id)
-				VALUES ($1, 'course_group', $2, $3, $4)`, batchID, pe.courseID, gid, pe.a.userID); err != nil {
-				return errs.Wrap(err, "bulk: record course group")
-			}
-		}
-	}
-	return nil
-}
-
 // unenrol removes the manual enrolments of a "del" line and records them for undo.
 func (s *Service) unenrol(ctx context.Context, tx *store.Tx, a *applied, e PlannedEnrol, batchID int64) error {
-	rows, err := tx.QueryContext(ctx, `DELETE FROM course_enrolments WHERE course_id = $1 AND user_id = $2 AND role = $3
-		AND method_id IN (SELECT id FROM course_methods WHERE course_id = $1 AND type = 'manual')
-		RETURNING method_id, status, starts_at, ends_at`, e.CourseID, a.userID, e.Role)
+	gone, err := course.UnenrolManualManyTx(ctx, tx, []course.EnrolRow{{CourseID: e.CourseID, UserID: a.userID, Role: e.Role}})
 	if err != nil {
-		return errs.Wrap(err, "bulk: unenrol")
+		return err
 	}
-	type gone struct {
-		method       int64
-		status       string
-		starts, ends *int64
-	}
-	var list []gone
-	for rows.Next() {
-		var g gone
-		if err := rows.Scan(&g.method, &g.status, &g.starts, &g.ends); err != nil {
-			rows.Close()
-			return errs.Wrap(err, "bulk: unenrol")
-		}
-		list = append(list, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return errs.Wrap(err, "bulk: unenrol")
-	}
-	if len(list) == 0 {
+	if len(gone) == 0 {
 		a.plan.Action = ActSkip
 		a.plan.Row.note("not enrolled in %s as %s by a manual method", e.Course, e.Role)
 		return nil
 	}
-	for _, g := range list {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO import_changes (batch_id, kind, course_id, ref_id, user_id, role, status, starts_at, ends_at)
-			VALUES ($1, 'unenrol', $2, $3, $4, $5, $6, $7, $8)`, batchID, e.CourseID, g.method, a.userID, e.Role, g.status, g.starts, g.ends); err != nil {
-			return errs.Wrap(err, "bulk: record unenrol")
-		}
+	changes := make([]change, len(gone))
+	for i, g := range gone {
+		changes[i] = change{kind: "unenrol", course: e.CourseID, ref: g.MethodID, user: a.userID, role: e.Role, status: g.Status,
+			startsAt: g.StartsAt, endsAt: g.EndsAt}
 	}
-	return nil
+	return writeChanges(ctx, tx, batchID, changes)
 }
 
-// recordRows writes the batch's import_rows, many rows per statement (see rowsPer).
+var insertRows = store.Insert{Table: "import_rows",
+	Columns: []string{"batch_id", "line", "action", "user_id", "group_id", "before", "message"},
+	Types:   []store.ColType{store.Int, store.Int, store.Text, store.Int, store.Int, store.Text, store.Text}}
+
+// recordRows writes the batch's import_rows, many rows a statement.
 func (s *Service) recordRows(ctx context.Context, tx *store.Tx, batchID int64, done []*applied) error {
-	per := rowsPer(tx.Dialect, 3)
-	for len(done) > 0 {
-		chunk := done[:min(per, len(done))]
-		done = done[len(chunk):]
-		q := newBuf(tx.Dialect, `INSERT INTO import_rows (batch_id, line, action, user_id, group_id, before, message) VALUES `)
-		for i, a := range chunk {
-			var msg []string
-			for _, e := range a.plan.Errors {
-				msg = append(msg, strings.TrimSpace(e.Field+": "+e.Message))
-			}
-			msg = append(msg, a.plan.Row.Notes...)
-			q.tuple(i == 0, batchID, a.plan.Row.Line, a.plan.Action, bigint{nullID(a.userID)}, bigint{nullID(a.groupID)}, a.before,
-				strings.Join(msg, "\n"))
+	err := tx.InsertMany(ctx, insertRows, len(done), func(i int, v []any) {
+		a := done[i]
+		var msg []string
+		for _, e := range a.plan.Errors {
+			msg = append(msg, strings.TrimSpace(e.Field+": "+e.Message))
 		}
-		if _, err := q.exec(ctx, tx); err != nil {
-			return errs.Wrap(err, "bulk: record rows")
-		}
-	}
-	return nil
+		msg = append(msg, a.plan.Row.Notes...)
+		v[0], v[1], v[2], v[3], v[4], v[5], v[6] = batchID, a.plan.Row.Line, a.plan.Action, nullID(a.userID), nullID(a.groupID),
+			a.before, strings.Join(msg, "\n")
+	}, nil)
+	return errs.Wrap(err, "bulk: record rows")
 }
 
 func nullID(id int64) any {

@@ -14,13 +14,15 @@ import (
 )
 
 // TestBatchPathsMatchServices applies one file twice, on two fresh databases: row by row
-// through account.CreateUser and group.AddMemberTx, and through the batch paths. Both must
-// leave the same accounts, memberships (propagated ones included) and audit events.
+// through account.CreateUser, group.AddMemberTx and one enrolment a call, and through the
+// owners' batch operations. Both must leave the same accounts, memberships (propagated ones
+// included), enrolments, course-group places, records for undo and audit events.
 func TestBatchPathsMatchServices(t *testing.T) {
-	file := []byte("username,password,firstname,lastname,email,suspended,cohort1,category1,categoryrole1,course1\n" +
-		"ann,Kq8#wPz!rT2m,Ann,A,ann@x.org,0,TEAM,REGION,coursecreator,math102\n" +
-		"bob,,Bob,B,bob@x.org,1,TEAM,,,film1\n" +
-		"cid,,Cid,C,cid@x.org,,NEWCOHORT,COMPANY,manager,\n")
+	file := []byte("username,password,firstname,lastname,email,suspended,cohort1,category1,categoryrole1,course1,role1,group1,enrolperiod1,course2\n" +
+		"ann,Kq8#wPz!rT2m,Ann,A,ann@x.org,0,TEAM,REGION,coursecreator,math102,editingteacher,Tuesday,,film1\n" +
+		"bob,,Bob,B,bob@x.org,1,TEAM,,,film1,,,30,\n" +
+		"cid,,Cid,C,cid@x.org,,NEWCOHORT,COMPANY,manager,,,,,\n" +
+		"dan,,Dan,D,dan@x.org,,REGION,,,math102,,Tuesday,,\n")
 	dump := func(t *testing.T, open func(testing.TB) (*store.DB, *storetest.Clock), serial bool) []string {
 		db, _ := open(t)
 		e := newEnv(t, db)
@@ -37,7 +39,7 @@ func TestBatchPathsMatchServices(t *testing.T) {
 		}
 		bulk.SetSerial(e.svc, serial)
 		rep, err := e.svc.Apply(admin, opener(file), bulk.Options{Format: bulk.FormatMoodle, CreateGroups: true})
-		if err != nil || rep.Summary.Created != 3 {
+		if err != nil || rep.Summary.Created != 4 {
 			t.Fatalf("serial=%v: %+v %v", serial, rep, err)
 		}
 		var out []string
@@ -71,7 +73,16 @@ func TestBatchPathsMatchServices(t *testing.T) {
 			idnumber, custom_fields, created_at, updated_at, activated_at, deactivated_at FROM users`)
 		q(`SELECT group_id, user_id, role, source_kind, source_ref, created_at FROM group_members`)
 		q(`SELECT action, target_type, target_id, actor_id, ip, details FROM audit_events WHERE action LIKE 'user.%' OR action LIKE 'group.member%'`)
+		q(`SELECT 'enrolment', course_id, method_id, user_id, role, status, starts_at, ends_at, created_at FROM course_enrolments`)
+		q(`SELECT 'place', course_group_id, user_id, method_id FROM course_group_members`)
+		q(`SELECT 'change', batch_id, kind, course_id, ref_id, user_id, role, status, starts_at, ends_at FROM import_changes`)
 		slices.Sort(out)
+		// What is compared must be there: a path that wrote none of it would match the other.
+		for _, want := range []string{"|propagated|", "enrolment|", "place|", "change|"} {
+			if !slices.ContainsFunc(out, func(l string) bool { return strings.Contains(l, want) }) {
+				t.Errorf("serial=%v: no %q row to compare", serial, want)
+			}
+		}
 		return out
 	}
 	for _, db := range []struct {

@@ -341,12 +341,11 @@ func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot
 	byID := map[int64]bool{}
 	load := func(col string, keys []string) error {
 		for len(keys) > 0 {
-			n := min(lookupSize(s.db.Dialect), len(keys))
-			sq := newBuf(s.db.Dialect, `SELECT id, username, email, first_name, last_name, language, idnumber, status, auth,
-				custom_fields FROM users WHERE deleted_at IS NULL AND `+col)
-			sq.in(keys[:n])
+			n := min(s.db.Dialect.InSize(), len(keys))
+			in, args := s.db.Dialect.In(1, keys[:n])
 			keys = keys[n:]
-			err := scanAll(ctx, q, sq.String(), sq.argv(), func(r rowScanner) error {
+			err := scanAll(ctx, q, `SELECT id, username, email, first_name, last_name, language, idnumber, status, auth,
+				custom_fields FROM users WHERE deleted_at IS NULL AND `+col+in, args, func(r rowScanner) error {
 				var u Existing
 				var custom string
 				if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Language, &u.IDNumber, &u.Status,
@@ -648,8 +647,9 @@ func (s *Service) renew(ctx context.Context, batchID int64) (stop func()) {
 }
 
 // hashAll hashes the passwords of the accounts plans create, and of those whose password
-// they update (Options.UpdatePasswords), at most a few at once (each argon2id hash takes
-// 19 MiB), outside any transaction. Rows without a password cost nothing.
+// they update (Options.UpdatePasswords), with the import's fast hash (account.FastImportHash:
+// the task account.password_wrap wraps it in argon2id within minutes), outside any
+// transaction. Rows without a password cost nothing.
 func (s *Service) hashAll(ctx context.Context, plans []*Plan) (map[int]string, error) {
 	var todo []*Plan
 	for _, p := range plans {
@@ -675,9 +675,9 @@ func (s *Service) hashAll(ctx context.Context, plans []*Plan) (map[int]string, e
 				var h string
 				var err error
 				if p.Action == ActCreate {
-					h, err = s.accounts.HashPassword(ctx, p.New.Password, p.New.Username, p.New.Email)
+					h, err = s.accounts.FastImportHash(p.New.Password, p.New.Username, p.New.Email)
 				} else {
-					h, err = s.accounts.HashPassword(ctx, p.Password, "", "") // planPassword checked the policy
+					h, err = s.accounts.FastImportHash(p.Password, "", "") // planPassword checked the policy
 				}
 				mu.Lock()
 				if err != nil && firstErr == nil && !errs.Is(err, errs.Invalid) {

@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
 	"roster/internal/account"
 	"roster/internal/audit"
 	"roster/internal/authz"
+	"roster/internal/course"
 	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/store"
@@ -190,40 +190,46 @@ func (s *Service) undoChanges(ctx context.Context, tx *store.Tx, batchID int64, 
 	}); err != nil {
 		return err
 	}
+	// By kind, many rows a call: course groups first (an enrolment removed takes its person
+	// out of the course's groups, which would leave the placements uncounted), then the
+	// enrolments the import added, the dates it changed, the enrolments it removed.
+	var (
+		places          []course.Placement
+		enrols, redates []course.EnrolRow
+		unenrols        []course.EnrolRow
+	)
 	for _, x := range list {
-		var (
-			res sql.Result
-			err error
-		)
-		if strings.HasPrefix(x.kind, "method_") {
-			continue // below, last change first
-		}
+		row := course.EnrolRow{CourseID: x.course, MethodID: x.ref, UserID: x.user, Role: x.role, Status: x.status,
+			StartsAt: x.starts.Int64, EndsAt: x.ends.Int64}
 		switch x.kind {
 		case "enrol":
-			res, err = tx.ExecContext(ctx, `DELETE FROM course_enrolments WHERE method_id = $1 AND user_id = $2 AND role = $3`, x.ref, x.user, x.role)
+			enrols = append(enrols, row)
 		case "course_group":
-			res, err = tx.ExecContext(ctx, `DELETE FROM course_group_members WHERE course_group_id = $1 AND user_id = $2 AND method_id = 0`, x.ref, x.user)
+			places = append(places, course.Placement{GroupID: x.ref, UserID: x.user})
 		case "redate":
-			res, err = tx.ExecContext(ctx, `UPDATE course_enrolments SET starts_at = $1, ends_at = $2, updated_at = $3
-				WHERE method_id = $4 AND user_id = $5`, x.starts, x.ends, tx.Now.Unix(), x.ref, x.user)
+			redates = append(redates, row)
 		case "unenrol":
-			res, err = tx.ExecContext(ctx, `INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, starts_at, ends_at,
-				created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (method_id, user_id) DO NOTHING`,
-				x.course, x.ref, x.user, x.role, x.status, x.starts, x.ends, tx.Now.Unix())
-		}
-		if err != nil {
-			return errs.Wrap(err, "bulk: undo "+x.kind)
-		}
-		n, _ := res.RowsAffected()
-		switch x.kind {
-		case "enrol":
-			rep.Unenrolled += int(n)
-		case "course_group":
-			rep.CourseGroupPlaces += int(n)
-		case "unenrol":
-			rep.Reenrolled += int(n)
+			unenrols = append(unenrols, row)
 		}
 	}
+	n, err := course.UnplaceManyTx(ctx, tx, places)
+	if err != nil {
+		return err
+	}
+	rep.CourseGroupPlaces += n
+	gone, err := course.UnenrolManyTx(ctx, tx, enrols)
+	if err != nil {
+		return err
+	}
+	rep.Unenrolled += len(gone)
+	if _, err := course.RedateManyTx(ctx, tx, redates); err != nil {
+		return err
+	}
+	back, err := course.EnrolManyTx(ctx, tx, unenrols)
+	if err != nil {
+		return err
+	}
+	rep.Reenrolled += len(back)
 	for i := len(list) - 1; i >= 0; i-- {
 		if x := list[i]; strings.HasPrefix(x.kind, "method_") {
 			n, err := undoMethod(ctx, tx, x.kind, x.course, x.ref, x.role, x.status)
@@ -261,6 +267,18 @@ func (s *Service) undoUsers(ctx context.Context, tx *store.Tx, batchID int64, re
 		if x.action == "update" {
 			before := map[string]string{}
 			_ = json.Unmarshal([]byte(x.before), &before)
+			fields := map[string]string{}
+			for col, v := range before {
+				if undoColumns[col] {
+					fields[col] = v
+				}
+			}
+			if err := s.accounts.SetFieldsTx(ctx, tx, x.user, fields); err != nil {
+				if e := errs.As(err); e.Code == errs.Conflict && len(e.Fields) > 0 {
+					return errs.New(errs.Conflict, "account %d cannot get its %s back: it is taken now", x.user, e.Fields[0].Field)
+				}
+				return err
+			}
 			for col, v := range before {
 				var err error
 				switch {
@@ -272,14 +290,6 @@ func (s *Service) undoUsers(ctx context.Context, tx *store.Tx, batchID int64, re
 					// Put back only while the account has the imported password: someone who
 					// changed it since keeps theirs.
 					_, err = s.accounts.UndoImportPasswordTx(ctx, tx, x.user, v)
-				case undoColumns[col]:
-					_, err = tx.ExecContext(ctx, fmt.Sprintf(`UPDATE users SET %s = $1, updated_at = $2 WHERE id = $3`, col), v, tx.Now.Unix(), x.user)
-					if err == nil && col == "email" {
-						_, err = tx.ExecContext(ctx, `UPDATE users SET email_norm = lower(email) WHERE id = $1`, x.user)
-					}
-				}
-				if store.IsUnique(err) {
-					return errs.New(errs.Conflict, "account %d cannot get its %s back: it is taken now", x.user, col)
 				}
 				if err != nil {
 					return errs.Wrap(err, "bulk: revert update")

@@ -337,6 +337,25 @@ func TestBenchFixtureQueries(t *testing.T) {
 			if f == (course.ParticipantFilter{}) && (p.Total != 300 || len(p.Items) != 20) {
 				t.Fatalf("total %d, %d rows", p.Total, len(p.Items))
 			}
+			// A page is the same rows, with the same fields, as that part of the whole list
+			// (read in one pass, where a page reads its people apart).
+			whole := f
+			whole.Limit, whole.Offset = course.All, 0
+			all, err := s.Participants(admin, id, whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if all.Total != p.Total || len(all.Items) != p.Total {
+				t.Fatalf("%+v: whole list %d rows, total %d; page total %d", f, len(all.Items), all.Total, p.Total)
+			}
+			from := min(f.Offset, len(all.Items))
+			want := all.Items[from:]
+			if f.Limit != course.All {
+				want = want[:min(len(want), max(f.Limit, 20))]
+			}
+			if fmt.Sprintf("%+v", want) != fmt.Sprintf("%+v", p.Items) {
+				t.Fatalf("%+v: the page differs from the whole list's rows %d to %d", f, from, from+len(want))
+			}
 		}
 	})
 }

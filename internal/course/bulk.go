@@ -26,7 +26,7 @@ type BulkResult struct {
 // Conflict (methodID is a synced method).
 func (s *Service) Unenrol(ctx context.Context, courseID int64, userIDs []int64, methodID int64) (*BulkResult, error) {
 	var res BulkResult
-	err := s.bulk(ctx, courseID, userIDs, func(tx *store.Tx, in string, args []any) error {
+	err := s.bulk(ctx, courseID, userIDs, func(tx *store.Tx, ids []int64, in string, args []any) error {
 		if methodID != 0 {
 			m, err := getMethod(ctx, tx, methodID)
 			if err != nil || m.CourseID != courseID {
@@ -75,18 +75,14 @@ func (s *Service) SetStatus(ctx context.Context, courseID int64, userIDs []int64
 		return nil, errs.FieldCode("status", "bad_enrolment_status")
 	}
 	var res BulkResult
-	err := s.bulk(ctx, courseID, userIDs, func(tx *store.Tx, in string, args []any) error {
-		args = append(args, status, tx.Now.Unix())
-		n := len(args)
-		r, err := tx.ExecContext(ctx, `UPDATE course_enrolments SET status = $`+itoa(n-1)+`, sync_suspended = false, updated_at = $`+itoa(n)+`
-			WHERE course_id = $1 AND user_id IN (`+in+`) AND status <> $`+itoa(n-1), args...)
+	err := s.bulk(ctx, courseID, userIDs, func(tx *store.Tx, ids []int64, in string, args []any) error {
+		c, err := SetStatusManyTx(ctx, tx, courseID, ids, status)
 		if err != nil {
-			return wrap(err, "course: set status")
+			return err
 		}
-		c, _ := r.RowsAffected()
-		res.Changed = int(c)
+		res.Changed = c
 		return audit.Record(ctx, tx, audit.Event{Action: "course.status", TargetType: "course", TargetID: idStr(courseID),
-			Details: map[string]any{"users": len(args) - 3, "status": status, "changed": c}})
+			Details: map[string]any{"users": len(args) - 1, "status": status, "changed": c}})
 	})
 	if err != nil {
 		return nil, err
@@ -102,7 +98,7 @@ func (s *Service) SetDates(ctx context.Context, courseID int64, userIDs []int64,
 		return nil, errs.FieldCode("ends_at", "end_before_start")
 	}
 	var res BulkResult
-	err := s.bulk(ctx, courseID, userIDs, func(tx *store.Tx, in string, args []any) error {
+	err := s.bulk(ctx, courseID, userIDs, func(tx *store.Tx, ids []int64, in string, args []any) error {
 		args = append(args, store.NullUnix(starts), store.NullUnix(ends), tx.Now.Unix())
 		n := len(args)
 		r, err := tx.ExecContext(ctx, `UPDATE course_enrolments SET starts_at = CAST($`+itoa(n-2)+` AS BIGINT), ends_at = CAST($`+itoa(n-1)+` AS BIGINT),
@@ -125,8 +121,8 @@ func (s *Service) SetDates(ctx context.Context, courseID int64, userIDs []int64,
 const MaxBulk = 20000
 
 // bulk checks the caller and the selection, then runs fn with the IN list of the users ($2...)
-// after the course id ($1).
-func (s *Service) bulk(ctx context.Context, courseID int64, userIDs []int64, fn func(tx *store.Tx, in string, args []any) error) error {
+// after the course id ($1), and the ids.
+func (s *Service) bulk(ctx context.Context, courseID int64, userIDs []int64, fn func(tx *store.Tx, ids []int64, in string, args []any) error) error {
 	ids := dedupe(userIDs)
 	if len(ids) > MaxBulk {
 		return errs.FieldCode("user_ids", "too_many_people", errs.P{"limit": MaxBulk})
@@ -142,7 +138,7 @@ func (s *Service) bulk(ctx context.Context, courseID int64, userIDs []int64, fn 
 			return err
 		}
 		args := append([]any{courseID}, int64Args(ids)...)
-		return fn(tx, store.Placeholders(2, len(ids)), args)
+		return fn(tx, ids, store.Placeholders(2, len(ids)), args)
 	})
 }
 

@@ -3,7 +3,6 @@ package course
 import (
 	"context"
 	"crypto/subtle"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -382,26 +381,20 @@ func groupMembers(ctx context.Context, tx *store.Tx, groups []int64) ([]int64, e
 // insertEnrolments enrols users by a method, skipping those it already enrols, and returns how
 // many it added.
 func insertEnrolments(ctx context.Context, tx *store.Tx, courseID, methodID int64, role string, starts, ends *time.Time, users []int64) (int, error) {
-	total := 0
-	for _, chunk := range chunks(users, 400) {
-		var b strings.Builder
-		args := []any{courseID, methodID, role, store.NullUnix(starts), store.NullUnix(ends), tx.Now.Unix()}
-		for i, u := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			args = append(args, u)
-			fmt.Fprintf(&b, "($1, $2, $%d, $3, 'active', CAST($4 AS BIGINT), CAST($5 AS BIGINT), $6, $6)", len(args))
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, starts_at, ends_at, created_at, updated_at)
-			VALUES `+b.String()+` ON CONFLICT (method_id, user_id) DO NOTHING`, args...)
-		if err != nil {
-			return 0, wrap(err, "course: enrol")
-		}
-		n, _ := res.RowsAffected()
-		total += int(n)
+	list := make([]EnrolRow, len(users))
+	for i, u := range users {
+		list[i] = EnrolRow{CourseID: courseID, MethodID: methodID, UserID: u, Role: role, StartsAt: unixOr0(starts), EndsAt: unixOr0(ends)}
 	}
-	return total, nil
+	added, err := EnrolManyTx(ctx, tx, list)
+	return len(added), err
+}
+
+// unixOr0 is t in Unix seconds, 0 for nil.
+func unixOr0(t *time.Time) int64 {
+	if t == nil || t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 func chunks(ids []int64, size int) [][]int64 {

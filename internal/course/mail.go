@@ -255,7 +255,7 @@ func (s *Service) SendMessage(ctx context.Context, courseID int64, userIDs []int
 		return nil, err
 	}
 	var res MessageResult
-	err := s.bulk(ctx, courseID, userIDs, func(tx *store.Tx, _ string, args []any) error {
+	err := s.bulk(ctx, courseID, userIDs, func(tx *store.Tx, _ []int64, _ string, args []any) error {
 		c, err := getCourse(ctx, tx, courseID)
 		if err != nil {
 			return err

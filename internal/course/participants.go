@@ -179,14 +179,22 @@ func participants(ctx context.Context, db *store.DB, courseID int64, f Participa
 	page := &Page{}
 	byID := map[int64]int{}
 	total := -1
+	skip := 0
+	if f.Limit == All {
+		skip = f.Offset // every row from an offset: the query cannot say it the same way on both databases
+	}
 	for rows.Next() {
 		var (
 			p      Participant
 			st     int
 			access sql.NullInt64
 		)
-		if err := rows.Scan(&p.UserID, &p.Username, &p.Email, &p.FirstName, &p.LastName, &st, &access, &total); err != nil {
+		if err := rows.Scan(&p.UserID, &st, &p.Username, &p.Email, &p.FirstName, &p.LastName, &access, &total); err != nil {
 			return nil, wrap(err, "course: participants")
+		}
+		if skip > 0 {
+			skip--
+			continue
 		}
 		p.Status = [...]string{Suspended, NotCurrent, Active}[st]
 		p.LastAccess = store.NullTime(access)
@@ -209,6 +217,11 @@ func participants(ctx context.Context, db *store.DB, courseID int64, f Participa
 	if len(page.Items) == 0 {
 		return page, nil
 	}
+	if !wideList(f) {
+		if err := fillPeople(ctx, db, page.Items, courseID, byID); err != nil {
+			return nil, err
+		}
+	}
 	if err := hideIdentity(ctx, db, courseID, page.Items, seen); err != nil {
 		return nil, err
 	}
@@ -216,6 +229,43 @@ func participants(ctx context.Context, db *store.DB, courseID int64, f Participa
 		return nil, err
 	}
 	return page, nil
+}
+
+// wideList tells whether the list query reads the people's names, addresses and last access
+// itself (every row, or long pages) rather than fillPeople.
+func wideList(f ParticipantFilter) bool { return f.Limit == All || f.Limit > 500 }
+
+// fillPeople reads the names, addresses and last access of the people of a page (at most a
+// few hundred): the list query only finds and orders them.
+func fillPeople(ctx context.Context, db *store.DB, items []Participant, courseID int64, byID map[int64]int) error {
+	args := []any{courseID}
+	for _, p := range items {
+		args = append(args, p.UserID)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT u.id, u.username, u.email, u.first_name, u.last_name, a.last_access_at
+		FROM users u LEFT JOIN course_access a ON a.course_id = $1 AND a.user_id = u.id
+		WHERE u.id IN (`+store.Placeholders(2, len(items))+`)`, args...)
+	if err != nil {
+		return wrap(err, "course: participants people")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id     int64
+			q      Participant
+			access sql.NullInt64
+		)
+		if err := rows.Scan(&id, &q.Username, &q.Email, &q.FirstName, &q.LastName, &access); err != nil {
+			return wrap(err, "course: participants people")
+		}
+		i, ok := byID[id]
+		if !ok {
+			continue
+		}
+		p := &items[i]
+		p.Username, p.Email, p.FirstName, p.LastName, p.LastAccess = q.Username, q.Email, q.FirstName, q.LastName, store.NullTime(access)
+	}
+	return wrap(rows.Err(), "course: participants people")
 }
 
 // hideIdentity blanks the fields the caller may not see. The people whose account the caller
@@ -278,6 +328,10 @@ func effectiveLimit(n int) int {
 	}
 	return n
 }
+
+// stFold folds a person's enrolments into their status: 2 active, 1 not current, 0 suspended.
+const stFold = `MAX(CASE WHEN e.status = 'active' AND (e.starts_at IS NULL OR e.starts_at <= $2) AND (e.ends_at IS NULL OR e.ends_at > $2) THEN 2
+				WHEN e.status = 'active' THEN 1 ELSE 0 END) AS st`
 
 // participantsSQL builds the list query and its count: enrolments folded per person (status,
 // and the sort key of the roles and methods columns), filters, sort, page. Both queries take
@@ -365,8 +419,10 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 		extra = `, MIN(e.method_id) AS sort_key`
 		order = `p.sort_key` + dir + `, lower(u.last_name), lower(u.first_name)`
 	case "groups":
-		join = ` LEFT JOIN (SELECT gm.user_id, MIN(cg.name) AS name FROM course_group_members gm
-			JOIN course_groups cg ON cg.id = gm.course_group_id WHERE cg.course_id = $1 GROUP BY gm.user_id) g ON g.user_id = p.user_id`
+		// The course's groups first (CROSS JOIN keeps SQLite from reading every placement of
+		// every course), then their members by the primary key.
+		join = ` LEFT JOIN (SELECT gm.user_id, MIN(cg.name) AS name FROM course_groups cg CROSS JOIN course_group_members gm
+			WHERE gm.course_group_id = cg.id AND cg.course_id = $1 GROUP BY gm.user_id) g ON g.user_id = p.user_id`
 		order = nullsLast(`g.name`) + `, lower(u.last_name), lower(u.first_name)`
 	case "lastaccess":
 		order = nullsLast(`a.last_access_at`) + `, lower(u.last_name), lower(u.first_name)`
@@ -376,9 +432,7 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 		order = `lower(u.last_name)` + dir + `, lower(u.first_name)` + dir
 	}
 	order += `, u.id` + dir
-	cte := `WITH p AS (SELECT e.user_id,
-			MAX(CASE WHEN e.status = 'active' AND (e.starts_at IS NULL OR e.starts_at <= $2) AND (e.ends_at IS NULL OR e.ends_at > $2) THEN 2
-				WHEN e.status = 'active' THEN 1 ELSE 0 END) AS st` + extra + `
+	cte := `WITH p AS (SELECT e.user_id, ` + stFold + extra + `
 		FROM course_enrolments e WHERE e.course_id = $1`
 	for _, c := range pre {
 		cte += ` AND ` + c
@@ -399,19 +453,29 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 		// SQLite's window count costs more than its second query.
 		total = `, count(*) OVER ()`
 	}
-	list = cte + `SELECT u.id, u.username, u.email, u.first_name, u.last_name, p.st, a.last_access_at` + total + `
-		FROM p JOIN users u ON u.id = p.user_id` + accessJoin + join + filter + ` ORDER BY ` + order
-	limit := effectiveLimit(f.Limit)
-	if limit > 0 {
-		list += ` LIMIT ` + strconv.Itoa(limit) + ` OFFSET ` + strconv.Itoa(f.Offset)
-	} else if f.Offset > 0 {
-		if d == store.Postgres {
-			list += ` OFFSET ` + strconv.Itoa(f.Offset)
-		} else {
-			list += ` LIMIT -1 OFFSET ` + strconv.Itoa(f.Offset)
-		}
+	// A page reads the people's names, addresses and last access for its rows alone
+	// (fillPeople); every row (an export) reads them here, in one pass.
+	listAccess, cols := "", `, '', '', '', '', CAST(NULL AS BIGINT)`
+	if wideList(f) {
+		cols = `, u.username, u.email, u.first_name, u.last_name, a.last_access_at`
 	}
-	count = cte + `SELECT count(*) FROM p`
+	if needAccess || f.Sort == "lastaccess" || wideList(f) {
+		listAccess = accessJoin
+	}
+	list = cte + `SELECT p.user_id, p.st` + cols + total + `
+		FROM p JOIN users u ON u.id = p.user_id` + listAccess + join + filter + ` ORDER BY ` + order
+	// Every row (All) from an offset is skipped in Go (participants): LIMIT is needed before
+	// OFFSET on SQLite and cannot say "no limit" the same way on PostgreSQL.
+	if limit := effectiveLimit(f.Limit); limit > 0 {
+		list += ` LIMIT ` + strconv.Itoa(limit) + ` OFFSET ` + strconv.Itoa(f.Offset)
+	}
+	// The count folds only what its filters read: without a status filter, not the status
+	// ($2 stays named: PostgreSQL wants a type for every argument).
+	countCTE := cte
+	if f.Status == "" {
+		countCTE = strings.Replace(cte, stFold, `CAST($2 AS BIGINT) AS st`, 1)
+	}
+	count = countCTE + `SELECT count(*) FROM p`
 	if needUsers {
 		count += ` JOIN users u ON u.id = p.user_id`
 	}

@@ -134,84 +134,164 @@ func AddMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role,
 }
 
 func addMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, role, source string, anchors bool) error {
-	if err := checkRole(role); err != nil {
-		return err
-	}
-	src, err := ParseSource(source)
+	src, err := memberSource(role, source)
 	if err != nil {
 		return err
-	}
-	if src.Kind == SourcePropagated {
-		return errs.FieldCode("source", "propagated_not_added")
 	}
 	// The chain (the group and its ancestors) tells whether the group exists, and is what
-	// propagation needs: one read for both.
-	chain, err := chainOf(ctx, tx, groupID)
-	if err != nil {
+	// propagation needs: one read for both; addMembers reads it from the cache.
+	chains := Chains{}
+	if _, err := chains.of(ctx, tx, groupID); err != nil {
 		return err
-	}
-	if len(chain) == 0 || chain[0].ID != groupID {
-		return errs.Coded(errs.NotFound, "no_such_group")
 	}
 	if err := checkUser(ctx, tx, userID); err != nil {
 		return err
 	}
-	if anchors {
-		// The same membership given again by someone who may manage the account anchors it.
-		if _, err := tx.ExecContext(ctx, `UPDATE group_members SET anchors = true WHERE group_id = $1 AND user_id = $2
-			AND role = $3 AND source_kind = $4 AND source_ref = $5 AND NOT anchors`,
-			groupID, userID, role, src.Kind, src.Ref); err != nil {
-			return wrap(err, "group: add member")
-		}
+	return addMembers(ctx, tx, []NewMember{{GroupID: groupID, UserID: userID, Role: role}}, src, anchors, chains)
+}
+
+// memberSource checks a membership's role and parses its source, which cannot be propagated.
+func memberSource(role, source string) (Source, error) {
+	if err := checkRole(role); err != nil {
+		return Source{}, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at, anchors)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`, groupID, userID, role, src.Kind, src.Ref, tx.Now.Unix(), anchors)
+	src, err := ParseSource(source)
 	if err != nil {
-		return wrap(err, "group: add member")
+		return Source{}, err
 	}
-	added, _ := res.RowsAffected()
-	var also []int64
-	if role == Learner {
-		// Even when the row existed, re-assert what it implies: idempotent, and it repairs.
-		if also, err = propagateChain(ctx, tx, chain, groupID, userID); err != nil {
+	if src.Kind == SourcePropagated {
+		return Source{}, errs.FieldCode("source", "propagated_not_added")
+	}
+	return src, nil
+}
+
+// NewMember is one membership to add: a person's role in a group.
+type NewMember struct {
+	GroupID, UserID int64
+	Role            string
+}
+
+// Chains caches the chains of groups (the group and its ancestors, see Propagation) across
+// calls of AddMembersTx, for a caller adding many batches at once; the zero value is empty.
+// Keep one only while the tree does not change.
+type Chains map[int64][]Link
+
+func (c Chains) of(ctx context.Context, q store.Querier, groupID int64) ([]Link, error) {
+	if chain, ok := c[groupID]; ok {
+		return chain, nil
+	}
+	chain, err := chainOf(ctx, q, groupID)
+	if err != nil {
+		return nil, err
+	}
+	if len(chain) == 0 || chain[0].ID != groupID {
+		return nil, errs.Coded(errs.NotFound, "no_such_group")
+	}
+	c[groupID] = chain
+	return chain, nil
+}
+
+// AddMembersTx is AddMemberTx for many memberships with one source, many rows a statement:
+// the same rows, propagation and audit events as one AddMemberTx a membership (it is the code
+// AddMemberTx runs). The accounts must be live ones the caller has read or created in tx (they
+// are not checked one by one); chains may be nil. Errors: Invalid (role, source), NotFound (a
+// group).
+func AddMembersTx(ctx context.Context, tx *store.Tx, list []NewMember, source string, chains Chains) error {
+	if chains == nil {
+		chains = Chains{}
+	}
+	src, err := memberSource(Learner, source)
+	if err != nil {
+		return err
+	}
+	for i, m := range list {
+		if i > 0 && m.Role == list[i-1].Role {
+			continue
+		}
+		if err := checkRole(m.Role); err != nil {
 			return err
 		}
 	}
-	if added == 0 {
-		return nil
-	}
-	details := map[string]any{"user_id": userID, "role": role, "source": src.String(), "propagated_to": also}
-	if !anchors {
-		details["anchors"] = false
-	}
-	return audit.Record(ctx, tx, audit.Event{Action: "group.member.add", TargetType: "group", TargetID: idStr(groupID),
-		Details: details})
+	return addMembers(ctx, tx, list, src, true, chains)
 }
 
-// propagateChain inserts the learner rows that a direct learner membership of userID in
-// groupID implies, and returns the groups concerned; chain is chainOf(groupID).
-func propagateChain(ctx context.Context, tx *store.Tx, chain []Link, groupID, userID int64) ([]int64, error) {
-	targets := Propagation(chain)
-	if len(targets) <= 1 {
-		return nil, nil
+var (
+	insertMembers = store.Insert{Table: "group_members",
+		Columns: []string{"group_id", "user_id", "role", "source_kind", "source_ref", "created_at", "anchors"},
+		Types:   []store.ColType{store.Int, store.Int, store.Text, store.Text, store.Int, store.Int, store.Bool},
+		Tail:    "ON CONFLICT DO NOTHING RETURNING group_id, user_id, role"}
+	insertPropagated = store.Insert{Table: "group_members",
+		Columns: []string{"group_id", "user_id", "role", "source_kind", "source_ref", "created_at"},
+		Types:   []store.ColType{store.Int, store.Int, store.Text, store.Text, store.Int, store.Int},
+		Tail:    "ON CONFLICT DO NOTHING"}
+)
+
+// addMembers writes memberships (roles and source checked): the rows, the learner rows the
+// propagation rule implies (re-asserted even when the membership existed: idempotent, and it
+// repairs), and an audit event for each membership that is new. When anchors, a membership
+// that existed without anchoring now anchors (the same membership given again by someone
+// who may manage the account).
+func addMembers(ctx context.Context, tx *store.Tx, list []NewMember, src Source, anchors bool, chains Chains) error {
+	if len(list) == 0 {
+		return nil
 	}
-	targets = targets[1:]
+	now := tx.Now.Unix()
+	added := make(map[NewMember]bool, len(list))
+	if err := tx.InsertMany(ctx, insertMembers, len(list), func(i int, v []any) {
+		m := list[i]
+		v[0], v[1], v[2], v[3], v[4], v[5], v[6] = m.GroupID, m.UserID, m.Role, src.Kind, src.Ref, now, anchors
+	}, func(r store.Scanner) error {
+		var m NewMember
+		err := r.Scan(&m.GroupID, &m.UserID, &m.Role)
+		added[m] = true
+		return err
+	}); err != nil {
+		return wrap(err, "group: add member")
+	}
+	type propagated struct{ target, user, from int64 }
 	var (
-		b    strings.Builder
-		args = []any{userID, groupID, tx.Now.Unix()}
+		props  []propagated
+		events []audit.Event
 	)
-	for i, t := range targets {
-		if i > 0 {
-			b.WriteString(", ")
+	for _, m := range list {
+		if anchors && !added[m] {
+			if _, err := tx.ExecContext(ctx, `UPDATE group_members SET anchors = true WHERE group_id = $1 AND user_id = $2
+				AND role = $3 AND source_kind = $4 AND source_ref = $5 AND NOT anchors`,
+				m.GroupID, m.UserID, m.Role, src.Kind, src.Ref); err != nil {
+				return wrap(err, "group: add member")
+			}
 		}
-		args = append(args, t)
-		b.WriteString("($" + strconv.Itoa(len(args)) + ", $1, 'learner', 'propagated', $2, $3)")
+		var also []int64
+		if m.Role == Learner {
+			chain, err := chains.of(ctx, tx, m.GroupID)
+			if err != nil {
+				return err
+			}
+			if targets := Propagation(chain); len(targets) > 1 {
+				also = targets[1:]
+			}
+			for _, t := range also {
+				props = append(props, propagated{t, m.UserID, m.GroupID})
+			}
+		}
+		if !added[m] {
+			continue
+		}
+		delete(added, m) // the same membership twice in list: one event
+		details := map[string]any{"user_id": m.UserID, "role": m.Role, "source": src.String(), "propagated_to": also}
+		if !anchors {
+			details["anchors"] = false
+		}
+		events = append(events, audit.Event{Action: "group.member.add", TargetType: "group", TargetID: idStr(m.GroupID),
+			Details: details})
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at)
-		VALUES `+b.String()+` ON CONFLICT DO NOTHING`, args...); err != nil {
-		return nil, wrap(err, "group: propagate")
+	if err := tx.InsertMany(ctx, insertPropagated, len(props), func(i int, v []any) {
+		p := props[i]
+		v[0], v[1], v[2], v[3], v[4], v[5] = p.target, p.user, Learner, SourcePropagated, p.from, now
+	}, nil); err != nil {
+		return wrap(err, "group: propagate")
 	}
-	return targets, nil
+	return audit.RecordMany(ctx, tx, events)
 }
 
 func checkUser(ctx context.Context, q store.Querier, userID int64) error {
@@ -381,4 +461,11 @@ func RemoveMemberTx(ctx context.Context, tx *store.Tx, groupID, userID int64, ro
 	details := map[string]any{"user_id": userID, "role": role, "source": source, "propagated_removed": unpropagated}
 	return audit.Record(ctx, tx, audit.Event{Action: "group.member.remove", TargetType: "group", TargetID: idStr(groupID),
 		Details: details})
+}
+
+// RemoveUserTx ends every membership of account userID, propagated ones included, without an
+// audit event each: the account is being deleted (the account package records that).
+func RemoveUserTx(ctx context.Context, tx *store.Tx, userID int64) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1`, userID)
+	return wrap(err, "group: remove user")
 }

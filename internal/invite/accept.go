@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"roster/internal/account"
@@ -141,14 +140,11 @@ func (s *Service) Accept(ctx context.Context, in Acceptance) (*account.User, err
 		}
 		user, err = s.accounts.CreateUser(ctx, tx, account.NewUser{Username: username, Email: inv.Email,
 			FirstName: in.FirstName, LastName: in.LastName, Language: inv.Language, PasswordHash: hash,
-			CustomFields: inv.CustomFields})
+			CustomFields: inv.CustomFields, DeleteAt: inv.DeleteAt})
 		if errs.Is(err, errs.Conflict) {
 			return errs.FieldCode("email", "account_exists_log_in").Class(errs.Conflict)
 		}
 		if err != nil {
-			return err
-		}
-		if err := setDeleteAt(ctx, tx, user, inv.DeleteAt); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET accepted_user_id = $1 WHERE id = $2`, user.ID, id); err != nil {
@@ -160,20 +156,6 @@ func (s *Service) Accept(ctx context.Context, in Acceptance) (*account.User, err
 		return nil, err
 	}
 	return user, nil
-}
-
-// setDeleteAt gives a new account its deletion date: account.NewUser has none, so the
-// accounts created here get it right after creation, in the same transaction.
-func setDeleteAt(ctx context.Context, tx *store.Tx, u *account.User, at *time.Time) error {
-	if at == nil {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET delete_at = $1 WHERE id = $2`, at.Unix(), u.ID); err != nil {
-		return wrap(err, "deletion date")
-	}
-	t := *at
-	u.DeleteAt = &t
-	return nil
 }
 
 // applyAccepted applies an accepted invitation's grants and hooks to userID and records it.

@@ -148,14 +148,11 @@ func (s *Service) CreateExternal(ctx context.Context, in ExternalRequest) (*Crea
 		}
 		u, err := s.accounts.CreateUser(ctx, tx, account.NewUser{Username: in.Username, Email: in.Email,
 			FirstName: in.FirstName, LastName: in.LastName, Language: opts.Language, PasswordHash: hash,
-			CustomFields: opts.CustomFields})
+			CustomFields: opts.CustomFields, DeleteAt: opts.DeleteAt})
 		if err != nil {
 			return err
 		}
 		out.User = u
-		if err := setDeleteAt(ctx, tx, u, opts.DeleteAt); err != nil {
-			return err
-		}
 		for _, g := range grants {
 			if err := group.AddMemberTx(ctx, tx, g.GroupID, u.ID, g.Role, group.SourceManual); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"roster/internal/account"
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
@@ -50,15 +51,12 @@ func (s *Service) SetLifetime(ctx context.Context, days int) error {
 		return errs.FieldCode("lifetime_days", "lifetime_range", errs.P{"limit": MaxLifetimeDays})
 	}
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
-		var err error
-		if days == 0 {
-			_, err = tx.ExecContext(ctx, `DELETE FROM settings WHERE key = $1`, LifetimeSetting)
-		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)
-				ON CONFLICT (key) DO UPDATE SET value = excluded.value`, LifetimeSetting, strconv.Itoa(days))
+		value := ""
+		if days > 0 {
+			value = strconv.Itoa(days)
 		}
-		if err != nil {
-			return wrap(err, "set lifetime")
+		if err := account.SetSettingTx(ctx, tx, LifetimeSetting, value); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: "setting.change", TargetType: "setting",
 			TargetID: LifetimeSetting, Details: map[string]any{"value": days}})

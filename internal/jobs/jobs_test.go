@@ -113,8 +113,9 @@ func TestOneInstanceAtATime(t *testing.T) {
 // TestAccountTasks: the tasks serve starts are registered under stable names.
 func TestAccountTasks(t *testing.T) {
 	ts := AccountTasks(nil, nil)
-	if len(ts) != 2 || ts[0].Name != "account.deletions" || ts[0].Every != 24*time.Hour ||
-		ts[1].Name != "account.purge" || ts[1].Every != time.Hour {
+	if len(ts) != 3 || ts[0].Name != "account.deletions" || ts[0].Every != 24*time.Hour ||
+		ts[1].Name != "account.purge" || ts[1].Every != time.Hour ||
+		ts[2].Name != "account.password_wrap" || ts[2].Every != time.Minute || ts[2].Lease != 10*time.Minute {
 		t.Fatalf("%+v", ts)
 	}
 }

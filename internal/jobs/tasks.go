@@ -13,8 +13,8 @@ import (
 )
 
 // AccountTasks are the periodic tasks of the account service: the daily deletion of accounts
-// whose date has come (after a week's notice to platform administrators) and the hourly purge
-// of expired sessions, links and throttle rows.
+// whose date has come (after a week's notice to platform administrators), the hourly purge
+// of expired sessions, links and throttle rows, and the wrapping of imported passwords.
 func AccountTasks(accounts *account.Service, log *slog.Logger) []Task {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -28,6 +28,15 @@ func AccountTasks(accounts *account.Service, log *slog.Logger) []Task {
 			return err
 		}},
 		{Name: "account.purge", Every: time.Hour, Run: accounts.Purge},
+		// Imported passwords wrapped in argon2id (account.WrapPasswords): every minute, so that
+		// no account stays under an import's fast hash for long.
+		{Name: "account.password_wrap", Every: time.Minute, Lease: 10 * time.Minute, Run: func(ctx context.Context) error {
+			rep, err := accounts.WrapPasswords(ctx)
+			if rep.Wrapped > 0 {
+				log.Info("passwords wrapped in argon2id", "accounts", rep.Wrapped, "oldest", rep.Oldest.Round(time.Second))
+			}
+			return err
+		}},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -33,8 +34,10 @@ func expired(w http.ResponseWriter) {
 }
 
 // login is where the authorization endpoint sends the browser (the client's LoginURL): a
-// person without a session goes to Roster's login page and comes back here; a logged-in
-// person's request is completed and goes on to the callback, which issues the code. There
+// person without a session, or whose login is older than the client's max_age (or
+// prompt=login), goes to Roster's login page and comes back here; a logged-in person's
+// request is completed, with the start of their session as auth_time, and goes on to the
+// callback, which issues the code. There
 // is no consent screen: clients are registered by the platform's administrators.
 func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
@@ -44,17 +47,21 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := sessionUser(r)
-	if u == nil {
+	var authTime time.Time
+	if u != nil {
+		if authTime, err = p.accounts.SessionStart(r.Context(), httpx.SessionToken(r)); err != nil {
+			u = nil
+		}
+	}
+	if u == nil || !fresh(a, authTime, p.db.Now()) {
 		if slices.Contains(a.prompt, oidc.PromptNone) {
 			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired(), p.op)
 			return
 		}
+		// Roster's login page, also for a person logged in too long ago for the client: a
+		// new login starts a new session, whose start is the new auth_time.
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(PathLogin+"?resume=1&id="+url.QueryEscape(id)), http.StatusFound)
 		return
-	}
-	authTime := p.db.Now()
-	if u.LastLoginAt != nil {
-		authTime = *u.LastLoginAt
 	}
 	if err := p.completeAuthRequest(r.Context(), id, u.ID, authTime); err != nil {
 		p.log.Error("oidc login", "err", err)
@@ -70,6 +77,16 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	// submission, which the pages' Content-Security-Policy (form-action 'self') keeps on this
 	// site. A page that moves on by itself starts a new navigation, free to leave it.
 	resume(w, next)
+}
+
+// fresh reports whether a login at authTime satisfies the request's max_age (prompt=login is
+// max_age 0): a login after the request began always does, so that a person who has just
+// logged in again is not sent back to the login page.
+func fresh(a *authRequest, authTime, now time.Time) bool {
+	if a.maxAge == nil || !authTime.Before(a.createdAt) {
+		return true
+	}
+	return now.Sub(authTime) <= time.Duration(*a.maxAge)*time.Second
 }
 
 // resume answers with a page that goes on to next at once (a meta refresh: no script).

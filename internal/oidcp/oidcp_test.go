@@ -42,9 +42,10 @@ func webClient(r *rig, p *rp, extra ...string) (*oidcp.Client, string) {
 
 // TestBrowserLogin: in Chromium, a relying party built from coreos/go-oidc and x/oauth2
 // sends the person to Roster, who logs in on Roster's own login page and comes back to the
-// relying party with an ID token and userinfo naming them. On both databases.
+// relying party with an ID token and userinfo naming them; max_age and prompt=login make
+// them log in again, and auth_time says when they did. On both databases.
 func TestBrowserLogin(t *testing.T) {
-	each(t, oidcp.Config{}, func(t *testing.T, r *rig, _ *offsetClock) {
+	each(t, oidcp.Config{}, func(t *testing.T, r *rig, clock *offsetClock) {
 		ada := r.user("ada", "Ada", "Lovelace", "ada@example.org", "fr", false)
 		p, ln := newRP(t)
 		c, sec := webClient(r, p)
@@ -84,7 +85,50 @@ func TestBrowserLogin(t *testing.T) {
 		if err != nil {
 			t.Fatalf("second login: %v", err)
 		}
+		firstAuth := p.authTime()
+		if now := clock.Now().Unix(); firstAuth == 0 || firstAuth > now || firstAuth < now-60 {
+			t.Errorf("auth_time %d, now %d", firstAuth, now)
+		}
+		// Ten minutes later: max_age=3600 goes straight through, with the first login's
+		// auth_time; max_age=300 and prompt=login ask for the password again, and the new
+		// login is the new auth_time.
+		clock.Skip(10 * time.Minute)
+		relogin := func(query string) {
+			t.Helper()
+			start := clock.Now().Unix()
+			err := chromedp.Do(ctx,
+				chromedp.Navigate(p.Base+"/start?"+query),
+				chromedp.WaitVisible(`#password`),
+				chromedp.SetValue(`#login`, "ada"),
+				chromedp.SendKeys(`#password`, "a long test passphrase"),
+				chromedp.Click(`#login-submit`),
+				chromedp.WaitVisible(`#who`),
+			)
+			if err != nil {
+				t.Fatalf("%s: %v", query, err)
+			}
+			if at := p.authTime(); at < start {
+				t.Errorf("%s: auth_time %d, before the request (%d)", query, at, start)
+			}
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(p.Base+"/start?max_age=3600"), chromedp.WaitVisible(`#who`)); err != nil {
+			t.Fatalf("max_age=3600: %v", err)
+		}
+		if at := p.authTime(); at != firstAuth {
+			t.Errorf("max_age=3600: auth_time %d, want %d", at, firstAuth)
+		}
+		relogin("max_age=300")
+		clock.Skip(time.Minute)
+		relogin("prompt=login")
 	})
+}
+
+// authTime is the auth_time claim of the last ID token.
+func (p *rp) authTime() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f, _ := p.Claims["auth_time"].(float64)
+	return int64(f)
 }
 
 // loginCode runs the code flow for a logged-in person without a browser and returns the code
@@ -115,7 +159,7 @@ func authQuery(clientID, redirect, challenge string, scopes ...string) url.Value
 // URI, a reused code, a PKCE mismatch, a public client without PKCE, a wrong client secret, and
 // the tokens, codes and clients of another Roster site.
 func TestCodeFlowRefused(t *testing.T) {
-	each(t, oidcp.Config{}, func(t *testing.T, r *rig, _ *offsetClock) {
+	each(t, oidcp.Config{}, func(t *testing.T, r *rig, clock *offsetClock) {
 		ada := r.user("ada", "Ada", "Lovelace", "ada@example.org", "", false)
 		sess := r.session(ada)
 		redirect := "https://moodle.example.org/admin/oauth2callback.php"
@@ -160,6 +204,21 @@ func TestCodeFlowRefused(t *testing.T) {
 			l, _ := url.Parse(resp.Header.Get("Location"))
 			if l == nil || !strings.HasPrefix(l.Path, oidcp.PathLogin) {
 				t.Errorf("sent to %v", l)
+			}
+		})
+		t.Run("prompt=none with too old a login", func(t *testing.T) {
+			clock.Skip(2 * time.Minute)
+			q := authQuery(c.ClientID, redirect, "")
+			q.Set("prompt", "none")
+			q.Set("max_age", "60")
+			loc, _, body := r.authorize(sess, r.Base+oidcp.PathAuthorize+"?"+q.Encode())
+			if loc == nil || loc.Query().Get("error") != "login_required" || loc.Query().Get("code") != "" {
+				t.Errorf("max_age=60 after 2 minutes: sent to %v (%s)", loc, body)
+			}
+			q.Set("max_age", "600")
+			q.Set("state", "st-"+random())
+			if loc, _, body := r.authorize(sess, r.Base+oidcp.PathAuthorize+"?"+q.Encode()); loc == nil || loc.Query().Get("code") == "" {
+				t.Errorf("max_age=600 after 2 minutes: sent to %v (%s)", loc, body)
 			}
 		})
 		t.Run("reused code", func(t *testing.T) {

@@ -200,7 +200,14 @@ func (p *rp) start(ln net.Listener, issuer, clientID, secret string, scopes []st
 		Scopes: scopes}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /start", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, p.authURL(), http.StatusFound)
+		// ?prompt=login or ?max_age=N are passed on to the authorization request.
+		var opts []oauth2.AuthCodeOption
+		for _, k := range []string{"prompt", "max_age"} {
+			if v := r.URL.Query().Get(k); v != "" {
+				opts = append(opts, oauth2.SetAuthURLParam(k, v))
+			}
+		}
+		http.Redirect(w, r, p.authURL(opts...), http.StatusFound)
 	})
 	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
 		if err := p.finish(r.Context(), r.URL.Query()); err != nil {
@@ -222,12 +229,12 @@ func random() string {
 }
 
 // authURL begins a flow.
-func (p *rp) authURL() string {
+func (p *rp) authURL(opts ...oauth2.AuthCodeOption) string {
 	state, nonce, verifier := random(), random(), oauth2.GenerateVerifier()
 	p.mu.Lock()
 	p.flows[state] = [2]string{nonce, verifier}
 	p.mu.Unlock()
-	return p.conf.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+	return p.conf.AuthCodeURL(state, append(opts, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))...)
 }
 
 // finish is the callback: state, code exchange with the verifier, ID token, nonce, userinfo.

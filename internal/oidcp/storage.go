@@ -42,6 +42,8 @@ type authRequest struct {
 	state, nonce               string
 	responseType, responseMode string
 	prompt                     []string
+	maxAge                     *int64 // seconds; prompt=login is 0 (op sets it)
+	createdAt                  time.Time
 	challenge, method          string
 	userID                     int64
 	authTime                   time.Time
@@ -100,16 +102,20 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	a := &authRequest{id: id, idHash: hash, clientID: req.ClientID, redirectURI: req.RedirectURI, scopes: req.Scopes,
 		state: req.State, nonce: req.Nonce, responseType: string(req.ResponseType), responseMode: string(req.ResponseMode),
 		prompt: req.Prompt, challenge: req.CodeChallenge, method: string(req.CodeChallengeMethod)}
+	if req.MaxAge != nil {
+		a.maxAge = new(int64(*req.MaxAge))
+	}
 	err := s.p.db.Tx(ctx, func(tx *store.Tx) error {
 		// Expired requests go as new ones come.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE expires_at < $1`, tx.Now.Unix()); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id_hash, client_id, redirect_uri, scopes, state, nonce,
-			response_type, response_mode, prompt, challenge, challenge_method, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			response_type, response_mode, prompt, max_age, challenge, challenge_method, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			hash, a.clientID, a.redirectURI, jsonOf(a.scopes), a.state, a.nonce, a.responseType, a.responseMode,
-			strings.Join(a.prompt, " "), a.challenge, a.method, tx.Now.Unix(), tx.Now.Add(s.p.cfg.AuthRequestTTL).Unix())
+			strings.Join(a.prompt, " "), a.maxAge, a.challenge, a.method, tx.Now.Unix(), tx.Now.Add(s.p.cfg.AuthRequestTTL).Unix())
+		a.createdAt = store.Time(tx.Now.Unix())
 		return err
 	})
 	if err != nil {
@@ -119,15 +125,16 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 }
 
 const authCols = `id_hash, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode, prompt, challenge,
-	challenge_method, user_id, auth_time, code_hash`
+	challenge_method, user_id, auth_time, code_hash, max_age, created_at`
 
 func scanAuth(row interface{ Scan(...any) error }) (*authRequest, error) {
 	var a authRequest
 	var scopes, prompt string
 	var uid, at *int64
 	var code *string
+	var created int64
 	err := row.Scan(&a.idHash, &a.clientID, &a.redirectURI, &scopes, &a.state, &a.nonce, &a.responseType, &a.responseMode,
-		&prompt, &a.challenge, &a.method, &uid, &at, &code)
+		&prompt, &a.challenge, &a.method, &uid, &at, &code, &a.maxAge, &created)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +142,7 @@ func scanAuth(row interface{ Scan(...any) error }) (*authRequest, error) {
 		return nil, err
 	}
 	a.prompt = strings.Fields(prompt)
+	a.createdAt = store.Time(created)
 	if uid != nil {
 		a.userID = *uid
 	}

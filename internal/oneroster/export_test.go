@@ -7,3 +7,6 @@ func SetSnapshotMin(n int) func() {
 	snapshotMin = n
 	return func() { snapshotMin = old }
 }
+
+// SetOverlap turns on or off reading a first page while the whole list's keys are read.
+func SetOverlap(on bool) { overlapFirstPage = on }

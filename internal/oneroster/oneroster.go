@@ -380,12 +380,17 @@ func (q *req) list(e *entity, where []restriction) {
 		q.badRequest(err)
 		return
 	}
-	rows, total, err := list(q.r.Context(), q.s.db, &q.s.snaps, e, q.sc, p, where)
+	rows, totalOf, err := list(q.r.Context(), q.s.db, &q.s.snaps, e, q.sc, p, where)
 	if err != nil {
 		q.internal(err)
 		return
 	}
 	docs, err := q.docs(q.r.Context(), e, rows)
+	if err != nil {
+		q.internal(err)
+		return
+	}
+	total, err := totalOf() // the first page of a long list: its keys may still be on their way
 	if err != nil {
 		q.internal(err)
 		return

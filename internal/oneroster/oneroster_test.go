@@ -557,3 +557,67 @@ func TestSnapshotPaging(t *testing.T) {
 		}
 	})
 }
+
+// TestSubtreeUsers: the people of a sub-tree, read from its groups' memberships when the list
+// has no filter and no sort, are the same, in the same order both ways, as those the general
+// query finds (forced here by a filter every account passes).
+func TestSubtreeUsers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		w := newWorld(t, db)
+		// A second membership in the sub-tree (s1 in A as well as A1) is one person.
+		if _, err := db.ExecContext(context.Background(), `INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at)
+			VALUES ($1, $2, 'trainer', 'manual', 0, 0)`, w.ids["gA"], w.ids["s1"]); err != nil {
+			t.Fatal(err)
+		}
+		ids := []int64{w.ids["teacher"], w.ids["s1"], w.ids["s2"], w.ids["admin"]}
+		slices.Sort(ids)
+		var want []string
+		for _, id := range ids {
+			want = append(want, "user-"+strconv.FormatInt(id, 10))
+		}
+		for _, desc := range []bool{false, true} {
+			q := "/users?limit=100"
+			if desc {
+				q += "&orderBy=desc"
+			}
+			fast := w.must("tokA", q)
+			general := w.must("tokA", q+"&filter="+url.QueryEscape("sourcedId!='none'"))
+			got, ref := sids(list(fast, "users")), sids(list(general, "users"))
+			exp := slices.Clone(want)
+			if desc {
+				slices.Reverse(exp)
+			}
+			if !slices.Equal(got, exp) || !slices.Equal(ref, exp) || fast.hdr.Get("X-Total-Count") != "4" {
+				t.Errorf("desc=%v: from memberships %v (total %s), general %v, want %v", desc, got, fast.hdr.Get("X-Total-Count"), ref, exp)
+			}
+		}
+	})
+}
+
+// TestContractCollections: each collection the contract lists answers, under both versions'
+// base paths, its list (with X-Total-Count and Link) and each of its members by sourcedId.
+func TestContractCollections(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		w0 := newWorld(t, db)
+		for _, v := range []string{oneroster.V1p1, oneroster.V1p2} {
+			w := *w0
+			w.t, w.version = t, v
+			for plural, single := range map[string]string{"orgs": "org", "academicSessions": "academicSession", "courses": "course",
+				"classes": "class", "users": "user", "enrollments": "enrollment"} {
+				a := w.must("tokAll", "/"+plural)
+				docs := list(a, plural)
+				if len(docs) == 0 || a.hdr.Get("X-Total-Count") != strconv.Itoa(len(docs)) || a.hdr.Get("Link") == "" {
+					t.Errorf("%s %s: %d documents, total %q, link %q", v, plural, len(docs), a.hdr.Get("X-Total-Count"), a.hdr.Get("Link"))
+					continue
+				}
+				for _, d := range docs {
+					id, _ := d["sourcedId"].(string)
+					one := w.must("tokAll", "/"+plural+"/"+url.PathEscape(id))
+					if got, _ := one.doc[single].(map[string]any); got == nil || got["sourcedId"] != id {
+						t.Errorf("%s %s/%s: %v", v, plural, id, one.doc)
+					}
+				}
+			}
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"roster/internal/account"
+	"roster/internal/course"
 	"roster/internal/errs"
 	"roster/internal/store"
 )
@@ -370,25 +371,15 @@ func LoadDirectory(ctx context.Context, q store.Querier) (*Directory, error) {
 
 // loadHave reads the enrolments the source made, and its sis method per course.
 func loadHave(ctx context.Context, q store.Querier, source string) (map[Key]Have, map[int64]int64, error) {
-	methods := map[int64]int64{}
-	rows, err := q.QueryContext(ctx, `SELECT id, course_id FROM course_methods WHERE type = 'sis' AND name = $1`, source)
+	methods, err := course.SISMethods(ctx, q, source)
 	if err != nil {
-		return nil, nil, errs.Wrap(err, "sis: methods")
+		return nil, nil, err
 	}
-	for rows.Next() {
-		var id, course int64
-		if err := rows.Scan(&id, &course); err != nil {
-			rows.Close()
-			return nil, nil, errs.Wrap(err, "sis: methods")
-		}
-		methods[course] = id
-	}
-	rows.Close()
 	have := map[Key]Have{}
 	if len(methods) == 0 {
 		return have, methods, nil
 	}
-	rows, err = q.QueryContext(ctx, `SELECT e.id, e.course_id, e.user_id, e.role, e.status, e.sync_suspended, COALESCE(e.starts_at, 0), COALESCE(e.ends_at, 0)
+	rows, err := q.QueryContext(ctx, `SELECT e.id, e.course_id, e.user_id, e.role, e.status, e.sync_suspended, COALESCE(e.starts_at, 0), COALESCE(e.ends_at, 0)
 		FROM course_methods m JOIN course_enrolments e ON e.method_id = m.id WHERE m.type = 'sis' AND m.name = $1`, source)
 	if err != nil {
 		return nil, nil, errs.Wrap(err, "sis: enrolments")

@@ -94,6 +94,17 @@ func TestConvertAccounts(t *testing.T) {
 		if _, err := r.SSO.Convert(admin(), sso.Conversion{Login: "jdupont", To: "local"}); !errs.Is(err, errs.Conflict) {
 			t.Errorf("converting a local account to local: %v", err)
 		}
+
+		// Deleting the account forgets its identities (the account package asks sso).
+		if _, err := r.SSO.Convert(admin(), sso.Conversion{Login: "jdupont", To: "univ", Subject: "jdupont"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Accounts.DeleteUser(admin(), res.User.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := countRows(t, db, `SELECT count(*) FROM sso_identities`); n != 0 {
+			t.Errorf("%d identities left after deleting the account", n)
+		}
 	})
 }
 

@@ -53,8 +53,8 @@ func (s *Service) Convert(ctx context.Context, c Conversion) (*ConvertResult, er
 			if u.Auth == account.AuthLocal {
 				return errs.Coded(errs.Conflict, "already_password")
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE users SET auth = 'local', updated_at = $1 WHERE id = $2`, tx.Now.Unix(), u.ID); err != nil {
-				return wrap(err, "convert to local")
+			if err := account.SetAuthTx(ctx, tx, u.ID, account.AuthLocal); err != nil {
+				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM sso_identities WHERE user_id = $1`, u.ID); err != nil {
 				return wrap(err, "remove identities")
@@ -76,13 +76,8 @@ func (s *Service) Convert(ctx context.Context, c Conversion) (*ConvertResult, er
 			return errs.Coded(errs.Conflict, "already_sso", errs.P{"method": strings.ToUpper(p.Kind)})
 		}
 		// The password goes, and so do the links that would set one.
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET auth = $1, password_hash = '', updated_at = $2 WHERE id = $3`,
-			p.Kind, tx.Now.Unix(), u.ID); err != nil {
-			return wrap(err, "convert to sso")
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE one_time_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL
-			AND purpose IN ('password_reset', 'account_setup')`, tx.Now.Unix(), u.ID); err != nil {
-			return wrap(err, "revoke links")
+		if err := account.SetAuthTx(ctx, tx, u.ID, p.Kind); err != nil {
+			return err
 		}
 		if c.Subject != "" {
 			_, err := tx.ExecContext(ctx, `INSERT INTO sso_identities (provider_id, subject, user_id, created_at, last_login_at)

@@ -115,8 +115,8 @@ func (s *Service) complete(ctx context.Context, p *Provider, id *Identity, next 
 		if err := s.applyRules(ctx, tx, p, id, userID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, tx.Now.Unix(), userID); err != nil {
-			return wrap(err, "record login")
+		if err := account.RecordLoginTx(ctx, tx, userID); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: "login.sso", TargetType: "user", TargetID: strconv.FormatInt(userID, 10),
 			IP: r.IP, Details: map[string]any{"provider": p.Slug, "subject": id.Subject, "created": login.Created, "linked": login.Linked}})

@@ -85,15 +85,8 @@ func refresh(ctx context.Context, tx *store.Tx, p *Provider, userID int64, m map
 		}
 		*n = v
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE users SET username = $1,
-		email = CASE WHEN $2 = '' THEN email ELSE $2 END,
-		email_norm = CASE WHEN $2 = '' THEN email_norm ELSE $3 END,
-		first_name = CASE WHEN $4 = '' THEN first_name ELSE $4 END,
-		last_name = CASE WHEN $5 = '' THEN last_name ELSE $5 END,
-		language = CASE WHEN $6 = '' THEN language ELSE $6 END,
-		updated_at = $7 WHERE id = $8`,
-		username, m.Email, strings.ToLower(m.Email), m.FirstName, m.LastName, m.Language, tx.Now.Unix(), userID)
-	return wrap(err, "refresh user")
+	return account.RefreshProfileTx(ctx, tx, userID, username,
+		account.Profile{Email: m.Email, FirstName: m.FirstName, LastName: m.LastName, Language: m.Language})
 }
 
 // ruleSource is the membership source of rule-made memberships. The group package knows no

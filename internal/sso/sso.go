@@ -77,7 +77,16 @@ func NewService(db *store.DB, accounts *account.Service, cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if accounts != nil {
+		accounts.OnDeleteTx(forgetUser)
+	}
 	return &Service{db: db, accounts: accounts, cfg: cfg, log: cfg.Log, discovery: map[string]*discovered{}}
+}
+
+// forgetUser removes the identities of a deleted account (account.OnDeleteTx).
+func forgetUser(ctx context.Context, tx *store.Tx, userID int64) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM sso_identities WHERE user_id = $1`, userID)
+	return wrap(err, "forget identities")
 }
 
 // Reasons a single sign-on login is refused, for the pages to translate (ReasonOf).

@@ -30,6 +30,31 @@ func IsUnique(err error) bool {
 	return false
 }
 
+// UniqueOn reports whether err is a unique-constraint violation on column of table: by the
+// constraint or index name on PostgreSQL (which must contain the column's name, as Roster's
+// do: users_username_key, users_email_unique), by the columns SQLite names.
+func UniqueOn(err error, table, column string) bool {
+	if !IsUnique(err) {
+		return false
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.TableName == table && strings.Contains(pg.ConstraintName, strings.TrimSuffix(column, "_norm"))
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		// "UNIQUE constraint failed: users.email_norm" (SQLite gives the columns, not the index).
+		msg := lite.Error()
+		cols := msg[strings.LastIndex(msg, "failed: ")+len("failed: "):]
+		for _, c := range strings.Split(cols, ", ") {
+			if strings.HasPrefix(c, table+"."+column) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // IsForeignKey reports whether err is a foreign-key violation.
 func IsForeignKey(err error) bool {
 	var pg *pgconn.PgError

@@ -49,6 +49,28 @@ func (d Dialect) ILike() string {
 	return "LIKE"
 }
 
+// OrderedList is a scalar subquery that folds expr, over the rows of from (a "FROM ... WHERE
+// ..." clause), into one text in the order of orderBy: integers joined by commas, or, with
+// asJSON, a JSON array (for text). One row instead of one row a value: reading 100,000 keys
+// this way costs a tenth of reading them row by row through the driver.
+//
+// SQLite: group_concat over a subquery sorted by its ORDER BY, which keeps that order (the
+// aggregate's own ORDER BY, from 3.44, sorts again and costs three times as much);
+// PostgreSQL: the aggregate's ORDER BY.
+func (d Dialect) OrderedList(expr, from, orderBy string, asJSON bool) string {
+	if d == Postgres {
+		if asJSON {
+			return "(SELECT COALESCE(json_agg(" + expr + " ORDER BY " + orderBy + "), '[]') " + from + ")"
+		}
+		return "(SELECT COALESCE(string_agg(CAST(" + expr + " AS TEXT), ',' ORDER BY " + orderBy + "), '') " + from + ")"
+	}
+	agg := "COALESCE(group_concat(x), '')"
+	if asJSON {
+		agg = "json_group_array(x)"
+	}
+	return "(SELECT " + agg + " FROM (SELECT " + expr + " AS x " + from + " ORDER BY " + orderBy + "))"
+}
+
 // Querier is what both *sql.DB and *sql.Tx offer; read-only helpers take it.
 type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -130,7 +152,8 @@ type Tx struct {
 	*sql.Tx
 	Dialect     Dialect
 	Now         time.Time
-	Key         *secret.Key // the database's Key
+	Key         *secret.Key          // the database's Key
+	stmts       map[string]*sql.Stmt // InsertMany's statements, prepared in the transaction
 	afterCommit []func()
 }
 
