@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -215,10 +216,11 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, up UserUpdate) (*Use
 	return out, err
 }
 
-// CheckUserUpdate runs UpdateUser's checks without writing anything: the caller's right, every
-// field, and a new address that another account has (unless SettingSharedEmail). Pages call
-// it before asking to confirm a change of address, so that what they confirm would save.
-// It returns the account as it was. Errors as UpdateUser's.
+// CheckUserUpdate runs UpdateUser, writes included, and takes it all back: the caller's
+// right, every field, and a new address another account has (the database's unique index
+// decides, as for the real save). Pages call it before asking to confirm a change of address,
+// so that what they confirm would save. It returns the account as it was. Errors as
+// UpdateUser's.
 func (s *Service) CheckUserUpdate(ctx context.Context, id int64, up UserUpdate) (*User, error) {
 	var before *User
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
@@ -234,13 +236,19 @@ func (s *Service) CheckUserUpdate(ctx context.Context, id int64, up UserUpdate) 
 		if err := applyUpdate(ctx, tx, u, up); err != nil {
 			return err
 		}
-		if !strings.EqualFold(b.Email, u.Email) {
-			return checkEmailFree(ctx, tx, u.Email, u.ID)
+		if err := s.writeUpdate(ctx, tx, &b, u, up); err != nil {
+			return err
 		}
-		return nil
+		return errCheckOnly // roll back: nothing of the check stays
 	})
+	if errors.Is(err, errCheckOnly) {
+		err = nil
+	}
 	return before, err
 }
+
+// errCheckOnly rolls back CheckUserUpdate's transaction.
+var errCheckOnly = errors.New("account: check only")
 
 // applyUpdate sets the changes on u and checks them all.
 func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) error {

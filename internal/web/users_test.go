@@ -79,7 +79,7 @@ func TestUserAdminPages(t *testing.T) {
 	}
 	form.Set("email", "grace@example.org")
 	code, body, _ = call(admin, "POST", userPath, form)
-	want(code, body, 409, "is already used by another account", `value="grace@example.org"`)
+	want(code, body, 409, "is already taken", `value="grace@example.org"`)
 	if strings.Contains(body, `id="email-confirm"`) {
 		t.Fatal("a taken address is offered for confirmation")
 	}
