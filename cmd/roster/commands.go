@@ -57,6 +57,7 @@ func (m *Main) open(ctx context.Context, cfg *config.Config) (*store.DB, error) 
 	if err := site.Configure(ctx, db, cfg.Language, cfg.TimeZone); err != nil {
 		return nil, err
 	}
+	m.setLanguage(ctx, db)
 	return db, nil
 }
 
@@ -75,7 +76,7 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 	if _, err := m.open(ctx, cfg); err != nil {
 		return err
 	}
-	fmt.Fprintln(m.Stdout, "schema up to date")
+	fmt.Fprintln(m.Stdout, m.t("cli.migrated"))
 	return nil
 }
 
@@ -185,11 +186,11 @@ func (m *Main) tokenCreate(ctx context.Context, args []string) error {
 	// What it may do, on stderr so that the token stays the only line a script reads.
 	switch {
 	case group != 0:
-		fmt.Fprintf(m.Stderr, "kind: %s (the SCIM endpoint /scim/v2 only, for group %d and the groups below it)\n", authz.TokenSCIM, group)
+		fmt.Fprintln(m.Stderr, m.t("cli.token_scim", authz.TokenSCIM, fmt.Sprint(group)))
 	case login != "":
-		fmt.Fprintf(m.Stderr, "kind: %s (the JSON API /api/v1 only, acting as %s with that account's rights; revoked if it is suspended)\n", authz.TokenAPI, login)
+		fmt.Fprintln(m.Stderr, m.t("cli.token_user", authz.TokenAPI, login))
 	default:
-		fmt.Fprintf(m.Stderr, "kind: %s (the JSON API /api/v1 only, with platform administrator rights)\n", authz.TokenAPI)
+		fmt.Fprintln(m.Stderr, m.t("cli.token_admin", authz.TokenAPI))
 	}
 	return nil
 }

@@ -49,9 +49,8 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	fmt.Fprintf(m.Stdout, "demo platform ready: %d accounts, %d groups, %d courses, %d pending invitations, 1 import\n",
-		len(d.users), len(d.groups), len(d.courses), d.invited)
-	fmt.Fprintln(m.Stdout, "platform administrator: admin (admin@demo.example); choose their password at this one-time link (roster serve first):")
+	fmt.Fprintln(m.Stdout, m.t("cli.demo_ready", len(d.users), len(d.groups), len(d.courses), d.invited))
+	fmt.Fprintln(m.Stdout, m.t("cli.demo_admin"))
 	fmt.Fprintln(m.Stdout, link)
 	return nil
 }

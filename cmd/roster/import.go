@@ -11,6 +11,7 @@ import (
 
 	"roster/internal/authz"
 	"roster/internal/bulk"
+	"roster/internal/i18n"
 )
 
 // importFile previews (default) or applies a bulk file and prints the report:
@@ -70,13 +71,12 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		verb := "would remove"
+		key := "cli.undo_preview"
 		if rep.Done {
-			verb = "removed"
+			key = "cli.undo_done"
 		}
-		fmt.Fprintf(m.Stdout, "batch %d: %s %d memberships, %d enrolments, %d course-group places; reverted %d updates, "+
-			"put back %d enrolments; deleted %d accounts, kept %d used since\n", undo, verb, rep.Memberships, rep.Unenrolled,
-			rep.CourseGroupPlaces, rep.Reverted, rep.Reenrolled, rep.Deleted, rep.Kept)
+		fmt.Fprintln(m.Stdout, m.t(key, fmt.Sprint(undo), rep.Memberships, rep.Unenrolled, rep.CourseGroupPlaces, rep.Reverted,
+			rep.Reenrolled, rep.Deleted, rep.Kept))
 		return nil
 	}
 	path := files[0]
@@ -98,39 +98,43 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	printReport(m.Stdout, rep)
+	m.printReport(rep)
 	switch {
 	case rep.Applied:
-		fmt.Fprintf(m.Stdout, "applied as import batch %d (undo: roster import --undo %d --apply)\n", rep.BatchID, rep.BatchID)
+		fmt.Fprintln(m.Stdout, m.t("cli.import_applied", fmt.Sprint(rep.BatchID)))
 	case rep.Summary.Errors > 0:
-		return errors.New("the file has errors: nothing was applied (fix them, or apply the valid rows with --valid-only)")
+		return errors.New(m.t("cli.import_errors"))
 	default:
-		fmt.Fprintln(m.Stdout, "preview only: nothing was written (run again with --apply)")
+		fmt.Fprintln(m.Stdout, m.t("cli.import_preview"))
 	}
 	return nil
 }
 
-// printReport writes one line per row that is not a plain create, then the totals.
-func printReport(w io.Writer, rep *bulk.Report) {
+// printReport writes one line per row that is not a plain create, then the totals, in the
+// command line's language.
+func (m *Main) printReport(rep *bulk.Report) {
+	w, lang := m.Stdout, m.lang()
 	for _, r := range rep.Rows {
 		var parts []string
 		for _, e := range r.Errors {
-			parts = append(parts, strings.TrimPrefix(e.Field+": "+e.Message, ": "))
+			parts = append(parts, strings.TrimPrefix(e.Field+i18n.T(lang, "punct.colon")+e.In(lang), i18n.T(lang, "punct.colon")))
 		}
 		if len(r.Changes) > 0 {
-			parts = append(parts, "changes "+strings.Join(r.Changes, ", "))
+			parts = append(parts, m.t("cli.import_changes", strings.Join(r.Changes, ", ")))
 		}
-		parts = append(parts, r.Notes...)
-		line := "line " + strconv.Itoa(r.Line) + ": " + r.Action
+		for _, n := range r.Remarks {
+			parts = append(parts, n.In(lang))
+		}
+		line := m.t("cli.import_line", strconv.Itoa(r.Line), m.t("cli.action."+r.Action))
 		if len(parts) > 0 {
 			line += " (" + strings.Join(parts, "; ") + ")"
 		}
 		fmt.Fprintln(w, line)
 	}
 	s := rep.Summary
-	fmt.Fprintf(w, "created %d, updated %d, enrolled %d, skipped %d, errors %d", s.Created, s.Updated, s.Enrolled, s.Skipped, s.Errors)
+	fmt.Fprint(w, m.t("cli.import_totals", s.Created, s.Updated, s.Enrolled, s.Skipped, s.Errors))
 	if s.Deleted > 0 {
-		fmt.Fprintf(w, ", deleted %d", s.Deleted)
+		fmt.Fprint(w, m.t("cli.import_deleted", s.Deleted))
 	}
 	fmt.Fprintln(w)
 }

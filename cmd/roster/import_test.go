@@ -89,3 +89,28 @@ func TestImportUpdatePasswords(t *testing.T) {
 		t.Fatalf("--update-passwords: %v\n%s", err, out)
 	}
 }
+
+// TestCommandLineInFrench: the command line speaks the site's language, else the locale's
+// (LANG); English stays for English.
+func TestCommandLineInFrench(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"ROSTER_DB": "sqlite:" + filepath.Join(dir, "roster.db"), "LANG": "fr_FR.UTF-8"}
+	file := filepath.Join(dir, "personnes.csv")
+	if err := os.WriteFile(file, []byte("username,email,firstname,lastname\nann,ann@x.org,Ann,A\ncid,pas-une-adresse,C,D\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, env, "", "import", file)
+	for _, want := range []string{"créations\u00a0: 1", "ligne 3\u00a0: erreur (email\u00a0: n’est pas une adresse e-mail valide)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("LANG=fr_FR.UTF-8: no %q in:\n%s (%v)", want, out, err)
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), "le fichier contient des erreurs") {
+		t.Errorf("the refusal is not French: %v", err)
+	}
+	// The site's language wins over the locale's.
+	env["ROSTER_LANGUAGE"] = "en"
+	if out, _ = run(t, env, "", "import", file); !strings.Contains(out, "created 1, updated 0") {
+		t.Errorf("ROSTER_LANGUAGE=en: %s", out)
+	}
+}

@@ -26,7 +26,7 @@ func main() {
 	m.Close()
 	if err != nil {
 		if !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "roster:", err)
+			fmt.Fprintln(os.Stderr, "roster:", m.ErrorText(err))
 		}
 		os.Exit(1)
 	}
@@ -38,6 +38,8 @@ type Main struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 	Log            *slog.Logger
+	// Lang is the language the command line speaks (see setLanguage).
+	Lang string
 
 	closers []func() error
 	// ready is closed once serve listens; Addr is then its address.

@@ -70,7 +70,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stdout, "No account yet: open %s to create the first administrator.\n", link)
+		fmt.Fprintln(m.Stdout, m.t("cli.first_admin", link))
 	}
 
 	// Imports whose process stopped are rolled back (bulk.Service.Recover), now and every

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
+	"roster/internal/errs"
 	"roster/internal/sis"
 )
 
@@ -71,22 +73,43 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	fmt.Fprintln(m.Stdout, rep.Summary())
+	summary := m.t("cli.sync_summary", rep.Added, rep.Changed, rep.Removed)
+	if rep.Created > 0 {
+		summary += m.t("cli.sync_accounts_created", rep.Created)
+	}
+	if rep.CoursesCreated > 0 {
+		summary += m.t("cli.sync_courses_created", rep.CoursesCreated)
+	}
+	if rep.GroupsCreated+rep.GroupsRenamed+rep.GroupsMoved > 0 {
+		summary += m.t("cli.sync_groups", rep.GroupsCreated, rep.GroupsRenamed, rep.GroupsMoved)
+	}
+	if rep.MembersAdded+rep.MembersRemoved > 0 {
+		summary += m.t("cli.sync_members", rep.MembersAdded, rep.MembersRemoved)
+	}
+	fmt.Fprintln(m.Stdout, summary)
 	if rep.Kept > 0 {
-		fmt.Fprintf(m.Stdout, "kept %d no longer listed\n", rep.Kept)
+		fmt.Fprintln(m.Stdout, m.t("cli.sync_kept", rep.Kept))
 	}
 	if dry && rep.Plan != nil {
 		printPlan(m, rep.Plan)
 	}
 	for i, is := range rep.Issues {
 		if i == 50 {
-			fmt.Fprintf(m.Stderr, "... and %d more skipped rows (see sync run %d)\n", len(rep.Issues)-50, rep.RunID)
+			fmt.Fprintln(m.Stderr, m.t("cli.sync_more_skipped", len(rep.Issues)-50, fmt.Sprint(rep.RunID)))
 			break
 		}
-		fmt.Fprintln(m.Stderr, "skipped:", is)
+		where := is.File
+		if is.Line > 0 {
+			where += ":" + strconv.Itoa(is.Line)
+		}
+		fmt.Fprintln(m.Stderr, m.t("cli.sync_skipped", where, is.In(m.lang())))
 	}
 	if rep.Message != "" {
-		fmt.Fprintln(m.Stderr, "roster sync:", rep.Message)
+		msg := rep.Message
+		if rep.MessageCode != "" {
+			msg = errs.Text(m.lang(), rep.MessageCode, rep.MessageParams)
+		}
+		fmt.Fprintln(m.Stderr, "roster sync:", msg)
 	}
 	if rep.Stopped() {
 		return errSyncStopped

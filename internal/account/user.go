@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/secure/precis"
 
 	"roster/internal/errs"
+	"roster/internal/i18n"
 	"roster/internal/mail"
 	"roster/internal/store"
 )
@@ -118,7 +119,7 @@ func (in *NewUser) Validate() error {
 			in.Username = norm
 		}
 	}
-	if in.Language != "" && in.Language != "en" && in.Language != "fr" {
+	if in.Language != "" && !i18n.Supported(in.Language) {
 		f.AddCode("language", "unknown_language")
 	}
 	switch in.Auth {

@@ -13,6 +13,7 @@ import (
 	"roster/internal/audit"
 	"roster/internal/authz"
 	"roster/internal/errs"
+	"roster/internal/i18n"
 	"roster/internal/mail"
 	"roster/internal/store"
 )
@@ -290,7 +291,7 @@ func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) erro
 		u.Username = norm
 	}
 	if up.Language != nil {
-		if u.Language = strings.ToLower(trim(up.Language)); u.Language != "" && u.Language != "en" && u.Language != "fr" {
+		if u.Language = strings.ToLower(trim(up.Language)); u.Language != "" && !i18n.Supported(u.Language) {
 			fe.AddCode("language", "unknown_language")
 		}
 	}

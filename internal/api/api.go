@@ -80,6 +80,7 @@ func (a *API) Routes(mux httpx.Router) {
 	mux.HandleFunc("DELETE /api/v1/courses/{id}/methods/{method_id}", a.methodDelete)
 	mux.HandleFunc("GET /api/v1/course-roles", a.courseRoleList)
 	mux.HandleFunc("POST /api/v1/course-roles", a.courseRoleCreate)
+	mux.HandleFunc("PATCH /api/v1/course-roles/{shortname}", a.courseRoleUpdate)
 	mux.HandleFunc("GET /api/v1/course-role-map", a.roleMapList)
 	mux.HandleFunc("PUT /api/v1/course-role-map/{name}", a.roleMapSet)
 	mux.HandleFunc("DELETE /api/v1/course-role-map/{name}", a.roleMapDelete)
@@ -126,7 +127,7 @@ func (a *API) Routes(mux httpx.Router) {
 }
 
 func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
-	a.problem(w, r, errs.New(errs.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	a.problem(w, r, errs.Coded(errs.NotFound, "api_no_such_endpoint", errs.P{"method": r.Method, "path": r.URL.Path}))
 }
 
 // maxBody bounds a JSON request body.
@@ -144,22 +145,22 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		var syntaxErr *json.SyntaxError
 		switch {
 		case errors.As(err, &maxErr):
-			return errs.New(errs.TooLarge, "the body is larger than %d bytes", maxBody)
+			return errs.Coded(errs.TooLarge, "api_body_too_large", errs.P{"limit": maxBody})
 		case errors.As(err, &typeErr):
-			return errs.Field(typeErr.Field, "must be a %s", typeErr.Type.String())
+			return errs.FieldCode(typeErr.Field, "api_json_type", errs.P{"type": typeErr.Type.String()})
 		case errors.As(err, &syntaxErr):
-			return errs.New(errs.Invalid, "malformed JSON at byte %d", syntaxErr.Offset)
+			return errs.Coded(errs.Invalid, "api_json_syntax", errs.P{"offset": syntaxErr.Offset})
 		case errors.Is(err, io.EOF):
-			return errs.New(errs.Invalid, "the body is empty: a JSON object is expected")
+			return errs.Coded(errs.Invalid, "api_json_empty")
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return errs.Field(name, "unknown field")
+			return errs.FieldCode(name, "api_json_unknown_field")
 		default:
-			return errs.New(errs.Invalid, "malformed JSON: %v", err)
+			return errs.Coded(errs.Invalid, "api_json_malformed", errs.P{"detail": err.Error()})
 		}
 	}
 	if dec.More() {
-		return errs.New(errs.Invalid, "malformed JSON: data after the object")
+		return errs.Coded(errs.Invalid, "api_json_trailing")
 	}
 	return nil
 }
@@ -221,7 +222,7 @@ func parseID(r *http.Request, name string) (int64, error) {
 	v := r.PathValue(name)
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, errs.New(errs.NotFound, "no %s with id %q", name, v)
+		return 0, errs.Coded(errs.NotFound, "api_no_such_id", errs.P{"what": name, "id": v})
 	}
 	return id, nil
 }
@@ -234,7 +235,7 @@ func limit(r *http.Request) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 500 {
-		return 0, errs.Field("limit", "must be a whole number from 1 to 500, not %q", v)
+		return 0, errs.FieldCode("limit", "api_bad_limit", errs.P{"value": v})
 	}
 	return n, nil
 }

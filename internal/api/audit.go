@@ -36,7 +36,7 @@ func (a *API) audit(w http.ResponseWriter, r *http.Request) {
 	f := account.AuditFilter{Target: q.Get("target"), Action: q.Get("action"), Limit: n, Cursor: q.Get("cursor")}
 	if v := q.Get("actor"); v != "" {
 		if f.ActorID, err = strconv.ParseInt(v, 10, 64); err != nil || f.ActorID <= 0 {
-			a.problem(w, r, errs.Field("actor", "must be a user id, not %q", v))
+			a.problem(w, r, errs.FieldCode("actor", "api_bad_user_id", errs.P{"value": v}))
 			return
 		}
 	}

@@ -53,7 +53,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if !errs.Is(err, errs.TooMany) && !errs.Is(err, errs.Internal) {
 			// The same body for unknown logins, wrong passwords and suspended accounts.
-			err = errs.New(errs.Unauthorized, "wrong login or password")
+			err = errs.Coded(errs.Unauthorized, "api_wrong_login")
 		}
 		a.problem(w, r, err)
 		return
@@ -90,7 +90,7 @@ func (a *API) forgot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Login == "" {
-		a.problem(w, r, errs.Field("login", "required"))
+		a.problem(w, r, errs.FieldCode("login", "api_required"))
 		return
 	}
 	err := a.Accounts.RequestReset(r.Context(), in.Login, httpx.ClientIP(r))

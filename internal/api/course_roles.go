@@ -16,10 +16,32 @@ type CourseRole struct {
 	Name      string `json:"name"`
 	BaseRole  string `json:"base_role"`
 	Builtin   bool   `json:"builtin"`
+	// Names are a custom role's names by language ("fr": "Secrétariat").
+	Names map[string]string `json:"names,omitempty"`
 }
 
 func courseRoleJSON(r course.Role) CourseRole {
-	return CourseRole{Shortname: r.Shortname, Name: r.Name, BaseRole: r.BaseRole, Builtin: r.Builtin}
+	return CourseRole{Shortname: r.Shortname, Name: r.Name, BaseRole: r.BaseRole, Builtin: r.Builtin, Names: r.Names}
+}
+
+// courseRoleUpdate: PATCH /api/v1/course-roles/{shortname} {name, names}, platform
+// administrators: renames a custom role (names replaces the names by language; an empty
+// name removes one). A built-in role is 409, an unknown one 404.
+func (a *API) courseRoleUpdate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name  string            `json:"name"`
+		Names map[string]string `json:"names"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	role, err := a.Courses.UpdateRole(r.Context(), r.PathValue("shortname"), in.Name, in.Names)
+	if err != nil {
+		a.problem(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, courseRoleJSON(*role))
 }
 
 // courseRoleList: GET /api/v1/course-roles, every course role, built-in ones first. Any
@@ -45,15 +67,16 @@ func (a *API) courseRoleList(w http.ResponseWriter, r *http.Request) {
 // administrators. Errors name shortname, name or base_role; a taken short name is 409.
 func (a *API) courseRoleCreate(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Shortname string `json:"shortname"`
-		Name      string `json:"name"`
-		BaseRole  string `json:"base_role"`
+		Shortname string            `json:"shortname"`
+		Name      string            `json:"name"`
+		BaseRole  string            `json:"base_role"`
+		Names     map[string]string `json:"names"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		a.problem(w, r, err)
 		return
 	}
-	role, err := a.Courses.CreateRole(r.Context(), course.Role{Shortname: in.Shortname, Name: in.Name, BaseRole: in.BaseRole})
+	role, err := a.Courses.CreateRole(r.Context(), course.Role{Shortname: in.Shortname, Name: in.Name, BaseRole: in.BaseRole, Names: in.Names})
 	if err != nil {
 		a.problem(w, r, err)
 		return
@@ -94,7 +117,7 @@ func (a *API) roleMapSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Role == "" {
-		a.problem(w, r, errs.Field("role", "choose a role (DELETE removes the name)"))
+		a.problem(w, r, errs.FieldCode("role", "api_role_name_role"))
 		return
 	}
 	if err := a.Courses.SetRoleMapping(r.Context(), r.PathValue("name"), in.Role); err != nil {

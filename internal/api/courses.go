@@ -245,7 +245,7 @@ func (a *API) participantList(w http.ResponseWriter, r *http.Request) {
 		// cursor would need one per column.
 		n, err := strconv.Atoi(c)
 		if err != nil || n < 0 {
-			a.problem(w, r, errs.Field("cursor", "not a cursor this API gave"))
+			a.problem(w, r, errs.FieldCode("cursor", "api_bad_cursor"))
 			return
 		}
 		f.Offset = n

@@ -63,7 +63,7 @@ func (b groupBody) parentID() (id int64, present bool, err error) {
 	raw = strings.Trim(raw, `"`)
 	id, err = strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, true, errs.Field("parent_id", "must be a group id, not %s", string(b.ParentID))
+		return 0, true, errs.FieldCode("parent_id", "api_bad_group_id_raw", errs.P{"value": string(b.ParentID)})
 	}
 	return id, true, nil
 }
@@ -294,7 +294,7 @@ func (a *API) putGroupMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b.Role == "" {
-		a.problem(w, r, errs.Field("role", "required (learner, trainer, group_admin, user_admin)"))
+		a.problem(w, r, errs.FieldCode("role", "api_group_role_required"))
 		return
 	}
 	s := a.Groups
@@ -393,7 +393,7 @@ func boolParam(r *http.Request, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, errs.Field(name, "must be true or false, not %q", v)
+		return false, errs.FieldCode(name, "api_not_boolean", errs.P{"value": v})
 	}
 	return b, nil
 }

@@ -48,7 +48,7 @@ func (a *API) createImport(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get(name); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				f.Add(name, "must be true or false")
+				f.AddCode(name, "api_not_boolean_plain")
 			}
 			*dst = b
 		}
@@ -58,7 +58,7 @@ func (a *API) createImport(w http.ResponseWriter, r *http.Request) {
 		mode = "preview"
 	}
 	if mode != "preview" && mode != "apply" {
-		f.Add("mode", "must be preview or apply")
+		f.AddCode("mode", "api_import_mode")
 	}
 	if err := f.Err(); err != nil {
 		a.problem(w, r, err)
@@ -74,7 +74,7 @@ func (a *API) createImport(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.Copy(tmp, http.MaxBytesReader(w, r.Body, maxImportBody)); err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
-			a.problem(w, r, errs.New(errs.TooLarge, "the file is larger than %d MB: split it", maxImportBody>>20))
+			a.problem(w, r, errs.Coded(errs.TooLarge, "api_file_too_large", errs.P{"mb": maxImportBody >> 20}))
 			return
 		}
 		a.problem(w, r, errs.Wrap(err, "import: read body"))
@@ -139,7 +139,7 @@ func (a *API) undoImport(w http.ResponseWriter, r *http.Request) {
 		mode = "preview"
 	}
 	if mode != "preview" && mode != "apply" {
-		a.problem(w, r, errs.Field("mode", "must be preview or apply"))
+		a.problem(w, r, errs.FieldCode("mode", "api_import_mode"))
 		return
 	}
 	rep, err := a.bulk().Undo(r.Context(), id, mode == "preview")

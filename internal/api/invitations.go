@@ -129,14 +129,14 @@ func optDate(field string, raw json.RawMessage) (*time.Time, error) {
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
-		return nil, errs.Field(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time")
+		return nil, errs.FieldCode(field, "api_bad_time")
 	}
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
 	t, err := ParseDate(s)
 	if err != nil {
-		return nil, errs.Field(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time")
+		return nil, errs.FieldCode(field, "api_bad_time")
 	}
 	return &t, nil
 }
@@ -178,7 +178,7 @@ func (a *API) listInvitations(w http.ResponseWriter, r *http.Request) {
 	f := invite.Filter{Status: q.Get("status"), Q: q.Get("q"), Limit: n, Cursor: q.Get("cursor")}
 	if v := q.Get("group_id"); v != "" {
 		if f.GroupID, err = strconv.ParseInt(v, 10, 64); err != nil || f.GroupID <= 0 {
-			a.problem(w, r, errs.Field("group_id", "must be a group id, not %q", v))
+			a.problem(w, r, errs.FieldCode("group_id", "api_bad_group_id", errs.P{"value": v}))
 			return
 		}
 	}
@@ -193,7 +193,7 @@ func (a *API) listInvitations(w http.ResponseWriter, r *http.Request) {
 	case "true", "1":
 		f.Subgroups = true
 	default:
-		a.problem(w, r, errs.Field("subgroups", "must be true or false, not %q", v))
+		a.problem(w, r, errs.FieldCode("subgroups", "api_not_boolean", errs.P{"value": v}))
 		return
 	}
 	items, next, err := a.Invites.List(r.Context(), f)
@@ -238,7 +238,7 @@ func (a *API) patchInvitation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Email == nil {
-		a.problem(w, r, errs.Field("email", "is the one field that can change"))
+		a.problem(w, r, errs.FieldCode("email", "api_only_email"))
 		return
 	}
 	res, err := a.Invites.ChangeAddress(r.Context(), id, *in.Email)
@@ -290,7 +290,7 @@ func (a *API) resendGroupInvitations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.GroupID <= 0 {
-		a.problem(w, r, errs.Field("group_id", "is required"))
+		a.problem(w, r, errs.FieldCode("group_id", "required"))
 		return
 	}
 	n, err := a.Invites.ResendAll(r.Context(), int64(in.GroupID))

@@ -40,7 +40,7 @@ func (a *API) mail(w http.ResponseWriter, r *http.Request) {
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		id, err := strconv.ParseInt(c, 10, 64)
 		if err != nil {
-			a.problem(w, r, errs.Field("cursor", "not a cursor this API gave"))
+			a.problem(w, r, errs.FieldCode("cursor", "api_bad_cursor"))
 			return
 		}
 		f.BeforeID = id

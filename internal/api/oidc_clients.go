@@ -20,7 +20,7 @@ type OIDCClient struct {
 
 func (a *API) oidcReady(w http.ResponseWriter, r *http.Request) bool {
 	if a.OIDC == nil {
-		a.problem(w, r, errs.New(errs.Unavailable, "the OpenID provider is not configured"))
+		a.problem(w, r, errs.Coded(errs.Unavailable, "api_oidc_not_configured"))
 		return false
 	}
 	return true

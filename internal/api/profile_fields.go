@@ -128,7 +128,7 @@ func (a *API) patchProfileField(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	a.problem(w, r, errs.New(errs.NotFound, "no such profile field"))
+	a.problem(w, r, errs.Coded(errs.NotFound, "api_no_such_profile_field"))
 }
 
 func (a *API) deleteProfileField(w http.ResponseWriter, r *http.Request) {

@@ -192,7 +192,7 @@ func (a *API) runSyncSource(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var e *errs.Error
 		if !errors.As(err, &e) {
-			err = errs.New(errs.Invalid, "%v", err)
+			err = errs.Coded(errs.Invalid, "api_sync_source_failed", errs.P{"detail": err.Error()})
 		}
 		a.problem(w, r, err)
 		return

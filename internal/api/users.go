@@ -24,7 +24,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 	f := account.UserFilter{Q: q.Get("q"), Status: q.Get("status"), Limit: n, Cursor: q.Get("cursor")}
 	if v := q.Get("group_id"); v != "" {
 		if f.GroupID, err = strconv.ParseInt(v, 10, 64); err != nil || f.GroupID <= 0 {
-			a.problem(w, r, errs.Field("group_id", "must be a group id, not %q", v))
+			a.problem(w, r, errs.FieldCode("group_id", "api_bad_group_id", errs.P{"value": v}))
 			return
 		}
 	}
@@ -87,12 +87,12 @@ func (a *API) patchUser(w http.ResponseWriter, r *http.Request) {
 		} else {
 			var s string
 			if json.Unmarshal(in.DeleteAt, &s) != nil {
-				a.problem(w, r, errs.Field("delete_at", "must be a date (YYYY-MM-DD), an RFC 3339 time or null"))
+				a.problem(w, r, errs.FieldCode("delete_at", "api_bad_time_or_null"))
 				return
 			}
 			t, err := ParseDate(s)
 			if err != nil {
-				a.problem(w, r, errs.Field("delete_at", "must be a date (YYYY-MM-DD), an RFC 3339 time or null"))
+				a.problem(w, r, errs.FieldCode("delete_at", "api_bad_time_or_null"))
 				return
 			}
 			up.DeleteAt = &t

@@ -288,8 +288,9 @@ func TestProblemsCarryCodes(t *testing.T) {
 		if code, body := r.do("", "GET", "/api/v1/users", "", nil); code != 401 || !strings.Contains(body, `"code":"login_required"`) {
 			t.Errorf("anonymous: %d %s", code, body)
 		}
-		// An error still built from a bare message carries its class as its code.
-		if code, body := r.do("admin", "GET", "/api/v1/users?limit=x", "", nil); code != 422 || !strings.Contains(body, `"code":"invalid"`) {
+		// The API's own errors have codes too: a bad query parameter.
+		if code, body := r.do("admin", "GET", "/api/v1/users?limit=x", "", nil); code != 422 ||
+			!strings.Contains(body, `{"field":"limit","code":"api_bad_limit","message":"must be a whole number from 1 to 500, not \"x\""}`) {
 			t.Errorf("uncoded: %d %s", code, body)
 		}
 	})

@@ -373,7 +373,7 @@ func (s *Service) unenrol(ctx context.Context, tx *store.Tx, a *applied, e Plann
 	}
 	if len(gone) == 0 {
 		a.plan.Action = ActSkip
-		a.plan.Row.note("not enrolled in %s as %s by a manual method", e.Course, e.Role)
+		a.plan.Row.note("", "import_not_enrolled_manual", errs.P{"course": e.Course, "role": e.Role})
 		return nil
 	}
 	changes := make([]change, len(gone))
@@ -385,20 +385,31 @@ func (s *Service) unenrol(ctx context.Context, tx *store.Tx, a *applied, e Plann
 }
 
 var insertRows = store.Insert{Table: "import_rows",
-	Columns: []string{"batch_id", "line", "action", "user_id", "group_id", "before", "message"},
-	Types:   []store.ColType{store.Int, store.Int, store.Text, store.Int, store.Int, store.Text, store.Text}}
+	Columns: []string{"batch_id", "line", "action", "user_id", "group_id", "before", "message", "codes"},
+	Types:   []store.ColType{store.Int, store.Int, store.Text, store.Int, store.Int, store.Text, store.Text, store.Text}}
 
 // recordRows writes the batch's import_rows, many rows a statement.
 func (s *Service) recordRows(ctx context.Context, tx *store.Tx, batchID int64, done []*applied) error {
 	err := tx.InsertMany(ctx, insertRows, len(done), func(i int, v []any) {
 		a := done[i]
 		var msg []string
+		// The errors and notes as codes too (the column codes): pages and reports write them
+		// in the reader's language; message keeps the English text.
+		var coded []errs.Stored
 		for _, e := range a.plan.Errors {
 			msg = append(msg, strings.TrimSpace(e.Field+": "+e.Message))
+			coded = append(coded, errs.Stored{Field: e.Field, Code: e.Code, Params: e.Params, Message: e.Message})
 		}
 		msg = append(msg, a.plan.Row.Notes...)
-		v[0], v[1], v[2], v[3], v[4], v[5], v[6] = batchID, a.plan.Row.Line, a.plan.Action, nullID(a.userID), nullID(a.groupID),
-			a.before, strings.Join(msg, "\n")
+		coded = append(coded, a.plan.Row.Remarks...)
+		codes := ""
+		if len(coded) > 0 {
+			if b, err := json.Marshal(coded); err == nil { // a map of plain values: it cannot fail
+				codes = string(b)
+			}
+		}
+		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7] = batchID, a.plan.Row.Line, a.plan.Action, nullID(a.userID), nullID(a.groupID),
+			a.before, strings.Join(msg, "\n"), codes
 	}, nil)
 	return errs.Wrap(err, "bulk: record rows")
 }

@@ -134,7 +134,10 @@ type BatchRow struct {
 	Action   string   `json:"action"`
 	UserID   int64    `json:"user_id,omitempty"`
 	Changes  []string `json:"changes,omitempty"`  // update: the columns changed
-	Messages []string `json:"messages,omitempty"` // errors and notes
+	Messages []string `json:"messages,omitempty"` // errors and notes, in English
+	// Remarks are the Messages as codes with parameters, for pages in the reader's language
+	// (none for rows recorded before they were kept).
+	Remarks []errs.Stored `json:"-"`
 }
 
 // progress adds n rows to the batch's rows_done, in the transaction that applied them.
@@ -179,7 +182,7 @@ func (s *Service) Batch(ctx context.Context, id int64) (*Batch, error) {
 	}
 	b, err := scanBatch(s.db.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM import_batches WHERE id = $1`, id))
 	if store.IsNoRows(err) {
-		return nil, errs.New(errs.NotFound, "import batch %d not found", id)
+		return nil, errs.Coded(errs.NotFound, "import_not_found", errs.P{"batch": id})
 	}
 	return b, errs.Wrap(err, "bulk: batch")
 }
@@ -207,12 +210,17 @@ func (s *Service) BatchRows(ctx context.Context, id int64, fn func(BatchRow) err
 	if err := authz.RequirePlatformAdmin(ctx); err != nil {
 		return err
 	}
-	return scanAll(ctx, s.db, `SELECT line, action, COALESCE(user_id, 0), before, message FROM import_rows WHERE batch_id = $1
+	return scanAll(ctx, s.db, `SELECT line, action, COALESCE(user_id, 0), before, message, codes FROM import_rows WHERE batch_id = $1
 		ORDER BY line`, []any{id}, func(r rowScanner) error {
 		var row BatchRow
-		var before, msg string
-		if err := r.Scan(&row.Line, &row.Action, &row.UserID, &before, &msg); err != nil {
+		var before, msg, codes string
+		if err := r.Scan(&row.Line, &row.Action, &row.UserID, &before, &msg, &codes); err != nil {
 			return err
+		}
+		if codes != "" {
+			if err := json.Unmarshal([]byte(codes), &row.Remarks); err != nil {
+				return err
+			}
 		}
 		if before != "" {
 			var m map[string]any

@@ -53,7 +53,7 @@ func (p *tsv) Next() (*Row, error) {
 	if v := at(rec, 5); v != "" {
 		u.Language = strings.ToLower(v)
 		u.Set["lang"] = true
-		if u.Language != "en" && u.Language != "fr" {
+		if !i18n.Supported(u.Language) {
 			row.addErr("language", "language_unavailable", errs.P{"value": v})
 		}
 	}
@@ -373,7 +373,7 @@ func (p *groups) Next() (*Row, error) {
 		g.Private = !b
 	}
 	if v := p.get(rec, "theme"); v != "" {
-		row.note("theme: ignored (Roster has no use for it)")
+		row.note("theme", "import_column_ignored")
 	}
 	row.Group = g
 	return row, nil

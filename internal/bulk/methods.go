@@ -202,7 +202,7 @@ func planMethod(p *Plan, snap *Snapshot, seen *Seen) {
 			p.fail("role", "unknown_course_role", errs.P{"role": m.RoleName})
 		}
 	} else if m.RoleName != "" && m.Op == OpAdd {
-		p.Row.note("role: not used: a meta link keeps each person's role from the linked course")
+		p.Row.note("role", "import_meta_role_unused")
 	}
 	if len(p.Errors) > 0 {
 		return
@@ -246,7 +246,7 @@ func planMethod(p *Plan, snap *Snapshot, seen *Seen) {
 		st.present, st.enabled, st.line = true, !m.Disabled, p.Row.Line
 		p.Action = ActCreate
 		if m.Disabled {
-			p.Row.note("created disabled: its people are suspended")
+			p.Row.note("", "import_method_created_disabled")
 		}
 	case OpUpdate:
 		if !st.present {
@@ -255,7 +255,7 @@ func planMethod(p *Plan, snap *Snapshot, seen *Seen) {
 		}
 		if st.enabled == !m.Disabled {
 			p.Action = ActSkip
-			p.Row.note("unchanged: already %s", map[bool]string{true: "enabled", false: "disabled"}[st.enabled])
+			p.Row.note("", map[bool]string{true: "import_method_already_enabled", false: "import_method_already_disabled"}[st.enabled])
 			return
 		}
 		st.enabled = !m.Disabled
@@ -397,7 +397,7 @@ func (s *Service) applyMethod(ctx context.Context, plan *Plan, batchID int64) er
 	}
 	err := s.db.QueryRowContext(ctx, q+` ORDER BY id LIMIT 1`, args...).Scan(&id, &enabled)
 	if store.IsNoRows(err) {
-		return errs.Field("metacohort", "the course has no such method")
+		return errs.FieldCode("metacohort", "no_such_method")
 	}
 	if err != nil {
 		return errs.Wrap(err, "bulk: find method")

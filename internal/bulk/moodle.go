@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/i18n"
 )
 
 // Moodle's standard user fields that Roster accepts but has no use for: reported per row as
@@ -170,7 +171,7 @@ func (m *moodle) Next() (*Row, error) {
 	u.Username = strings.ToLower(u.Username)
 	if v, ok := m.get(rec, "password"); ok && v != "" {
 		if v == "changeme" {
-			row.note("password: \"changeme\" is not a password; the account gets a set-your-password link")
+			row.note("password", "import_changeme")
 		} else {
 			u.Password = v
 		}
@@ -191,7 +192,7 @@ func (m *moodle) Next() (*Row, error) {
 	if v, ok := m.get(rec, "lang"); ok && v != "" {
 		u.Set["lang"] = true
 		lang, _, _ := strings.Cut(strings.ToLower(v), "_")
-		if lang != "en" && lang != "fr" {
+		if !i18n.Supported(lang) {
 			row.addErr("lang", "language_unavailable", errs.P{"value": v})
 		}
 		u.Language = lang
@@ -227,7 +228,7 @@ func (m *moodle) Next() (*Row, error) {
 			}
 			u.Custom[strings.TrimPrefix(name, "profile_field_")] = v
 		case moodleIgnored[name] && v != "":
-			row.note("%s: ignored (Roster has no use for it)", name)
+			row.note(name, "import_column_ignored")
 		}
 	}
 	for _, n := range m.nums {
@@ -292,9 +293,9 @@ func (m *moodle) slot(row *Row, rec *record, n int, s *slot) {
 			row.Groups = append(row.Groups, GroupRef{IDNumber: cat, Role: r, Column: "category" + num})
 		}
 	case cat != "":
-		row.note("category%s: ignored without categoryrole%s", num, num)
+		row.note("category"+num, "import_ignored_without", errs.P{"column": "categoryrole" + num})
 	case role != "":
-		row.note("categoryrole%s: ignored without category%s", num, num)
+		row.note("categoryrole"+num, "import_ignored_without", errs.P{"column": "category" + num})
 	}
 }
 

@@ -58,19 +58,19 @@ func (o *Options) normalize() error {
 		o.Format = FormatMoodle
 	}
 	if !slices.Contains(Formats, o.Format) {
-		return errs.Field("format", "unknown format %q (%s)", o.Format, strings.Join(Formats, ", "))
+		return errs.FieldCode("format", "import_unknown_format", errs.P{"value": o.Format, "formats": strings.Join(Formats, ", ")})
 	}
 	switch o.UserField {
 	case "", UserUsername, UserEmail, UserIDNumber:
 	default:
-		return errs.Field("user_field", "unknown user field %q (username, email, idnumber)", o.UserField)
+		return errs.FieldCode("user_field", "import_unknown_user_field", errs.P{"value": o.UserField})
 	}
 	switch o.Mode {
 	case "":
 		o.Mode = AddNew
 	case AddNew, AddUpdate, UpdateOnly:
 	default:
-		return errs.Field("mode", "unknown upload type %q (add_new, add_update, update_only)", o.Mode)
+		return errs.FieldCode("mode", "import_unknown_mode", errs.P{"value": o.Mode})
 	}
 	return nil
 }
@@ -275,7 +275,7 @@ func planUser(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 	if ex == nil {
 		if o.Mode == UpdateOnly {
 			p.Action = ActSkip
-			p.Row.note("no such account (update existing only)")
+			p.Row.note("", "import_no_such_account")
 			return
 		}
 		planCreate(p, snap, username, o)
@@ -287,7 +287,7 @@ func planUser(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 				return
 			}
 			p.Action = ActSkip
-			p.Row.note("the account already exists")
+			p.Row.note("", "import_account_exists")
 			return
 		}
 		planUpdate(p, snap, username, o)
@@ -306,7 +306,7 @@ func planCreate(p *Plan, snap *Snapshot, username string, o Options) {
 		if err := account.CheckPasswordPolicy(u.Password, username, u.Email); err != nil {
 			// Moodle's files often carry weak passwords: the account is created without one
 			// and its owner sets a password through the set-your-password link.
-			p.Row.note("password: not used (%s); the account gets a set-your-password link", errs.As(err).Fields[0].Message)
+			p.Row.note("password", "import_password_not_used", errs.P{"reason": errs.As(err).Fields[0].Message})
 			u.Password = ""
 		}
 	}
@@ -388,7 +388,7 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 	}
 	if o.MatchEmail && u.Username != "" && username != ex.Username {
 		if !o.AllowRenames {
-			p.Row.note("username: the account keeps %s (renames are not allowed)", ex.Username)
+			p.Row.note("username", "import_username_kept", errs.P{"username": ex.Username})
 		} else if norm, err := account.NormalizeUsername(username); err != nil {
 			p.failWith(errs.As(err).Fields[0])
 		} else if _, taken := snap.ByUsername[norm]; taken {
@@ -415,7 +415,7 @@ func planUpdate(p *Plan, snap *Snapshot, username string, o Options) {
 		p.Changes = nil
 		p.Action = ActSkip
 		if u.Password == "" {
-			p.Row.note("nothing to change")
+			p.Row.note("", "import_nothing_to_change")
 		}
 		return
 	}
@@ -428,7 +428,7 @@ func planPassword(p *Plan, o Options) {
 	if !o.UpdatePasswords {
 		// A file must not reset the password of someone who may be using it unless the
 		// administrator asks for it (Moodle's "existing user password: update").
-		p.Row.note("password: not changed for an existing account (the import does not update passwords; the person uses \"forgotten password\")")
+		p.Row.note("password", "import_password_not_changed")
 		return
 	}
 	auth := ex.Auth
@@ -436,7 +436,7 @@ func planPassword(p *Plan, o Options) {
 		auth = a
 	}
 	if auth != account.AuthLocal {
-		p.Row.note("password: not set: the account logs in with single sign-on (%s)", auth)
+		p.Row.note("password", "import_password_sso", errs.P{"auth": i18n.Label("label.auth." + auth)})
 		return
 	}
 	email := ex.Email
@@ -455,7 +455,7 @@ func planPassword(p *Plan, o Options) {
 		return
 	}
 	p.Password = u.Password
-	p.Row.note("password: will be changed (the person's sessions end)")
+	p.Row.note("password", "import_password_changed")
 }
 
 // ChangedColumns lists an update's changed columns in a stable order.
@@ -544,7 +544,7 @@ func keepEnrol(p *Plan, pe *PlannedEnrol, snap *Snapshot, seen *Seen) bool {
 		kind = "cd"
 	}
 	if l, ok := seen.first(fmt.Sprintf("%s:%d/%s", kind, pe.CourseID, who), p.Row.Line); !ok {
-		p.Row.note("%s: already on line %d", pe.Course, l)
+		p.Row.note("", "import_enrol_duplicate", errs.P{"course": pe.Course, "line": l})
 		return false
 	}
 	if p.Existing == nil {
@@ -556,9 +556,9 @@ func keepEnrol(p *Plan, pe *PlannedEnrol, snap *Snapshot, seen *Seen) bool {
 		case held != nil && slices.Contains(held.Roles, pe.Role):
 			return true
 		case held != nil && len(held.Roles) > 0:
-			p.Row.note("%s: enrolled as %s, not as %s: nothing to remove", pe.Course, strings.Join(held.Roles, ", "), pe.Role)
+			p.Row.note("", "import_enrolled_otherwise", errs.P{"course": pe.Course, "roles": strings.Join(held.Roles, ", "), "role": pe.Role})
 		default:
-			p.Row.note("%s: not enrolled by a manual method: nothing to remove", pe.Course)
+			p.Row.note("", "import_not_manual", errs.P{"course": pe.Course})
 		}
 		return false
 	}
@@ -566,15 +566,15 @@ func keepEnrol(p *Plan, pe *PlannedEnrol, snap *Snapshot, seen *Seen) bool {
 		return true
 	}
 	if held.Role != pe.Role {
-		p.Row.note("%s: already enrolled as %s; the role stays (del that enrolment first to change it)", pe.Course, held.Role)
+		p.Row.note("", "import_role_stays", errs.P{"course": pe.Course, "role": held.Role})
 		return false
 	}
 	if (pe.StartsAt != nil || pe.EndsAt != nil) && (unixOr0(pe.StartsAt) != held.Starts || unixOr0(pe.EndsAt) != held.Ends) {
 		pe.Redate = true
-		p.Row.note("%s: already enrolled; its dates change", pe.Course)
+		p.Row.note("", "import_enrol_dates_change", errs.P{"course": pe.Course})
 		return true
 	}
-	p.Row.note("%s: already enrolled", pe.Course)
+	p.Row.note("", "import_already_enrolled", errs.P{"course": pe.Course})
 	return false
 }
 
@@ -601,7 +601,7 @@ func planGroups(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 		if ok && seen.prepared[g.IDNumber] && !seen.newGroup[g.IDNumber] {
 			// Created for this file just before its rows: announced as the preview did.
 			seen.newGroup[g.IDNumber] = true
-			p.Row.note("%s: group %s will be created", g.Column, g.IDNumber)
+			p.Row.note(g.Column, "import_group_created", errs.P{"group": g.IDNumber})
 		}
 		if !ok {
 			creatable := o.CreateGroups && strings.HasPrefix(g.Column, "cohort")
@@ -612,7 +612,7 @@ func planGroups(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 			if !seen.newGroup[g.IDNumber] {
 				seen.newGroup[g.IDNumber] = true
 				seen.NewGroups = append(seen.NewGroups, g.IDNumber)
-				p.Row.note("%s: group %s will be created", g.Column, g.IDNumber)
+				p.Row.note(g.Column, "import_group_created", errs.P{"group": g.IDNumber})
 			}
 		}
 		p.Groups = append(p.Groups, g)

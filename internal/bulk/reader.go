@@ -39,7 +39,7 @@ type table struct {
 	header []string
 }
 
-var errEmpty = errs.Coded(errs.Invalid, "file_empty")
+var errEmpty = errs.Coded(errs.Invalid, "import_file_empty")
 
 // lineGuard fails a read once a line grows past MaxLineBytes.
 type lineGuard struct {

@@ -1,7 +1,6 @@
 package bulk
 
 import (
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -33,8 +32,10 @@ type Row struct {
 	Groups []GroupRef
 	Group  *GroupFields
 	Method *MethodFields // methods format
-	Notes  []string      // columns accepted but ignored, and other remarks
-	Errors []errs.FieldError
+	Notes  []string      // columns accepted but ignored, and other remarks, in English
+	// Remarks are the Notes as codes with parameters, for pages in the reader's language.
+	Remarks []errs.Stored
+	Errors  []errs.FieldError
 }
 
 // UserFields are the account fields a row gives; Set says which columns were present (a
@@ -88,8 +89,19 @@ func (r *Row) addErrText(field, msg string) {
 	r.Errors = append(r.Errors, errs.FieldError{Field: field, Line: r.Line, Message: msg})
 }
 
-func (r *Row) note(format string, args ...any) {
-	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+// note records a remark about field ("" for the row as a whole), by key: the English text
+// goes to Notes (the API, the report file), the code to Remarks (the pages).
+func (r *Row) note(field, key string, p ...errs.P) {
+	var pp errs.P
+	if len(p) > 0 {
+		pp = p[0]
+	}
+	msg := errs.English(key, pp)
+	r.Remarks = append(r.Remarks, errs.Stored{Field: field, Code: key, Params: pp, Message: msg})
+	if field != "" {
+		msg = field + ": " + msg
+	}
+	r.Notes = append(r.Notes, msg)
 }
 
 // Parser reads one format row by row.
@@ -115,5 +127,5 @@ func NewParser(format string, r io.Reader) (Parser, error) {
 	case FormatMethods:
 		return newMethods(r)
 	}
-	return nil, errs.Field("format", "unknown format %q (%s)", format, strings.Join(Formats, ", "))
+	return nil, errs.FieldCode("format", "import_unknown_format", errs.P{"value": format, "formats": strings.Join(Formats, ", ")})
 }

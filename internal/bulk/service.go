@@ -91,6 +91,7 @@ type RowResult struct {
 	Action  string            `json:"action"`
 	Errors  []errs.FieldError `json:"errors"`
 	Notes   []string          `json:"notes,omitempty"`
+	Remarks []errs.Stored     `json:"-"`                 // the Notes as codes, for pages
 	Changes []string          `json:"changes,omitempty"` // update: the columns that change
 	// Warnings say what the row does that one may not expect, without stopping it
 	// (invitation_overtaken: the address had a pending invitation).
@@ -129,7 +130,7 @@ func (r *Report) add(p *Plan, enrolled int) {
 		if errors == nil {
 			errors = []errs.FieldError{}
 		}
-		res := RowResult{Line: p.Row.Line, Action: p.Action, Errors: errors, Notes: p.Row.Notes}
+		res := RowResult{Line: p.Row.Line, Action: p.Action, Errors: errors, Notes: p.Row.Notes, Remarks: p.Row.Remarks}
 		if p.Action != ActError {
 			res.Warnings = p.Warnings
 		}
@@ -344,8 +345,11 @@ func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot
 			n := min(s.db.Dialect.InSize(), len(keys))
 			in, args := s.db.Dialect.In(1, keys[:n])
 			keys = keys[n:]
+			// "+deleted_at": SQLite's planner would otherwise answer an IN list on email_norm or
+			// idnumber through users_live (deleted_at, id), reading every live account for each
+			// lookup (quadratic over an import); the unary plus keeps that index out of it.
 			err := scanAll(ctx, q, `SELECT id, username, email, first_name, last_name, language, idnumber, status, auth,
-				custom_fields FROM users WHERE deleted_at IS NULL AND `+col+in, args, func(r rowScanner) error {
+				custom_fields FROM users WHERE +deleted_at IS NULL AND `+col+in, args, func(r rowScanner) error {
 				var u Existing
 				var custom string
 				if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Language, &u.IDNumber, &u.Status,

@@ -14,6 +14,7 @@ import (
 	"roster/internal/course"
 	"roster/internal/errs"
 	"roster/internal/group"
+	"roster/internal/i18n"
 	"roster/internal/store"
 )
 
@@ -64,18 +65,18 @@ func (s *Service) undo(ctx context.Context, batchID int64, preview bool, final s
 		}
 		err := tx.QueryRowContext(ctx, `SELECT status FROM import_batches WHERE id = $1`+lock, batchID).Scan(&status)
 		if store.IsNoRows(err) {
-			return errs.New(errs.NotFound, "import batch %d not found", batchID)
+			return errs.Coded(errs.NotFound, "import_not_found", errs.P{"batch": batchID})
 		}
 		if err != nil {
 			return errs.Wrap(err, "bulk: batch")
 		}
 		switch {
 		case status == StatusUndone:
-			return errs.New(errs.Conflict, "import batch %d is already undone", batchID)
+			return errs.Coded(errs.Conflict, "import_already_undone", errs.P{"batch": batchID})
 		case status == StatusFailed || status == StatusInterrupted:
-			return errs.New(errs.Conflict, "import batch %d was rolled back when its apply stopped", batchID)
+			return errs.Coded(errs.Conflict, "import_rolled_back", errs.P{"batch": batchID})
 		case status == StatusApplying && final == StatusUndone:
-			return errs.New(errs.Conflict, "import batch %d is still being applied", batchID)
+			return errs.Coded(errs.Conflict, "import_still_applying", errs.P{"batch": batchID})
 		}
 		if err := s.undoMemberships(ctx, tx, batchID, &rep); err != nil {
 			return err
@@ -275,7 +276,7 @@ func (s *Service) undoUsers(ctx context.Context, tx *store.Tx, batchID int64, re
 			}
 			if err := s.accounts.SetFieldsTx(ctx, tx, x.user, fields); err != nil {
 				if e := errs.As(err); e.Code == errs.Conflict && len(e.Fields) > 0 {
-					return errs.New(errs.Conflict, "account %d cannot get its %s back: it is taken now", x.user, e.Fields[0].Field)
+					return errs.Coded(errs.Conflict, "import_undo_taken", errs.P{"field": i18n.Label("label.user_field." + e.Fields[0].Field)})
 				}
 				return err
 			}

@@ -175,11 +175,11 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 		}
 		ns := r.u.aead.NonceSize()
 		if len(data) < ns {
-			return 0, errs.New(errs.Gone, "the kept file cannot be read: upload it again")
+			return 0, errs.Coded(errs.Gone, "import_kept_file_gone")
 		}
 		plain, err := r.u.aead.Open(nil, data[:ns], data[ns:], chunkAD(r.u.ID, r.seq))
 		if err != nil {
-			return 0, errs.New(errs.Gone, "the kept file cannot be read: upload it again")
+			return 0, errs.Coded(errs.Gone, "import_kept_file_gone")
 		}
 		r.seq++
 		r.buf = bytes.NewReader(plain)

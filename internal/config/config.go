@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"roster/internal/i18n"
 )
 
 // Config is the effective configuration.
@@ -146,8 +148,8 @@ func (c *Config) Finish() error {
 	if c.ResetTTL <= 0 {
 		return fmt.Errorf("reset-ttl: must be positive")
 	}
-	if c.Language != "" && c.Language != "en" && c.Language != "fr" {
-		return fmt.Errorf("language: %q: expected en or fr", c.Language)
+	if c.Language != "" && !i18n.Supported(c.Language) {
+		return fmt.Errorf("language: %q: expected one of %s", c.Language, strings.Join(i18n.Languages, ", "))
 	}
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "Local" {

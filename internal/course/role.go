@@ -148,6 +148,70 @@ func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
 	return &r, nil
 }
 
+// UpdateRole renames a custom role: its name, and its name in each language (an empty name
+// in a language removes it). The short name and the rights stay. Built-in roles are named by
+// the catalog. It needs authz.CanCreateCourse. Errors: Forbidden, Invalid, NotFound,
+// Conflict (a built-in role).
+func (s *Service) UpdateRole(ctx context.Context, shortname, name string, names map[string]string) (*Role, error) {
+	name = strings.TrimSpace(name)
+	var f errs.Fields
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		f.AddCode("name", "required_max", errs.P{"limit": 100})
+	}
+	clean := map[string]string{}
+	for lang, n := range names {
+		n = strings.TrimSpace(n)
+		switch {
+		case !i18n.Supported(lang):
+			f.AddCode("names", "unknown_language")
+		case utf8.RuneCountInString(n) > 100:
+			f.AddCode("name_"+lang, "too_long", errs.P{"limit": 100})
+		case n != "":
+			clean[lang] = n
+		}
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if err := authz.CanCreateCourse(ctx); err != nil {
+		return nil, err
+	}
+	var out *Role
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		var builtin bool
+		var base string
+		err := tx.QueryRowContext(ctx, `SELECT builtin, base_role FROM course_roles WHERE shortname = $1`, shortname).Scan(&builtin, &base)
+		if store.IsNoRows(err) {
+			return errs.Coded(errs.NotFound, "no_such_role", errs.P{"role": shortname})
+		}
+		if err != nil {
+			return wrap(err, "course: role")
+		}
+		if builtin {
+			return errs.Coded(errs.Conflict, "builtin_role_name")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE course_roles SET name = $1 WHERE shortname = $2`, name, shortname); err != nil {
+			return wrap(err, "course: rename role")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM course_role_names WHERE role = $1`, shortname); err != nil {
+			return wrap(err, "course: role names")
+		}
+		for lang, n := range clean {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO course_role_names (role, language, name) VALUES ($1, $2, $3)`,
+				shortname, lang, n); err != nil {
+				return wrap(err, "course: role name")
+			}
+		}
+		out = &Role{Shortname: shortname, Name: name, BaseRole: base, Names: clean}
+		return audit.Record(ctx, tx, audit.Event{Action: "course.role.update", TargetType: "course_role", TargetID: shortname,
+			Details: map[string]any{"name": name, "names": clean}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func isBaseRole(r string) bool {
 	for _, b := range BaseRoles {
 		if b == r {

@@ -129,7 +129,7 @@ const (
 // normalizeOptions checks language, deletion date and custom fields, adding to f.
 func normalizeOptions(f *errs.Fields, lang string, deleteAt *time.Time, custom map[string]string, now time.Time) options {
 	o := options{Language: strings.ToLower(strings.TrimSpace(lang)), CustomFields: map[string]string{}}
-	if o.Language != "" && o.Language != "en" && o.Language != "fr" {
+	if o.Language != "" && !i18n.Supported(o.Language) {
 		f.AddCode("language", "unknown_language")
 	}
 	if deleteAt != nil && !deleteAt.IsZero() {

@@ -532,8 +532,10 @@ func usersByEmail(ctx context.Context, q store.Querier, norms []string) (map[str
 		for i, n := range part {
 			args[i] = n
 		}
+		// "+deleted_at": without it SQLite answers the IN list through users_live (deleted_at,
+		// id), reading every live account, instead of the address index.
 		rows, err := q.QueryContext(ctx, `SELECT id, email_norm, status FROM users
-			WHERE email_norm IN (`+store.Placeholders(1, len(part))+`) AND deleted_at IS NULL ORDER BY id`, args...)
+			WHERE email_norm IN (`+store.Placeholders(1, len(part))+`) AND +deleted_at IS NULL ORDER BY id`, args...)
 		if err != nil {
 			return nil, wrap(err, "users by email")
 		}

@@ -23,7 +23,7 @@ import (
 var templateFS embed.FS
 
 // languages are the languages every template exists in; the first is the fallback.
-var languages = []string{"en", "fr"}
+var languages = i18n.Languages
 
 // spec is what a template needs from Message.Data.
 type spec struct {
@@ -206,6 +206,9 @@ func templateFuncs(lang string) texttemplate.FuncMap {
 	return texttemplate.FuncMap{
 		// duration writes a time.Duration in words: "30 minutes", "5 secondes".
 		"duration": func(d time.Duration) string { return i18n.Duration(lang, d) },
+		// t is a catalog entry in the reader's language, with its plural forms:
+		// {{t "mail.deletion.subject" .Count (date .Date)}}.
+		"t": func(key string, args ...any) string { return i18n.T(lang, key, args...) },
 		// join lists names: {{join .GroupNames ", "}}.
 		"join": func(v []string, sep string) string { return strings.Join(v, sep) },
 		// date formats a day: a time.Time in the reader's language, a string as it is.

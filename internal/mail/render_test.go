@@ -102,6 +102,16 @@ func TestRenderOptionalDataMayBeMissing(t *testing.T) {
 	if want := "1 compte sera supprimé le 1 août 2026"; r.Subject != want {
 		t.Errorf("subject %q, want %q", r.Subject, want)
 	}
+	// French puts 0 in the singular, English in the plural (CLDR).
+	for lang, want := range map[string]string{"fr": "0 compte sera supprimé le 1 août 2026", "en": "0 accounts will be deleted on August 1, 2026"} {
+		r, err := render(Message{Template: "deletion_notice", Language: lang, Data: map[string]any{"Count": 0, "Date": time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Subject != want {
+			t.Errorf("%s subject %q, want %q", lang, r.Subject, want)
+		}
+	}
 }
 
 func TestRenderErrors(t *testing.T) {

@@ -110,60 +110,60 @@ func trimAll(in []string) []string {
 func validate(ctx context.Context, q store.Querier, c *Client) error {
 	var f errs.Fields
 	if c.Name == "" {
-		f.Add("name", "is required")
+		f.AddCode("name", "required")
 	} else if len(c.Name) > 200 {
-		f.Add("name", "is longer than 200 characters")
+		f.AddCode("name", "too_long", errs.P{"limit": 200})
 	}
 	if len(c.GrantTypes) == 0 {
 		c.GrantTypes = []string{GrantCode}
 	}
 	for _, g := range c.GrantTypes {
 		if !slices.Contains(knownGrants, g) {
-			f.Add("grant_types", "unknown grant type %q", g)
+			f.AddCode("grant_types", "oidc_unknown_grant", errs.P{"grant": g})
 		}
 	}
 	code := slices.Contains(c.GrantTypes, GrantCode)
 	cc := slices.Contains(c.GrantTypes, GrantClientCredentials)
 	if slices.Contains(c.GrantTypes, GrantRefresh) && !code {
-		f.Add("grant_types", "refresh_token needs authorization_code")
+		f.AddCode("grant_types", "oidc_refresh_needs_code")
 	}
 	if cc && c.Public {
-		f.Add("grant_types", "a public client cannot use client_credentials")
+		f.AddCode("grant_types", "oidc_public_no_client_credentials")
 	}
 	if code && len(c.RedirectURIs) == 0 {
-		f.Add("redirect_uris", "at least one is required for authorization_code")
+		f.AddCode("redirect_uris", "oidc_redirect_required")
 	}
 	for _, u := range c.RedirectURIs {
-		if err := checkURI(u, c.Public); err != "" {
-			f.Add("redirect_uris", "%s: %s", u, err)
+		if key := checkURI(u, c.Public); key != "" {
+			f.AddCode("redirect_uris", key, errs.P{"uri": u})
 		}
 	}
 	for _, u := range c.PostLogoutRedirectURIs {
-		if err := checkURI(u, c.Public); err != "" {
-			f.Add("post_logout_redirect_uris", "%s: %s", u, err)
+		if key := checkURI(u, c.Public); key != "" {
+			f.AddCode("post_logout_redirect_uris", key, errs.P{"uri": u})
 		}
 	}
 	for _, s := range c.Scopes {
 		switch {
 		case slices.Contains(userScopes, s):
 			if !code {
-				f.Add("scopes", "%s needs authorization_code", s)
+				f.AddCode("scopes", "oidc_scope_needs_code", errs.P{"scope": s})
 			}
 		case slices.Contains(rosterScopes, s):
 			if !cc {
-				f.Add("scopes", "%s needs client_credentials", s)
+				f.AddCode("scopes", "oidc_scope_needs_client_credentials", errs.P{"scope": s})
 			}
 		default:
-			f.Add("scopes", "unknown scope %q", s)
+			f.AddCode("scopes", "oidc_unknown_scope", errs.P{"scope": s})
 		}
 	}
 	if c.GroupID < 0 {
-		f.Add("group_id", "must be 0 (the whole platform) or a group")
+		f.AddCode("group_id", "oidc_group_id")
 	} else if c.GroupID > 0 {
 		var one int
 		err := q.QueryRowContext(ctx, `SELECT 1 FROM groups WHERE id = $1`, c.GroupID).Scan(&one)
 		if store.IsNoRows(err) {
-			f.Add("group_id", "no such group")
+			f.AddCode("group_id", "no_such_group")
 		} else if err != nil {
 			return errs.Wrap(err, "client group")
 		}
@@ -171,18 +171,18 @@ func validate(ctx context.Context, q store.Querier, c *Client) error {
 	return f.Err()
 }
 
-// checkURI returns why u cannot be a redirect URI, or "".
+// checkURI returns the error key of why u cannot be a redirect URI, or "".
 func checkURI(u string, public bool) string {
 	p, err := url.Parse(u)
 	switch {
 	case err != nil || p.Scheme == "" || !p.IsAbs():
-		return "not an absolute URL"
+		return "uri_not_absolute"
 	case p.Fragment != "" || strings.Contains(u, "#"):
-		return "has a fragment"
+		return "uri_fragment"
 	case (p.Scheme == "http" || p.Scheme == "https") && p.Host == "":
-		return "has no host"
+		return "uri_no_host"
 	case p.Scheme != "http" && p.Scheme != "https" && !public:
-		return "must be http or https"
+		return "uri_not_http"
 	}
 	return ""
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"roster/internal/errs"
 )
 
 // ReadCSVFile reads a CSV export (see ReadCSV). A file that cannot be opened is an error: the
@@ -77,7 +79,7 @@ func ReadCSV(r io.Reader, file string) (*Source, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				src.Issues = append(src.Issues, Issue{File: file, Line: pe.Line, Reason: "malformed row: " + pe.Err.Error()})
+				src.Issues = append(src.Issues, newIssue(file, pe.Line, "sync_malformed", errs.P{"detail": pe.Err.Error()}))
 				if pe.Err == csv.ErrFieldCount {
 					continue
 				}
@@ -90,8 +92,7 @@ func ReadCSV(r io.Reader, file string) (*Source, error) {
 			continue
 		}
 		if len(rec) != len(header) {
-			src.Issues = append(src.Issues, Issue{File: file, Line: line,
-				Reason: fmt.Sprintf("malformed row: %d fields, the header has %d", len(rec), len(header))})
+			src.Issues = append(src.Issues, newIssue(file, line, "sync_field_count", errs.P{"count": len(rec), "header": len(header)}))
 			continue
 		}
 		// Courses, roles and groups repeat: one string each, not one per row (ReuseRecord
@@ -105,19 +106,19 @@ func ReadCSV(r io.Reader, file string) (*Source, error) {
 			}
 		}
 		if len(bad) > 0 {
-			src.Issues = append(src.Issues, Issue{File: file, Line: line, Reason: "malformed row: empty " + strings.Join(bad, ", ")})
+			src.Issues = append(src.Issues, newIssue(file, line, "sync_empty_columns", errs.P{"columns": strings.Join(bad, ", ")}))
 			continue
 		}
 		if row.Starts, err = parseDate(get(rec, "starts")); err != nil {
-			src.Issues = append(src.Issues, Issue{File: file, Line: line, Reason: "malformed row: starts: " + err.Error()})
+			src.Issues = append(src.Issues, newIssue(file, line, "sync_bad_date", errs.P{"column": "starts", "detail": err.Error()}))
 			continue
 		}
 		if row.Ends, err = parseDate(get(rec, "ends")); err != nil {
-			src.Issues = append(src.Issues, Issue{File: file, Line: line, Reason: "malformed row: ends: " + err.Error()})
+			src.Issues = append(src.Issues, newIssue(file, line, "sync_bad_date", errs.P{"column": "ends", "detail": err.Error()}))
 			continue
 		}
 		if row.Starts != 0 && row.Ends != 0 && row.Ends <= row.Starts {
-			src.Issues = append(src.Issues, Issue{File: file, Line: line, Reason: "malformed row: ends before it starts"})
+			src.Issues = append(src.Issues, newIssue(file, line, "sync_ends_before_starts", nil))
 			continue
 		}
 		row.Person = personOf(row.User, get(rec, "email"), get(rec, "first_name"), get(rec, "last_name"), "")

@@ -10,6 +10,8 @@ package sis
 import (
 	"fmt"
 	"sort"
+
+	"roster/internal/errs"
 )
 
 // Key identifies one enrolment of a source: course and user packed into one word, so that the
@@ -91,16 +93,7 @@ type Plan struct {
 	Unchanged  int
 	Stopped    bool   // the threshold stopped the run: apply nothing
 	StopReason string // why, in English
-	Stop       *Stop  // why, in figures (pages say it in the person's language)
-}
-
-// Stop is the threshold's verdict in figures: the run would remove or suspend Removed of
-// the source's Total enrolments (Percent), more than Threshold percent.
-type Stop struct {
-	Removed   int     `json:"removed"`
-	Total     int     `json:"total"`
-	Percent   float64 `json:"percent"`
-	Threshold float64 `json:"threshold"`
+	StopParams errs.P // why, as the parameters of err.sync_threshold
 }
 
 // Removal is an enrolment to suspend or delete.
@@ -175,7 +168,8 @@ func Diff(want map[Key]Want, deleted map[Key]bool, have map[Key]Have, opt Option
 	}
 	if n := p.Removed(); n > 0 && threshold < 100 && float64(n)*100 > threshold*float64(len(have)) {
 		p.Stopped = true
-		p.Stop = &Stop{Removed: n, Total: len(have), Percent: float64(n) * 100 / float64(len(have)), Threshold: threshold}
+		p.StopParams = errs.P{"count": n, "total": len(have), "percent": fmt.Sprintf("%.1f", float64(n)*100/float64(len(have))),
+			"threshold": fmt.Sprintf("%g", threshold)}
 		p.StopReason = fmt.Sprintf("the run would remove or suspend %d of the source's %d enrolments (%.1f %%), more than the threshold of %g %%: nothing applied",
 			n, len(have), float64(n)*100/float64(len(have)), threshold)
 	}

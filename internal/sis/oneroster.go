@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"roster/internal/errs"
 )
 
 // OneRoster role names mapped to course roles (the others are reported as unknown roles).
@@ -179,7 +181,7 @@ func readOneRoster(fsys fs.FS) (*Source, error) {
 		}
 		id := users.get(i, "sourcedId")
 		if id == "" {
-			src.Issues = append(src.Issues, Issue{File: users.file, Line: users.line[i], Reason: "malformed row: empty sourcedId"})
+			src.Issues = append(src.Issues, newIssue(users.file, users.line[i], "sync_empty_columns", errs.P{"columns": "sourcedId"}))
 			continue
 		}
 		people[id] = person{ids: ids, who: personOf(users.get(i, "username"), users.get(i, "email"), users.get(i, "givenName"),
@@ -218,13 +220,11 @@ func readOneRoster(fsys fs.FS) (*Source, error) {
 	et := tables["enrollments"]
 	for i := range et.rows {
 		line := et.line[i]
-		bad := func(format string, args ...any) {
-			src.Issues = append(src.Issues, Issue{File: et.file, Line: line, Reason: fmt.Sprintf(format, args...)})
-		}
+		bad := func(key string, p errs.P) { src.Issues = append(src.Issues, newIssue(et.file, line, key, p)) }
 		status := strings.ToLower(et.get(i, "status"))
 		deleted := status == "tobedeleted"
 		if src.Delta && status != "active" && !deleted {
-			bad("malformed row: status %q (expected active or tobedeleted)", et.get(i, "status"))
+			bad("sync_bad_status", errs.P{"status": et.get(i, "status")})
 			continue
 		}
 		if !src.Delta && deleted {
@@ -232,12 +232,12 @@ func readOneRoster(fsys fs.FS) (*Source, error) {
 		}
 		course, ok := classes[et.get(i, "classSourcedId")]
 		if !ok {
-			bad("unknown class %q (not in classes.csv)", et.get(i, "classSourcedId"))
+			bad("sync_unknown_class", errs.P{"class": et.get(i, "classSourcedId")})
 			continue
 		}
 		p, ok := people[et.get(i, "userSourcedId")]
 		if !ok || len(p.ids) == 0 {
-			bad("unknown user %q (not in users.csv, or without username, email or identifier)", et.get(i, "userSourcedId"))
+			bad("sync_unknown_oneroster_user", errs.P{"user": et.get(i, "userSourcedId")})
 			continue
 		}
 		role := strings.ToLower(et.get(i, "role"))
@@ -247,11 +247,11 @@ func readOneRoster(fsys fs.FS) (*Source, error) {
 		row := Row{File: et.file, Line: line, Course: course, User: p.ids[0], UserAlt: p.ids[1:], Role: role, Deleted: deleted, Person: p.who}
 		var err error
 		if row.Starts, err = parseDate(et.get(i, "beginDate")); err != nil {
-			bad("malformed row: beginDate: %v", err)
+			bad("sync_bad_date", errs.P{"column": "beginDate", "detail": err.Error()})
 			continue
 		}
 		if row.Ends, err = parseDate(et.get(i, "endDate")); err != nil {
-			bad("malformed row: endDate: %v", err)
+			bad("sync_bad_date", errs.P{"column": "endDate", "detail": err.Error()})
 			continue
 		}
 		if row.Ends != 0 {

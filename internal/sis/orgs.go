@@ -61,19 +61,17 @@ func readOrgs(fsys fs.FS, modes map[string]string, users *orTable, src *Source) 
 	out := &Orgs{Delta: modes["users"] == "delta"}
 	orgsDelta := modes["orgs"] == "delta"
 	for i := range ot.rows {
-		bad := func(format string, args ...any) {
-			src.Issues = append(src.Issues, Issue{File: ot.file, Line: ot.line[i], Reason: fmt.Sprintf(format, args...)})
-		}
+		bad := func(key string, p errs.P) { src.Issues = append(src.Issues, newIssue(ot.file, ot.line[i], key, p)) }
 		id := ot.get(i, "sourcedId")
 		status := strings.ToLower(ot.get(i, "status"))
 		switch {
 		case id == "":
-			bad("malformed row: empty sourcedId")
+			bad("sync_empty_columns", errs.P{"columns": "sourcedId"})
 			continue
 		case status == "tobedeleted":
 			continue // the sync never deletes groups
 		case orgsDelta && status != "active":
-			bad("malformed row: status %q (expected active or tobedeleted)", ot.get(i, "status"))
+			bad("sync_bad_status", errs.P{"status": ot.get(i, "status")})
 			continue
 		}
 		name := ot.get(i, "name")
@@ -92,8 +90,7 @@ func readOrgs(fsys fs.FS, modes map[string]string, users *orTable, src *Source) 
 			continue // not listed
 		}
 		if out.Delta && status != "active" && !deleted {
-			src.Issues = append(src.Issues, Issue{File: users.file, Line: users.line[i],
-				Reason: fmt.Sprintf("malformed row: status %q (expected active or tobedeleted)", users.get(i, "status"))})
+			src.Issues = append(src.Issues, newIssue(users.file, users.line[i], "sync_bad_status", errs.P{"status": users.get(i, "status")}))
 			continue
 		}
 		var orgs []string
@@ -114,8 +111,7 @@ func readOrgs(fsys fs.FS, modes map[string]string, users *orTable, src *Source) 
 			}
 		}
 		if len(ids) == 0 {
-			src.Issues = append(src.Issues, Issue{File: users.file, Line: users.line[i],
-				Reason: fmt.Sprintf("user %q has no username, email or identifier: not placed in its orgs", users.get(i, "sourcedId"))})
+			src.Issues = append(src.Issues, newIssue(users.file, users.line[i], "sync_user_no_login", errs.P{"user": users.get(i, "sourcedId")}))
 			continue
 		}
 		for _, o := range orgs {
@@ -136,8 +132,8 @@ type pair struct{ group, user int64 }
 // syncOrgs creates, renames and moves the groups of the orgs, then adds and removes the sync
 // learner memberships users.csv implies; a dry run only counts. Issues go to rep.
 func syncOrgs(ctx context.Context, db *store.DB, o *Orgs, dir *Directory, dryRun bool, rep *Report) error {
-	issue := func(file string, line int, format string, args ...any) {
-		rep.Issues = append(rep.Issues, Issue{File: file, Line: line, Reason: fmt.Sprintf(format, args...)})
+	issue := func(file string, line int, key string, p errs.P) {
+		rep.Issues = append(rep.Issues, newIssue(file, line, key, p))
 		rep.Skipped = len(rep.Issues)
 	}
 	// Creating and moving groups needs rights on the tree: the sync acts as the platform.
@@ -159,7 +155,7 @@ func syncOrgs(ctx context.Context, db *store.DB, o *Orgs, dir *Directory, dryRun
 	for i := range o.Orgs {
 		org := &o.Orgs[i]
 		if first, dup := byID[org.SourcedID]; dup {
-			issue(org.File, org.Line, "duplicate of line %d (org %q)", first.Line, org.SourcedID)
+			issue(org.File, org.Line, "sync_org_duplicate", errs.P{"line": first.Line, "org": org.SourcedID})
 			continue
 		}
 		byID[org.SourcedID] = org
@@ -178,14 +174,14 @@ func syncOrgs(ctx context.Context, db *store.DB, o *Orgs, dir *Directory, dryRun
 			return nil
 		case visiting:
 			state[org.SourcedID] = failed
-			issue(org.File, org.Line, "org %q is its own ancestor (parentSourcedId cycle)", org.SourcedID)
+			issue(org.File, org.Line, "sync_org_cycle", errs.P{"org": org.SourcedID})
 			return nil
 		}
 		state[org.SourcedID] = visiting
-		fail := func(format string, args ...any) {
+		fail := func(key string, p errs.P) {
 			state[org.SourcedID] = failed
 			delete(ids, org.SourcedID)
-			issue(org.File, org.Line, format, args...)
+			issue(org.File, org.Line, key, p)
 		}
 		var parent int64
 		if org.Parent != "" {
@@ -195,14 +191,14 @@ func syncOrgs(ctx context.Context, db *store.DB, o *Orgs, dir *Directory, dryRun
 				}
 				if state[org.Parent] == failed {
 					if state[org.SourcedID] != failed {
-						fail("org %q skipped: its parent %q was skipped", org.SourcedID, org.Parent)
+						fail("sync_org_parent_skipped", errs.P{"org": org.SourcedID, "parent": org.Parent})
 					}
 					return nil
 				}
 			}
 			var ok bool
 			if parent, ok = ids[org.Parent]; !ok {
-				fail("unknown parent org %q (not in orgs.csv, and no group has the idnumber %q)", org.Parent, OrgIDNumberPrefix+org.Parent)
+				fail("sync_unknown_parent_org", errs.P{"parent": org.Parent, "idnumber": OrgIDNumberPrefix + org.Parent})
 				return nil
 			}
 		}
@@ -211,7 +207,7 @@ func syncOrgs(ctx context.Context, db *store.DB, o *Orgs, dir *Directory, dryRun
 		}
 		skipErr := func(err error) error {
 			if errs.Is(err, errs.Conflict) || errs.Is(err, errs.Invalid) || errs.Is(err, errs.NotFound) {
-				fail("org %q: %v", org.SourcedID, err)
+				fail("sync_org_failed", errs.P{"org": org.SourcedID, "detail": errs.As(err).Message})
 				return nil
 			}
 			return err
@@ -270,19 +266,19 @@ func syncOrgs(ctx context.Context, db *store.DB, o *Orgs, dir *Directory, dryRun
 	reported := map[string]bool{}
 	for i := range o.Members {
 		m := &o.Members[i]
-		once := func(format string, args ...any) {
-			r := fmt.Sprintf(format, args...)
+		once := func(key string, p errs.P) {
+			r := errs.English(key, p)
 			if k := fmt.Sprintf("%s:%d:%s", m.File, m.Line, r); !reported[k] {
 				reported[k] = true
-				issue(m.File, m.Line, "%s", r)
+				issue(m.File, m.Line, key, p)
 			}
 		}
 		g, ok := ids[m.Org]
 		if !ok {
 			if st := state[m.Org]; st == failed {
-				once("org %q was skipped: user %q not placed in it", m.Org, m.User)
+				once("sync_org_skipped", errs.P{"org": m.Org, "user": m.User})
 			} else {
-				once("unknown org %q (not in orgs.csv, and no group has the idnumber %q)", m.Org, OrgIDNumberPrefix+m.Org)
+				once("sync_unknown_org", errs.P{"org": m.Org, "idnumber": OrgIDNumberPrefix + m.Org})
 			}
 			continue
 		}
@@ -295,10 +291,10 @@ func syncOrgs(ctx context.Context, db *store.DB, o *Orgs, dir *Directory, dryRun
 		}
 		switch user {
 		case 0:
-			once("unknown user %q: not placed in its orgs", m.User)
+			once("sync_org_unknown_user", errs.P{"user": m.User})
 			continue
 		case -1:
-			once("user %q is ambiguous (several accounts have this email or idnumber): not placed in its orgs", m.User)
+			once("sync_org_ambiguous_user", errs.P{"user": m.User})
 			continue
 		}
 		k := pair{g, user}

@@ -51,9 +51,12 @@ type Report struct {
 	Skipped        int
 	Issues         []Issue
 	Message        string
-	Stop           *Stop // the threshold stopped the run (a dry run: would stop it), in figures
-	Duration       time.Duration
-	Plan           *Plan `json:"-"` // the difference (dry runs show it)
+	// MessageCode and MessageParams are Message as a code, for pages in the reader's language
+	// (Message keeps the English text and, for a failure, the technical cause).
+	MessageCode   string
+	MessageParams errs.P
+	Duration      time.Duration
+	Plan          *Plan `json:"-"` // the difference (dry runs show it)
 }
 
 // Stopped reports whether the threshold stopped the run.
@@ -120,6 +123,7 @@ func Run(ctx context.Context, db *store.DB, src *Source, opt RunOptions) (*Repor
 	stopRenewing()
 	if err != nil {
 		rep.Status, rep.Message = "failed", err.Error()
+		rep.MessageCode, rep.MessageParams = "sync_source_failed", errs.P{"source": src.Name}
 	}
 	rep.Duration = time.Since(began)
 	if ferr := finishRun(context.WithoutCancel(ctx), db, rep); ferr != nil && err == nil {
@@ -182,14 +186,16 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		// The whole difference, and whether a real run would stop.
 		rep.Status = "dry_run"
 		if plan.Stopped {
-			rep.Message, rep.Stop = "a real run would stop: "+plan.StopReason, plan.Stop
+			rep.Message = "a real run would stop: " + plan.StopReason
+			rep.MessageCode, rep.MessageParams = "sync_would_stop", plan.StopParams
 		}
 		if src.Orgs != nil {
 			return syncOrgs(ctx, db, src.Orgs, dir, true, rep)
 		}
 		return nil
 	case plan.Stopped:
-		rep.Status, rep.Message, rep.Stop = "stopped", plan.StopReason, plan.Stop
+		rep.Status, rep.Message = "stopped", plan.StopReason
+		rep.MessageCode, rep.MessageParams = "sync_threshold", plan.StopParams
 		rep.Added, rep.Changed, rep.Removed, rep.Created, rep.CoursesCreated = 0, 0, 0, 0, 0
 		return nil
 	}
@@ -215,7 +221,9 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		plan = Diff(res.Want, res.Deleted, have, dopt)
 		report()
 		if plan.Stopped { // new people and courses bring no removals; kept for safety
-			rep.Status, rep.Message, rep.Stop = "stopped", plan.StopReason, plan.Stop
+			rep.Status, rep.Message = "stopped", plan.StopReason
+			rep.MessageCode, rep.MessageParams = "sync_threshold", plan.StopParams
+			rep.MessageCode, rep.MessageParams = "sync_threshold", plan.StopParams
 			rep.Added, rep.Changed, rep.Removed = 0, 0, 0
 			return nil
 		}
@@ -287,7 +295,8 @@ func finishRun(ctx context.Context, db *store.DB, rep *Report) error {
 		issues = []Issue{}
 	}
 	body, err := json.Marshal(map[string]any{"skipped": issues, "skipped_total": len(rep.Issues), "kept": rep.Kept, "created": rep.Created,
-		"courses_created": rep.CoursesCreated, "stop": rep.Stop,
+		"message_code": rep.MessageCode, "message_params": rep.MessageParams,
+		"courses_created": rep.CoursesCreated,
 		"groups": map[string]int{"created": rep.GroupsCreated, "renamed": rep.GroupsRenamed, "moved": rep.GroupsMoved,
 			"members_added": rep.MembersAdded, "members_removed": rep.MembersRemoved}})
 	if err != nil {

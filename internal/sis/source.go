@@ -3,6 +3,8 @@ package sis
 import (
 	"fmt"
 	"strings"
+
+	"roster/internal/errs"
 )
 
 // Row is one enrolment a source lists, as written in it: names, not ids.
@@ -44,11 +46,27 @@ func personOf(user, email, first, last, idnumber string) *Person {
 	return p
 }
 
-// Issue is a row the sync skipped, with where it is and why.
+// Issue is a row the sync skipped, with where it is and why: Reason in English (the API,
+// the command line's log), Code and Params for pages in the reader's language.
 type Issue struct {
 	File   string `json:"file"`
 	Line   int    `json:"line,omitempty"`
 	Reason string `json:"reason"`
+	Code   string `json:"code,omitempty"`
+	Params errs.P `json:"params,omitempty"`
+}
+
+// newIssue is an issue by key ("sync_unknown_course", {"course": "BIO1"}).
+func newIssue(file string, line int, key string, p errs.P) Issue {
+	return Issue{File: file, Line: line, Reason: errs.English(key, p), Code: key, Params: p}
+}
+
+// In is the reason in lang.
+func (i Issue) In(lang string) string {
+	if i.Code == "" {
+		return i.Reason
+	}
+	return errs.Text(lang, i.Code, i.Params)
 }
 
 func (i Issue) String() string {
@@ -156,12 +174,10 @@ func Resolve(src *Source, dir *Directory) *Resolved {
 	first := make(map[Key]int, len(src.Rows))
 	for i := range src.Rows {
 		row := &src.Rows[i]
-		skip := func(format string, args ...any) {
-			r.Issues = append(r.Issues, Issue{File: row.File, Line: row.Line, Reason: fmt.Sprintf(format, args...)})
-		}
+		skip := func(key string, p errs.P) { r.Issues = append(r.Issues, newIssue(row.File, row.Line, key, p)) }
 		course, ok := dir.Courses[strings.ToLower(strings.TrimSpace(row.Course))]
 		if !ok {
-			skip("unknown course %q", row.Course)
+			skip("sync_unknown_course", errs.P{"course": row.Course})
 			continue
 		}
 		user := dir.user(row.User)
@@ -173,10 +189,10 @@ func Resolve(src *Source, dir *Directory) *Resolved {
 		}
 		switch user {
 		case 0:
-			skip("unknown user %q", row.User)
+			skip("sync_unknown_user", errs.P{"user": row.User})
 			continue
 		case -1:
-			skip("user %q is ambiguous (several accounts have this email or idnumber)", row.User)
+			skip("sync_ambiguous_user", errs.P{"user": row.User})
 			continue
 		}
 		k := MakeKey(course, user)
@@ -187,12 +203,12 @@ func Resolve(src *Source, dir *Directory) *Resolved {
 			role = strings.TrimSpace(row.Role) // a custom role spelt with capitals
 		}
 		if !row.Deleted && !dir.Roles[role] {
-			skip("unknown role %q", row.Role)
+			skip("sync_unknown_role", errs.P{"role": row.Role})
 			r.Protected[k] = true
 			continue
 		}
 		if line, dup := first[k]; dup {
-			skip("duplicate of line %d (course %q, user %q)", line, row.Course, row.User)
+			skip("sync_duplicate", errs.P{"line": line, "course": row.Course, "user": row.User})
 			continue
 		}
 		first[k] = row.Line

@@ -3,6 +3,7 @@ package sis
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -310,8 +311,13 @@ func recordFailure(ctx context.Context, db *store.DB, source, action string, dry
 	ctx = context.WithoutCancel(ctx)
 	_ = db.Tx(ctx, func(tx *store.Tx) error {
 		now := tx.Now.Unix()
-		_, err := tx.ExecContext(ctx, `INSERT INTO sync_runs (source, status, dry_run, action, message, started_at, finished_at)
-			VALUES ($1, 'failed', $2, $3, $4, $5, $5)`, source, dryRun, action, cause.Error(), now)
+		// The report carries the message as a code, for pages in the reader's language.
+		report, err := json.Marshal(map[string]any{"message_code": "sync_source_unreadable", "message_params": errs.P{"source": source}})
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sync_runs (source, status, dry_run, action, message, report, started_at, finished_at)
+			VALUES ($1, 'failed', $2, $3, $4, $5, $6, $6)`, source, dryRun, action, cause.Error(), string(report), now)
 		return err
 	})
 	return cause

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+
+	"roster/internal/errs"
 )
 
 // SQLTimeout bounds the query of a SQL source (its statement_timeout).
@@ -78,9 +80,7 @@ func ReadSQL(ctx context.Context, dsn, query string) (*Source, error) {
 		if err := rows.Scan(vals...); err != nil {
 			return nil, fmt.Errorf("sis: sql source: row %d: %w", line, err)
 		}
-		bad := func(format string, args ...any) {
-			src.Issues = append(src.Issues, Issue{File: file, Line: line, Reason: fmt.Sprintf(format, args...)})
-		}
+		bad := func(key string, p errs.P) { src.Issues = append(src.Issues, newIssue(file, line, key, p)) }
 		row := Row{File: file, Line: line, Course: in.get(get("course")), User: get("user"), Role: in.get(get("role")), Group: in.get(get("group"))}
 		var empty []string
 		for _, f := range []string{"course", "user", "role"} {
@@ -89,15 +89,15 @@ func ReadSQL(ctx context.Context, dsn, query string) (*Source, error) {
 			}
 		}
 		if len(empty) > 0 {
-			bad("malformed row: empty %s", strings.Join(empty, ", "))
+			bad("sync_empty_columns", errs.P{"columns": strings.Join(empty, ", ")})
 			continue
 		}
 		if row.Starts, err = parseSQLDate(get("starts")); err != nil {
-			bad("malformed row: starts: %v", err)
+			bad("sync_bad_date", errs.P{"column": "starts", "detail": err.Error()})
 			continue
 		}
 		if row.Ends, err = parseSQLDate(get("ends")); err != nil {
-			bad("malformed row: ends: %v", err)
+			bad("sync_bad_date", errs.P{"column": "ends", "detail": err.Error()})
 			continue
 		}
 		row.Person = personOf(row.User, get("email"), get("first_name"), get("last_name"), "")

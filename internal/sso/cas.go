@@ -54,8 +54,10 @@ func (id *Identity) First(name string) string {
 	return ""
 }
 
+// casRefused is the CAS server's refusal; detail is technical (English), for the logs and
+// the English page.
 func casRefused(format string, args ...any) error {
-	return refuse(errs.Unauthorized, ReasonProvider, "The CAS server did not confirm this login: "+format, args...)
+	return refuse(errs.Unauthorized, ReasonProvider, "sso_cas_refused", errs.P{"detail": fmt.Sprintf(format, args...)})
 }
 
 // validateTicket asks the CAS server who ticket belongs to. Errors: Unauthorized (reason
@@ -73,12 +75,12 @@ func (s *Service) validateTicket(ctx context.Context, p *Provider, ticket string
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
 		s.log.Warn("sso: CAS server unreachable", "provider", p.Slug, "err", err)
-		return nil, refuse(errs.Unavailable, ReasonProvider, "The CAS server cannot be reached. Try again later.")
+		return nil, refuse(errs.Unavailable, ReasonProvider, "sso_cas_unreachable")
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCASAnswer))
 	if err != nil {
-		return nil, refuse(errs.Unavailable, ReasonProvider, "The CAS server's answer was cut short. Try again.")
+		return nil, refuse(errs.Unavailable, ReasonProvider, "sso_cas_cut_short")
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, casRefused("it answered HTTP %d.", resp.StatusCode)
@@ -127,11 +129,11 @@ type samlLogoutRequest struct {
 func parseLogoutRequest(body string) (string, error) {
 	var r samlLogoutRequest
 	if err := xml.Unmarshal([]byte(body), &r); err != nil {
-		return "", errs.New(errs.Invalid, "logoutRequest is not a SAML LogoutRequest: %v", err)
+		return "", errs.Coded(errs.Invalid, "sso_logout_malformed", errs.P{"detail": err.Error()})
 	}
 	ticket := strings.TrimSpace(r.SessionIndex)
 	if ticket == "" {
-		return "", errs.New(errs.Invalid, "logoutRequest has no SessionIndex")
+		return "", errs.Coded(errs.Invalid, "sso_logout_no_session")
 	}
 	return ticket, nil
 }

@@ -71,7 +71,7 @@ func (s *Service) Begin(ctx context.Context, slug, next string) (*Start, error) 
 }
 
 func errFlow() error {
-	return refuse(errs.Gone, ReasonFlow, "This sign-in link is invalid, was already used or has expired. Start again from the login page.")
+	return refuse(errs.Gone, ReasonFlow, "sso_link_invalid")
 }
 
 // consumeFlow uses up the flow of state for provider p: check and marking are one UPDATE,

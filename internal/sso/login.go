@@ -93,7 +93,7 @@ func (s *Service) FinishOIDC(ctx context.Context, r Return) (*Login, error) {
 		return nil, err
 	}
 	if r.Error != "" {
-		return nil, refuse(errs.Unauthorized, ReasonDenied, "The identity provider did not log you in (%s).", r.Error)
+		return nil, refuse(errs.Unauthorized, ReasonDenied, "sso_denied", errs.P{"error": r.Error})
 	}
 	id, err := s.exchangeCode(ctx, p, f, r.Code)
 	if err != nil {
@@ -193,13 +193,12 @@ func (s *Service) resolve(ctx context.Context, tx *store.Tx, p *Provider, id *Id
 					return ids[0], s.link(ctx, tx, p, id, ids[0], m, "email")
 				}
 			}
-			return 0, refuse(errs.Unauthorized, ReasonEmailTaken, "An account with the email address %s already exists here. "+
-				"Ask an administrator to link it to your institutional account.", m.Email)
+			return 0, refuse(errs.Unauthorized, ReasonEmailTaken, "sso_email_taken", errs.P{"email": m.Email})
 		}
 	}
 
 	if !p.Settings.CreateAccounts {
-		return 0, refuse(errs.Unauthorized, ReasonNoAccount, "There is no account for you here: ask an administrator.")
+		return 0, refuse(errs.Unauthorized, ReasonNoAccount, "sso_no_account")
 	}
 	return s.create(ctx, tx, p, id, m, login)
 }
@@ -207,14 +206,13 @@ func (s *Service) resolve(ctx context.Context, tx *store.Tx, p *Provider, id *Id
 // create makes the account of a first login, records its identity and calls FirstLogin.
 func (s *Service) create(ctx context.Context, tx *store.Tx, p *Provider, id *Identity, m mapped, login *Login) (int64, error) {
 	var missing []string
-	for _, f := range []struct{ name, value string }{{"email", m.Email}, {"first name", m.FirstName}, {"last name", m.LastName}} {
+	for _, f := range []struct{ name, value string }{{"email", m.Email}, {"first_name", m.FirstName}, {"last_name", m.LastName}} {
 		if f.value == "" {
 			missing = append(missing, f.name)
 		}
 	}
 	if len(missing) > 0 {
-		return 0, refuse(errs.Unauthorized, ReasonMissing, "The identity provider did not send your %s, which an account needs. "+
-			"Ask an administrator to check the attribute mapping.", strings.Join(missing, ", "))
+		return 0, refuse(errs.Unauthorized, ReasonMissing, "sso_missing_attributes", errs.P{"fields": strings.Join(missing, ", ")})
 	}
 	u, err := s.accounts.CreateUser(ctx, tx, account.NewUser{Username: m.Username, Email: m.Email, FirstName: m.FirstName,
 		LastName: m.LastName, Language: m.Language, Auth: p.Kind})
@@ -222,11 +220,9 @@ func (s *Service) create(ctx context.Context, tx *store.Tx, p *Provider, id *Ide
 	case err == nil:
 		login.Created = true
 	case errs.Is(err, errs.Conflict):
-		return 0, refuse(errs.Unauthorized, ReasonUsernameTaken, "The username %s is already used by another account here. "+
-			"Ask an administrator.", usernameOf(m))
+		return 0, refuse(errs.Unauthorized, ReasonUsernameTaken, "sso_username_taken", errs.P{"username": usernameOf(m)})
 	case errs.Is(err, errs.Invalid):
-		return 0, refuse(errs.Unauthorized, ReasonMissing, "The identity provider's attributes do not make a valid account (%s). "+
-			"Ask an administrator to check the attribute mapping.", errs.As(err).Message)
+		return 0, refuse(errs.Unauthorized, ReasonMissing, "sso_invalid_account", errs.P{"detail": errs.As(err).Message})
 	default:
 		return 0, err
 	}
@@ -271,13 +267,13 @@ func checkUsable(ctx context.Context, tx *store.Tx, userID int64) error {
 	var deleted sql.NullInt64
 	err := tx.QueryRowContext(ctx, `SELECT status, deleted_at FROM users WHERE id = $1`, userID).Scan(&status, &deleted)
 	if store.IsNoRows(err) || (err == nil && deleted.Valid) {
-		return refuse(errs.Unauthorized, ReasonNoAccount, "There is no account for you here: ask an administrator.")
+		return refuse(errs.Unauthorized, ReasonNoAccount, "sso_no_account")
 	}
 	if err != nil {
 		return wrap(err, "user status")
 	}
 	if status != account.StatusActive {
-		return refuse(errs.Unauthorized, ReasonSuspended, "Your account here is suspended. Ask an administrator.")
+		return refuse(errs.Unauthorized, ReasonSuspended, "sso_suspended")
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func (s *Service) discover(ctx context.Context, issuer string) (*oidc.Provider, 
 	op, err := oidc.NewProvider(oidc.ClientContext(ctx, s.cfg.HTTPClient), issuer)
 	if err != nil {
 		s.log.Warn("sso: OpenID Connect discovery failed", "issuer", issuer, "err", err)
-		return nil, refuse(errs.Unavailable, ReasonProvider, "The identity provider cannot be reached. Try again later.")
+		return nil, refuse(errs.Unavailable, ReasonProvider, "sso_provider_unreachable")
 	}
 	s.mu.Lock()
 	s.discovery[issuer] = &discovered{provider: op, fetched: time.Now()}
@@ -65,7 +65,7 @@ func (s *Service) oauthConfig(ctx context.Context, p *Provider) (*oauth2.Config,
 }
 
 func oidcRefused(format string, args ...any) error {
-	return refuse(errs.Unauthorized, ReasonProvider, "The identity provider's answer was refused: "+format, args...)
+	return refuse(errs.Unauthorized, ReasonProvider, "sso_oidc_refused", errs.P{"detail": fmt.Sprintf(format, args...)})
 }
 
 // exchangeCode trades the code for tokens with the PKCE verifier, verifies the ID token
@@ -86,7 +86,7 @@ func (s *Service) exchangeCode(ctx context.Context, p *Provider, f *flow, code s
 		if errors.As(err, &re) {
 			return nil, oidcRefused("it did not accept the authorization code (%s).", re.ErrorCode)
 		}
-		return nil, refuse(errs.Unavailable, ReasonProvider, "The identity provider cannot be reached. Try again later.")
+		return nil, refuse(errs.Unavailable, ReasonProvider, "sso_provider_unreachable")
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {

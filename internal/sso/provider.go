@@ -159,23 +159,23 @@ func (p *Provider) Validate() error {
 	switch p.Kind {
 	case KindCAS:
 		if !httpURL(p.Settings.CASURL) {
-			f.Add("cas_url", "must be the CAS server's http(s) address, e.g. https://cas.example.edu/cas")
+			f.AddCode("cas_url", "sso_cas_url")
 		}
 	case KindOIDC:
 		if !httpURL(p.Settings.Issuer) {
-			f.Add("issuer", "must be the provider's http(s) issuer URL")
+			f.AddCode("issuer", "sso_issuer")
 		}
 		if p.Settings.ClientID == "" {
-			f.Add("client_id", "is required")
+			f.AddCode("client_id", "required")
 		}
 	default:
-		f.Add("kind", "must be cas or oidc")
+		f.AddCode("kind", "sso_kind")
 	}
 	if !slugPattern.MatchString(p.Slug) || len(p.Slug) > 40 {
-		f.Add("slug", "must be lower-case letters, digits and dashes (at most 40), e.g. univ-cas")
+		f.AddCode("slug", "sso_slug")
 	}
 	if p.Name == "" || len(p.Name) > 100 {
-		f.Add("name", "is required (at most 100 characters)")
+		f.AddCode("name", "required_max", errs.P{"limit": 100})
 	}
 	for i, r := range p.Settings.Rules {
 		if r.Attribute == "" || r.Value == "" || r.Group == "" {
@@ -216,7 +216,7 @@ func ParseRules(text string) ([]Rule, error) {
 		attr, value, ok2 := strings.Cut(cond, "=")
 		fields := strings.Fields(target)
 		if !ok || !ok2 || len(fields) < 1 || len(fields) > 2 {
-			f = append(f, errs.FieldError{Field: "rules", Line: i + 1, Message: "write attribute=value -> group_idnumber role"})
+			f.AddAt(i+1, 0, "rules", "sso_rule_syntax")
 			continue
 		}
 		r := Rule{Attribute: strings.TrimSpace(attr), Value: strings.TrimSpace(value), Group: fields[0], Role: "learner"}

@@ -105,9 +105,10 @@ type reason string
 
 func (r reason) Error() string { return string(r) }
 
-// refuse is an error a person can meet, with its reason.
-func refuse(code errs.Code, why, format string, args ...any) error {
-	e := errs.New(code, format, args...)
+// refuse is an error a person can meet, with its reason, by key (pages write it in the
+// person's language, the API and the logs in English).
+func refuse(code errs.Code, why, key string, p ...errs.P) error {
+	e := errs.Coded(code, key, p...)
 	e.Cause = reason(why)
 	return e
 }

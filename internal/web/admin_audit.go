@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"roster/internal/account"
 )
@@ -38,6 +39,14 @@ func (w *Web) adminAudit(rw http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		w.render(rw, r, showError(p, err), "message", p)
 		return
+	}
+	// An erased account is named "deleted N" in the database: the page says it in words.
+	for i := range events {
+		for _, name := range []*string{&events[i].Actor, &events[i].Target} {
+			if n, ok := strings.CutPrefix(*name, "deleted "); ok {
+				*name = p.L.T("audit.deleted_account", n)
+			}
+		}
 	}
 	d.Events = events
 	if next != "" {

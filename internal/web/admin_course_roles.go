@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"roster/internal/course"
 )
@@ -50,6 +51,9 @@ func (w *Web) courseRolesRender(rw http.ResponseWriter, r *http.Request, p *Page
 	if r.URL.Query().Get("mapped") != "" {
 		p.Notice = p.L.T("course_roles.map_saved")
 	}
+	if r.URL.Query().Get("renamed") != "" {
+		p.Notice = p.L.T("course_roles.renamed")
+	}
 	d.BaseRoles = course.BaseRoles
 	for _, role := range d.Roles {
 		if d.created != "" && role.Shortname == d.created {
@@ -65,7 +69,7 @@ func (w *Web) adminCourseRoleCreate(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	in := course.Role{Shortname: formValue(r, "shortname"), Name: formValue(r, "name"), BaseRole: formValue(r, "base_role"),
@@ -85,6 +89,35 @@ func (w *Web) adminCourseRoleCreate(rw http.ResponseWriter, r *http.Request) {
 	http.Redirect(rw, r, "/admin/course-roles?created="+url.QueryEscape(role.Shortname), http.StatusSeeOther)
 }
 
+// adminCourseRoleNames: POST /admin/course-roles/{shortname}/names {name, name_LANG}:
+// renames a custom role, in each language. An error is shown above the table (the fields
+// of the creation form keep theirs).
+func (w *Web) adminCourseRoleNames(rw http.ResponseWriter, r *http.Request) {
+	if w.requireLogin(rw, r) == nil {
+		return
+	}
+	if err := parseForm(rw, r); err != nil {
+		w.badForm(rw, r)
+		return
+	}
+	names := map[string]string{}
+	for _, lang := range Languages {
+		names[lang] = formValue(r, "name_"+lang)
+	}
+	shortname := r.PathValue("shortname")
+	if _, err := w.Courses.UpdateRole(r.Context(), shortname, formValue(r, "name"), names); err != nil {
+		p := w.page(rw, r, "course_roles.title")
+		status := showError(p, err)
+		for _, msg := range p.Fields {
+			p.Error = strings.TrimSpace(p.Error + " " + p.L.T("course_roles.rename_error", shortname, msg))
+		}
+		p.Fields = map[string]string{}
+		w.courseRolesRender(rw, r, p, &courseRolesData{New: course.Role{BaseRole: course.NonEditingTeacher}}, status)
+		return
+	}
+	http.Redirect(rw, r, "/admin/course-roles?renamed="+url.QueryEscape(shortname), http.StatusSeeOther)
+}
+
 // adminRoleMapSet: POST /admin/course-roles/map {name, role}: maps a role name of files from
 // elsewhere (Moodle's) to a course role; an empty role removes the entry.
 func (w *Web) adminRoleMapSet(rw http.ResponseWriter, r *http.Request) {
@@ -92,7 +125,7 @@ func (w *Web) adminRoleMapSet(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	in := course.RoleMapping{Name: formValue(r, "map_name"), Role: formValue(r, "map_role")}

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -136,15 +137,35 @@ func (w *Web) adminImportReportCSV(rw http.ResponseWriter, r *http.Request) {
 	rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	rw.Header().Set("Content-Disposition", `attachment; filename="import-`+id+`-report.csv"`)
 	rw.Header().Set("Cache-Control", "no-store")
+	// Headers, actions and messages in the reader's language; ?headers=codes gives the
+	// stable machine headers and values (actions as codes, messages in English).
+	codes := r.URL.Query().Get("headers") == "codes"
+	io.WriteString(rw, csvBOM)
 	cw := csv.NewWriter(rw)
-	cw.Write([]string{"line", "action", "user_id", "changes", "messages"})
+	header := []string{"line", "action", "user_id", "changes", "messages"}
+	if !codes {
+		for i, h := range header {
+			header[i] = p.L.T("imports.report.col." + h)
+		}
+	}
+	cw.Write(header)
 	err := svc.BatchRows(r.Context(), d.Batch.ID, func(row bulk.BatchRow) error {
 		user := ""
 		if row.UserID != 0 {
 			user = strconv.FormatInt(row.UserID, 10)
 		}
-		return cw.Write([]string{strconv.Itoa(row.Line), csvCell(row.Action), user, csvCell(strings.Join(row.Changes, " ")),
-			csvCell(strings.Join(row.Messages, "; "))})
+		action, messages := row.Action, row.Messages
+		if !codes {
+			action = p.L.T("imports.action." + row.Action)
+			if len(row.Remarks) > 0 {
+				messages = nil
+				for _, m := range row.Remarks {
+					messages = append(messages, m.In(p.L.Lang))
+				}
+			}
+		}
+		return cw.Write([]string{strconv.Itoa(row.Line), csvCell(action), user, csvCell(strings.Join(row.Changes, " ")),
+			csvCell(strings.Join(messages, "; "))})
 	})
 	cw.Flush()
 	if err != nil {

@@ -151,8 +151,9 @@ func TestImportPages(t *testing.T) {
 		t.Fatalf("memberships %d", n)
 	}
 	want(get(admin, loc), 200, "Applied", "2 created", "report.csv", `id="import-undo-link"`, "Create")
-	rec = get(admin, loc+"/report.csv")
-	csvBody := want(rec, 200, "line,action,user_id,changes,messages\n1,create,")
+	rec = get(admin, loc+"/report.csv?headers=codes")
+	csvBody := want(rec, 200, "\ufeffline,action,user_id,changes,messages\n1,create,")
+	want(get(admin, loc+"/report.csv"), 200, "\ufeffLine,Action,Account id,Changes,Messages\n1,Create,")
 	if !strings.HasPrefix(rec.Header().Get("Content-Disposition"), "attachment") || strings.Count(csvBody, "\n") != 3 {
 		t.Fatalf("csv %q %v", csvBody, rec.Header())
 	}
@@ -176,9 +177,17 @@ func TestImportPages(t *testing.T) {
 	get(admin, "/?lang=en") // the switch is saved on the account: back to English
 
 	// The templates.
-	rec = get(admin, "/admin/imports/template.csv")
-	want(rec, 200, "email,first name,last name,groups,roles,language,delete_at\n", "Lovelace")
-	rec = get(admin, "/admin/imports/template.xlsx")
+	rec = get(admin, "/admin/imports/template.csv?headers=codes")
+	want(rec, 200, "\ufeffemail,first name,last name,groups,roles,language,delete_at\n", "Lovelace")
+	// In the person's language: headers and example in French, the date as dd/mm/yyyy; the
+	// French template pastes back as an import (its header row is recognised).
+	want(get(admin, "/admin/imports/template.csv?lang=fr"), 200,
+		"\ufeffadresse e-mail,prénom,nom,groupes,rôles,langue,date de suppression\n", "31/07/2030")
+	body = want(multi(admin, map[string]string{"format": "tsv", "mode": "add_new",
+		"paste": "adresse e-mail\tprénom\tnom\tgroupes\trôles\tlangue\tdate de suppression\nmarie.curie@exemple.fr\tMarie\tCurie\t\t\tfr\t31/07/2030\n"}, ""),
+		200, "1 ligne")
+	get(admin, "/?lang=en")
+	rec = get(admin, "/admin/imports/template.xlsx?headers=codes")
 	want(rec, 200)
 	x, err := excelize.OpenReader(rec.Body)
 	if err != nil {
@@ -194,7 +203,7 @@ func TestImportPages(t *testing.T) {
 	want(get(admin, "/admin/imports"), 200, `name="update_passwords"`, "Update the passwords of existing accounts")
 	want(get(admin, "/admin/imports?lang=fr"), 200, "Mettre à jour les mots de passe des comptes existants")
 	body = want(multi(admin, map[string]string{"format": "moodle", "mode": "update_only", "update_passwords": "1"},
-		"username,password\nada@example.org,Correct-Horse-Battery-9\n"), 200, "password: will be changed",
+		"username,password\nada@example.org,Correct-Horse-Battery-9\n"), 200, "<code>password</code>\u00a0: sera changé", // the page is French since ?lang=fr
 		`name="update_passwords" value="1" checked`)
 	if strings.Contains(body, "Correct-Horse") {
 		t.Fatal("the preview shows the password")

@@ -112,7 +112,7 @@ func (w *Web) adminOIDCClientCreate(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "oidc_clients.title")
@@ -137,7 +137,7 @@ func (w *Web) adminOIDCClientSave(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "oidc_clients.title")

@@ -62,7 +62,7 @@ func (w *Web) adminSettingsSave(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	lang, tz := w.siteForm(r)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"roster/internal/errs"
+	"roster/internal/i18n"
 	"roster/internal/sis"
 )
 
@@ -25,7 +26,10 @@ type syncRunView struct {
 	Courses      int
 	SkippedTotal int
 	SkippedRows  []sis.Issue
-	Stop         string // the threshold's verdict, in the person's language
+	// MessageCode is the run's message as a code (runs recorded before codes have none).
+	MessageCode   string
+	MessageParams errs.P
+	Stop          string // the threshold's verdict, in the person's language
 }
 
 type syncData struct {
@@ -63,7 +67,8 @@ func (w *Web) adminSync(rw http.ResponseWriter, r *http.Request) {
 	case q.Get("deleted") != "":
 		p.Notice = p.L.T("sync.deleted", q.Get("deleted"))
 	case q.Get("ran") != "":
-		p.Notice = p.L.T("sync.ran", q.Get("ran"))
+		n := func(k string) int { v, _ := strconv.Atoi(q.Get(k)); return v }
+		p.Notice = p.L.T("sync.ran", q.Get("ran"), n("added"), n("changed"), n("removed"))
 	case q.Get("failed") != "":
 		p.Error = p.L.T("sync.failed", q.Get("failed"))
 	}
@@ -87,22 +92,21 @@ func (w *Web) syncRender(rw http.ResponseWriter, r *http.Request, p *Page, d *sy
 		return
 	}
 	for _, run := range runs {
-		v := syncRunView{RunRecord: run, Duration: (time.Duration(run.DurationMS) * time.Millisecond).String()}
+		v := syncRunView{RunRecord: run, Duration: i18n.Duration(p.L.Lang, time.Duration(run.DurationMS)*time.Millisecond)}
 		var rep struct {
 			Skipped      []sis.Issue `json:"skipped"`
 			SkippedTotal int         `json:"skipped_total"`
 			Kept         int         `json:"kept"`
 			Created      int         `json:"created"`
 			Courses      int         `json:"courses_created"`
-			Stop         *sis.Stop   `json:"stop"`
+			Code         string      `json:"message_code"`
+			Params       errs.P      `json:"message_params"`
 		}
 		if json.Unmarshal(run.Report, &rep) == nil {
 			v.SkippedRows, v.SkippedTotal, v.Kept, v.Created, v.Courses = rep.Skipped, rep.SkippedTotal, rep.Kept, rep.Created, rep.Courses
-			if st := rep.Stop; st != nil {
-				v.Stop = p.L.T("sync.stop_reason", st.Removed, st.Total, p.L.Percent(st.Percent), p.L.Percent(st.Threshold))
-				if run.DryRun {
-					v.Stop = p.L.T("sync.would_stop", v.Stop)
-				}
+			v.MessageCode, v.MessageParams = rep.Code, rep.Params
+			if rep.Code == "sync_threshold" || rep.Code == "sync_would_stop" {
+				v.Stop = errs.Text(p.L.Lang, rep.Code, rep.Params)
 			}
 		}
 		if id := r.URL.Query().Get("stopped"); id != "" && id == strconv.FormatInt(run.ID, 10) && v.Stop != "" {
@@ -145,11 +149,11 @@ func (w *Web) adminSyncSave(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	if w.SIS == nil {
-		http.Error(rw, "no sync service", http.StatusForbidden)
+		w.forbidden(rw, r)
 		return
 	}
 	in := syncForm(r)
@@ -176,12 +180,12 @@ func (w *Web) adminSyncDelete(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	name := r.PathValue("name")
 	if w.SIS == nil {
-		http.Error(rw, "no sync service", http.StatusForbidden)
+		w.forbidden(rw, r)
 		return
 	}
 	if err := w.SIS.Delete(r.Context(), name); err != nil {
@@ -199,12 +203,12 @@ func (w *Web) adminSyncRun(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	name := r.PathValue("name")
 	if w.SIS == nil {
-		http.Error(rw, "no sync service", http.StatusForbidden)
+		w.forbidden(rw, r)
 		return
 	}
 	rep, err := w.SIS.RunNow(r.Context(), name, r.PostFormValue("dry") != "")
@@ -219,22 +223,14 @@ func (w *Web) adminSyncRun(rw http.ResponseWriter, r *http.Request) {
 		w.render(rw, r, showError(p, err), "message", p)
 		return
 	}
-	if rep.Stop != nil {
+	if rep.Status == "stopped" || rep.MessageCode == "sync_would_stop" {
 		// Stopped by the threshold (or a dry run that a real run would see stopped): a warning
 		// on top says so and why, never "run done".
 		http.Redirect(rw, r, "/admin/sync?stopped="+strconv.FormatInt(rep.RunID, 10)+"#runs", http.StatusSeeOther)
 		return
 	}
-	http.Redirect(rw, r, "/admin/sync?ran="+url.QueryEscape(name+": "+rep.Summary())+"#runs", http.StatusSeeOther)
-}
-
-// Percent writes a percentage's number as the person's language does: one decimal at most,
-// a decimal comma in French ("12,5").
-func (l Localizer) Percent(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 1, 64)
-	s = strings.TrimSuffix(s, ".0")
-	if l.Lang == "fr" {
-		s = strings.Replace(s, ".", ",", 1)
-	}
-	return s
+	// The notice is written by the page in the reader's language: the redirect carries numbers.
+	q := url.Values{"ran": {name}, "added": {strconv.Itoa(rep.Added)}, "changed": {strconv.Itoa(rep.Changed)},
+		"removed": {strconv.Itoa(rep.Removed)}}
+	http.Redirect(rw, r, "/admin/sync?"+q.Encode()+"#runs", http.StatusSeeOther)
 }

@@ -49,7 +49,7 @@ func (w *Web) courseEnrolSubmit(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseBigForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "participants.title")

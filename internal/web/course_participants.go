@@ -241,7 +241,7 @@ func (w *Web) courseParticipantsBulk(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseBigForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "participants.title")

@@ -62,12 +62,12 @@ func (w *Web) externalSubmit(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	d := &externalData{FirstName: formValue(r, "first_name"), LastName: formValue(r, "last_name"),
 		Email: formValue(r, "email"), Username: formValue(r, "username"), Language: formValue(r, "language"),
-		DeleteAt: formValue(r, "delete_at"), Custom: inviteCustom(r),
+		DeleteAt: formValue(r, "delete_at"), Custom: w.inviteCustom(r),
 		// The dashboard block has no checkbox: it always notifies.
 		Notify: r.PostFormValue("notify") != "" || r.PostFormValue("quick") != ""}
 	var grants []invite.Grant

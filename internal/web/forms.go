@@ -29,15 +29,21 @@ var dateFields = []string{"starts_at", "ends_at", "delete_at"}
 
 var dayMonthYear = regexp.MustCompile(`^(\d{1,2})/(\d{1,2})/(\d{4})$`)
 
+// isoDate is v as yyyy-mm-dd when it was typed as dd/mm/yyyy, else v as it is.
+func isoDate(v string) string {
+	if m := dayMonthYear.FindStringSubmatch(strings.TrimSpace(v)); m != nil {
+		return fmt.Sprintf("%s-%02s-%02s", m[3], m[2], m[1])
+	}
+	return v
+}
+
 // isoDates rewrites the date fields typed as dd/mm/yyyy as yyyy-mm-dd, the form the handlers
 // read; other values are left for the handlers to refuse.
 func isoDates(r *http.Request) {
 	for _, name := range dateFields {
 		for _, form := range []url.Values{r.PostForm, r.Form} {
 			if v := strings.TrimSpace(form.Get(name)); v != "" {
-				if m := dayMonthYear.FindStringSubmatch(v); m != nil {
-					form.Set(name, fmt.Sprintf("%s-%02s-%02s", m[3], m[2], m[1]))
-				}
+				form.Set(name, isoDate(v))
 			}
 		}
 	}
@@ -48,6 +54,20 @@ func formValue(r *http.Request, name string) string { return strings.TrimSpace(r
 
 // showError puts a service error on the page: each field's message beside its field, the
 // rest at the top. It returns the HTTP status to answer with.
+// badForm answers a form that cannot be read (too large, malformed), in the person's language.
+func (w *Web) badForm(rw http.ResponseWriter, r *http.Request) {
+	p := w.page(rw, r, "error.bad_form_title")
+	p.Error = p.L.T("error.bad_form")
+	w.render(rw, r, http.StatusBadRequest, "message", p)
+}
+
+// forbidden answers a page the person may not open, in their language.
+func (w *Web) forbidden(rw http.ResponseWriter, r *http.Request) {
+	p := w.page(rw, r, "error.forbidden_title")
+	p.Error = p.L.T("error.forbidden")
+	w.render(rw, r, http.StatusForbidden, "message", p)
+}
+
 func showError(p *Page, err error) int {
 	e := errs.As(err)
 	if e.Code == errs.Internal {

@@ -122,7 +122,7 @@ func (w *Web) groupAdd(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	// The account is the one the login typed on the preview names (an older form sends its
@@ -168,7 +168,7 @@ func (w *Web) groupRemove(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	userID, _ := strconv.ParseInt(formValue(r, "user_id"), 10, 64)

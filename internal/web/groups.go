@@ -81,7 +81,7 @@ func (w *Web) groupCreate(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "groups.title")

@@ -172,13 +172,15 @@ func (l Localizer) Method(typ, name string) string {
 	return l.Label("method", typ)
 }
 
-// Code writes a coded message (an error code without parameters) in the page's language; an
-// empty code shows the English fallback.
-func (l Localizer) Code(code, fallback string) string {
+// Code writes a coded message in the page's language, with its parameters (an errs.P) or
+// an English fallback (a string, shown when code is empty).
+func (l Localizer) Code(code string, v any) string {
 	if code == "" {
-		return fallback
+		s, _ := v.(string)
+		return s
 	}
-	return errs.Text(l.Lang, code, nil)
+	p, _ := v.(errs.P)
+	return errs.Text(l.Lang, code, p)
 }
 
 // DateInput is the attributes of a date field: a text field read as dd/mm/yyyy on French

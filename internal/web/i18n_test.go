@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster/internal/i18n"
+	"roster/internal/web/locales"
 )
 
 // TestCatalogComplete fails on any key missing from a language, and on any key that a
@@ -22,6 +25,52 @@ func TestCatalogComplete(t *testing.T) {
 			for k := range c[a] {
 				if _, ok := c[b][k]; !ok {
 					t.Errorf("key %q is in %s but missing in %s", k, a, b)
+				}
+			}
+		}
+	}
+	// Every language names the same parameters: a French "{e-mail}" where English says
+	// "{email}" would show the placeholder itself.
+	holes := regexp.MustCompile(`(?:^|[^$])\{([^{}\s]+)\}`)
+	all, err := i18n.Load(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range all.Keys("en") {
+		want := map[string]bool{}
+		for _, s := range all.Texts("en", k) {
+			for _, m := range holes.FindAllStringSubmatch(s, -1) {
+				want[m[1]] = true
+			}
+		}
+		for _, lang := range Languages[1:] {
+			for _, s := range all.Texts(lang, k) {
+				for _, m := range holes.FindAllStringSubmatch(s, -1) {
+					if !want[m[1]] {
+						t.Errorf("%s %q names {%s}, which English does not", lang, k, m[1])
+					}
+				}
+			}
+		}
+	}
+	// A French entry written like the English one is English left over, unless each of its
+	// words is also French.
+	shared := map[string]bool{}
+	for _, w := range strings.Fields("Action Administration CAS Connect CSV Date Description English Excel Format Français Messages " +
+		"Import Imports Invitation Invitations JSON LibreOffice ODS OpenID Options Participants SCIM Sources XLSX date " +
+		"import invitation minute minutes participant participants public site") {
+		shared[w] = true
+	}
+	words := regexp.MustCompile(`\pL+`)
+	for _, k := range all.Keys("fr") {
+		if strings.Join(all.Texts("fr", k), "|") != strings.Join(all.Texts("en", k), "|") {
+			continue
+		}
+		for _, s := range all.Texts("fr", k) {
+			for _, w := range words.FindAllString(regexp.MustCompile(`%(\[\d\])?[a-z]`).ReplaceAllString(s, " "), -1) {
+				if !shared[w] {
+					t.Errorf("fr %q is the English text %q", k, s)
+					break
 				}
 			}
 		}
@@ -46,7 +95,9 @@ func TestCatalogComplete(t *testing.T) {
 		}
 		b, _ := os.ReadFile(f)
 		for _, m := range inGo.FindAllStringSubmatch(string(b), -1) {
-			used[m[1]] = f
+			if !strings.HasSuffix(m[1], ".") { // a prefix: "imports.action." + action
+				used[m[1]] = f
+			}
 		}
 	}
 	if len(used) < 20 {

@@ -52,7 +52,7 @@ func (w *Web) invitationAcceptSubmit(rw http.ResponseWriter, r *http.Request) {
 	}
 	p := w.pageIn(rw, r, "accept.title", inv.Language)
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	d := &acceptData{Invitation: inv, FirstName: formValue(r, "first_name"), LastName: formValue(r, "last_name"),

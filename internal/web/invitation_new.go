@@ -103,15 +103,30 @@ func inviteGrants(r *http.Request) (selected map[int64]bool, role string, grants
 	return selected, role, grants
 }
 
-// inviteCustom reads the inputs "custom_KEY" of the profile fields.
-func inviteCustom(r *http.Request) map[string]string {
+// inviteCustom reads the inputs "custom_KEY" of the profile fields; a date typed as
+// dd/mm/yyyy (French pages) is read as yyyy-mm-dd.
+func (w *Web) inviteCustom(r *http.Request) map[string]string {
 	out := map[string]string{}
 	for k, v := range r.PostForm {
 		if key, ok := strings.CutPrefix(k, "custom_"); ok && len(v) > 0 && strings.TrimSpace(v[0]) != "" {
 			out[key] = strings.TrimSpace(v[0])
 		}
 	}
+	w.isoCustomDates(r, out)
 	return out
+}
+
+// isoCustomDates rewrites the values of date profile fields typed as dd/mm/yyyy.
+func (w *Web) isoCustomDates(r *http.Request, values map[string]string) {
+	fields, err := w.Accounts.ProfileFields(r.Context())
+	if err != nil {
+		return // the service refuses what it cannot read
+	}
+	for _, f := range fields {
+		if v, ok := values[f.Key]; ok && f.Kind == account.FieldDate {
+			values[f.Key] = isoDate(v)
+		}
+	}
 }
 
 // inviteDate reads a date input (YYYY-MM-DD); "" is none. A bad value reads as none and the
@@ -132,11 +147,11 @@ func (w *Web) inviteSubmit(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	d := &inviteFormData{Emails: r.PostFormValue("emails"), Language: formValue(r, "language"),
-		DeleteAt: formValue(r, "delete_at"), Custom: inviteCustom(r)}
+		DeleteAt: formValue(r, "delete_at"), Custom: w.inviteCustom(r)}
 	d.Selected, d.Role, d.Grants = inviteGrants(r)
 	deleteAt, ok := inviteDate(d.DeleteAt)
 	if !ok {
@@ -168,7 +183,7 @@ func (w *Web) inviteAddExisting(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	d := &inviteFormData{Custom: map[string]string{}}

@@ -45,7 +45,7 @@ func (w *Web) loginForm(rw http.ResponseWriter, r *http.Request) {
 func (w *Web) loginSubmit(rw http.ResponseWriter, r *http.Request) {
 	p := w.page(rw, r, "login.title")
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	d := &loginData{Login: formValue(r, "login"), Remember: r.PostFormValue("remember") != "", Next: httpx.LocalPath(r.PostFormValue("next"))}

@@ -22,7 +22,7 @@ func (w *Web) forgotForm(rw http.ResponseWriter, r *http.Request) {
 func (w *Web) forgotSubmit(rw http.ResponseWriter, r *http.Request) {
 	p := w.page(rw, r, "forgot.title")
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	d := &forgotData{Login: formValue(r, "login")}
@@ -126,7 +126,7 @@ func (w *Web) passwordSubmit(rw http.ResponseWriter, r *http.Request, f tokenPas
 // twoPasswords reads "password" and "confirm"; on a mismatch it re-renders and says false.
 func (w *Web) twoPasswords(rw http.ResponseWriter, r *http.Request, p *Page) (string, bool) {
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return "", false
 	}
 	password, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")

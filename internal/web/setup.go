@@ -34,7 +34,7 @@ func (w *Web) setupSubmit(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	st, _ := site.Get(r.Context(), w.db)

@@ -113,7 +113,7 @@ func (w *Web) ssoCAS(rw http.ResponseWriter, r *http.Request) {
 // itself, not from a browser) and ends the session its ticket opened.
 func (w *Web) ssoCASLogout(rw http.ResponseWriter, r *http.Request) {
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	err := w.SSO.SingleLogout(r.Context(), r.PathValue("slug"), r.PostFormValue("logoutRequest"))
@@ -122,7 +122,8 @@ func (w *Web) ssoCASLogout(rw http.ResponseWriter, r *http.Request) {
 		if e.Code == errs.Internal {
 			w.log.Error("sso single logout", "err", e.Cause)
 		}
-		http.Error(rw, e.Message, errs.HTTPStatus(e.Code))
+		// The CAS server reads this answer: English, with the code.
+		http.Error(rw, e.CodeKey()+": "+e.Message, errs.HTTPStatus(e.Code))
 		return
 	}
 	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -61,7 +61,7 @@ func (w *Web) ssoConvert(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	c := sso.Conversion{Login: formValue(r, "login"), To: formValue(r, "to"), Subject: formValue(r, "subject")}
@@ -139,7 +139,7 @@ func (w *Web) ssoSave(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	in := sso.Provider{

@@ -93,7 +93,7 @@ func (w *Web) adminUserSave(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "users.edit.title")
@@ -107,6 +107,9 @@ func (w *Web) adminUserSave(rw http.ResponseWriter, r *http.Request) {
 	}
 	for _, f := range fields {
 		up.CustomFields[f.Key] = formValue(r, "cf_"+f.Key)
+		if f.Kind == account.FieldDate {
+			up.CustomFields[f.Key] = isoDate(up.CustomFields[f.Key])
+		}
 	}
 	if v := formValue(r, "delete_at"); v == "" {
 		up.ClearDeleteAt = true
@@ -178,7 +181,7 @@ func (w *Web) adminUserStatus(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	status := formValue(r, "status")
@@ -222,7 +225,7 @@ func (w *Web) adminUserDelete(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "users.delete.title")

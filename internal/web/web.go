@@ -142,6 +142,7 @@ func (w *Web) Routes(mux httpx.Router) {
 	mux.HandleFunc("GET /admin/course-roles", w.adminCourseRoles)
 	mux.HandleFunc("POST /admin/course-roles", w.adminCourseRoleCreate)
 	mux.HandleFunc("POST /admin/course-roles/map", w.adminRoleMapSet)
+	mux.HandleFunc("POST /admin/course-roles/{shortname}/names", w.adminCourseRoleNames)
 	mux.HandleFunc("GET /admin/oidc-clients", w.adminOIDCClients)
 	mux.HandleFunc("POST /admin/oidc-clients", w.adminOIDCClientCreate)
 	mux.HandleFunc("POST /admin/oidc-clients/{id}", w.adminOIDCClientSave)
@@ -260,13 +261,13 @@ func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name s
 	t, ok := w.pages[name]
 	if !ok {
 		w.log.Error("web: no such template", "name", name)
-		http.Error(rw, "internal error", http.StatusInternalServerError)
+		http.Error(rw, p.L.T("error.internal"), http.StatusInternalServerError)
 		return
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		w.log.Error("web: render", "template", name, "err", err)
-		http.Error(rw, "internal error", http.StatusInternalServerError)
+		http.Error(rw, p.L.T("error.internal"), http.StatusInternalServerError)
 		return
 	}
 	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
