@@ -182,6 +182,8 @@ var matrixRows = []matrixRow{
 	{pattern: "GET /admin/users", in: "/admin/users", inAllow: "P UA GA"},
 	{pattern: "GET /admin/users/{id}", in: "/admin/users/{uIn}", out: "/admin/users/{uOut}", inAllow: "P UA GA", outAllow: "P"},
 	{pattern: "GET /admin/mail", in: "/admin/mail", inAllow: "P"},
+	{pattern: "POST /admin/mail/{id}/send-now", in: "/admin/mail/999999/send-now", inAllow: "P", missingOK: true},
+	{pattern: "POST /admin/mail/{id}/cancel", in: "/admin/mail/999999/cancel", inAllow: "P", missingOK: true},
 	{pattern: "GET /groups/{id}/members.csv", in: "/groups/{gA}/members.csv", out: "/groups/{gB}/members.csv", inAllow: "P UA GA TR", outAllow: "P"},
 	{pattern: "GET /groups/{id}/members/add", in: "/groups/{gA}/members/add?login=outside&role=learner", out: "/groups/{gB}/members/add?login=inside&role=learner", inAllow: "P UA GA", outAllow: "P"},
 	{pattern: "GET /courses/{id}/enrol/search", in: "/courses/{cA}/enrol/search?q=matrix", out: "/courses/{cB}/enrol/search?q=matrix", inAllow: "P TE", outAllow: "P"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"net/mail"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"roster/internal/errs"
 	"roster/internal/i18n"
+	"roster/internal/mail"
 	"roster/internal/store"
 )
 
@@ -89,8 +89,9 @@ func (in *NewUser) Validate() error {
 	var f errs.Fields
 	emailOK := in.Email == ""
 	if in.Email != "" {
-		if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || a.Name != "" {
-			f.AddCode("email", "invalid_email")
+		if code := mail.AccountEmailCode(in.Email); code != "" {
+			// errkeys: email_no_dot invalid_email
+			f.AddCode("email", code)
 		} else {
 			emailOK = true
 		}

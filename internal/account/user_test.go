@@ -1,6 +1,7 @@
 package account
 
 import (
+	"slices"
 	"testing"
 
 	"roster/internal/errs"
@@ -155,4 +156,14 @@ func TestUserWithoutEmail(t *testing.T) {
 		_, err := s.UserByLogin(bg, db, "")
 		wantCode(t, err, errs.NotFound)
 	})
+}
+
+// An address the outbox would refuse is refused when the account is created, so that an
+// import's preview and its apply (with or without the set-your-password email) agree.
+func TestValidateRefusesUndeliverableAddress(t *testing.T) {
+	in := NewUser{Email: "ada@acme", FirstName: "Ada", LastName: "Lovelace"}
+	err := in.Validate()
+	if err == nil || !slices.Contains(errs.As(err).Keys(), "email_no_dot") {
+		t.Fatalf("Validate(ada@acme) = %v, want email_no_dot", err)
+	}
 }

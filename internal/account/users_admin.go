@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	netmail "net/mail"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -217,6 +217,40 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, up UserUpdate) (*Use
 	return out, err
 }
 
+// CheckUserUpdate runs UpdateUser, writes included, and takes it all back: the caller's
+// right, every field, and a new address another account has (the database's unique index
+// decides, as for the real save). Pages call it before asking to confirm a change of address,
+// so that what they confirm would save. It returns the account as it was. Errors as
+// UpdateUser's.
+func (s *Service) CheckUserUpdate(ctx context.Context, id int64, up UserUpdate) (*User, error) {
+	var before *User
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		if err := authz.CanManageUser(ctx, tx, id); err != nil {
+			return err
+		}
+		u, err := userByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		b := *u
+		before = &b
+		if err := applyUpdate(ctx, tx, u, up); err != nil {
+			return err
+		}
+		if err := s.writeUpdate(ctx, tx, &b, u, up); err != nil {
+			return err
+		}
+		return errCheckOnly // roll back: nothing of the check stays
+	})
+	if errors.Is(err, errCheckOnly) {
+		err = nil
+	}
+	return before, err
+}
+
+// errCheckOnly rolls back CheckUserUpdate's transaction.
+var errCheckOnly = errors.New("account: check only")
+
 // applyUpdate sets the changes on u and checks them all.
 func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) error {
 	var fe errs.Fields
@@ -240,8 +274,9 @@ func applyUpdate(ctx context.Context, tx *store.Tx, u *User, up UserUpdate) erro
 	if up.Email != nil {
 		u.Email = trim(up.Email)
 		if u.Email != "" {
-			if a, err := netmail.ParseAddress(u.Email); err != nil || a.Address != u.Email || a.Name != "" {
-				fe.AddCode("email", "invalid_email")
+			if code := mail.AccountEmailCode(u.Email); code != "" {
+				// errkeys: email_no_dot invalid_email
+				fe.AddCode("email", code)
 			}
 		}
 	}

@@ -126,10 +126,10 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 				plan := a.plan
 				if plan.Action == ActCreate && !s.serial {
 					if err := s.afterCreate(ctx, tx, a, o.Notify); err != nil {
-						return err
+						return atLine(plan.Row.Line, err)
 					}
 				} else if err := s.applyUser(ctx, tx, a, hashes, o.Notify, batchID); err != nil {
-					return err
+					return atLine(plan.Row.Line, err)
 				}
 				if plan.Action == ActError || plan.Action == ActSkip || a.userID == 0 {
 					continue

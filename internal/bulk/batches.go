@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -34,6 +36,96 @@ type Batch struct {
 	CreatedAt time.Time  `json:"created_at"`
 	AppliedAt *time.Time `json:"applied_at,omitempty"`
 	UndoneAt  *time.Time `json:"undone_at,omitempty"`
+	// Failure says why a failed apply failed, line by line (nothing of it stayed applied).
+	Failure []Failure `json:"failure,omitempty"`
+}
+
+// Failure is one reason an apply failed: a row that failed when written, or the error that
+// stopped the apply, with the line it was on (0 when it was on none). Code and Params are
+// the catalog's key ("email_no_dot"; "internal" for a fault of ours, whose cause is only in
+// the server's log); Message is the English text.
+type Failure struct {
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Params  errs.P `json:"params,omitempty"`
+	Message string `json:"message"`
+}
+
+// FieldError is f as the catalogs translate it.
+func (f Failure) FieldError() errs.FieldError {
+	return errs.FieldError{Field: f.Field, Line: f.Line, Column: f.Column, Code: f.Code, Params: f.Params, Message: f.Message}
+}
+
+// maxFailures caps the reasons a failed batch keeps.
+const maxFailures = 500
+
+// lineError ties an error of applying a row to the row's line.
+type lineError struct {
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
+func (e *lineError) Unwrap() error { return e.err }
+
+// atLine returns err tied to line (nil for nil).
+func atLine(line int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &lineError{line: line, err: err}
+}
+
+// failures lists why an apply failed: the rows of rep that failed when written, or else the
+// error err that stopped it.
+func failures(rep *Report, err error) []Failure {
+	var out []Failure
+	if errors.Is(err, errRowsFailed) && rep != nil {
+		for _, r := range rep.Rows {
+			for _, f := range r.Errors {
+				if len(out) == maxFailures {
+					return out
+				}
+				out = append(out, Failure{Line: r.Line, Column: f.Column, Field: f.Field, Code: f.Code, Params: f.Params, Message: f.Message})
+			}
+		}
+		return out
+	}
+	var le *lineError
+	line := 0
+	if errors.As(err, &le) {
+		line = le.line
+	}
+	e := errs.As(err)
+	switch {
+	case e.Code == errs.Internal || e.Code == errs.Unavailable:
+		return []Failure{{Line: line, Code: "internal", Message: "internal error"}}
+	case len(e.Fields) > 0:
+		for _, f := range e.Fields {
+			out = append(out, Failure{Line: max(line, f.Line), Column: f.Column, Field: f.Field, Code: f.Code, Params: f.Params, Message: f.Message})
+		}
+		return out
+	}
+	return []Failure{{Line: line, Code: e.Key, Params: e.Params, Message: e.Message}}
+}
+
+// recordFailure keeps on a failed batch why it failed, and how many rows failed.
+func (s *Service) recordFailure(ctx context.Context, batchID int64, rep *Report, err error) error {
+	list := failures(rep, err)
+	body, jerr := json.Marshal(list)
+	if jerr != nil {
+		return jerr
+	}
+	n := 0
+	if rep != nil {
+		n = rep.Summary.Errors
+	}
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE import_batches SET failure = $1, errors = $2 WHERE id = $3`, string(body), n, batchID)
+		return errs.Wrap(err, "bulk: record failure")
+	})
 }
 
 // BatchRow is one line of an applied batch's report.
@@ -55,15 +147,19 @@ func (s *Service) progress(ctx context.Context, q store.Querier, batchID int64, 
 }
 
 const batchColumns = `id, format, status, COALESCE(created_by, 0), created, updated, enrolled, skipped, errors, rows_total,
-	rows_done, created_at, applied_at, undone_at`
+	rows_done, created_at, applied_at, undone_at, failure`
 
 func scanBatch(r rowScanner) (*Batch, error) {
 	var b Batch
 	var created int64
 	var applied, undone sql.NullInt64
+	var failure string
 	if err := r.Scan(&b.ID, &b.Format, &b.Status, &b.CreatedBy, &b.Summary.Created, &b.Summary.Updated, &b.Summary.Enrolled,
-		&b.Summary.Skipped, &b.Summary.Errors, &b.RowsTotal, &b.RowsDone, &created, &applied, &undone); err != nil {
+		&b.Summary.Skipped, &b.Summary.Errors, &b.RowsTotal, &b.RowsDone, &created, &applied, &undone, &failure); err != nil {
 		return nil, err
+	}
+	if failure != "" {
+		_ = json.Unmarshal([]byte(failure), &b.Failure)
 	}
 	b.Summary.Rows = b.RowsTotal
 	b.CreatedAt = time.Unix(created, 0).UTC()

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"roster/internal/errs"
@@ -74,8 +76,7 @@ func (p *tsv) Next() (*Row, error) {
 		} else if i < len(roles) {
 			role = roles[i]
 		}
-		role = strings.ToLower(role)
-		if r, ok := moodleGroupRoles[role]; ok {
+		if r, ok := groupRoleNamed(role); ok {
 			role = r
 		} else {
 			row.addErr("roles", "unknown_group_role")
@@ -87,6 +88,35 @@ func (p *tsv) Next() (*Row, error) {
 	}
 	return row, nil
 }
+
+// groupRoleNames are the names a pasted row may give a group role by: its code, Moodle's
+// names, and its name in each language of the catalogs ("apprenant", "Formateur"), with the
+// feminine French forms people also write.
+var groupRoleNames = sync.OnceValue(func() map[string]string {
+	names := maps.Clone(moodleGroupRoles)
+	c := i18n.Default()
+	for _, role := range []string{"learner", "trainer", "group_admin", "user_admin"} {
+		for _, lang := range i18n.Languages {
+			if key := "label.group_role." + role; c.Has(lang, key) {
+				names[foldRoleName(c.T(lang, key))] = role
+			}
+		}
+	}
+	for name, role := range map[string]string{"apprenante": "learner", "formatrice": "trainer",
+		"administratrice du groupe": "group_admin", "administratrice des utilisateurs": "user_admin"} {
+		names[name] = role
+	}
+	return names
+})
+
+// groupRoleNamed returns the group role a row names, by code or by name.
+func groupRoleNamed(name string) (string, bool) {
+	r, ok := groupRoleNames()[foldRoleName(name)]
+	return r, ok
+}
+
+// foldRoleName lower-cases a role name and folds its spaces.
+func foldRoleName(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
 
 func splitList(s string) []string {
 	var out []string
@@ -114,7 +144,7 @@ func newEnrolments(r io.Reader) (*enrolments, error) {
 	}
 	if _, err := br.Peek(1); err != nil {
 		if errors.Is(err, errLongLine) {
-			return nil, lineErr(1, "", "the line is longer than %d bytes", MaxLineBytes)
+			return nil, lineErr(1, 0, "line_too_long", errs.P{"limit": MaxLineBytes})
 		}
 		return nil, errEmpty
 	}
@@ -178,7 +208,7 @@ func (p *enrolments) Next() (*Row, error) {
 	for {
 		text, err := p.br.ReadString('\n')
 		if errors.Is(err, errLongLine) {
-			return nil, lineErr(p.line+1, "", "the line is longer than %d bytes", MaxLineBytes)
+			return nil, lineErr(p.line+1, 0, "line_too_long", errs.P{"limit": MaxLineBytes})
 		}
 		if err != nil && err != io.EOF {
 			return nil, errs.Wrap(err, "bulk: read")
@@ -188,7 +218,7 @@ func (p *enrolments) Next() (*Row, error) {
 		}
 		p.line++
 		if !utf8.ValidString(text) {
-			return nil, lineErr(p.line, "", "the text is not UTF-8: save the file as \"CSV UTF-8\"")
+			return nil, lineErr(p.line, 1+invalidUTF8At(text), "file_not_utf8", nil)
 		}
 		text = strings.TrimSpace(text)
 		if text == "" || strings.HasPrefix(text, "#") {

@@ -247,3 +247,16 @@ func TestSplitFlat(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupRoleNames(t *testing.T) {
+	for name, want := range map[string]string{"learner": "learner", "Apprenant": "learner", "apprenante": "learner",
+		"formateur": "trainer", "Trainer": "trainer", "Administrateur  du groupe": "group_admin", "manager": "group_admin",
+		"administratrice des utilisateurs": "user_admin", "User administrator": "user_admin"} {
+		if got, ok := groupRoleNamed(name); !ok || got != want {
+			t.Errorf("groupRoleNamed(%q) = %q, %v; want %q", name, got, ok, want)
+		}
+	}
+	if _, ok := groupRoleNamed("chef"); ok {
+		t.Error("an unknown role name is accepted")
+	}
+}

@@ -110,6 +110,8 @@ type Snapshot struct {
 	Held map[[2]int64]*Held
 	// Methods are the group syncs and meta links (methods format only).
 	Methods []ExistingMethod
+	// Invited holds the addresses a batch names (lower case) that have a pending invitation.
+	Invited map[string]bool
 }
 
 // Held is what manual methods hold for one person in one course: the enrolment of the
@@ -175,6 +177,9 @@ type Plan struct {
 	Groups   []GroupRef
 	GroupIDs []int64 // of Groups; 0 for a group created by the import
 	Errors   []errs.FieldError
+	// Warnings say what the row does that the person may not expect (coded, as Errors),
+	// without stopping it.
+	Warnings []errs.FieldError
 }
 
 // PlannedEnrol is an enrolment with its course resolved and its dates worked out.
@@ -194,6 +199,11 @@ func (p *Plan) fail(field, key string, params ...errs.P) {
 func (p *Plan) failWith(f errs.FieldError) {
 	f.Line = p.Row.Line
 	p.Errors = append(p.Errors, f)
+}
+
+// failedOn reports whether the row already has an error on field.
+func (p *Plan) failedOn(field string) bool {
+	return slices.ContainsFunc(p.Errors, func(f errs.FieldError) bool { return f.Field == field })
 }
 
 // failText records a problem with an English message and no code (parents of groups).
@@ -307,7 +317,9 @@ func planCreate(p *Plan, snap *Snapshot, username string, o Options) {
 			if c, ok := userColumn[f.Field]; ok && p.Row.User.Set != nil && o.Format == FormatMoodle {
 				f.Field = c
 			}
-			p.failWith(f)
+			if !p.failedOn(f.Field) { // the parser said it already (an unknown language)
+				p.failWith(f)
+			}
 		}
 	}
 	if alt := takenLookalike(snap, p.New.Username); alt != "" {
@@ -320,6 +332,13 @@ func planCreate(p *Plan, snap *Snapshot, username string, o Options) {
 	}
 	if e := strings.ToLower(u.Email); e != "" && !snap.SharedEmail && len(snap.ByEmail[e]) > 0 {
 		p.fail("email", "email_used_by", errs.P{"email": u.Email})
+	}
+	if snap.Invited[strings.ToLower(u.Email)] {
+		// The account overtakes the invitation: its groups and course are not given, and the
+		// person can no longer accept it. Said, never silent.
+		var w errs.Fields
+		w.AddAt(p.Row.Line, 0, "email", "invitation_overtaken", errs.P{"email": u.Email})
+		p.Warnings = append(p.Warnings, w...)
 	}
 	if u.Suspended {
 		p.Status = account.StatusSuspended
@@ -569,6 +588,16 @@ func unixOr0(t *time.Time) int64 {
 func planGroups(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 	for _, g := range p.Row.Groups {
 		id, ok := snap.Groups[g.IDNumber]
+		if !ok && g.Column == "groups" {
+			// Pasted rows name groups as people know them: by idnumber, else by name, else
+			// by path ("Ventes / Équipe A") when several groups share the name.
+			var key string
+			if id, key = groupByName(snap, g.IDNumber); key != "" {
+				p.fail(g.Column, key, errs.P{"group": g.IDNumber})
+				continue
+			}
+			ok = true
+		}
 		if ok && seen.prepared[g.IDNumber] && !seen.newGroup[g.IDNumber] {
 			// Created for this file just before its rows: announced as the preview did.
 			seen.newGroup[g.IDNumber] = true
@@ -589,6 +618,47 @@ func planGroups(p *Plan, snap *Snapshot, seen *Seen, o Options) {
 		p.Groups = append(p.Groups, g)
 		p.GroupIDs = append(p.GroupIDs, id)
 	}
+}
+
+// groupByName finds the one group named ref ("Équipe A"), or at the end of the path ref
+// ("Ventes / Équipe A": the group and its nearest ancestors, case-insensitively). It returns
+// the group, or the key of why not: group_not_found, group_name_ambiguous.
+func groupByName(snap *Snapshot, ref string) (int64, string) {
+	var parts []string
+	for _, part := range strings.Split(ref, "/") {
+		if part = strings.TrimSpace(part); part != "" {
+			parts = append(parts, part)
+		}
+	}
+	if len(parts) == 0 {
+		return 0, "group_not_found"
+	}
+	byID := make(map[int64]*GroupNode, len(snap.Tree))
+	for i := range snap.Tree {
+		byID[snap.Tree[i].ID] = &snap.Tree[i]
+	}
+	var found []int64
+	for i := range snap.Tree {
+		n := &snap.Tree[i]
+		match := true
+		for j := len(parts) - 1; j >= 0; j-- {
+			if n == nil || !strings.EqualFold(n.Name, parts[j]) {
+				match = false
+				break
+			}
+			n = byID[n.ParentID]
+		}
+		if match {
+			found = append(found, snap.Tree[i].ID)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], ""
+	case 0:
+		return 0, "group_not_found"
+	}
+	return 0, "group_name_ambiguous"
 }
 
 func planEnrolLine(p *Plan, snap *Snapshot, seen *Seen) {

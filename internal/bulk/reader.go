@@ -76,7 +76,7 @@ func newTable(r io.Reader, delim rune) (*table, *bufio.Reader, error) {
 	first, err := br.Peek(4096)
 	if len(first) == 0 {
 		if errors.Is(err, errLongLine) {
-			return nil, nil, lineErr(1, "", "the line is longer than %d bytes", MaxLineBytes)
+			return nil, nil, lineErr(1, 0, "line_too_long", errs.P{"limit": MaxLineBytes})
 		}
 		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 			return nil, nil, errs.Wrap(err, "bulk: read")
@@ -117,16 +117,15 @@ func (t *table) next() (*record, error) {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				if errors.Is(pe.Err, errLongLine) {
-					return nil, lineErr(pe.StartLine, "", "the line is longer than %d bytes", MaxLineBytes)
+					return nil, lineErr(pe.StartLine, 0, "line_too_long", errs.P{"limit": MaxLineBytes})
 				}
-				msg := pe.Err.Error()
 				if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
-					msg = "a quote is not closed or is misplaced (truncated file?)"
+					return nil, lineErr(pe.Line, pe.Column, "quote_misplaced", nil)
 				}
-				return nil, lineErr(pe.Line, fmt.Sprintf("column %d", pe.Column), "%s", msg)
+				return nil, lineErr(pe.Line, pe.Column, "csv_syntax", errs.P{"detail": pe.Err.Error()})
 			}
 			if errors.Is(err, errLongLine) {
-				return nil, lineErr(0, "", "a line is longer than %d bytes", MaxLineBytes)
+				return nil, lineErr(0, 0, "line_too_long", errs.P{"limit": MaxLineBytes})
 			}
 			return nil, errs.Wrap(err, "bulk: read")
 		}
@@ -142,14 +141,13 @@ func (t *table) next() (*record, error) {
 			continue
 		}
 		if len(fields) > MaxFields {
-			return nil, lineErr(line, "", "more than %d columns", MaxFields)
+			return nil, lineErr(line, 0, "too_many_columns", errs.P{"limit": MaxFields})
 		}
 		rec := &record{line: line, fields: fields, cols: make([]int, len(fields))}
 		for i := range fields {
 			_, rec.cols[i] = t.r.FieldPos(i)
 			if !utf8.ValidString(fields[i]) {
-				return nil, lineErr(line, fmt.Sprintf("column %d", i+1),
-					"the text is not UTF-8: save the file as \"CSV UTF-8\"")
+				return nil, lineErr(line, rec.cols[i]+invalidUTF8At(fields[i]), "file_not_utf8", nil)
 			}
 			fields[i] = strings.TrimSpace(fields[i])
 		}
@@ -157,15 +155,32 @@ func (t *table) next() (*record, error) {
 	}
 }
 
-// lineErr is an Invalid error about a line of the file (and a column when known).
-func lineErr(line int, field, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
+// lineErr is an Invalid error about a line of the file (and a column, in characters, when
+// known), with a stable key: pages say it in the person's language ("Ligne 3, colonne 7 : …"),
+// the command line prints the English message ("line 3, column 7: …").
+func lineErr(line, column int, key string, p errs.P) error {
+	msg := errs.English(key, p)
 	full := msg
-	if line > 0 {
+	switch {
+	case line > 0 && column > 0:
+		full = fmt.Sprintf("line %d, column %d: %s", line, column, msg)
+	case line > 0:
 		full = fmt.Sprintf("line %d: %s", line, msg)
-		if field != "" {
-			full = fmt.Sprintf("line %d, %s: %s", line, field, msg)
-		}
 	}
-	return &errs.Error{Code: errs.Invalid, Message: full, Fields: []errs.FieldError{{Field: field, Line: line, Message: msg}}}
+	return &errs.Error{Code: errs.Invalid, Key: key, Params: p, Message: full,
+		Fields: []errs.FieldError{{Line: line, Column: column, Code: key, Params: p, Message: msg}}}
+}
+
+// invalidUTF8At is how many characters of s come before its first byte that is not UTF-8.
+func invalidUTF8At(s string) int {
+	n := 0
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return n
+			}
+		}
+		n++
+	}
+	return n
 }

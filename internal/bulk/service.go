@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"slices"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"roster/internal/course"
 	"roster/internal/errs"
 	"roster/internal/group"
+	"roster/internal/invite"
 	"roster/internal/store"
 )
 
@@ -91,7 +93,10 @@ type RowResult struct {
 	Notes   []string          `json:"notes,omitempty"`
 	Remarks []errs.Stored     `json:"-"`                 // the Notes as codes, for pages
 	Changes []string          `json:"changes,omitempty"` // update: the columns that change
-	UserID  int64             `json:"-"`
+	// Warnings say what the row does that one may not expect, without stopping it
+	// (invitation_overtaken: the address had a pending invitation).
+	Warnings []errs.FieldError `json:"warnings,omitempty"`
+	UserID   int64             `json:"-"`
 }
 
 // Report is what a preview or an apply says.
@@ -126,6 +131,9 @@ func (r *Report) add(p *Plan, enrolled int) {
 			errors = []errs.FieldError{}
 		}
 		res := RowResult{Line: p.Row.Line, Action: p.Action, Errors: errors, Notes: p.Row.Notes, Remarks: p.Row.Remarks}
+		if p.Action != ActError {
+			res.Warnings = p.Warnings
+		}
 		if p.Action == ActUpdate {
 			res.Changes = p.ChangedColumns()
 		}
@@ -268,7 +276,7 @@ func (s *Service) baseSnapshot(ctx context.Context, q store.Querier, o Options) 
 		if n.IDNumber != "" {
 			snap.Groups[n.IDNumber] = n.ID
 		}
-		if o.Format == FormatGroups {
+		if o.Format == FormatGroups || o.Format == FormatTSV {
 			snap.Tree = append(snap.Tree, n)
 		}
 		return nil
@@ -370,6 +378,18 @@ func (s *Service) withUsers(ctx context.Context, q store.Querier, base *Snapshot
 	}
 	if err := load("idnumber", idnumbers); err != nil {
 		return nil, err
+	}
+	if len(emails) > 0 {
+		snap.Invited = map[string]bool{}
+		for len(emails) > 0 {
+			n := min(1000, len(emails))
+			found, err := invite.PendingAddresses(ctx, q, s.db.Now(), emails[:n])
+			if err != nil {
+				return nil, err
+			}
+			emails = emails[n:]
+			maps.Copy(snap.Invited, found)
+		}
 	}
 	if enrols && len(byID) > 0 {
 		if err := s.loadHeld(ctx, q, &snap, byID); err != nil {
@@ -494,6 +514,9 @@ func (s *Service) Run(ctx context.Context, batchID int64, open func() (io.ReadCl
 		rctx := authz.With(context.WithoutCancel(ctx), authz.System)
 		if _, uerr := s.undo(rctx, batchID, false, StatusFailed); uerr != nil {
 			return nil, fmt.Errorf("%w (and rolling it back failed: %v)", err, uerr)
+		}
+		if ferr := s.recordFailure(rctx, batchID, rep, err); ferr != nil {
+			return nil, fmt.Errorf("%w (and recording why failed: %v)", err, ferr)
 		}
 		if errors.Is(err, errRowsFailed) {
 			// All or nothing: nothing stays applied, and the report names the rows.

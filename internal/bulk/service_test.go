@@ -323,6 +323,10 @@ func TestAllOrNothingWhenARowFailsAtApply(t *testing.T) {
 		if err != nil || b.Status != bulk.StatusFailed {
 			t.Fatalf("batch %+v %v", b, err)
 		}
+		// The batch keeps why, by line, for its page.
+		if len(b.Failure) != 1 || b.Failure[0].Line != 3 || b.Failure[0].Code == "" || b.Summary.Errors != 1 {
+			t.Fatalf("failure %+v, errors %d", b.Failure, b.Summary.Errors)
+		}
 		o.ValidOnly = true // "Beta" is taken: the check says so now, and the other rows apply
 		rep, err = e.svc.Apply(admin, opener(file), o)
 		if err != nil || !rep.Applied || rep.Summary.Created != 2 || rep.Summary.Errors != 1 {
@@ -338,6 +342,72 @@ func TestAllOrNothingWhenARowFailsAtApply(t *testing.T) {
 		}
 		if n := e.count(t, `SELECT COUNT(*) FROM groups WHERE idnumber IN ('alpha1', 'omega3')`); n != 0 {
 			t.Fatalf("after undo: %d groups", n)
+		}
+	})
+}
+
+// Pasted rows: groups by idnumber, name or path; role names in the catalogs' languages; an
+// address the outbox would refuse is an error of its line in the preview, with or without
+// the set-your-password email, and the apply agrees.
+func TestPasteNamesGroupsAndRoles(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		e := newEnv(t, db)
+		sales, err := e.groups.Create(admin, group.Group{Name: "Ventes"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		support, err := e.groups.Create(admin, group.Group{Name: "Support"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range []group.Group{{Name: "Équipe A", ParentID: sales.ID}, {Name: "Équipe A", ParentID: support.ID},
+			{Name: "Direction", IDNumber: "DIR"}} {
+			if _, err := e.groups.Create(admin, g); err != nil {
+				t.Fatal(err)
+			}
+		}
+		paste := []byte("ann@x.org\tAnn\tA\tVentes / Équipe A\tapprenante\n" +
+			"bob@x.org\tBob\tB\tdirection\tFormatrice\n" +
+			"cat@x.org\tCat\tC\tÉquipe A\tlearner\n" +
+			"dan@acme\tDan\tD\n" +
+			"eve@x.org\tEve\tE\tNowhere\n")
+		// Ann was invited before: creating her account overtakes the invitation, and the row
+		// says so (a warning, not an error).
+		if _, err := db.ExecContext(admin, `INSERT INTO invitations (email, email_norm, token_hash, created_at)
+			VALUES ('Ann@x.org', 'ann@x.org', 'h1', 0)`); err != nil {
+			t.Fatal(err)
+		}
+		for _, notify := range []bool{false, true} {
+			rep, err := e.svc.Preview(admin, bytes.NewReader(paste), bulk.Options{Format: bulk.FormatTSV, Notify: notify})
+			if err != nil || actions(rep) != "create create error error error" {
+				t.Fatalf("notify %v: %s %+v %v", notify, actions(rep), rep, err)
+			}
+			if w := rep.Rows[0].Warnings; len(w) != 1 || w[0].Code != "invitation_overtaken" || w[0].Line != 1 {
+				t.Errorf("ann's warning: %+v", w)
+			}
+			if len(rep.Rows[1].Warnings) != 0 {
+				t.Errorf("bob's warnings: %+v", rep.Rows[1].Warnings)
+			}
+			for i, want := range map[int]string{2: "group_name_ambiguous", 3: "email_no_dot", 4: "group_not_found"} {
+				if got := rep.Rows[i].Errors; len(got) != 1 || got[0].Code != want || got[0].Line != i+1 {
+					t.Errorf("notify %v, line %d: %+v, want %s", notify, i+1, got, want)
+				}
+			}
+		}
+		rep, err := e.svc.Apply(admin, opener(paste), bulk.Options{Format: bulk.FormatTSV, Notify: true, ValidOnly: true})
+		if err != nil || !rep.Applied || rep.Summary.Created != 2 || rep.Summary.Errors != 3 {
+			t.Fatalf("apply: %+v %v", rep, err)
+		}
+		if n := e.count(t, `SELECT COUNT(*) FROM group_members m JOIN users u ON u.id = m.user_id JOIN groups g ON g.id = m.group_id
+			WHERE u.username = 'ann@x.org' AND g.parent_id = $1 AND m.role = 'learner'`, sales.ID); n != 1 {
+			t.Errorf("ann in Ventes / Équipe A as learner: %d", n)
+		}
+		if n := e.count(t, `SELECT COUNT(*) FROM group_members m JOIN users u ON u.id = m.user_id JOIN groups g ON g.id = m.group_id
+			WHERE u.username = 'bob@x.org' AND g.idnumber = 'DIR' AND m.role = 'trainer'`); n != 1 {
+			t.Errorf("bob trainer of Direction: %d", n)
+		}
+		if n := e.count(t, `SELECT COUNT(*) FROM users WHERE email = 'dan@acme'`); n != 0 {
+			t.Errorf("dan@acme was created")
 		}
 	})
 }

@@ -1,10 +1,10 @@
 package invite
 
 import (
-	"net/mail"
+	"strings"
 
 	"roster/internal/errs"
-	"strings"
+	"roster/internal/mail"
 	"unicode"
 	"unicode/utf8"
 )
@@ -28,8 +28,8 @@ func (e *Entry) reject(code string) {
 // Valid reports whether the entry is a usable address.
 func (e Entry) Valid() bool { return e.Problem == "" }
 
-// MaxAddressLen is the longest address accepted (RFC 5321's path limit less the brackets).
-const MaxAddressLen = 254
+// MaxAddressLen is the longest address accepted.
+const MaxAddressLen = mail.MaxAddressLen
 
 // ParseAddresses reads one string of addresses separated by commas, semicolons, spaces or new
 // lines, as people paste them from a spreadsheet, a mail client or a chat. It accepts bare
@@ -121,47 +121,9 @@ func bare(w word) Entry {
 	return e
 }
 
-// checkAddress returns the code of why addr is not a deliverable address, or "". The rules are those the
-// outbox applies (net/mail syntax, a plain address, a dotted domain or localhost), checked in
-// an order that gives the most useful reason first.
-func checkAddress(addr string) string {
-	at := strings.LastIndexByte(addr, '@')
-	switch {
-	case addr == "":
-		return "addr_empty"
-	case at < 0:
-		return "addr_missing_at"
-	case utf8.RuneCountInString(addr) > MaxAddressLen:
-		return "addr_too_long"
-	case strings.Count(addr, "@") > 1 && !strings.HasPrefix(addr, `"`):
-		return "addr_two_at"
-	case at == 0:
-		return "addr_nothing_before_at"
-	case at == len(addr)-1:
-		return "addr_no_domain"
-	}
-	domain := addr[at+1:]
-	if domain != "localhost" {
-		if !strings.Contains(domain, ".") {
-			return "addr_domain_no_dot"
-		}
-		for _, label := range strings.Split(domain, ".") {
-			if label == "" || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") ||
-				strings.IndexFunc(label, badDomainRune) >= 0 {
-				return "addr_bad_domain"
-			}
-		}
-	}
-	a, err := mail.ParseAddress(addr)
-	if err != nil || a.Name != "" || a.Address != addr {
-		return "addr_invalid"
-	}
-	return ""
-}
-
-func badDomainRune(r rune) bool {
-	return r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r)
-}
+// checkAddress returns the code of why addr is not a deliverable address, or "": the one
+// rule of every path (mail.AddressProblem).
+func checkAddress(addr string) string { return mail.AddressProblem(addr) }
 
 // cleanName makes a display name safe for a mail header and a page: one line, single spaces.
 func cleanName(s string) string {

@@ -331,3 +331,35 @@ func (s *Service) fillGroupsAndRights(ctx context.Context, items []Invitation) e
 	}
 	return nil
 }
+
+// PendingAddresses returns which of the given addresses (lower case) have a pending
+// invitation that still works: imports warn that creating the account overtakes it. It checks
+// no rights (it says only whether an address is invited, to callers that already import
+// accounts). At most 1,000 addresses a call.
+func PendingAddresses(ctx context.Context, q store.Querier, now time.Time, emails []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(emails) == 0 {
+		return out, nil
+	}
+	if len(emails) > 1000 {
+		return nil, errs.New(errs.Invalid, "at most 1000 addresses")
+	}
+	args := []any{now.Unix()}
+	for _, e := range emails {
+		args = append(args, e)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT email_norm FROM invitations WHERE status = 'pending'
+		AND (expires_at IS NULL OR expires_at > $1) AND email_norm IN (`+store.Placeholders(2, len(emails))+`)`, args...)
+	if err != nil {
+		return nil, wrap(err, "pending addresses")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, wrap(err, "pending addresses")
+		}
+		out[e] = true
+	}
+	return out, wrap(rows.Err(), "pending addresses")
+}

@@ -5,7 +5,6 @@ package mail
 import (
 	"context"
 	"fmt"
-	netmail "net/mail"
 	"strings"
 
 	"roster/internal/errs"
@@ -69,21 +68,15 @@ func Enqueue(ctx context.Context, tx *store.Tx, m Message) error {
 	return nil
 }
 
-// checkAddress returns addr trimmed if it is one plain email address: net/mail syntax, no
-// display name, and a domain with a dot (or localhost), since a dotless domain is nearly
-// always a typo that would only bounce later.
+// checkAddress returns addr trimmed if it is one plain email address (AddressProblem).
 func checkAddress(addr string) (string, error) {
 	addr = strings.TrimSpace(addr)
 	if addr == "" {
 		return "", errs.FieldCode("email", "required")
 	}
-	a, err := netmail.ParseAddress(addr)
-	if err != nil || a.Name != "" || a.Address != addr {
-		return "", errs.FieldCode("email", "invalid_email")
-	}
-	domain := addr[strings.LastIndexByte(addr, '@')+1:]
-	if !strings.Contains(domain, ".") && domain != "localhost" {
-		return "", errs.FieldCode("email", "email_no_dot")
+	if code := AccountEmailCode(addr); code != "" {
+		// errkeys: email_no_dot invalid_email
+		return "", errs.FieldCode("email", code)
 	}
 	return addr, nil
 }

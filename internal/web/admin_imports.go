@@ -16,6 +16,7 @@ import (
 	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/httpx"
+	"roster/internal/i18n"
 )
 
 // /admin/imports: bulk imports for platform administrators (the service checks). A file is
@@ -76,6 +77,8 @@ type importsData struct {
 	Token      string
 	CanApply   bool
 	Batches    []*bulk.Batch
+	// FileProblems says why the file could not be read, by line and column.
+	FileProblems []string
 }
 
 func (w *Web) importsPage(rw http.ResponseWriter, r *http.Request, p *Page, d *importsData, status int) {
@@ -157,6 +160,14 @@ func (w *Web) adminImportPreview(rw http.ResponseWriter, r *http.Request) {
 	}
 	rep, err := w.bulkService().Preview(r.Context(), tmp, d.Form.options())
 	if err != nil {
+		if lines := fileProblems(p.L, err); len(lines) > 0 {
+			// The file cannot be read (a quote, not UTF-8, a bad header): said on top and
+			// beside the file, by line and column, as the command line does.
+			p.Error = p.L.T("imports.file_problem")
+			d.FileProblems = lines
+			w.importsPage(rw, r, p, d, http.StatusUnprocessableEntity)
+			return
+		}
 		w.importsPage(rw, r, p, d, showError(p, err))
 		return
 	}
@@ -312,4 +323,62 @@ func previewRows(rows []bulk.RowResult) ([]bulk.RowResult, int) {
 		}
 	}
 	return out, len(rows) - len(out)
+}
+
+// importFormFields are the fields of the import form, where showError puts their messages.
+var importFormFields = map[string]bool{"file": true, "format": true, "mode": true, "user_field": true}
+
+// fileProblems turns an Invalid error about a file's content (its lines, its header) into
+// sentences in the person's language, "Ligne 3, colonne 7 : …"; nil for any other error.
+func fileProblems(l Localizer, err error) []string {
+	e := errs.As(err)
+	if e.Code != errs.Invalid {
+		return nil
+	}
+	if len(e.Fields) == 0 {
+		return []string{e.In(l.Lang)}
+	}
+	var out []string
+	for _, f := range e.Fields {
+		if f.Line == 0 && importFormFields[f.Field] {
+			return nil // a field of the form: showError puts it beside the field
+		}
+		out = append(out, atLine(l, f))
+	}
+	return out
+}
+
+// atLine says a problem of a file's line: "Ligne 3, colonne 7 : …", "Ligne 2, langue : …".
+func atLine(l Localizer, f errs.FieldError) string {
+	msg := f.In(l.Lang)
+	field := ""
+	if f.Field != "" {
+		field = errs.FieldLabel(l.Lang, f.Field)
+	}
+	switch {
+	case f.Line > 0 && f.Column > 0:
+		return l.T("imports.at_line_column", f.Line, f.Column, msg)
+	case f.Line > 0 && field != "":
+		return l.T("imports.at_line_field", f.Line, field, msg)
+	case f.Line > 0:
+		return l.T("imports.at_line", f.Line, msg)
+	case field != "":
+		return field + l.T("punct.colon") + msg
+	}
+	return msg
+}
+
+// AtLine is atLine for templates.
+func (l Localizer) AtLine(f errs.FieldError) string { return atLine(l, f) }
+
+// FieldSays is a row's error where the line is already said: "Adresse e-mail : …", or for a
+// column Roster has no name for, "colonne « groups » : …".
+func (l Localizer) FieldSays(f errs.FieldError) string {
+	switch {
+	case f.Field == "":
+		return f.In(l.Lang)
+	case i18n.Default().Has(l.Lang, "field."+f.Field):
+		return errs.FieldLabel(l.Lang, f.Field) + l.T("punct.colon") + f.In(l.Lang)
+	}
+	return l.T("imports.column_says", f.Field, f.In(l.Lang))
 }

@@ -24,6 +24,7 @@ type importBatchData struct {
 	CanUndo   bool
 	Undo      *bulk.UndoReport // the undo preview
 	UndoneNow bool
+	Failure   []string // why a failed apply failed, by line, in the person's language
 }
 
 func batchID(r *http.Request) (int64, error) {
@@ -67,6 +68,12 @@ func (w *Web) adminImportBatch(rw http.ResponseWriter, r *http.Request) {
 	d.UndoneNow = r.URL.Query().Get("undone") == "1"
 	if d.UndoneNow {
 		p.Notice = p.L.T("imports.undone")
+	}
+	if d.Batch.Status == bulk.StatusFailed || d.Batch.Status == bulk.StatusInterrupted {
+		p.Error = p.L.T("imports.failed_nothing_applied")
+		for _, f := range d.Batch.Failure {
+			d.Failure = append(d.Failure, atLine(p.L, f.FieldError()))
+		}
 	}
 	if !d.Applying {
 		err := svc.BatchRows(r.Context(), d.Batch.ID, func(row bulk.BatchRow) error {

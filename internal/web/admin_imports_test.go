@@ -79,13 +79,26 @@ func TestImportPages(t *testing.T) {
 	want(multi(admin, map[string]string{"format": "methods"}, "add,cohort,nope,CLA,0,,\n"), 200, `id="import-rows"`, `not found`)
 	want(get(admin, "/"), 200, `href="/admin/imports"`)
 
+	// A file that cannot be read comes back with why, by line and column, in the person's
+	// language, and the form as it was.
+	latin1 := "username,firstname,lastname,email\nbob,Jos\xe9,B,bob@x.org\n"
+	want(multi(admin, map[string]string{"format": "moodle"}, latin1), 422, `id="import-file-problems"`,
+		"Line 2, column 8: the text is not UTF-8", "The file cannot be read")
+	want(multi(admin, map[string]string{"format": "moodle"}, "username,email\n\"bob,b@x.org\n"), 422,
+		"Line 2, column", "a quote is not closed")
+	get(admin, "/?lang=fr")
+	want(multi(admin, map[string]string{"format": "moodle"}, latin1), 422,
+		"Ligne 2, colonne 8\u00a0: le texte n’est pas en UTF-8", "Le fichier ne peut pas être lu")
+	want(multi(admin, map[string]string{"format": "moodle"}, "username,shoesize\nbob,42\n"), 422, "Ligne 1")
+	get(admin, "/?lang=en")
+
 	// Pasted rows with an error: the preview says line, column and reason; Apply needs
 	// "valid rows only".
 	paste := "email\tfirst name\tlast name\tgroups\troles\tlanguage\tdelete_at\r\n" +
 		"ann@x.org\tAnn\tAnn\tCLA\tlearner\tfr\r\n" +
 		"bob@x.org\tBob\tBob\tCLA\tlearner\tde\r\n"
 	body := want(multi(admin, map[string]string{"format": "moodle", "paste": paste, "mode": "add_new"}, ""), 200,
-		"2 rows", "1 to create", "1 with errors", "Billable accounts added: 1.", "Line 3, language:", `is not available`,
+		"2 rows", "1 to create", "1 with errors", "Billable accounts added: 1.", `<td>3</td>`, `column &#34;language&#34;: language &#34;de&#34; is not available`, `is not available`,
 		`name="valid_only" value="1" required`)
 	m := tokenRE.FindStringSubmatch(body)
 	if m == nil {
@@ -320,4 +333,41 @@ func TestImportPreviewOnOneInstanceApplyOnAnother(t *testing.T) {
 	if n := count(t, db, `SELECT COUNT(*) FROM import_upload_chunks`); n != 0 {
 		t.Fatalf("%d chunks left", n)
 	}
+}
+
+// A failed apply's page says why, line by line, in the person's language, never only "0
+// errors".
+func TestImportFailureShown(t *testing.T) {
+	rg := newRig(t)
+	admin := rg.user(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true})
+	failure := `[{"line":12,"field":"email","code":"email_no_dot","message":"is not a valid email address: the domain has no dot"},` +
+		`{"line":14,"code":"internal","message":"internal error"}]`
+	if _, err := rg.db.ExecContext(rg.ctx, `INSERT INTO import_batches (id, format, options, status, created_at, rows_total, failure)
+		VALUES (7, 'tsv', '{}', 'failed', 0, 20, $1)`, failure); err != nil {
+		t.Fatal(err)
+	}
+	code, body, _ := rg.call(admin, "GET", "/admin/imports/7", nil)
+	rg.want(code, body, 200, `id="import-failure"`, "nothing of it stayed applied", "Line 12, Email: is not a valid email address",
+		"Line 14: Something went wrong on our side")
+	get := rg.get(admin, "/admin/imports/7?lang=fr")
+	rg.want(get.Code, get.Body.String(), 200, "rien n’en est resté appliqué", "Ligne 12, Adresse e-mail\u00a0: n’est pas une adresse e-mail valide")
+}
+
+// Pasting an address that has a pending invitation says, on its row, that the account will
+// overtake the invitation, in the person's language.
+func TestImportWarnsOfOvertakenInvitation(t *testing.T) {
+	rg := newRig(t)
+	admin := rg.user(account.NewUser{Email: "grace@example.org", FirstName: "Grace", LastName: "Hopper", IsAdmin: true, Language: "fr"})
+	if _, err := rg.db.ExecContext(rg.ctx, `INSERT INTO invitations (email, email_norm, token_hash, created_at)
+		VALUES ('zed@x.org', 'zed@x.org', 'h1', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField("paste", "zed@x.org\tZed\tZimmer\n")
+	mw.Close()
+	req := httptest.NewRequest("POST", "/admin/imports/preview", &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	rec := rg.do(admin, req)
+	rg.want(rec.Code, rec.Body.String(), 200, `class="row-warning"`, "zed@x.org a une invitation en attente", `id="import-apply"`)
 }

@@ -29,6 +29,7 @@ type syncRunView struct {
 	// MessageCode is the run's message as a code (runs recorded before codes have none).
 	MessageCode   string
 	MessageParams errs.P
+	Stop          string // the threshold's verdict, in the person's language
 }
 
 type syncData struct {
@@ -39,6 +40,9 @@ type syncData struct {
 	Kinds   []string
 	Actions []string
 	Auths   []string
+	// Warning says, on top, that the run just made was stopped by the threshold (or that a
+	// real run would be), and why.
+	Warning string
 }
 
 func (w *Web) adminSync(rw http.ResponseWriter, r *http.Request) {
@@ -101,6 +105,16 @@ func (w *Web) syncRender(rw http.ResponseWriter, r *http.Request, p *Page, d *sy
 		if json.Unmarshal(run.Report, &rep) == nil {
 			v.SkippedRows, v.SkippedTotal, v.Kept, v.Created, v.Courses = rep.Skipped, rep.SkippedTotal, rep.Kept, rep.Created, rep.Courses
 			v.MessageCode, v.MessageParams = rep.Code, rep.Params
+			if rep.Code == "sync_threshold" || rep.Code == "sync_would_stop" {
+				v.Stop = errs.Text(p.L.Lang, rep.Code, rep.Params)
+			}
+		}
+		if id := r.URL.Query().Get("stopped"); id != "" && id == strconv.FormatInt(run.ID, 10) && v.Stop != "" {
+			key := "sync.stopped_banner"
+			if run.DryRun {
+				key = "sync.dry_run_would_stop_banner"
+			}
+			d.Warning = p.L.T(key, run.Source, v.Stop)
 		}
 		d.Runs = append(d.Runs, v)
 	}
@@ -207,6 +221,12 @@ func (w *Web) adminSyncRun(rw http.ResponseWriter, r *http.Request) {
 		}
 		p := w.page(rw, r, "sync.title")
 		w.render(rw, r, showError(p, err), "message", p)
+		return
+	}
+	if rep.Status == "stopped" || rep.MessageCode == "sync_would_stop" {
+		// Stopped by the threshold (or a dry run that a real run would see stopped): a warning
+		// on top says so and why, never "run done".
+		http.Redirect(rw, r, "/admin/sync?stopped="+strconv.FormatInt(rep.RunID, 10)+"#runs", http.StatusSeeOther)
 		return
 	}
 	// The notice is written by the page in the reader's language: the redirect carries numbers.

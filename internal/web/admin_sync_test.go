@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"roster/internal/account"
@@ -62,6 +63,28 @@ func TestAdminSyncPage(t *testing.T) {
 	}
 	code, body, _ = call(admin, "GET", "/admin/sync", nil)
 	want(code, body, 200, "30 3 * * 1-5", `class="status-done"`)
+
+	// A source that would remove more than the threshold: the run stops, and the page says
+	// so on top, with why, never "run done"; the history marks the run stopped.
+	create(account.NewUser{Username: "bob", Email: "bob@example.org", FirstName: "Bob", LastName: "Kahn"})
+	if err := os.WriteFile(path, []byte("course,user,role\nbio,bob,student\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, loc = call(admin, "POST", "/admin/sync/nightly/run", url.Values{})
+	want(code, "", 303)
+	loc, _, _ = strings.Cut(loc, "#") // a browser does not send the fragment
+	code, body, _ = call(admin, "GET", loc, nil)
+	want(code, body, 200, `id="sync-warning"`, "The sync nightly stopped: the run would remove or suspend 1 of the",
+		`class="status-stopped"`)
+	if strings.Contains(body, "Run done") {
+		t.Fatal("a stopped run reads as done")
+	}
+	code, body, _ = call(admin, "GET", loc+"&lang=fr", nil)
+	want(code, body, 200, "La synchronisation nightly s’est arrêtée\u00a0: l’exécution retirerait ou suspendrait 1 des 1 inscriptions de la source")
+	call(admin, "GET", "/?lang=en", nil)
+	if n := countRows(t, db, `SELECT count(*) FROM course_enrolments WHERE status = 'active'`); n != 1 {
+		t.Fatalf("a stopped run changed the enrolments: %d active", n)
+	}
 
 	// An unreadable source: the failure is shown with why.
 	os.Remove(path)

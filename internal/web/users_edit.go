@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"roster/internal/account"
@@ -17,6 +18,9 @@ type userEditData struct {
 	Fields   []account.ProfileField
 	DeleteAt string // YYYY-MM-DD, for the date input
 	Billable bool
+	// EmailFrom and EmailTo, when set, ask to confirm a change of address (EmailTo is what
+	// the form carries as confirm_email: a later change of the field asks again).
+	EmailFrom, EmailTo string
 }
 
 func (w *Web) userID(rw http.ResponseWriter, r *http.Request) (int64, bool) {
@@ -51,6 +55,11 @@ func (w *Web) adminUser(rw http.ResponseWriter, r *http.Request) {
 
 // userPage renders the account's page; with a form error, the submitted values are shown.
 func (w *Web) userPage(rw http.ResponseWriter, r *http.Request, p *Page, id int64, submitted *account.User, status int) {
+	w.userPageWith(rw, r, p, id, submitted, status, nil)
+}
+
+// userPageWith is userPage with a last touch to the page's data.
+func (w *Web) userPageWith(rw http.ResponseWriter, r *http.Request, p *Page, id int64, submitted *account.User, status int, touch func(*userEditData)) {
 	u, err := w.Accounts.GetUser(r.Context(), id)
 	if err != nil {
 		w.render(rw, r, showError(p, err), "message", p)
@@ -67,6 +76,9 @@ func (w *Web) userPage(rw http.ResponseWriter, r *http.Request, p *Page, id int6
 	}
 	if d.U.DeleteAt != nil {
 		d.DeleteAt = d.U.DeleteAt.Format(time.DateOnly)
+	}
+	if touch != nil {
+		touch(d)
 	}
 	p.Data = d
 	w.render(rw, r, status, "users_edit", p)
@@ -106,7 +118,13 @@ func (w *Web) adminUserSave(rw http.ResponseWriter, r *http.Request) {
 	} else {
 		up.DeleteAt = &t
 	}
+	var confirm *userEditData
 	if len(p.Fields) == 0 {
+		if confirm, err = w.emailChangeToConfirm(r, id, up); confirm != nil {
+			p.Notice = p.L.T("users.email_confirm_notice")
+		}
+	}
+	if len(p.Fields) == 0 && err == nil && confirm == nil {
 		if _, err = w.Accounts.UpdateUser(r.Context(), id, up); err == nil {
 			http.Redirect(rw, r, "/admin/users/"+strconv.FormatInt(id, 10)+"?done=saved", http.StatusSeeOther)
 			return
@@ -115,6 +133,8 @@ func (w *Web) adminUserSave(rw http.ResponseWriter, r *http.Request) {
 	status := http.StatusUnprocessableEntity
 	if err != nil {
 		status = showError(p, err)
+	} else if confirm != nil {
+		status = http.StatusOK
 	}
 	// Show what was typed, so that nothing is lost.
 	sub := &account.User{ID: id, FirstName: *up.FirstName, LastName: *up.LastName, Email: *up.Email, Username: *up.Username,
@@ -122,7 +142,33 @@ func (w *Web) adminUserSave(rw http.ResponseWriter, r *http.Request) {
 	if cur, gerr := w.Accounts.GetUser(r.Context(), id); gerr == nil {
 		sub.Status, sub.Auth, sub.CreatedAt, sub.LastLoginAt, sub.ActivatedAt = cur.Status, cur.Auth, cur.CreatedAt, cur.LastLoginAt, cur.ActivatedAt
 	}
-	w.userPage(rw, r, p, id, sub, status)
+	w.userPageConfirm(rw, r, p, id, sub, confirm, status)
+}
+
+// emailChangeToConfirm runs the save's own checks (account.CheckUserUpdate: the right, every
+// field, an address already taken) and, when the address changes and the person saving has
+// not yet confirmed "from A to B" (the form then carries confirm_email, equal to the field),
+// returns the confirmation to show; nil to save.
+func (w *Web) emailChangeToConfirm(r *http.Request, id int64, up account.UserUpdate) (*userEditData, error) {
+	cur, err := w.Accounts.CheckUserUpdate(r.Context(), id, up)
+	if err != nil {
+		return nil, err
+	}
+	email := strings.TrimSpace(*up.Email)
+	if strings.EqualFold(email, cur.Email) || (email != "" && formValue(r, "confirm_email") == email) {
+		return nil, nil
+	}
+	return &userEditData{EmailFrom: cur.Email, EmailTo: email}, nil
+}
+
+// userPageConfirm is userPage with a change of address to confirm.
+func (w *Web) userPageConfirm(rw http.ResponseWriter, r *http.Request, p *Page, id int64, sub *account.User, confirm *userEditData, status int) {
+	if confirm == nil {
+		w.userPage(rw, r, p, id, sub, status)
+		return
+	}
+	p.Title = p.L.T("users.email_confirm_title")
+	w.userPageWith(rw, r, p, id, sub, status, func(d *userEditData) { d.EmailFrom, d.EmailTo = confirm.EmailFrom, confirm.EmailTo })
 }
 
 // adminUserStatus suspends or reactivates the account (status=suspended|active).

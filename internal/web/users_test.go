@@ -68,7 +68,31 @@ func TestUserAdminPages(t *testing.T) {
 		"language": {"fr"}, "delete_at": {"2027-01-31"}, "cf_faculty": {"law"}}
 	code, body, _ = call(admin, "POST", userPath, form)
 	want(code, body, 422, "is not a valid email address", `value="King"`)
-	form.Set("email", "ada.king@example.org")
+	form.Set("email", "ada@acme") // the one address rule: the invitation form refuses it too
+	code, body, _ = call(admin, "POST", userPath, form)
+	want(code, body, 422, "the domain has no dot")
+	// A new address is saved only once confirmed, "from A to B"; one that is taken is said
+	// beside the field at once, by the save's own checks, and nothing is saved.
+	call(admin, "POST", "/admin/settings/accounts", url.Values{}) // addresses are not shared
+	if on, _ := account.SharedEmailAllowed(ctx, db); on {
+		t.Fatal("shared addresses still allowed")
+	}
+	form.Set("email", "grace@example.org")
+	code, body, _ = call(admin, "POST", userPath, form)
+	want(code, body, 409, "is already taken", `value="grace@example.org"`)
+	if strings.Contains(body, `id="email-confirm"`) {
+		t.Fatal("a taken address is offered for confirmation")
+	}
+	form.Set("email", "ada.queen@example.org")
+	code, body, _ = call(admin, "POST", userPath, form)
+	want(code, body, 200, `id="email-confirm"`, "Change the address from ada@example.org to ada.queen@example.org?",
+		`name="confirm_email" value="ada.queen@example.org"`, "Nothing is saved yet")
+	form.Set("confirm_email", "ada.queen@example.org")
+	form.Set("email", "ada.king@example.org") // changed again: asked again
+	code, body, _ = call(admin, "POST", userPath+"?lang=fr", form)
+	want(code, body, 200, "Remplacer l’adresse ada@example.org par ada.king@example.org\u00a0?", "Confirmer et enregistrer")
+	call(admin, "GET", "/?lang=en", nil)
+	form.Set("confirm_email", "ada.king@example.org")
 	code, _, loc = call(admin, "POST", userPath, form)
 	want(code, "", 303)
 	code, body, _ = call(admin, "GET", loc, nil)

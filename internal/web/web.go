@@ -112,6 +112,8 @@ func (w *Web) Routes(mux httpx.Router) {
 	mux.HandleFunc("GET /account/setup/{token}", w.accountSetupForm)
 	mux.HandleFunc("POST /account/setup/{token}", w.accountSetupSubmit)
 	mux.HandleFunc("GET /admin/mail", w.adminMail)
+	mux.HandleFunc("POST /admin/mail/{id}/send-now", w.adminMailAction)
+	mux.HandleFunc("POST /admin/mail/{id}/cancel", w.adminMailAction)
 	mux.HandleFunc("GET /admin/users", w.adminUsers)
 	mux.HandleFunc("GET /admin/users/{id}", w.adminUser)
 	mux.HandleFunc("POST /admin/users/{id}", w.adminUserSave)
