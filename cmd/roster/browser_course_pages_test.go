@@ -215,10 +215,14 @@ func TestBrowserParticipantsCohortSyncSelfEnrol(t *testing.T) {
 		testenv.Shots(t, ctx, "methods")
 
 		err = chromedp.Do(ctx,
+			// Each click loads a page: wait for the new page (its body has no mark) before
+			// the next click, so that it never lands on a node of the page being left.
+			js(`document.body.dataset.before = "course"`),
 			chromedp.Click(`#course-link`),
-			chromedp.WaitVisible(`#participants-link`),
+			chromedp.WaitVisible(`body:not([data-before]) #participants-link`),
+			js(`document.body.dataset.before = "participants"`),
 			chromedp.Click(`#participants-link`),
-			chromedp.WaitVisible(`#filters`),
+			chromedp.WaitVisible(`body:not([data-before]) #filters`),
 			js(`document.querySelector("#f-role").value = "student"; document.body.dataset.before = "filter"`),
 			chromedp.Click(`#filter-submit`),
 			chromedp.WaitVisible(`body:not([data-before]) #participants`),
