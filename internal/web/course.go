@@ -144,7 +144,7 @@ func (w *Web) courseSelfEnrol(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	if w.requireLogin(rw, r) == nil {

@@ -67,7 +67,7 @@ func (w *Web) courseInviteSubmit(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseBigForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "course.invite")
@@ -102,7 +102,7 @@ func (w *Web) courseInvitationAction(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "course.invite")

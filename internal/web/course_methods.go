@@ -126,7 +126,7 @@ func (w *Web) courseMethodAdd(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "course.methods")
@@ -238,7 +238,7 @@ func (w *Web) methodIDs(rw http.ResponseWriter, r *http.Request) (int64, int64, 
 		return 0, 0, false
 	}
 	if err := parseForm(rw, r); err != nil {
-		http.Error(rw, "bad form", http.StatusBadRequest)
+		w.badForm(rw, r)
 		return 0, 0, false
 	}
 	return id, mid, true

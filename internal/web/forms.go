@@ -55,8 +55,6 @@ func isoDates(r *http.Request) {
 // formValue is the trimmed value of a field.
 func formValue(r *http.Request, name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
 
-// showError puts a service error on the page: each field's message beside its field, the
-// rest at the top. It returns the HTTP status to answer with.
 // badForm answers a form that cannot be read (too large, malformed), in the person's language.
 func (w *Web) badForm(rw http.ResponseWriter, r *http.Request) {
 	p := w.page(rw, r, "error.bad_form_title")
@@ -71,6 +69,8 @@ func (w *Web) forbidden(rw http.ResponseWriter, r *http.Request) {
 	w.render(rw, r, http.StatusForbidden, "message", p)
 }
 
+// showError puts a service error on the page: each field's message beside its field, the
+// rest at the top. It returns the HTTP status to answer with.
 func showError(p *Page, err error) int {
 	e := errs.As(err)
 	if e.Code == errs.Internal {

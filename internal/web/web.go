@@ -282,7 +282,7 @@ func (w *Web) render(rw http.ResponseWriter, r *http.Request, status int, name s
 		buf.Reset()
 		if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 			w.log.Error("web: render", "template", name, "err", err)
-			http.Error(rw, "internal error", http.StatusInternalServerError)
+			http.Error(rw, p.L.T("error.internal"), http.StatusInternalServerError)
 			return
 		}
 	}
