@@ -166,8 +166,21 @@ func loginJourney(t *testing.T, db *store.DB, base, lang, casUser, casPassword, 
 		chromedp.SendKeys(`#id_username`, casUser),
 		chromedp.SendKeys(`#id_password`, casPassword),
 		chromedp.Submit(`#id_password`),
-		chromedp.WaitVisible(`#greeting`),
 	)
+	// The answer goes through three pages (CAS, Roster's ticket check, home): a query made while
+	// one of them replaces the other can lose its node, so the wait is asked again until home shows.
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		step, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := chromedp.Do(step, chromedp.WaitVisible(`#greeting`))
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("institutional login: %v", err)
+		}
+	}
 	if g := text(`#greeting`); !strings.Contains(g, casGreeting) {
 		t.Errorf("after the institutional login, greeting %q, want %q", g, casGreeting)
 	}
