@@ -110,6 +110,17 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		// Statement journals (every multi-row write in a transaction keeps one, to undo the
+		// statement alone) and temporary sort tables in memory: in a file, each page a bulk
+		// insert touches was written to it with two system calls.
+		q.Add("_pragma", "temp_store(MEMORY)")
+		// A page cache of 16 MiB a connection (SQLite's default is 2 MiB): a bulk insert into
+		// a table of hundreds of thousands of rows and its indexes re-read most pages it
+		// touched from the file otherwise (pages are allocated as used).
+		q.Add("_pragma", "cache_size(-16384)")
+		// A checkpoint (copying the log into the database, with two fsyncs) every 40 MB of
+		// log rather than every 4 MB: a nightly sync's transactions otherwise each pay one.
+		q.Add("_pragma", "wal_autocheckpoint(10000)")
 		q.Set("_txlock", "immediate")
 		db, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 		dialect = SQLite
