@@ -119,8 +119,8 @@ func (m *Main) sync(ctx context.Context, args []string) error {
 
 // printPlan shows a dry run's difference, one line per enrolment, by ids.
 func printPlan(m *Main, p *sis.Plan) {
-	for _, k := range p.Add {
-		fmt.Fprintf(m.Stdout, "+ course %d user %d %s\n", k.Course(), k.User(), p.Want[k].Role)
+	for i, k := range p.Add {
+		fmt.Fprintf(m.Stdout, "+ course %d user %d %s\n", k.Course(), k.User(), p.AddWant[i].Role)
 	}
 	for _, c := range p.Change {
 		fmt.Fprintf(m.Stdout, "~ course %d user %d %s\n", c.Key.Course(), c.Key.User(), c.Want.Role)

@@ -3,6 +3,7 @@ package sis
 import (
 	"context"
 	"sort"
+	"time"
 
 	"roster/internal/course"
 	"roster/internal/store"
@@ -18,23 +19,28 @@ const rowsPerTx = 20000
 // half-way is completed by the next one (the diff only sees what is left to do).
 func apply(ctx context.Context, db *store.DB, source, action string, runID int64, p *Plan, methods map[int64]int64) error {
 	adds := p.Add
+	t := time.Now()
 	if err := ensureMethods(ctx, db, source, action, adds, methods); err != nil {
 		return err
 	}
 	// Additions.
-	err := inTxs(ctx, db, adds, func(tx *store.Tx, batch []Key) error {
-		rows := make([]course.EnrolRow, len(batch))
-		for i, k := range batch {
-			w := p.Want[k]
-			rows[i] = course.EnrolRow{CourseID: k.Course(), MethodID: methods[k.Course()], UserID: k.User(), Role: w.Role,
-				StartsAt: w.Starts, EndsAt: w.Ends, SyncRunID: runID}
+	var rows []course.EnrolRow
+	for start := 0; start < len(adds); start += rowsPerTx {
+		end := min(start+rowsPerTx, len(adds))
+		rows = rows[:0]
+		for i, k := range adds[start:end] {
+			w := &p.AddWant[start+i]
+			rows = append(rows, course.EnrolRow{CourseID: k.Course(), MethodID: methods[k.Course()], UserID: k.User(), Role: w.Role,
+				StartsAt: w.Starts, EndsAt: w.Ends, SyncRunID: runID})
 		}
-		_, err := course.EnrolManyTx(ctx, tx, rows)
-		return err
-	})
-	if err != nil {
-		return err
+		if err := db.Tx(ctx, func(tx *store.Tx) error {
+			_, err := course.EnrolManyTx(ctx, tx, rows)
+			return err
+		}); err != nil {
+			return err
+		}
 	}
+	t = tracePhase("apply: additions", t)
 	// Then the rest, in order, packed into transactions of about rowsPerTx rows: the old
 	// course-group placements of regrouped and unenrolled people, the changes (grouped by
 	// what they become, so that one statement updates many enrolments), the suspensions and
@@ -107,7 +113,10 @@ func apply(ctx context.Context, db *store.DB, source, action string, runID int64
 			return err
 		}
 	}
-	return placeInGroups(ctx, db, p, adds, methods)
+	t = tracePhase("apply: changes, removals", t)
+	err := placeInGroups(ctx, db, p, adds, methods)
+	tracePhase("apply: placements", t)
+	return err
 }
 
 // step is some rows' worth of writing, run in a transaction shared with other steps.
@@ -126,17 +135,6 @@ func addSteps[T any](steps []step, list []T, fn func(tx *store.Tx, batch []T) er
 	return steps
 }
 
-// inTxs calls fn with list in slices of rowsPerTx, each in its own transaction.
-func inTxs[T any](ctx context.Context, db *store.DB, list []T, fn func(tx *store.Tx, batch []T) error) error {
-	for start := 0; start < len(list); start += rowsPerTx {
-		batch := list[start:min(start+rowsPerTx, len(list))]
-		if err := db.Tx(ctx, func(tx *store.Tx) error { return fn(tx, batch) }); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // placeInGroups puts the people added or regrouped into their course groups, creating the
 // groups a course lacks.
 func placeInGroups(ctx context.Context, db *store.DB, p *Plan, adds []Key, methods map[int64]int64) error {
@@ -145,8 +143,8 @@ func placeInGroups(ctx context.Context, db *store.DB, p *Plan, adds []Key, metho
 		group string
 	}
 	var place []placement
-	for _, k := range adds {
-		if g := p.Want[k].Group; g != "" {
+	for i, k := range adds {
+		if g := p.AddWant[i].Group; g != "" {
 			place = append(place, placement{k, g})
 		}
 	}

@@ -7,8 +7,10 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,19 +21,37 @@ import (
 // BenchmarkSyncScale is the benchmark of docs/benchmarks.md: 40,000 students, 2,000 courses,
 // 500,000 enrolments; the first sync, then a nightly run with 2 % changed, then the same file
 // again. Each step is reported as a metric (seconds), with the peak heap in use.
-// ROSTER_SIS_BENCH=small runs a tenth of it:
+// ROSTER_SIS_BENCH=small runs a tenth of it; ROSTER_BENCH_ROWS=N runs N enrolments (people
+// and courses scaled alike); ROSTER_BENCH_DB=sqlite or postgres runs one database;
+// ROSTER_BENCH_PHASES=1 logs the time of each phase of each run:
 //
-//	go test ./internal/sis -run '^$' -bench SyncScale -benchtime 1x -timeout 20m
+//	go test ./internal/sis -run '^$' -bench SyncScale -benchtime 1x -timeout 40m
 func BenchmarkSyncScale(b *testing.B) {
 	users, courses, enrolments := 40000, 2000, 500000
 	if os.Getenv("ROSTER_SIS_BENCH") == "small" {
 		users, courses, enrolments = 4000, 200, 50000
 	}
+	if n, err := strconv.Atoi(os.Getenv("ROSTER_BENCH_ROWS")); err == nil && n >= 1000 {
+		users, courses, enrolments = n*2/25, max(1, n/250), n
+	}
+	dialects := []string{"sqlite", "postgres"}
+	if d := os.Getenv("ROSTER_BENCH_DB"); d != "" {
+		dialects = []string{d}
+	}
 	// As `roster sync` does: a soft memory limit, so garbage does not pile up between
 	// collections.
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(MemoryLimit))
-	for _, dialect := range []string{"sqlite", "postgres"} {
+	for _, dialect := range dialects {
 		b.Run(dialect, func(b *testing.B) {
+			if os.Getenv("ROSTER_BENCH_PHASES") != "" {
+				last := cpuTime()
+				phaseHook = func(name string, d time.Duration) {
+					now := cpuTime()
+					fmt.Fprintf(os.Stderr, "  %s phase %-26s %8v wall %8v cpu\n", dialect, name, d.Round(time.Millisecond), (now - last).Round(time.Millisecond))
+					last = now
+				}
+				defer func() { phaseHook = nil }()
+			}
 			for b.Loop() {
 				b.StopTimer()
 				var db *store.DB
@@ -113,6 +133,7 @@ func syncScale(t *testing.B, db *store.DB, clock *storetest.Clock, users, course
 			if err != nil {
 				t.Fatal(err)
 			}
+			tracePhase("read+parse", start)
 			src.Name = "nightly"
 			rep, err := Run(ctx, db, src, RunOptions{})
 			if err != nil {
@@ -140,6 +161,15 @@ func syncScale(t *testing.B, db *store.DB, clock *storetest.Clock, users, course
 		// Last, so that its writes (and their checkpoint) weigh on no run above.
 		floor(t, db)
 	}
+}
+
+// cpuTime is the CPU time the process used so far (user and system, every thread).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func boolInt(b bool) int {

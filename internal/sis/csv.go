@@ -1,6 +1,7 @@
 package sis
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -36,7 +37,12 @@ func ReadCSVFile(path string) (*Source, error) {
 // when the source may), in any order. A missing header or required column, or a file that is not CSV, is
 // an error; a malformed row is an issue naming file and line, and is skipped.
 func ReadCSV(r io.Reader, file string) (*Source, error) {
-	cr := csv.NewReader(r)
+	data, err := readAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("sis: %s: %w", file, err)
+	}
+	lines := bytes.Count(data, []byte{'\n'}) + 1
+	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -62,14 +68,26 @@ func ReadCSV(r io.Reader, file string) (*Source, error) {
 			return nil, fmt.Errorf("sis: %s:1: missing column %q (the header must name course, user and role)", file, need)
 		}
 	}
-	get := func(rec []string, name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
+	// The columns by index (-1: absent), so that a row costs no lookup by name.
+	idx := func(name string) int {
+		if i, ok := col[name]; ok {
+			return i
+		}
+		return -1
+	}
+	cCourse, cUser, cRole, cGroup, cStarts, cEnds := idx("course"), idx("user"), idx("role"), idx("group"), idx("starts"), idx("ends")
+	cEmail, cFirst, cLast := idx("email"), idx("first_name"), idx("last_name")
+	get := func(rec []string, i int) string {
+		if i >= 0 && i < len(rec) {
 			return strings.TrimSpace(rec[i])
 		}
 		return ""
 	}
 	src := &Source{Name: "csv:" + file}
 	in := interner{}
+	// One slice of as many rows as the file has lines: a growing slice of half a million
+	// rows would be copied over and over.
+	rows := make([]Row, 0, lines)
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -95,25 +113,25 @@ func ReadCSV(r io.Reader, file string) (*Source, error) {
 			src.Issues = append(src.Issues, newIssue(file, line, "sync_field_count", errs.P{"count": len(rec), "header": len(header)}))
 			continue
 		}
-		// Courses, roles and groups repeat: one string each, not one per row (ReuseRecord
-		// makes every field a fresh copy otherwise).
-		row := Row{File: file, Line: line, Course: in.get(get(rec, "course")), User: strings.Clone(get(rec, "user")),
-			Role: in.get(get(rec, "role")), Group: in.get(get(rec, "group"))}
-		var bad []string
-		for _, f := range []string{"course", "user", "role"} {
-			if get(rec, f) == "" {
-				bad = append(bad, f)
+		course, user, role := get(rec, cCourse), get(rec, cUser), get(rec, cRole)
+		if course == "" || user == "" || role == "" {
+			var bad []string
+			for _, f := range []struct{ name, v string }{{"course", course}, {"user", user}, {"role", role}} {
+				if f.v == "" {
+					bad = append(bad, f.name)
+				}
 			}
-		}
-		if len(bad) > 0 {
 			src.Issues = append(src.Issues, newIssue(file, line, "sync_empty_columns", errs.P{"columns": strings.Join(bad, ", ")}))
 			continue
 		}
-		if row.Starts, err = parseDate(get(rec, "starts")); err != nil {
+		// Courses, roles and groups repeat: one string each, not one per row (ReuseRecord
+		// makes every field a fresh copy otherwise).
+		row := Row{File: file, Line: line, Course: in.get(course), User: strings.Clone(user), Role: in.get(role), Group: in.get(get(rec, cGroup))}
+		if row.Starts, err = parseDate(get(rec, cStarts)); err != nil {
 			src.Issues = append(src.Issues, newIssue(file, line, "sync_bad_date", errs.P{"column": "starts", "detail": err.Error()}))
 			continue
 		}
-		if row.Ends, err = parseDate(get(rec, "ends")); err != nil {
+		if row.Ends, err = parseDate(get(rec, cEnds)); err != nil {
 			src.Issues = append(src.Issues, newIssue(file, line, "sync_bad_date", errs.P{"column": "ends", "detail": err.Error()}))
 			continue
 		}
@@ -121,10 +139,33 @@ func ReadCSV(r io.Reader, file string) (*Source, error) {
 			src.Issues = append(src.Issues, newIssue(file, line, "sync_ends_before_starts", nil))
 			continue
 		}
-		row.Person = personOf(row.User, get(rec, "email"), get(rec, "first_name"), get(rec, "last_name"), "")
-		src.Rows = append(src.Rows, row)
+		row.Person = personOf(row.User, get(rec, cEmail), get(rec, cFirst), get(rec, cLast), "")
+		rows = append(rows, row)
+	}
+	if len(rows) > 0 {
+		src.Rows = rows
 	}
 	return src, nil
+}
+
+// readAll reads r to its end, in one allocation when r tells its size.
+func readAll(r io.Reader) ([]byte, error) {
+	size := 0
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		size = v.Len()
+	case *os.File:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = int(fi.Size())
+		}
+	}
+	if size <= 0 {
+		return io.ReadAll(r)
+	}
+	var b bytes.Buffer
+	b.Grow(size + bytes.MinRead) // ReadFrom then meets the end without growing
+	_, err := b.ReadFrom(r)
+	return b.Bytes(), err
 }
 
 // parseDate reads an optional date: 2006-01-02 (UTC midnight), RFC 3339, or Unix seconds.

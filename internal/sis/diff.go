@@ -8,8 +8,9 @@
 package sis
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 
 	"roster/internal/errs"
 )
@@ -84,8 +85,10 @@ type Change struct {
 
 // Plan is the difference between a source and the enrolments it made.
 type Plan struct {
-	Add        []Key        // to enrol, by course then user; what they get is in Want
-	Want       map[Key]Want // the source's enrolments (shared with the caller, not copied)
+	Add     []Key  // to enrol, by course then user
+	AddWant []Want // what Add[i] gets
+	// Want is AddWant by key, set by Diff (the form over maps) only.
+	Want       map[Key]Want
 	Change     []Change
 	Suspend    []Removal
 	Unenrol    []Removal
@@ -105,62 +108,90 @@ type Removal struct {
 // Removed is how many enrolments the plan removes or suspends.
 func (p *Plan) Removed() int { return len(p.Suspend) + len(p.Unenrol) }
 
+// WantRow is one enrolment a source lists, by key.
+type WantRow struct {
+	Key  Key
+	Want Want
+}
+
+// HaveRow is one enrolment the source made, by key.
+type HaveRow struct {
+	Key  Key
+	Have Have
+}
+
 // Diff computes what to do so that the source's enrolments (have) equal what it lists (want).
 // In delta mode, deleted lists the keys the source marks as gone. An empty full source removes
 // nothing (an empty export is far more often a broken export than an empty university). When
-// the removals exceed the threshold, the plan is Stopped and must not be applied.
+// the removals exceed the threshold, the plan is Stopped and must not be applied. It is
+// DiffSorted over the maps' entries in key order.
 func Diff(want map[Key]Want, deleted map[Key]bool, have map[Key]Have, opt Options) *Plan {
+	ws := make([]WantRow, 0, len(want))
+	for k, w := range want {
+		ws = append(ws, WantRow{k, w})
+	}
+	slices.SortFunc(ws, func(a, b WantRow) int { return cmp.Compare(a.Key, b.Key) })
+	hs := make([]HaveRow, 0, len(have))
+	for k, h := range have {
+		hs = append(hs, HaveRow{k, h})
+	}
+	slices.SortFunc(hs, func(a, b HaveRow) int { return cmp.Compare(a.Key, b.Key) })
+	p := DiffSorted(ws, deleted, hs, opt)
+	p.Want = make(map[Key]Want, len(p.Add))
+	for i, k := range p.Add {
+		p.Want[k] = p.AddWant[i]
+	}
+	return p
+}
+
+// DiffSorted is Diff over the source's enrolments and the ones it made as two lists in key
+// order, each key at most once: one pass over both, as a merge. The plan's lists come out in
+// key order.
+func DiffSorted(want []WantRow, deleted map[Key]bool, have []HaveRow, opt Options) *Plan {
 	action := opt.Action
 	if action == "" {
 		action = ActionSuspend
 	}
-	p := &Plan{Want: want}
-	for k, w := range want {
-		h, ok := have[k]
-		if !ok {
-			p.Add = append(p.Add, k)
-			continue
+	p := &Plan{}
+	removing := opt.Delta || len(want) > 0
+	gone := func(k Key, h *Have) {
+		if !removing || opt.Protected[k] || (opt.Delta && !deleted[k]) {
+			return
 		}
-		if h.Role != w.Role || h.Starts != w.Starts || h.Ends != w.Ends || h.Group != w.Group || (h.Suspended && h.BySync) {
-			p.Change = append(p.Change, Change{ID: h.ID, Key: k, Want: w, Regroup: h.Group != w.Group})
-			continue
-		}
-		p.Unchanged++
-	}
-	sort.Slice(p.Add, func(i, j int) bool { return p.Add[i] < p.Add[j] })
-	sort.Slice(p.Change, func(i, j int) bool { return p.Change[i].Key < p.Change[j].Key })
-
-	gone := func(k Key) bool {
-		if opt.Protected[k] {
-			return false
-		}
-		if opt.Delta {
-			_, listed := want[k]
-			return deleted[k] && !listed
-		}
-		_, listed := want[k]
-		return !listed
-	}
-	if opt.Delta || len(want) > 0 {
-		for k, h := range have {
-			if !gone(k) {
-				continue
+		switch action {
+		case ActionKeep:
+			p.Kept++
+		case ActionUnenrol:
+			p.Unenrol = append(p.Unenrol, Removal{ID: h.ID, Key: k})
+		default:
+			if h.Suspended {
+				return // already suspended (by the sync or by hand)
 			}
-			switch action {
-			case ActionKeep:
-				p.Kept++
-			case ActionUnenrol:
-				p.Unenrol = append(p.Unenrol, Removal{ID: h.ID, Key: k})
-			default:
-				if h.Suspended {
-					continue // already suspended (by the sync or by hand)
-				}
-				p.Suspend = append(p.Suspend, Removal{ID: h.ID, Key: k})
-			}
+			p.Suspend = append(p.Suspend, Removal{ID: h.ID, Key: k})
 		}
 	}
-	sort.Slice(p.Suspend, func(i, j int) bool { return p.Suspend[i].Key < p.Suspend[j].Key })
-	sort.Slice(p.Unenrol, func(i, j int) bool { return p.Unenrol[i].Key < p.Unenrol[j].Key })
+	i, j := 0, 0
+	for i < len(want) || j < len(have) {
+		switch {
+		case j == len(have) || (i < len(want) && want[i].Key < have[j].Key):
+			w := &want[i]
+			p.Add = append(p.Add, w.Key)
+			p.AddWant = append(p.AddWant, w.Want)
+			i++
+		case i == len(want) || have[j].Key < want[i].Key:
+			gone(have[j].Key, &have[j].Have)
+			j++
+		default:
+			w, h := &want[i].Want, &have[j].Have
+			if h.Role != w.Role || h.Starts != w.Starts || h.Ends != w.Ends || h.Group != w.Group || (h.Suspended && h.BySync) {
+				p.Change = append(p.Change, Change{ID: h.ID, Key: want[i].Key, Want: *w, Regroup: h.Group != w.Group})
+			} else {
+				p.Unchanged++
+			}
+			i++
+			j++
+		}
+	}
 
 	threshold := opt.Threshold
 	if threshold <= 0 {

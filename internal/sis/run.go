@@ -1,9 +1,11 @@
 package sis
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,10 +138,37 @@ func Run(ctx context.Context, db *store.DB, src *Source, opt RunOptions) (*Repor
 }
 
 func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Report) error {
+	t := time.Now()
+	// The enrolments the source made are read meanwhile, on a connection of their own: they
+	// depend on nothing the rows resolve to.
+	type loaded struct {
+		have    []HaveRow
+		methods map[int64]int64
+		err     error
+	}
+	loadCtx, cancelLoad := context.WithCancel(ctx)
+	loading := make(chan loaded, 1)
+	go func() {
+		have, methods, err := loadHave(loadCtx, db, src.Name)
+		loading <- loaded{have, methods, err}
+	}()
+	var load *loaded
+	wait := func() *loaded {
+		if load == nil {
+			l := <-loading
+			load = &l
+		}
+		return load
+	}
+	defer func() {
+		cancelLoad()
+		wait()
+	}()
 	dir, err := LoadDirectory(ctx, db)
 	if err != nil {
 		return err
 	}
+	t = tracePhase("load directory", t)
 	// Courses and accounts the run would create get stand-in ids first, so that the plan (and
 	// a dry run's report) counts exactly what a real run does; a real run that is not
 	// stopped then creates them and plans again with their real ids.
@@ -158,7 +187,8 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 			standIns = append(standIns, dir.addStandIn(dir.MaxUserID+int64(i)+1, p))
 		}
 	}
-	res := Resolve(src, dir)
+	res := ResolveSorted(src, dir)
+	t = tracePhase("resolve", t)
 	creates := len(missing) > 0 || len(newCourses) > 0
 	// The rows are keys now: let the collector have them before the enrolments are read
 	// (unless courses or accounts are to be created: the rows are resolved again once they
@@ -169,12 +199,15 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 			dir = nil
 		}
 	}
-	have, methods, err := loadHave(ctx, db, src.Name)
-	if err != nil {
-		return err
+	l := wait()
+	if l.err != nil {
+		return l.err
 	}
+	have, methods := l.have, l.methods
+	t = tracePhase("load enrolments (rest)", t)
 	dopt := Options{Action: opt.Action, Threshold: opt.Threshold, Delta: src.Delta, Protected: res.Protected}
-	plan := Diff(res.Want, res.Deleted, have, dopt)
+	plan := DiffSorted(res.Want, res.Deleted, have, dopt)
+	t = tracePhase("diff", t)
 	report := func() {
 		rep.Plan, rep.Issues, rep.Skipped = plan, res.Issues, len(res.Issues)
 		rep.Added, rep.Changed, rep.Removed, rep.Kept = len(plan.Add), len(plan.Change), plan.Removed(), plan.Kept
@@ -212,13 +245,13 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 		if rep.Created, err = createAccounts(ctx, db, opt, missing, dir); err != nil {
 			return err
 		}
-		res = Resolve(src, dir)
+		res = ResolveSorted(src, dir)
 		src.Rows = nil
 		if src.Orgs == nil {
 			dir = nil
 		}
 		dopt.Protected = res.Protected
-		plan = Diff(res.Want, res.Deleted, have, dopt)
+		plan = DiffSorted(res.Want, res.Deleted, have, dopt)
 		report()
 		if plan.Stopped { // new people and courses bring no removals; kept for safety
 			rep.Status, rep.Message = "stopped", plan.StopReason
@@ -231,6 +264,7 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 	if err := apply(ctx, db, src.Name, opt.Action, rep.RunID, plan, methods); err != nil {
 		return err
 	}
+	tracePhase("apply", t)
 	if src.Orgs != nil {
 		if err := syncOrgs(ctx, db, src.Orgs, dir, false, rep); err != nil {
 			return err
@@ -378,43 +412,95 @@ func LoadDirectory(ctx context.Context, q store.Querier) (*Directory, error) {
 	return dir, nil
 }
 
-// loadHave reads the enrolments the source made, and its sis method per course.
-func loadHave(ctx context.Context, q store.Querier, source string) (map[Key]Have, map[int64]int64, error) {
+// loadHave reads the enrolments the source made, in key order, and its sis method per
+// course. One row a enrolment, as few columns as it takes: the key (course and user in one
+// integer), the role, status and sync mark in one small integer, the dates (NULL, mostly).
+func loadHave(ctx context.Context, q store.Querier, source string) ([]HaveRow, map[int64]int64, error) {
 	methods, err := course.SISMethods(ctx, q, source)
 	if err != nil {
 		return nil, nil, err
 	}
-	have := map[Key]Have{}
 	if len(methods) == 0 {
-		return have, methods, nil
+		return nil, methods, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT e.id, e.course_id, e.user_id, e.role, e.status, e.sync_suspended, COALESCE(e.starts_at, 0), COALESCE(e.ends_at, 0)
-		FROM course_methods m JOIN course_enrolments e ON e.method_id = m.id WHERE m.type = 'sis' AND m.name = $1`, source)
+	var roles []string
+	rows, err := q.QueryContext(ctx, `SELECT shortname FROM course_roles ORDER BY shortname`)
+	if err != nil {
+		return nil, nil, errs.Wrap(err, "sis: roles")
+	}
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			rows.Close()
+			return nil, nil, errs.Wrap(err, "sis: roles")
+		}
+		roles = append(roles, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, errs.Wrap(err, "sis: roles")
+	}
+	// The role as its place in roles (from 1; 0: a role made since, read on its own below).
+	args := []any{source}
+	var roleCase strings.Builder
+	roleCase.WriteString("CASE e.role")
+	for i, r := range roles {
+		args = append(args, r)
+		fmt.Fprintf(&roleCase, " WHEN $%d THEN %d", i+2, i+1)
+	}
+	roleCase.WriteString(" ELSE 0 END")
+	// Counted first, so that the list is made once at its size.
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM course_methods m JOIN course_enrolments e ON e.method_id = m.id
+		WHERE m.type = 'sis' AND m.name = $1`, source).Scan(&n); err != nil {
+		return nil, nil, errs.Wrap(err, "sis: enrolments")
+	}
+	// course_id - 2^31 keeps the key within a signed 64-bit integer for course ids below 2^32.
+	rows, err = q.QueryContext(ctx, `SELECT e.id, (e.course_id - 2147483648) * 4294967296 + e.user_id,
+		(`+roleCase.String()+`) * 4 + CASE WHEN e.status = 'suspended' THEN 1 ELSE 0 END + CASE WHEN e.sync_suspended THEN 2 ELSE 0 END,
+		e.starts_at, e.ends_at
+		FROM course_methods m JOIN course_enrolments e ON e.method_id = m.id WHERE m.type = 'sis' AND m.name = $1`, args...)
 	if err != nil {
 		return nil, nil, errs.Wrap(err, "sis: enrolments")
 	}
 	defer rows.Close()
-	roles := map[string]string{} // one string per role, not one per row
-	var role, status []byte
+	have := make([]HaveRow, 0, n)
+	var unknownRole []int // rows whose role was made after roles was read
+	var id, key, flags, starts, ends any
 	for rows.Next() {
-		var h Have
-		var course, user int64
-		if err := rows.Scan(&h.ID, &course, &user, &role, &status, &h.BySync, &h.Starts, &h.Ends); err != nil {
+		if err := rows.Scan(&id, &key, &flags, &starts, &ends); err != nil {
 			return nil, nil, errs.Wrap(err, "sis: enrolments")
 		}
-		r, ok := roles[string(role)]
-		if !ok {
-			r = string(role)
-			roles[r] = r
+		i, ok1 := id.(int64)
+		k, ok2 := key.(int64)
+		f, ok3 := flags.(int64)
+		if !ok1 || !ok2 || !ok3 {
+			return nil, nil, fmt.Errorf("sis: enrolments: unexpected values %T %T %T", id, key, flags)
 		}
-		h.Role = r
-		h.Suspended = string(status) == "suspended"
-		have[MakeKey(course, user)] = h
+		h := HaveRow{Key: Key(uint64(k) + 1<<63)}
+		h.Have.ID = i
+		h.Have.Suspended, h.Have.BySync = f&1 != 0, f&2 != 0
+		if r := f >> 2; r >= 1 && int(r) <= len(roles) {
+			h.Have.Role = roles[r-1]
+		} else {
+			unknownRole = append(unknownRole, len(have))
+		}
+		h.Have.Starts, _ = starts.(int64)
+		h.Have.Ends, _ = ends.(int64)
+		have = append(have, h)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, errs.Wrap(err, "sis: enrolments")
 	}
 	rows.Close()
+	for _, i := range unknownRole {
+		if err := q.QueryRowContext(ctx, `SELECT role FROM course_enrolments WHERE id = $1`, have[i].Have.ID).Scan(&have[i].Have.Role); err != nil {
+			return nil, nil, errs.Wrap(err, "sis: enrolments")
+		}
+	}
+	// In key order (the rows come mostly in it already), each key once.
+	slices.SortStableFunc(have, func(a, b HaveRow) int { return cmp.Compare(a.Key, b.Key) })
+	have = slices.CompactFunc(have, func(a, b HaveRow) bool { return a.Key == b.Key })
 	// The course groups the source placed people in.
 	rows, err = q.QueryContext(ctx, `SELECT g.course_id, gm.user_id, g.name FROM course_methods m
 		JOIN course_group_members gm ON gm.method_id = m.id JOIN course_groups g ON g.id = gm.course_group_id
@@ -436,9 +522,10 @@ func loadHave(ctx context.Context, q store.Querier, source string) (map[Key]Have
 			names[name] = name
 		}
 		k := MakeKey(course, user)
-		if h, ok := have[k]; ok && (h.Group == "" || name < h.Group) {
-			h.Group = name
-			have[k] = h
+		if i, ok := slices.BinarySearchFunc(have, k, func(h HaveRow, k Key) int { return cmp.Compare(h.Key, k) }); ok {
+			if h := &have[i].Have; h.Group == "" || name < h.Group {
+				h.Group = name
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {

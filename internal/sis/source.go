@@ -1,7 +1,9 @@
 package sis
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"roster/internal/errs"
@@ -167,18 +169,62 @@ type Resolved struct {
 
 // Resolve turns a source's rows into keys: unknown courses, people and roles and duplicate rows
 // become issues naming file and line. A skipped row whose course and person are known
-// protects that enrolment from removal.
+// protects that enrolment from removal. It is ResolveSorted with the enrolments in a map.
 func Resolve(src *Source, dir *Directory) *Resolved {
-	r := &Resolved{Want: make(map[Key]Want, len(src.Rows)), Deleted: map[Key]bool{}, Protected: map[Key]bool{},
-		Issues: append([]Issue(nil), src.Issues...), Rows: len(src.Rows)}
-	first := make(map[Key]int, len(src.Rows))
+	s := ResolveSorted(src, dir)
+	r := &Resolved{Want: make(map[Key]Want, len(s.Want)), Deleted: s.Deleted, Protected: s.Protected, Issues: s.Issues, Rows: s.Rows}
+	for _, w := range s.Want {
+		r.Want[w.Key] = w.Want
+	}
+	return r
+}
+
+// ResolvedSorted is a source turned into keys, its enrolments in key order.
+type ResolvedSorted struct {
+	Want      []WantRow // by key, each key once
+	Deleted   map[Key]bool
+	Protected map[Key]bool
+	Issues    []Issue
+	Rows      int // rows read
+}
+
+// ResolveSorted is Resolve with the source's enrolments as a list in key order. The keys
+// of the rows are sorted once (with their row number, so that the first row of a key is
+// the one kept and later ones are its duplicates) rather than kept in maps.
+func ResolveSorted(src *Source, dir *Directory) *ResolvedSorted {
+	r := &ResolvedSorted{Deleted: map[Key]bool{}, Protected: map[Key]bool{}, Rows: len(src.Rows)}
+	// A row that reaches the duplicate check: its key, its row and its role.
+	type cand struct {
+		key  Key
+		row  int32
+		role string
+	}
+	type rowIssue struct {
+		row   int
+		issue Issue
+	}
+	cands := make([]cand, 0, len(src.Rows))
+	var issues []rowIssue
+	// Rows repeat their course and role (the readers give each one string): the last
+	// one resolved is kept.
+	var lastCourse, lastRole, lastRoleIn string
+	var lastCourseID int64
+	haveCourse, haveRole := false, false
 	for i := range src.Rows {
 		row := &src.Rows[i]
-		skip := func(key string, p errs.P) { r.Issues = append(r.Issues, newIssue(row.File, row.Line, key, p)) }
-		course, ok := dir.Courses[strings.ToLower(strings.TrimSpace(row.Course))]
-		if !ok {
-			skip("sync_unknown_course", errs.P{"course": row.Course})
-			continue
+		skip := func(key string, p errs.P) {
+			issues = append(issues, rowIssue{i, newIssue(row.File, row.Line, key, p)})
+		}
+		var course int64
+		if haveCourse && row.Course == lastCourse {
+			course = lastCourseID
+		} else {
+			id, ok := dir.Courses[strings.ToLower(strings.TrimSpace(row.Course))]
+			if !ok {
+				skip("sync_unknown_course", errs.P{"course": row.Course})
+				continue
+			}
+			course, lastCourse, lastCourseID, haveCourse = id, row.Course, id, true
 		}
 		user := dir.user(row.User)
 		for _, alt := range row.UserAlt {
@@ -196,27 +242,74 @@ func Resolve(src *Source, dir *Directory) *Resolved {
 			continue
 		}
 		k := MakeKey(course, user)
-		role := strings.ToLower(strings.TrimSpace(row.Role))
-		if a, ok := dir.RoleAlias[role]; ok {
-			role = a
-		} else if !dir.Roles[role] && dir.Roles[strings.TrimSpace(row.Role)] {
-			role = strings.TrimSpace(row.Role) // a custom role spelt with capitals
+		var role string
+		if haveRole && row.Role == lastRoleIn {
+			role = lastRole
+		} else {
+			role = strings.ToLower(strings.TrimSpace(row.Role))
+			if a, ok := dir.RoleAlias[role]; ok {
+				role = a
+			} else if !dir.Roles[role] && dir.Roles[strings.TrimSpace(row.Role)] {
+				role = strings.TrimSpace(row.Role) // a custom role spelt with capitals
+			}
+			lastRoleIn, lastRole, haveRole = row.Role, role, true
 		}
 		if !row.Deleted && !dir.Roles[role] {
 			skip("sync_unknown_role", errs.P{"role": row.Role})
 			r.Protected[k] = true
 			continue
 		}
-		if line, dup := first[k]; dup {
-			skip("sync_duplicate", errs.P{"line": line, "course": row.Course, "user": row.User})
-			continue
+		cands = append(cands, cand{k, int32(i), role})
+	}
+	slices.SortFunc(cands, func(a, b cand) int {
+		if c := cmp.Compare(a.key, b.key); c != 0 {
+			return c
 		}
-		first[k] = row.Line
+		return cmp.Compare(a.row, b.row)
+	})
+	var dups []rowIssue
+	wants := 0
+	for i := 0; i < len(cands); {
+		j := i + 1
+		for j < len(cands) && cands[j].key == cands[i].key {
+			j++
+		}
+		if !src.Rows[cands[i].row].Deleted {
+			wants++
+		}
+		for _, d := range cands[i+1 : j] {
+			row := &src.Rows[d.row]
+			dups = append(dups, rowIssue{int(d.row), newIssue(row.File, row.Line, "sync_duplicate",
+				errs.P{"line": src.Rows[cands[i].row].Line, "course": row.Course, "user": row.User})})
+		}
+		i = j
+	}
+	r.Want = make([]WantRow, 0, wants)
+	for i := 0; i < len(cands); {
+		c := cands[i]
+		for i++; i < len(cands) && cands[i].key == c.key; i++ {
+		}
+		row := &src.Rows[c.row]
 		if row.Deleted {
-			r.Deleted[k] = true
+			r.Deleted[c.key] = true
 			continue
 		}
-		r.Want[k] = Want{Role: role, Starts: row.Starts, Ends: row.Ends, Group: row.Group}
+		r.Want = append(r.Want, WantRow{c.key, Want{Role: c.role, Starts: row.Starts, Ends: row.Ends, Group: row.Group}})
+	}
+	// The issues in the order of their rows, after the reader's.
+	slices.SortFunc(dups, func(a, b rowIssue) int { return cmp.Compare(a.row, b.row) })
+	if n := len(src.Issues) + len(issues) + len(dups); n > 0 {
+		r.Issues = make([]Issue, 0, n)
+	}
+	r.Issues = append(r.Issues, src.Issues...)
+	for len(issues) > 0 || len(dups) > 0 {
+		if len(dups) == 0 || (len(issues) > 0 && issues[0].row < dups[0].row) {
+			r.Issues = append(r.Issues, issues[0].issue)
+			issues = issues[1:]
+		} else {
+			r.Issues = append(r.Issues, dups[0].issue)
+			dups = dups[1:]
+		}
 	}
 	return r
 }
