@@ -149,7 +149,9 @@ func run(ctx context.Context, db *store.DB, src *Source, opt RunOptions, rep *Re
 	loadCtx, cancelLoad := context.WithCancel(ctx)
 	loading := make(chan loaded, 1)
 	go func() {
+		start := time.Now()
 		have, methods, err := loadHave(loadCtx, db, src.Name)
+		tracePhase("(load enrolments, alone)", start)
 		loading <- loaded{have, methods, err}
 	}()
 	var load *loaded
@@ -456,10 +458,15 @@ func loadHave(ctx context.Context, q store.Querier, source string) ([]HaveRow, m
 		return nil, nil, errs.Wrap(err, "sis: enrolments")
 	}
 	// course_id - 2^31 keeps the key within a signed 64-bit integer for course ids below 2^32.
+	// Every column but sync_suspended is in course_enrolments_course_user, whose entries
+	// also carry the id: the rows are read from that index alone, in key order (the unary
+	// plus keeps SQLite from the method's index), and sync_suspended, which matters only
+	// for a suspended enrolment, is looked up for those alone.
 	rows, err = q.QueryContext(ctx, `SELECT e.id, (e.course_id - 2147483648) * 4294967296 + e.user_id,
-		(`+roleCase.String()+`) * 4 + CASE WHEN e.status = 'suspended' THEN 1 ELSE 0 END + CASE WHEN e.sync_suspended THEN 2 ELSE 0 END,
+		(`+roleCase.String()+`) * 4 + CASE WHEN e.status = 'suspended' THEN 1 + CASE WHEN (SELECT s.sync_suspended FROM course_enrolments s WHERE s.id = e.id) THEN 2 ELSE 0 END ELSE 0 END,
 		e.starts_at, e.ends_at
-		FROM course_methods m JOIN course_enrolments e ON e.method_id = m.id WHERE m.type = 'sis' AND m.name = $1`, args...)
+		FROM course_methods m JOIN course_enrolments e ON e.course_id = m.course_id AND +e.method_id = m.id
+		WHERE m.type = 'sis' AND m.name = $1`, args...)
 	if err != nil {
 		return nil, nil, errs.Wrap(err, "sis: enrolments")
 	}
@@ -499,7 +506,10 @@ func loadHave(ctx context.Context, q store.Querier, source string) ([]HaveRow, m
 		}
 	}
 	// In key order (the rows come mostly in it already), each key once.
-	slices.SortStableFunc(have, func(a, b HaveRow) int { return cmp.Compare(a.Key, b.Key) })
+	byKey := func(a, b HaveRow) int { return cmp.Compare(a.Key, b.Key) }
+	if !slices.IsSortedFunc(have, byKey) {
+		slices.SortStableFunc(have, byKey)
+	}
 	have = slices.CompactFunc(have, func(a, b HaveRow) bool { return a.Key == b.Key })
 	// The course groups the source placed people in.
 	rows, err = q.QueryContext(ctx, `SELECT g.course_id, gm.user_id, g.name FROM course_methods m

@@ -205,11 +205,11 @@ func ResolveSorted(src *Source, dir *Directory) *ResolvedSorted {
 	}
 	cands := make([]cand, 0, len(src.Rows))
 	var issues []rowIssue
-	// Rows repeat their course and role (the readers give each one string): the last
-	// one resolved is kept.
-	var lastCourse, lastRole, lastRoleIn string
-	var lastCourseID int64
-	haveCourse, haveRole := false, false
+	// Rows repeat their course, role and person (files are often in the order of one of
+	// them): the last one resolved of each is kept.
+	var lastCourse, lastRole, lastRoleIn, lastUser string
+	var lastCourseID, lastUserID int64
+	haveCourse, haveRole, haveUser := false, false, false
 	for i := range src.Rows {
 		row := &src.Rows[i]
 		skip := func(key string, p errs.P) {
@@ -226,12 +226,20 @@ func ResolveSorted(src *Source, dir *Directory) *ResolvedSorted {
 			}
 			course, lastCourse, lastCourseID, haveCourse = id, row.Course, id, true
 		}
-		user := dir.user(row.User)
-		for _, alt := range row.UserAlt {
-			if user != 0 {
-				break
+		var user int64
+		if haveUser && row.User == lastUser && len(row.UserAlt) == 0 {
+			user = lastUserID
+		} else {
+			user = dir.user(row.User)
+			for _, alt := range row.UserAlt {
+				if user != 0 {
+					break
+				}
+				user = dir.user(alt)
 			}
-			user = dir.user(alt)
+			if len(row.UserAlt) == 0 {
+				lastUser, lastUserID, haveUser = row.User, user, true
+			}
 		}
 		switch user {
 		case 0:
