@@ -164,8 +164,13 @@ var users = &entity{plural: "users", single: "user", numericKey: true, fields: u
 			strings.Join(adminGroupRoles, "', '") + "')" + inGroup + ") THEN 'administrator'" +
 			" WHEN EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = u.id AND m.role = '" + trainerGroupRole + "'" + inGroup + ")" +
 			" OR " + teachesSQL("u.id") + " THEN 'teacher' ELSE 'student' END"
-		return "SELECT " + userCols + ", " + role + " AS role FROM users u WHERE u.deleted_at IS NULL AND " + userInScope(q, sc, "u.id")
+		return "SELECT " + userCols + ", " + role + " AS role " + usersFrom(q, sc)
 	},
+}
+
+// usersFrom is the FROM and WHERE of the users base: the live accounts (u) of the scope.
+func usersFrom(q *query, sc scope) string {
+	return "FROM users u WHERE u.deleted_at IS NULL AND " + userInScope(q, sc, "u.id")
 }
 
 var courseFields = withCommon(map[string]field{"title": {"title", kText}, "courseCode": {"code", kText}, "org": {"school", kText}})
@@ -501,9 +506,11 @@ func list(ctx context.Context, db *store.DB, snaps *snapshots, e *entity, sc sco
 // agree; then the page's rows. Every page, the first one included, is read fresh: nothing is
 // kept between pages.
 func liveUsersPage(ctx context.Context, db *store.DB, order string, p listParams) ([]row, int, error) {
+	// The base's FROM and WHERE alone (not its columns: a short statement for the database to
+	// plan); its placeholders, if any, serve both uses.
 	var q query
-	base := users.base(&q, scope{}) // its placeholders, if any, serve both uses
-	q.w("SELECT t.k, (SELECT COUNT(*) FROM (", base, ") c) FROM (", base, ") t ORDER BY ", order,
+	from := usersFrom(&q, scope{})
+	q.w("SELECT u.id, (SELECT COUNT(*) ", from, ") ", from, " ORDER BY ", strings.Replace(order, "t.k", "u.id", 1),
 		" LIMIT ", q.arg(p.limit), " OFFSET ", q.arg(p.offset))
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
@@ -525,7 +532,7 @@ func liveUsersPage(ctx context.Context, db *store.DB, order string, p listParams
 	rs.Close()
 	if n < 0 { // past the end: the count alone
 		var c query
-		c.w("SELECT COUNT(*) FROM (", users.base(&c, scope{}), ") t")
+		c.w("SELECT COUNT(*) ", usersFrom(&c, scope{}))
 		if err := db.QueryRowContext(ctx, c.b.String(), c.args...).Scan(&n); err != nil {
 			return nil, 0, err
 		}
