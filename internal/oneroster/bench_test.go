@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -122,7 +123,8 @@ func cpuTime() time.Duration {
 // SQLite runs in it) and of PostgreSQL's server processes for its connections
 // (pg-cpu-ms/page), which the load of a shared machine moves less than the wall time. Then the
 // first page alone, cold (a new service, nothing kept), ten times: mean and slowest, for both
-// clients, and for the group's client without reading its page while its people are read
+// clients; for the group's client also once two connections are open and warm
+// (first-group-2conns), and without reading its page while its people are read
 // (first-nooverlap-group); beside its floor, the count of live accounts and the raw SELECT
 // of the same 1,000 rows.
 func BenchmarkUsersPaged(b *testing.B) {
@@ -223,6 +225,17 @@ func BenchmarkUsersPaged(b *testing.B) {
 					firsts(b, func() { get(b, newMux(), client, 0) })
 				})
 			}
+			// The same once two connections have served the group's first page at the same
+			// time: on PostgreSQL the first page is read on one of them while the sub-tree's
+			// people are read on the other only when two are open and idle.
+			b.Run("first-group-2conns", func(b *testing.B) {
+				var wg sync.WaitGroup
+				for range 2 {
+					wg.Go(func() { get(b, newMux(), "group", 0) })
+				}
+				wg.Wait()
+				firsts(b, func() { get(b, newMux(), "group", 0) })
+			})
 			b.Run("first-nooverlap-group", func(b *testing.B) {
 				oneroster.SetOverlap(false)
 				defer oneroster.SetOverlap(true)

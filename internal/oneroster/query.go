@@ -386,8 +386,8 @@ func (c *snapshots) put(key string, keys keyList) {
 }
 
 // overlapFirstPage: the first page is read while the whole list's keys are (see list). The
-// benchmark turns it off to compare: it saves wall time when a core is idle, and costs the
-// page's own LIMIT/OFFSET read in CPU.
+// benchmark turns it off to compare: it saves wall time when a core and a connection are idle,
+// and costs the page's own LIMIT/OFFSET read in CPU.
 var overlapFirstPage = true
 
 // list reads one page, and returns it with the function that gives the total. snaps may be
@@ -458,9 +458,12 @@ func list(ctx context.Context, db *store.DB, snaps *snapshots, e *entity, sc sco
 			}
 			done <- r
 		}()
-		if p.sort != "" || !overlapFirstPage {
+		if p.sort != "" || !overlapFirstPage || (db.Dialect == store.Postgres && db.Stats().Idle < 2) {
 			// Ordered by another field: the page is read from the keys (sorting the whole list
-			// a second time for it would cost more than waiting).
+			// a second time for it would cost more than waiting). Likewise on PostgreSQL when
+			// fewer than two connections are open and idle: a new connection is a new server
+			// process, whose first queries read the catalog (tens of milliseconds, more than
+			// reading the page meanwhile saves).
 			r := <-done
 			if r.err != nil {
 				return nil, nil, r.err
