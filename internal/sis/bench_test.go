@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -45,7 +46,10 @@ func BenchmarkSyncScale(b *testing.B) {
 		b.Run(dialect, func(b *testing.B) {
 			if os.Getenv("ROSTER_BENCH_PHASES") != "" {
 				last := cpuTime()
+				var mu sync.Mutex // the read of the enrolments reports from its own goroutine
 				phaseHook = func(name string, d time.Duration) {
+					mu.Lock()
+					defer mu.Unlock()
 					now := cpuTime()
 					fmt.Fprintf(os.Stderr, "  %s phase %-26s %8v wall %8v cpu\n", dialect, name, d.Round(time.Millisecond), (now - last).Round(time.Millisecond))
 					last = now
