@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +42,9 @@ type floorSchema struct {
 	columns  map[string][]floorColumn
 	indexes  []floorIndex // unique ones first, then by table and name
 	triggers []string     // CREATE TRIGGER statements on the tables
+	// trigger0008 is the text 0008 gave each row trigger of group_members and
+	// course_enrolments, by name.
+	trigger0008 map[string]string
 }
 
 type floorColumn struct {
@@ -127,6 +131,21 @@ func readFloorSchema(tb testing.TB, db *store.DB) floorSchema {
 		s.triggers = append(s.triggers, t)
 		return nil
 	})
+	ms, err := store.Migrations(store.SQLite)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.trigger0008 = map[string]string{}
+	for _, m := range ms {
+		if m.Version == 8 {
+			for _, t := range regexp.MustCompile(`(?s)CREATE TRIGGER (course_sync_\w+) AFTER .*?\nEND;`).FindAllStringSubmatch(m.SQL, -1) {
+				s.trigger0008[t[1]] = t[0]
+			}
+		}
+	}
+	if len(s.trigger0008) < 4 {
+		tb.Fatalf("0008's triggers not found: %d", len(s.trigger0008))
+	}
 	return s
 }
 
@@ -138,6 +157,9 @@ type floorLevel struct {
 	indexes  int  // the first indexes of floorSchema.indexes
 	fks      bool
 	triggers bool
+	// On Roster's schema: the row triggers of group_members and course_enrolments as 0008
+	// wrote them (before 0032 guarded them), or none.
+	triggers0008, noTriggers bool
 }
 
 // rebuild replaces the floor's tables of a migrated database by tables with the level's share
@@ -145,6 +167,19 @@ type floorLevel struct {
 func (s floorSchema) rebuild(tb testing.TB, db *store.DB, l floorLevel) {
 	tb.Helper()
 	if l.roster {
+		if l.triggers0008 || l.noTriggers {
+			for _, name := range []string{"course_sync_group_insert", "course_sync_group_delete", "course_sync_meta_insert",
+				"course_sync_meta_delete"} {
+				if _, err := db.Exec(`DROP TRIGGER ` + name); err != nil {
+					tb.Fatal(err)
+				}
+				if l.triggers0008 {
+					if _, err := db.Exec(s.trigger0008[name]); err != nil {
+						tb.Fatal(err)
+					}
+				}
+			}
+		}
 		return
 	}
 	ctx := context.Background()
@@ -455,6 +490,12 @@ func BenchmarkInsertFloor(b *testing.B) {
 			floorOptions{multi: true, pragmas: append(mem, "PRAGMA cache_size = -16384")}},
 		{"t. Roster's schema + audit events and import records, many rows a statement, temp_store MEMORY, cache_size 16 MiB", roster,
 			floorOptions{more: true, multi: true, pragmas: append(mem, "PRAGMA cache_size = -16384")}},
+		{"f. Roster's schema, row triggers of 0008, many rows a statement, temp_store MEMORY, cache_size 16 MiB",
+			floorLevel{roster: true, triggers0008: true}, floorOptions{multi: true, pragmas: append(mem, "PRAGMA cache_size = -16384")}},
+		{"f. Roster's schema, row triggers of 0032, many rows a statement, temp_store MEMORY, cache_size 16 MiB", roster,
+			floorOptions{multi: true, pragmas: append(mem, "PRAGMA cache_size = -16384")}},
+		{"f. Roster's schema, no row triggers, many rows a statement, temp_store MEMORY, cache_size 16 MiB",
+			floorLevel{roster: true, noTriggers: true}, floorOptions{multi: true, pragmas: append(mem, "PRAGMA cache_size = -16384")}},
 		{"Roster's schema + audit events and import records", roster, floorOptions{more: true}},
 		{"Roster's schema + audit events and import records, many rows a statement, cache_size 256 MiB", roster,
 			floorOptions{more: true, multi: true, pragmas: big}},
