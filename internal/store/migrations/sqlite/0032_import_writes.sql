@@ -40,3 +40,14 @@ BEGIN
     SELECT DISTINCT id FROM course_methods WHERE linked_course_id = OLD.course_id AND type = 'meta'
       AND NOT EXISTS (SELECT 1 FROM course_sync_queue q WHERE q.method_id = course_methods.id);
 END;
+
+-- audit_events_at (0001): no query reads the events by time (the audit log pages by id, and
+-- filters by actor, target and action, which have their own indexes); each event written
+-- paid for it, two a person in an import.
+DROP INDEX audit_events_at;
+
+-- users_billing (0006): the month's billing report (internal/billing) selects the accounts
+-- active in the month OR holding a billing period in it; neither database can answer that OR
+-- (an EXISTS on billing_periods) through this index, and both read users in id order
+-- (EXPLAIN QUERY PLAN / EXPLAIN: a scan of users). Every account written paid for it.
+DROP INDEX users_billing;
