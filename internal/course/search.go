@@ -67,10 +67,44 @@ func (s *Service) SearchUsers(ctx context.Context, courseID int64, q string) ([]
 		}
 	}
 	like := "%" + escapeLike(q) + "%"
+	return s.candidates(ctx, show, `(`+strings.Join(match, " OR ")+`)
+		ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT `+strconv.Itoa(SearchLimit), courseID, like)
+}
+
+// Candidates gives back, as the search shows them, the active accounts among ids (at most
+// SearchLimit × 25 of them): the people ticked in the "Enrol users" dialog, shown ticked
+// again when the dialog comes back with an error. Unknown, deleted or suspended ids are left
+// out. Errors: Unauthorized, Forbidden.
+func (s *Service) Candidates(ctx context.Context, courseID int64, ids []int64) ([]Candidate, error) {
+	if err := authz.CanInCourse(ctx, s.db, authz.ManageParticipants, courseID, s.now()); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return []Candidate{}, nil
+	}
+	if len(ids) > SearchLimit*25 {
+		ids = ids[:SearchLimit*25]
+	}
+	show, err := account.ShowIdentity(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	in := make([]string, len(ids))
+	args := []any{courseID}
+	for i, id := range ids {
+		args = append(args, id)
+		in[i] = "$" + strconv.Itoa(i+2)
+	}
+	return s.candidates(ctx, show, `u.id IN (`+strings.Join(in, ", ")+`)
+		ORDER BY lower(u.last_name), lower(u.first_name), u.id`, args...)
+}
+
+// candidates reads the active accounts matching where (after "WHERE ... AND"), $1 being the
+// course, with the identity fields the platform shows.
+func (s *Service) candidates(ctx context.Context, show map[string]bool, where string, args ...any) ([]Candidate, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT u.id, u.first_name, u.last_name, u.email, u.username, u.idnumber,
 		EXISTS (SELECT 1 FROM course_enrolments e WHERE e.course_id = $1 AND e.user_id = u.id)
-		FROM users u WHERE u.deleted_at IS NULL AND u.status = 'active' AND (`+strings.Join(match, " OR ")+`)
-		ORDER BY lower(u.last_name), lower(u.first_name), u.id LIMIT `+strconv.Itoa(SearchLimit), courseID, like)
+		FROM users u WHERE u.deleted_at IS NULL AND u.status = 'active' AND `+where, args...)
 	if err != nil {
 		return nil, wrap(err, "course: search users")
 	}

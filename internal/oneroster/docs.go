@@ -66,25 +66,20 @@ func (q *req) docFields(e *entity) map[string]bool {
 func (q *req) docs(ctx context.Context, e *entity, rows []row) ([]any, error) {
 	out := make([]any, len(rows))
 	var extra map[int64][]int64
-	if len(rows) > 0 && (e == users || e == orgs) {
+	if len(rows) > 0 && e == orgs {
 		ids := make([]int64, len(rows))
 		for i, r := range rows {
 			ids[i], _ = r.num("k")
 		}
 		var err error
-		if e == users {
-			extra, err = userOrgs(ctx, q.s.db, q.sc, ids)
-		} else {
-			extra, err = orgChildren(ctx, q.s.db, ids)
-		}
-		if err != nil {
+		if extra, err = orgChildren(ctx, q.s.db, ids); err != nil {
 			return nil, err
 		}
 	}
 	for i, r := range rows {
 		if e == users {
-			k, _ := r.num("k")
-			out[i] = q.userDoc(r, extra[k])
+			orgs, _ := r["orgs"].([]int64) // read with the row (userRows)
+			out[i] = q.userDoc(r, orgs)
 			continue
 		}
 		d := map[string]any{"sourcedId": r.str("sid"), "status": r.str("status"), "dateLastModified": stamp(r, "dlm")}

@@ -621,3 +621,134 @@ func TestContractCollections(t *testing.T) {
 		}
 	})
 }
+
+// TestUserRoleRule: the role each person's document gives (computed over the page's
+// memberships) is the role the users list filters on (computed in SQL), for a platform-wide
+// client and for a client of a sub-tree, with people whose role differs between the two.
+func TestUserRoleRule(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		w := newWorld(t, db)
+		w.ids["padmin"] = w.user("padmin", "Eve", w.ids["gA1"], group.Learner)
+		w.ids["net"] = w.user("net", "Fox", w.ids["gA"], group.Learner)
+		if _, err := w.crs.Enrol(w.sys, w.ids["cP"], course.EnrolRequest{UserIDs: []int64{w.ids["net"]}, Role: "non_editing_teacher"}); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for _, q := range []string{
+			// out trains in B: a teacher for the platform, unseen by A's client.
+			w.sid(`INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at) VALUES ({gB}, {out}, 'trainer', 'manual', 0, 0)`),
+			// s2 administers B: an administrator for the platform, a student for A's client.
+			w.sid(`INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at) VALUES ({gB}, {s2}, 'group_admin', 'manual', 0, 0)`),
+			// a platform administrator is one for the platform only.
+			w.sid(`UPDATE users SET is_admin = true WHERE id = {padmin}`),
+		} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct{ token, want string }{
+			{"tokAll", "admin:administrator net:teacher out:teacher padmin:administrator s1:student s2:administrator teacher:teacher"},
+			{"tokA", "admin:administrator net:teacher padmin:student s1:student s2:student teacher:teacher"},
+		} {
+			byDoc := map[string]string{}
+			var got []string
+			for _, d := range list(w.must(c.token, "/users?limit=100"), "users") {
+				byDoc[d["sourcedId"].(string)] = d["role"].(string)
+				got = append(got, d["username"].(string)+":"+d["role"].(string))
+			}
+			slices.Sort(got)
+			if strings.Join(got, " ") != c.want {
+				t.Errorf("%s: roles %v, want %s", c.token, got, c.want)
+			}
+			for _, role := range []string{"administrator", "teacher", "student"} {
+				listed := sids(list(w.must(c.token, "/users?limit=100&filter="+url.QueryEscape("role='"+role+"'")), "users"))
+				var fromDocs []string
+				for sid, r := range byDoc {
+					if r == role {
+						fromDocs = append(fromDocs, sid)
+					}
+				}
+				slices.Sort(listed)
+				slices.Sort(fromDocs)
+				if !slices.Equal(listed, fromDocs) {
+					t.Errorf("%s, role %s: the filter lists %v, the documents say %v", c.token, role, listed, fromDocs)
+				}
+			}
+		}
+	})
+}
+
+// TestPagesMakeTheList: for a platform-wide client and a client of a sub-tree, in both orders,
+// with and without the list's keys kept between pages, and pages of several sizes, the pages
+// put together are the whole list in its order, each once; every page gives the list's total
+// and the links to the first, previous, next and last pages; a page past the end is empty,
+// with the total.
+func TestPagesMakeTheList(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		w := newWorld(t, db)
+		for i := range 7 {
+			where := []string{"gA1", "gB", "gA"}[i%3]
+			w.ids[fmt.Sprint("p", i)] = w.user(fmt.Sprint("p", i), fmt.Sprint("P", i), w.ids[where], group.Learner)
+		}
+		// Who each client reads, from the tables themselves.
+		want := map[string][]string{}
+		for token, q := range map[string]string{
+			"tokAll": `SELECT id FROM users WHERE deleted_at IS NULL ORDER BY id`,
+			"tokA": w.sid(`SELECT DISTINCT m.user_id FROM group_members m JOIN group_paths p ON p.descendant_id = m.group_id
+				WHERE p.ancestor_id = {gA} ORDER BY m.user_id`),
+		} {
+			rows, err := db.QueryContext(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var id int64
+				rows.Scan(&id)
+				want[token] = append(want[token], "user-"+strconv.FormatInt(id, 10))
+			}
+			rows.Close()
+		}
+		for _, kept := range []bool{false, true} {
+			if kept {
+				defer oneroster.SetSnapshotMin(1)()
+			}
+			for token, all := range want {
+				for _, desc := range []bool{false, true} {
+					exp := slices.Clone(all)
+					order := ""
+					if desc {
+						slices.Reverse(exp)
+						order = "&orderBy=desc"
+					}
+					for _, limit := range []int{1, 2, 3, 100} {
+						var got []string
+						total := strconv.Itoa(len(exp))
+						for off := 0; off <= len(exp); off += limit {
+							path := fmt.Sprintf("/users?limit=%d&offset=%d%s", limit, off, order)
+							a := w.must(token, path)
+							got = append(got, sids(list(a, "users"))...)
+							if n := a.hdr.Get("X-Total-Count"); n != total {
+								t.Errorf("%s %s (kept %v): total %s, want %s", token, path, kept, n, total)
+							}
+							link := a.hdr.Get("Link")
+							last := (len(exp) - 1) / limit * limit
+							if !strings.Contains(link, fmt.Sprintf("limit=%d&offset=%d%s>; rel=\"last\"", limit, last, order)) ||
+								!strings.Contains(link, fmt.Sprintf("limit=%d&offset=0%s>; rel=\"first\"", limit, order)) ||
+								strings.Contains(link, `rel="next"`) != (off+limit < len(exp)) ||
+								strings.Contains(link, `rel="prev"`) != (off > 0) {
+								t.Errorf("%s %s (kept %v): Link %s", token, path, kept, link)
+							}
+						}
+						if !slices.Equal(got, exp) {
+							t.Errorf("%s limit %d%s (kept %v): pages give %v, want %v", token, limit, order, kept, got, exp)
+						}
+					}
+					a := w.must(token, "/users?limit=2&offset=1000"+order)
+					if len(list(a, "users")) != 0 || a.hdr.Get("X-Total-Count") != strconv.Itoa(len(exp)) {
+						t.Errorf("%s past the end: %v, total %s", token, a.doc, a.hdr.Get("X-Total-Count"))
+					}
+				}
+			}
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -117,6 +118,40 @@ var userFields = withCommon(map[string]field{"username": {"username", kText}, "g
 	"familyName": {"family_name", kText}, "email": {"email", kText}, "identifier": {"identifier", kText},
 	"enabledUser": {"enabled", kBool}, "role": {"role", kText}})
 
+// The role of a person is one rule written twice: in SQL in the users base (read by filters,
+// sorts and the students and teachers collections) and in Go over a page's memberships
+// (userRole, read by the documents). TestUserRoleRule checks that the two agree.
+//
+// administrator: a platform administrator (for a platform-wide client), or a group or user
+// administrator of a group of the scope; teacher: a trainer of a group of the scope, or
+// enrolled in some course with a teacher role; else student.
+var adminGroupRoles = []string{"group_admin", "user_admin"}
+
+const trainerGroupRole = "trainer"
+
+// teachesSQL is the condition that person uid has a teacher role in some course.
+func teachesSQL(uid string) string {
+	return "EXISTS (SELECT 1 FROM course_enrolments e JOIN course_roles r ON r.shortname = e.role WHERE e.user_id = " + uid +
+		" AND r.base_role IN ('teacher', 'non_editing_teacher'))"
+}
+
+// userRole is the role of a person with the given group roles in the scope (one a
+// membership), platform administrator or not, teacher in some course or not.
+func userRole(sc scope, isAdmin bool, groupRoles []string, teaches bool) string {
+	if (sc.group == 0 && isAdmin) || slices.ContainsFunc(groupRoles, func(r string) bool { return slices.Contains(adminGroupRoles, r) }) {
+		return "administrator"
+	}
+	if teaches || slices.Contains(groupRoles, trainerGroupRole) {
+		return "teacher"
+	}
+	return "student"
+}
+
+// userCols are the columns of the users base but the role (u: the users table).
+const userCols = "u.id AS k, 'user-' || u.id AS sid, CASE WHEN u.status = 'active' THEN 'active' ELSE 'tobedeleted' END AS status," +
+	" u.updated_at AS dlm, u.username AS username, u.first_name AS given_name, u.last_name AS family_name, u.email AS email," +
+	" u.idnumber AS identifier, CASE WHEN u.status = 'active' THEN 'true' ELSE 'false' END AS enabled"
+
 var users = &entity{plural: "users", single: "user", numericKey: true, fields: userFields, keyOf: idAfter("user-"),
 	base: func(q *query, sc scope) string {
 		admin := "u.is_admin OR "
@@ -125,15 +160,17 @@ var users = &entity{plural: "users", single: "user", numericKey: true, fields: u
 			admin = ""
 			inGroup = " AND m.group_id IN (SELECT p.descendant_id FROM group_paths p WHERE p.ancestor_id = " + q.arg(sc.group) + ")"
 		}
-		role := "CASE WHEN " + admin + "EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = u.id AND m.role IN ('group_admin', 'user_admin')" + inGroup + ") THEN 'administrator'" +
-			" WHEN EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = u.id AND m.role = 'trainer'" + inGroup + ")" +
-			" OR EXISTS (SELECT 1 FROM course_enrolments e JOIN course_roles r ON r.shortname = e.role WHERE e.user_id = u.id AND r.base_role IN ('teacher', 'non_editing_teacher')) THEN 'teacher'" +
-			" ELSE 'student' END"
-		return "SELECT u.id AS k, 'user-' || u.id AS sid, CASE WHEN u.status = 'active' THEN 'active' ELSE 'tobedeleted' END AS status," +
-			" u.updated_at AS dlm, u.username AS username, u.first_name AS given_name, u.last_name AS family_name, u.email AS email," +
-			" u.idnumber AS identifier, CASE WHEN u.status = 'active' THEN 'true' ELSE 'false' END AS enabled, " + role + " AS role" +
-			" FROM users u WHERE u.deleted_at IS NULL AND " + userInScope(q, sc, "u.id")
+		role := "CASE WHEN " + admin + "EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = u.id AND m.role IN ('" +
+			strings.Join(adminGroupRoles, "', '") + "')" + inGroup + ") THEN 'administrator'" +
+			" WHEN EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = u.id AND m.role = '" + trainerGroupRole + "'" + inGroup + ")" +
+			" OR " + teachesSQL("u.id") + " THEN 'teacher' ELSE 'student' END"
+		return "SELECT " + userCols + ", " + role + " AS role " + usersFrom(q, sc)
 	},
+}
+
+// usersFrom is the FROM and WHERE of the users base: the live accounts (u) of the scope.
+func usersFrom(q *query, sc scope) string {
+	return "FROM users u WHERE u.deleted_at IS NULL AND " + userInScope(q, sc, "u.id")
 }
 
 var courseFields = withCommon(map[string]field{"title": {"title", kText}, "courseCode": {"code", kText}, "org": {"school", kText}})
@@ -271,8 +308,9 @@ type restriction func(q *query) string
 var snapshotMin = 10_000
 
 // snapshots keep, for a short while, the ordered keys of the large lists a consumer is paging
-// through: counting 100,000 people of a sub-tree, and walking past offset of them, costs a
-// scan of each for every page; with the keys kept, the next pages read only their own rows.
+// through (but a platform-wide client's users in their default order: see list): counting
+// 100,000 people of a sub-tree, and walking past offset of them, costs a scan of each for every
+// page; with the keys kept, the next pages read only their own rows.
 // A page may be up to snapshotTTL old in which people it lists (their rows are read fresh,
 // and always through the scope: someone who left it is dropped from the page, never shown).
 type snapshots struct {
@@ -348,19 +386,23 @@ func (c *snapshots) put(key string, keys keyList) {
 }
 
 // overlapFirstPage: the first page is read while the whole list's keys are (see list). The
-// benchmark turns it off to compare: it saves wall time when a core is idle, and costs the
-// page's own LIMIT/OFFSET read in CPU.
+// benchmark turns it off to compare: it saves wall time when a core and a connection are idle,
+// and costs the page's own LIMIT/OFFSET read in CPU.
 var overlapFirstPage = true
 
 // list reads one page, and returns it with the function that gives the total. snaps may be
 // nil (no keys kept): then it counts, and reads the page's keys alone.
 //
-// With snaps, the total comes from the ordered keys of the whole list, read in one statement
-// (one row: see store.OrderedList); lists of snapshotMin keys or more keep them for the next
-// pages, which read only their own rows. On the first page of a list (no keys kept yet) in its
-// default order, the page's own keys and rows are read meanwhile, on another connection, by
-// LIMIT and OFFSET: the first page of 100,000 people waits for the longer of the two, not
-// for both one after the other.
+// A platform-wide client's users in their default order, with no filter (what a rostering
+// consumer pages through), are read fresh on every page by liveUsersPage: their count and a
+// page's keys come from the index of live accounts, at the cost of a page's rows.
+//
+// Otherwise, with snaps, the total comes from the keys of the whole list, read in one
+// statement (one row: see store.OrderedList; a sub-tree's people: subtreeUsers); lists of
+// snapshotMin keys or more keep them for the next pages, which read only their own rows. On
+// the first page of a list (no keys kept yet) in its default order, the page's own keys and
+// rows are read meanwhile, on another connection, by LIMIT and OFFSET: the first page of
+// 100,000 people waits for the longer of the two, not for both one after the other.
 func list(ctx context.Context, db *store.DB, snaps *snapshots, e *entity, sc scope, p listParams, where []restriction) ([]row, func() (int, error), error) {
 	filter := func(q *query) {
 		q.w(" WHERE 1 = 1")
@@ -384,6 +426,10 @@ func list(ctx context.Context, db *store.DB, snaps *snapshots, e *entity, sc sco
 		order = "t." + e.fields[p.sort].col + dir + ", " + order
 	}
 	totalIs := func(n int) func() (int, error) { return func() (int, error) { return n, nil } }
+	if e == users && sc.group == 0 && p.filter == nil && p.sort == "" && len(where) == 0 {
+		rows, n, err := liveUsersPage(ctx, db, order, p)
+		return rows, totalIs(n), err
+	}
 	if snaps != nil {
 		snapKey := kq.b.String() + "\x00" + order + "\x00" + fmt.Sprint(kq.args...)
 		all, ok := snaps.get(snapKey)
@@ -412,9 +458,12 @@ func list(ctx context.Context, db *store.DB, snaps *snapshots, e *entity, sc sco
 			}
 			done <- r
 		}()
-		if p.sort != "" || !overlapFirstPage {
+		if p.sort != "" || !overlapFirstPage || (db.Dialect == store.Postgres && db.Stats().Idle < 2) {
 			// Ordered by another field: the page is read from the keys (sorting the whole list
-			// a second time for it would cost more than waiting).
+			// a second time for it would cost more than waiting). Likewise on PostgreSQL when
+			// fewer than two connections are open and idle: a new connection is a new server
+			// process, whose first queries read the catalog (tens of milliseconds, more than
+			// reading the page meanwhile saves).
 			r := <-done
 			if r.err != nil {
 				return nil, nil, r.err
@@ -451,6 +500,49 @@ func list(ctx context.Context, db *store.DB, snaps *snapshots, e *entity, sc sco
 	}
 	rows, err := byKeys(ctx, db, e, sc, keys)
 	return rows, totalIs(n), err
+}
+
+// liveUsersPage reads one page of a platform-wide client's users in id order (order: "t.k"
+// or "t.k DESC"), with no filter and no restriction, and their number. The page's keys and the
+// count are one statement, both read from the index of live accounts (users_live: a few
+// milliseconds for 100,000 accounts, on either database), so that the page and its total
+// agree; then the page's rows. Every page, the first one included, is read fresh: nothing is
+// kept between pages.
+func liveUsersPage(ctx context.Context, db *store.DB, order string, p listParams) ([]row, int, error) {
+	// The base's FROM and WHERE alone (not its columns: a short statement for the database to
+	// plan); its placeholders, if any, serve both uses.
+	var q query
+	from := usersFrom(&q, scope{})
+	q.w("SELECT u.id, (SELECT COUNT(*) ", from, ") ", from, " ORDER BY ", strings.Replace(order, "t.k", "u.id", 1),
+		" LIMIT ", q.arg(p.limit), " OFFSET ", q.arg(p.offset))
+	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rs.Close()
+	var keys []any
+	n := -1
+	for rs.Next() {
+		var k, count int64
+		if err := rs.Scan(&k, &count); err != nil {
+			return nil, 0, err
+		}
+		keys, n = append(keys, k), int(count)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, 0, err
+	}
+	rs.Close()
+	if n < 0 { // past the end: the count alone
+		var c query
+		c.w("SELECT COUNT(*) ", usersFrom(&c, scope{}))
+		if err := db.QueryRowContext(ctx, c.b.String(), c.args...).Scan(&n); err != nil {
+			return nil, 0, err
+		}
+		return nil, n, nil
+	}
+	rows, err := byKeys(ctx, db, users, scope{}, keys)
+	return rows, n, err
 }
 
 // pageKeys reads the keys of one page by LIMIT and OFFSET (kq: the list's FROM and WHERE).
@@ -490,7 +582,9 @@ func allKeys(ctx context.Context, db *store.DB, e *entity, kq *query, order stri
 	return keyList{ints: ids}, err
 }
 
-// parseIDs appends to out the integers of s, joined by commas, and returns the largest.
+// parseIDs appends to out the integers of s, joined by commas, and returns the largest. (A
+// loop over the bytes: a sub-tree's lists hold a few hundred thousand ids, which ParseInt
+// over a split costs several times as much to read.)
 func parseIDs(s string, out []int64) ([]int64, int64, error) {
 	var top int64
 	if s == "" {
@@ -499,47 +593,66 @@ func parseIDs(s string, out []int64) ([]int64, int64, error) {
 	if out == nil {
 		out = make([]int64, 0, strings.Count(s, ",")+1)
 	}
-	for part := range strings.SplitSeq(s, ",") {
-		n, err := strconv.ParseInt(part, 10, 64)
-		if err != nil {
-			return nil, 0, err
+	var n int64
+	digits := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if digits == 0 {
+				return nil, 0, fmt.Errorf("oneroster: not a list of ids at %d", i)
+			}
+			out = append(out, n)
+			top = max(top, n)
+			n, digits = 0, 0
+			continue
 		}
-		out = append(out, n)
-		top = max(top, n)
+		d := s[i] - '0'
+		if d > 9 || n > (math.MaxInt64-int64(d))/10 {
+			return nil, 0, fmt.Errorf("oneroster: not a list of ids at %d", i)
+		}
+		n = n*10 + int64(d)
+		digits++
 	}
 	return out, top, nil
 }
 
 // subtreeUsers returns, in id order (desc: reversed), the people of a scope: the members of
-// its groups. Each group's members come from the membership key (group, person), in person
-// order, without a sort; the lists are joined here, through a bitmap of ids (or a sort when
-// ids are too sparse for one). This costs a few milliseconds, where the database would test,
+// its groups. Each group's members come from the membership key (group, person), as the
+// index gives them and without a sort (store.IntList); the lists are joined and ordered here,
+// through a bitmap of ids (or a sort when ids are too sparse for one). This costs a few milliseconds, where the database would test,
 // person by person, whether one of their memberships lies in the sub-tree (twice as long on
 // SQLite for 100,000 people, more on PostgreSQL). Anonymised accounts have no memberships
 // left (account removes them), so none is counted; nor would their rows be read (byKeys goes
 // through the users base, which leaves them out).
 func subtreeUsers(ctx context.Context, db *store.DB, sc scope, desc bool) (keyList, error) {
-	rs, err := db.QueryContext(ctx, "SELECT "+db.Dialect.OrderedList("m.user_id", "FROM group_members m WHERE m.group_id = p.descendant_id", "m.user_id", false)+
+	rs, err := db.QueryContext(ctx, "SELECT (SELECT "+db.Dialect.IntList("m.user_id")+" FROM group_members m WHERE m.group_id = p.descendant_id)"+
 		" FROM group_paths p WHERE p.ancestor_id = $1", sc.group)
 	if err != nil {
 		return keyList{}, err
 	}
 	defer rs.Close()
-	var all []int64
-	var top int64
+	var lists []string
+	n := 0
 	for rs.Next() {
 		var s string
 		if err := rs.Scan(&s); err != nil {
 			return keyList{}, err
 		}
+		if s != "" {
+			lists = append(lists, s)
+			n += strings.Count(s, ",") + 1
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return keyList{}, err
+	}
+	all := make([]int64, 0, n) // read once, not grown list by list
+	var top int64
+	for _, s := range lists {
 		var t int64
 		if all, t, err = parseIDs(s, all); err != nil {
 			return keyList{}, err
 		}
 		top = max(top, t)
-	}
-	if err := rs.Err(); err != nil {
-		return keyList{}, err
 	}
 	var ids []int64
 	if top < int64(len(all))*16+1<<16 {
@@ -567,6 +680,9 @@ func subtreeUsers(ctx context.Context, db *store.DB, sc scope, desc bool) (keyLi
 func byKeys(ctx context.Context, db *store.DB, e *entity, sc scope, keys []any) ([]row, error) {
 	if len(keys) == 0 {
 		return nil, nil
+	}
+	if e == users {
+		return userRows(ctx, db, sc, keys)
 	}
 	var q query
 	q.w("SELECT t.* FROM (", e.base(&q, sc), ") t WHERE t.k")
@@ -608,32 +724,100 @@ func byKeys(ctx context.Context, db *store.DB, e *entity, sc scope, keys []any) 
 	return out, nil
 }
 
-// userOrgs returns the orgs of each user: the groups of the scope they are a member of.
-func userOrgs(ctx context.Context, db *store.DB, sc scope, ids []int64) (map[int64][]int64, error) {
-	out := map[int64][]int64{}
-	if len(ids) == 0 {
-		return out, nil
-	}
+// userRows reads the rows of the given people in the scope, in their order (missing keys
+// left out), as the users base has them, each with its orgs ("orgs": the ids of the groups
+// of the scope the person is a member of, in order). Two statements over the page's keys: the
+// accounts (with whether each teaches in some course), then their memberships in the scope,
+// which give their orgs, their role (userRole) and, for a client of a sub-tree, whether they
+// are in it at all; the base would test each person's memberships in three subqueries, and
+// their orgs in a fourth read.
+func userRows(ctx context.Context, db *store.DB, sc scope, keys []any) ([]row, error) {
 	var q query
-	q.w("SELECT DISTINCT m.user_id, m.group_id FROM group_members m WHERE m.user_id")
-	q.in(db.Dialect, anys(ids), true)
-	if sc.group > 0 {
-		q.w(" AND m.group_id IN (SELECT p.descendant_id FROM group_paths p WHERE p.ancestor_id = ", q.arg(sc.group), ")")
-	}
-	q.w(" ORDER BY m.user_id, m.group_id")
+	q.w("SELECT ", userCols, ", u.is_admin, CASE WHEN ", teachesSQL("u.id"), " THEN 1 ELSE 0 END AS teaches FROM users u WHERE u.deleted_at IS NULL AND u.id")
+	q.in(db.Dialect, keys, true)
 	rs, err := db.QueryContext(ctx, q.b.String(), q.args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
+	cols, err := rs.Columns()
+	if err != nil {
+		return nil, err
+	}
+	cols = cols[:len(cols)-2]
+	type person struct {
+		r       row
+		admin   bool
+		teaches int64
+		roles   []string
+		groups  []int64
+	}
+	found := make(map[int64]*person, len(keys))
 	for rs.Next() {
-		var u, g int64
-		if err := rs.Scan(&u, &g); err != nil {
+		p := &person{r: make(row, len(cols)+2)}
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols)+2)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		ptrs[len(cols)], ptrs[len(cols)+1] = &p.admin, &p.teaches
+		if err := rs.Scan(ptrs...); err != nil {
 			return nil, err
 		}
-		out[u] = append(out[u], g)
+		for i, c := range cols {
+			p.r[c] = vals[i]
+		}
+		k, _ := p.r.num("k")
+		found[k] = p
 	}
-	return out, rs.Err()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	rs.Close()
+	if len(found) == 0 {
+		return nil, nil
+	}
+
+	var m query
+	m.w("SELECT m.user_id, m.group_id, m.role FROM group_members m WHERE m.user_id")
+	m.in(db.Dialect, keys, true)
+	if sc.group > 0 {
+		m.w(" AND m.group_id IN (SELECT p.descendant_id FROM group_paths p WHERE p.ancestor_id = ", m.arg(sc.group), ")")
+	}
+	ms, err := db.QueryContext(ctx, m.b.String(), m.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer ms.Close()
+	for ms.Next() {
+		var u, g int64
+		var role string
+		if err := ms.Scan(&u, &g, &role); err != nil {
+			return nil, err
+		}
+		if p := found[u]; p != nil {
+			p.roles = append(p.roles, role)
+			p.groups = append(p.groups, g)
+		}
+	}
+	if err := ms.Err(); err != nil {
+		return nil, err
+	}
+
+	out := make([]row, 0, len(keys))
+	for _, key := range keys {
+		k, _ := row{"k": key}.num("k")
+		p := found[k]
+		if p == nil || (sc.group > 0 && len(p.groups) == 0) { // gone, or out of the sub-tree
+			continue
+		}
+		slices.Sort(p.groups)
+		p.r["role"] = userRole(sc, p.admin, p.roles, p.teaches == 1)
+		p.r["orgs"] = slices.Compact(p.groups)
+		out = append(out, p.r)
+		delete(found, k) // a key listed twice gives one row
+	}
+	return out, nil
 }
 
 // orgChildren returns the child groups of each group (0: the top-level groups).

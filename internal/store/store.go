@@ -71,6 +71,17 @@ func (d Dialect) OrderedList(expr, from, orderBy string, asJSON bool) string {
 	return "(SELECT " + agg + " FROM (SELECT " + expr + " AS x " + from + " ORDER BY " + orderBy + "))"
 }
 
+// IntList is an aggregate that folds the integers expr of a group of rows into one text,
+// joined by commas, in no particular order (empty for none): for a caller that orders or merges
+// them itself, where an ordered aggregate would cost a sort (PostgreSQL sorts for the
+// aggregate's ORDER BY even when an index already gives the order).
+func (d Dialect) IntList(expr string) string {
+	if d == Postgres {
+		return "COALESCE(string_agg(CAST(" + expr + " AS TEXT), ','), '')"
+	}
+	return "COALESCE(group_concat(" + expr + "), '')"
+}
+
 // Querier is what both *sql.DB and *sql.Tx offer; read-only helpers take it.
 type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

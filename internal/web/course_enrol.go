@@ -13,14 +13,21 @@ import (
 type enrolData struct {
 	Roles  []course.Role
 	Groups []course.PickGroup
+	Picked []course.Candidate // after an error: the people who were ticked, ticked again
 }
 
-func (w *Web) enrolDialog(r *http.Request, roles []course.Role) *enrolData {
+func (w *Web) enrolDialog(r *http.Request, courseID int64, roles []course.Role, picked []int64) *enrolData {
 	groups, err := w.Courses.PickableGroups(r.Context())
 	if err != nil {
 		w.log.Error("enrol dialog groups", "err", err)
 	}
-	return &enrolData{Roles: roles, Groups: groups}
+	d := &enrolData{Roles: roles, Groups: groups}
+	if len(picked) > 0 {
+		if d.Picked, err = w.Courses.Candidates(r.Context(), courseID, picked); err != nil {
+			w.log.Error("enrol dialog people", "err", err)
+		}
+	}
+	return d
 }
 
 // courseEnrolSearch answers the dialog's search as one types: JSON [{id, first_name,

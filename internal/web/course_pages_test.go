@@ -125,6 +125,26 @@ func TestEnrolNobodyShowsTheError(t *testing.T) {
 	}
 }
 
+// TestEnrolErrorKeepsThePeoplePicked: when the dialog comes back with an error (here a date
+// that does not exist), the people ticked are still ticked, with their names, and the role
+// chosen is kept; a person the teacher typed an id for who has no active account is not shown.
+func TestEnrolErrorKeepsThePeoplePicked(t *testing.T) {
+	c := newCoursePagesRig(t, nil)
+	lou := strconv.FormatInt(c.lou.ID, 10)
+	code, body, _ := c.call(c.tess, "POST", c.path+"/enrol?lang=fr", url.Values{
+		"role": {"student"}, "user": {lou, "999999"}, "starts_at": {"31/02/2027"}})
+	c.want(code, body, 422, `<p class="field-error">doit être une date, jj/mm/aaaa</p>`, `id="enrol-dialog" open`,
+		`<input type="checkbox" name="user" value="`+lou+`" checked> Lou Outside`)
+	if strings.Contains(body, `value="999999"`) {
+		t.Error("an id without an account is shown as picked")
+	}
+	// Fixed, the same form enrols Lou.
+	code, body, _ = c.call(c.tess, "POST", c.path+"/enrol?lang=fr", url.Values{"role": {"student"}, "user": {lou}})
+	if code != 303 {
+		t.Fatalf("enrol after the fix: %d %s", code, body)
+	}
+}
+
 // TestEnrolGroupKeepsTrainersOut: enrolling a group enrols its learners; the teacher, who is
 // a trainer of the group, stays a teacher only. A plain teacher may pick the groups they
 // belong to, and not the others.

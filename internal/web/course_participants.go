@@ -35,7 +35,8 @@ type participantsData struct {
 	EnrolError  string
 	EnrolRole   string
 	EnrolGroups []string
-	Mailto      string // after "send a message": the mailto link of the selection
+	EnrolUsers  []int64 // the people ticked when the dialog came back with an error
+	Mailto      string  // after "send a message": the mailto link of the selection
 	Selected    int
 	// HiddenAddresses: selected people whose address the caller may not see (course.Participant.EmailHidden).
 	HiddenAddresses int
@@ -170,6 +171,11 @@ func (w *Web) participantsRender(rw http.ResponseWriter, r *http.Request, p *Pag
 		for _, v := range r.PostForm["group"] {
 			d.EnrolGroups = append(d.EnrolGroups, v)
 		}
+		for _, v := range r.PostForm["user"] {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				d.EnrolUsers = append(d.EnrolUsers, n)
+			}
+		}
 	}
 	d.Filter.Del("done")
 	d.Filter.Del("n")
@@ -217,7 +223,7 @@ func (w *Web) participantsRender(rw http.ResponseWriter, r *http.Request, p *Pag
 		return
 	}
 	if d.Rights.ManageParticipants {
-		d.Enrol = w.enrolDialog(r, d.Roles)
+		d.Enrol = w.enrolDialog(r, id, d.Roles, d.EnrolUsers)
 	}
 	switch q.Get("done") {
 	case "enrol":
