@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,14 @@ var insertUsers = store.Insert{Table: "users",
 	Types: []store.ColType{store.Text, store.Text, store.Text, store.Text, store.Text, store.Text, store.Text, store.Text,
 		store.Text, store.Bool, store.Text, store.Text, store.Int, store.Int, store.Int, store.Int, store.Bool, store.Int},
 	Tail: "ON CONFLICT DO NOTHING RETURNING " + userColumns}
+
+// insertUsersFirst is insertUsers without ON CONFLICT, which PostgreSQL pays for on every row
+// (a probe of each unique index before the insert, and a confirmation after it): about a
+// quarter of the statement's time. Rows the check before the write found free rarely are
+// taken meanwhile, so on PostgreSQL CreateUsersTx tries it first, within a savepoint, and
+// writes with insertUsers only when a row was taken.
+var insertUsersFirst = store.Insert{Table: insertUsers.Table, Columns: insertUsers.Columns, Types: insertUsers.Types,
+	Tail: "RETURNING " + userColumns}
 
 // CreateUsersTx creates accounts within tx, many rows a statement: the accounts of an import,
 // and of CreateUser one at a time (the same code). Each NewUser must be normalised and
@@ -64,20 +73,33 @@ func (s *Service) CreateUsersTx(ctx context.Context, tx *store.Tx, list []NewUse
 		batch = importBatch
 	}
 	now := tx.Now.Unix()
-	err = tx.InsertMany(ctx, insertUsers, len(list), func(i int, v []any) {
-		in := &list[i]
-		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7] = in.Username, in.Email, strings.ToLower(in.Email), in.FirstName,
-			in.LastName, in.Language, StatusActive, in.Auth
-		v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17] = in.PasswordHash, in.IsAdmin, in.IDNumber, custom[i],
-			now, now, now, batch, shared, store.NullUnix(in.DeleteAt)
-	}, func(r store.Scanner) error {
-		u, err := scanUser(r)
-		if err != nil {
-			return err
+	insert := func(ins store.Insert) error {
+		return tx.InsertMany(ctx, ins, len(list), func(i int, v []any) {
+			in := &list[i]
+			v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7] = in.Username, in.Email, strings.ToLower(in.Email), in.FirstName,
+				in.LastName, in.Language, StatusActive, in.Auth
+			v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17] = in.PasswordHash, in.IsAdmin, in.IDNumber, custom[i],
+				now, now, now, batch, shared, store.NullUnix(in.DeleteAt)
+		}, func(r store.Scanner) error {
+			u, err := scanUser(r)
+			if err != nil {
+				return err
+			}
+			users[byName[u.Username]] = u
+			return nil
+		})
+	}
+	err = errTaken
+	if tx.Dialect == store.Postgres && len(list) > 1 {
+		err = tx.Attempt(ctx, func() error { return insert(insertUsersFirst) })
+		if store.IsUnique(err) {
+			clear(users)
+			err = errTaken
 		}
-		users[byName[u.Username]] = u
-		return nil
-	})
+	}
+	if err == errTaken {
+		err = insert(insertUsers)
+	}
 	if err != nil {
 		return nil, nil, wrap(err, "create users")
 	}
@@ -107,6 +129,9 @@ func (s *Service) CreateUsersTx(ctx context.Context, tx *store.Tx, list []NewUse
 	}
 	return users, failed, wrap(audit.RecordMany(ctx, tx, events), "audit")
 }
+
+// errTaken says that insertUsersFirst was not tried, or met a row already taken.
+var errTaken = errors.New("account: taken")
 
 // insertUser creates one account (see CreateUsersTx).
 func (s *Service) insertUser(ctx context.Context, tx *store.Tx, in NewUser, hash string) (*User, error) {

@@ -54,11 +54,13 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 		return nil, err
 	}
 	source := group.Source{Kind: group.SourceImport, Ref: batchID}.String()
-	rep := &Report{Rows: []RowResult{}}
 	seen := NewSeen()
-	if seen.prepared, err = s.preparedGroups(ctx, batchID); err != nil {
+	var total int
+	if seen.prepared, total, err = s.preparedGroups(ctx, batchID); err != nil {
 		return nil, err
 	}
+	// The report's rows, allocated once: the check counted them.
+	rep := &Report{Rows: make([]RowResult, 0, min(max(total, 0), maxReportRows))}
 	// A reader plans the next chunk of rows (lookups, password hashing) while the current one
 	// is written: chunk after chunk, in order. Rows of a later chunk that name an account a
 	// previous chunk creates are duplicates in the file, which Seen reports; the writer
@@ -68,7 +70,9 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 		hashes map[int]string
 		shared bool
 	}
-	work := make(chan prepared, 1)
+	// Unbuffered: the reader plans one chunk while the writer writes the previous one, and no
+	// more (each chunk's plans are megabytes for a large file).
+	work := make(chan prepared)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var readErr error

@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,41 +27,50 @@ import (
 // with one course enrolment and one group each, from one Moodle CSV, previewed then applied.
 // Run it with:
 //
-//	go test ./internal/bulk -run '^$' -bench Import -benchtime 1x                 (SQLite)
-//	ROSTER_TEST_POSTGRES=postgres://... go test ./internal/bulk -run '^$' -bench Import -benchtime 1x
+//	go test ./internal/bulk -run '^$' -bench '^BenchmarkImport$' -benchtime 1x                 (SQLite)
+//	ROSTER_TEST_POSTGRES=postgres://... go test ./internal/bulk -run '^$' -bench '^BenchmarkImport$' -benchtime 1x
 //
 // The figures include the check pass Apply makes before writing; BenchmarkImport/sqlite-floor
-// is the raw SQLite floor of the same rows (see rawFloor). For the process's peak memory of
-// the import alone:
+// gives the floors of the same rows in the same run (see rawFloor) and the apply's ratio to
+// each. For the process's peak memory of the import alone (an unanchored "Import" also runs
+// BenchmarkImportPasswords, whose argon2id wrapping has its own peak):
 //
 //	go test -c -o /tmp/bulk.test ./internal/bulk && cd internal/bulk &&
-//	/usr/bin/time -f 'maxrss %M KB' /tmp/bulk.test -test.run '^$' -test.bench 'Import/sqlite$' -test.benchtime 1x
+//	/usr/bin/time -f 'maxrss %M KB' /tmp/bulk.test -test.run '^$' -test.bench '^BenchmarkImport$/^sqlite$' -test.benchtime 1x
 func BenchmarkImport(b *testing.B) {
-	n := 100000
-	if v, err := strconv.Atoi(os.Getenv("ROSTER_BENCH_ROWS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchRows()
+	var apply time.Duration // the SQLite apply of this run, for the floor's ratios
 	b.Run("sqlite", func(b *testing.B) {
 		db, _ := storetest.OpenSQLite(b)
-		benchImport(b, db, n)
+		apply = benchImport(b, db, n)
 	})
-	// The floor, in the same run: the same rows (accounts, their enrolment and their group)
-	// inserted raw into a fresh SQLite database, one transaction, one prepared statement a
-	// table. The target: the import's apply at most 3 times this.
+	// The floors, in the same run: the same rows (accounts, their enrolment and their group)
+	// inserted without Roster into a fresh SQLite database, one transaction, one prepared
+	// statement a table: into the three tables with their primary keys only (the raw floor;
+	// the target: the import's apply at most 3 times this), and into Roster's schema.
 	b.Run("sqlite-floor", func(b *testing.B) {
-		floor := rawFloor(b, n)
-		b.ReportMetric(floor.Seconds(), "floor-s")
-		b.Logf("sqlite raw floor, %d accounts with one enrolment and one group each: %s", n, floor)
+		raw := rawFloor(b, n, false)
+		schema := rawFloor(b, n, true)
+		b.ReportMetric(raw.Seconds(), "floor-s")
+		b.ReportMetric(schema.Seconds(), "schema-floor-s")
+		b.Logf("sqlite floors, %d accounts with one enrolment and one group each: raw (primary keys only) %s, Roster's schema %s",
+			n, raw, schema)
+		if apply > 0 {
+			b.ReportMetric(apply.Seconds()/raw.Seconds(), "apply/floor")
+			b.ReportMetric(apply.Seconds()/schema.Seconds(), "apply/schema-floor")
+			b.Logf("apply %s: %.2f× the raw floor, %.2f× the floor with Roster's schema", apply,
+				apply.Seconds()/raw.Seconds(), apply.Seconds()/schema.Seconds())
+		}
 	})
 	if os.Getenv("ROSTER_TEST_POSTGRES") != "" {
 		b.Run("postgres", func(b *testing.B) {
-			db, _ := storetest.OpenPostgres(b)
+			db, _ := storetest.OpenPostgresNamed(b, benchApp)
 			benchImport(b, db, n)
 		})
 	}
 }
 
-func benchImport(b *testing.B, db *store.DB, n int) {
+func benchImport(b *testing.B, db *store.DB, n int) time.Duration {
 	e := newEnv(b, db)
 	const groups = 50
 	for i := range groups {
@@ -90,6 +102,13 @@ func benchImport(b *testing.B, db *store.DB, n int) {
 			runtime.ReadMemStats(&ms)
 			if v := ms.HeapInuse + ms.StackInuse; v > peak.Load() {
 				peak.Store(v)
+				if path := os.Getenv("ROSTER_BENCH_HEAPPROF"); path != "" {
+					// The live heap of the last GC before the peak, for `go tool pprof`.
+					if f, err := os.Create(path); err == nil {
+						_ = pprof.Lookup("heap").WriteTo(f, 0)
+						f.Close()
+					}
+				}
 			}
 			select {
 			case <-stop:
@@ -107,85 +126,94 @@ func benchImport(b *testing.B, db *store.DB, n int) {
 		b.Fatalf("preview: %v %+v", err, rep.Summary)
 	}
 	preview := time.Since(start)
+	goCPU, pgCPU := processCPU(), backendCPU(b, db)
 	start = time.Now()
 	rep, err = e.svc.Apply(admin, open, o)
 	if err != nil || rep.Summary.Created != n || rep.Summary.Enrolled != n {
 		b.Fatalf("apply: %v %+v", err, rep.Summary)
 	}
 	apply := time.Since(start)
+	goCPU, pgCPU = processCPU()-goCPU, backendCPU(b, db)-pgCPU
 	b.StopTimer()
 	close(stop)
 	b.ReportMetric(preview.Seconds(), "preview-s")
 	b.ReportMetric(apply.Seconds(), "apply-s")
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
-	b.Logf("%s, %d rows: preview %s, apply %s (includes its own check pass), peak heap %d MB", db.Dialect, n, preview, apply, peak.Load()>>20)
+	// The CPU the apply used, in this process and (PostgreSQL on this machine) in the
+	// backends of its connections: on a busy machine the wall time is mostly waiting for a
+	// core, these are not.
+	b.ReportMetric(goCPU, "apply-go-cpu-s")
+	cpu := ""
+	if pgCPU > 0 {
+		b.ReportMetric(pgCPU, "apply-pg-cpu-s")
+		cpu = fmt.Sprintf(", backends %.2fs", pgCPU)
+	}
+	b.Logf("%s, %d rows: preview %s, apply %s (includes its own check pass; CPU: this process %.2fs%s), peak heap %d MB",
+		db.Dialect, n, preview, apply, goCPU, cpu, peak.Load()>>20)
+	return apply
 }
 
-// rawFloor inserts, into a fresh SQLite database with Roster's schema, the rows an import of
-// n people (the benchmark's file) leaves in users, course_enrolments and group_members,
-// without Roster: one transaction, one prepared single-row INSERT a table.
-func rawFloor(b *testing.B, n int) time.Duration {
-	db, _ := storetest.OpenSQLite(b)
-	e := newEnv(b, db)
-	var groupIDs []int64
-	for i := range 50 {
-		g, err := e.groups.Create(admin, group.Group{Name: fmt.Sprintf("Class %d", i), IDNumber: fmt.Sprintf("C%d", i)})
+// benchApp names the connections of BenchmarkImport/postgres (see backendCPU).
+const benchApp = "roster-bench-import"
+
+// processCPU returns the CPU seconds this process has used.
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// backendCPU returns the CPU seconds used so far by the live PostgreSQL backends of the
+// connections named benchApp, read from /proc: 0 on SQLite, or when the server is not on
+// this machine (or /proc cannot be read).
+func backendCPU(b *testing.B, db *store.DB) float64 {
+	if db.Dialect != store.Postgres {
+		return 0
+	}
+	rows, err := db.Query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, benchApp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	total := 0.0
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			b.Fatal(err)
+		}
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 		if err != nil {
-			b.Fatal(err)
+			return 0
 		}
-		groupIDs = append(groupIDs, g.ID)
-	}
-	type method struct{ course, id int64 }
-	var methods []method
-	for _, c := range []string{"math102", "management1", "film1"} {
-		var m method
-		if err := db.QueryRow(`SELECT course_id, id FROM course_methods WHERE course_id = $1 AND type = 'manual' ORDER BY id LIMIT 1`,
-			e.course[c]).Scan(&m.course, &m.id); err != nil {
-			b.Fatal(err)
+		// Fields 14 and 15 (utime, stime), in clock ticks, after the command's ")".
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) < 13 {
+			return 0
 		}
-		methods = append(methods, m)
+		user, _ := strconv.ParseFloat(f[11], 64)
+		sys, _ := strconv.ParseFloat(f[12], 64)
+		total += (user + sys) / clockTicks
 	}
-	start := time.Now()
-	tx, err := db.Begin()
-	if err != nil {
-		b.Fatal(err)
+	return total
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat's times.
+const clockTicks = 100
+
+// rawFloor inserts, into a fresh SQLite database, the rows an import of n people (the
+// benchmark's file) leaves in users, course_enrolments and group_members, without Roster: one
+// transaction, one prepared single-row INSERT a table (see floor_test.go). schema false: the
+// three tables with their primary keys only (the raw floor); true: Roster's schema as
+// migrated (its indexes, foreign keys and triggers).
+func rawFloor(b *testing.B, n int, schema bool) time.Duration {
+	db, fx := newFloorDB(b)
+	if !schema {
+		readFloorSchema(b, db).rebuild(b, db, floorLevel{})
 	}
-	users, err := tx.Prepare(`INSERT INTO users (username, email, email_norm, first_name, last_name, language, status, auth,
-		password_hash, is_admin, idnumber, custom_fields, created_at, updated_at, activated_at) VALUES (?, ?, ?, ?, ?, 'en', 'active',
-		'local', '', 0, '', '{}', ?, ?, ?)`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	enrol, err := tx.Prepare(`INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, created_at, updated_at)
-		VALUES (?, ?, ?, 'student', 'active', ?, ?)`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	member, err := tx.Prepare(`INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at)
-		VALUES (?, ?, 'learner', 'import', 1, ?)`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now().Unix()
-	for i := range n {
-		name := "user" + strconv.Itoa(i)
-		res, err := users.Exec(name, name+"@example.org", name+"@example.org", "First"+strconv.Itoa(i), "Last"+strconv.Itoa(i), now, now, now)
-		if err != nil {
-			b.Fatal(err)
-		}
-		id, _ := res.LastInsertId()
-		m := methods[i%3]
-		if _, err := enrol.Exec(m.course, m.id, id, now, now); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := member.Exec(groupIDs[i%50], id, now); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	return time.Since(start)
+	wall, _ := insertFloor(b, db, fx, n, floorOptions{})
+	return wall
 }
 
 // BenchmarkImportPasswords measures the issue's passwords target: 10,000 people

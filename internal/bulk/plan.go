@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -144,8 +145,14 @@ func (s *Snapshot) AddUser(u *Existing) {
 
 // Seen remembers what earlier rows of the same file used, to report duplicates.
 type Seen struct {
-	keys      map[string]int // "u:username", "e:email", "g:idnumber", "n:parent/name"
-	NewGroups []string       // idnumbers of cohort groups to create, in order
+	// keys holds, for each key of an earlier row ("u:username", "e:email", "g:idnumber",
+	// "n:parent/name", "ce:course/person"), its line, by a 128-bit hash of the key (two
+	// seeded 64-bit hashes, seeds random a Seen): a third of the memory of the keys
+	// themselves for a file of 100,000 rows, and two keys share a hash with a probability
+	// of about 2^-128 a pair.
+	keys      map[seenKey]int
+	seeds     [2]maphash.Seed
+	NewGroups []string // idnumbers of cohort groups to create, in order
 	newGroup  map[string]bool
 	prepared  map[string]bool         // apply: cohort groups created for this file before its rows
 	methods   map[string]*methodState // methods format: what earlier rows made of each method
@@ -153,13 +160,19 @@ type Seen struct {
 }
 
 // NewSeen returns an empty Seen.
-func NewSeen() *Seen { return &Seen{keys: map[string]int{}, newGroup: map[string]bool{}} }
+func NewSeen() *Seen {
+	return &Seen{keys: map[seenKey]int{}, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		newGroup: map[string]bool{}}
+}
+
+type seenKey [2]uint64
 
 func (s *Seen) first(key string, line int) (int, bool) {
-	if l, ok := s.keys[key]; ok {
+	k := seenKey{maphash.String(s.seeds[0], key), maphash.String(s.seeds[1], key)}
+	if l, ok := s.keys[k]; ok {
 		return l, false
 	}
-	s.keys[key] = line
+	s.keys[k] = line
 	return 0, true
 }
 

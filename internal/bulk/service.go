@@ -558,11 +558,14 @@ func (s *Service) run(ctx context.Context, batchID int64, open func() (io.ReadCl
 	return rep, nil
 }
 
-// preparedGroups reads the groups prepare created for a batch (see newBatch).
-func (s *Service) preparedGroups(ctx context.Context, batchID int64) (map[string]bool, error) {
+// preparedGroups reads the groups prepare created for a batch (see newBatch), and how many
+// rows the batch's file has.
+func (s *Service) preparedGroups(ctx context.Context, batchID int64) (map[string]bool, int, error) {
 	var raw string
-	if err := s.db.QueryRowContext(ctx, `SELECT options FROM import_batches WHERE id = $1`, batchID).Scan(&raw); err != nil {
-		return nil, errs.Wrap(err, "bulk: batch options")
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT options, rows_total FROM import_batches WHERE id = $1`, batchID).Scan(&raw,
+		&total); err != nil {
+		return nil, 0, errs.Wrap(err, "bulk: batch options")
 	}
 	var opts struct {
 		NewGroups []string `json:"new_groups"`
@@ -572,7 +575,7 @@ func (s *Service) preparedGroups(ctx context.Context, batchID int64) (map[string
 	for _, g := range opts.NewGroups {
 		out[g] = true
 	}
-	return out, nil
+	return out, total, nil
 }
 
 // prepare creates what the rows need and may not exist: cohort groups, the courses' manual

@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
@@ -46,6 +47,13 @@ func OpenSQLite(t testing.TB) (*store.DB, *Clock) {
 func OpenPostgres(t testing.TB) (*store.DB, *Clock) {
 	t.Helper()
 	return open(t, testenv.PostgresURL(t))
+}
+
+// OpenPostgresNamed is OpenPostgres with the connections' application_name set to app, so
+// that a benchmark can find its backends in pg_stat_activity.
+func OpenPostgresNamed(t testing.TB, app string) (*store.DB, *Clock) {
+	t.Helper()
+	return open(t, testenv.PostgresURL(t)+"&application_name="+url.QueryEscape(app))
 }
 
 func open(t testing.TB, dsn string) (*store.DB, *Clock) {
