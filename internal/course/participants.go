@@ -1,6 +1,7 @@
 package course
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"slices"
@@ -487,7 +488,9 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 }
 
 // fillDetails reads the enrolments and course groups of the listed people: by an id list for a
-// page, by course for a long list.
+// page, by course for a long list. The enrolments come unordered (from their covering index)
+// and are ordered by method per person in Go; their few distinct words (method types and
+// names, roles, statuses) are read as bytes and shared, not allocated per row.
 func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Participant, byID map[int64]int) error {
 	args := []any{courseID}
 	in := ""
@@ -498,37 +501,55 @@ func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Part
 		in = ` AND e.user_id IN (` + store.Placeholders(2, len(items)) + `)`
 	}
 	rows, err := db.QueryContext(ctx, `SELECT e.user_id, e.method_id, m.type, m.name, e.role, e.status, e.starts_at, e.ends_at
-		FROM course_enrolments e JOIN course_methods m ON m.id = e.method_id WHERE e.course_id = $1`+in+` ORDER BY e.method_id`, args...)
+		FROM course_enrolments e JOIN course_methods m ON m.id = e.method_id WHERE e.course_id = $1`+in, args...)
 	if err != nil {
 		return wrap(err, "course: participant enrolments")
 	}
 	defer rows.Close()
+	words := map[string]string{}
+	word := func(b sql.RawBytes) string {
+		if w, ok := words[string(b)]; ok {
+			return w
+		}
+		w := string(b)
+		words[w] = w
+		return w
+	}
 	for rows.Next() {
 		var (
-			uid    int64
-			e      Enrolment
-			st, en sql.NullInt64
+			uid, mid                int64
+			typ, name, role, status sql.RawBytes
+			st, en                  sql.NullInt64
 		)
-		if err := rows.Scan(&uid, &e.MethodID, &e.MethodType, &e.MethodName, &e.Role, &e.Status, &st, &en); err != nil {
+		if err := rows.Scan(&uid, &mid, &typ, &name, &role, &status, &st, &en); err != nil {
 			return wrap(err, "course: participant enrolments")
 		}
 		i, ok := byID[uid]
 		if !ok {
 			continue
 		}
-		e.StartsAt, e.EndsAt = store.NullTime(st), store.NullTime(en)
 		p := &items[i]
-		p.Enrolments = append(p.Enrolments, e)
-		if !slices.Contains(p.Roles, e.Role) {
-			p.Roles = append(p.Roles, e.Role)
-		}
+		p.Enrolments = append(p.Enrolments, Enrolment{MethodID: mid, MethodType: word(typ), MethodName: word(name), Role: word(role),
+			Status: word(status), StartsAt: store.NullTime(st), EndsAt: store.NullTime(en)})
 	}
 	if err := rows.Err(); err != nil {
 		return wrap(err, "course: participant enrolments")
 	}
 	rows.Close()
+	for i := range items {
+		p := &items[i]
+		slices.SortFunc(p.Enrolments, func(a, b Enrolment) int { return cmp.Compare(a.MethodID, b.MethodID) })
+		for _, e := range p.Enrolments {
+			if !slices.Contains(p.Roles, e.Role) {
+				p.Roles = append(p.Roles, e.Role)
+			}
+		}
+		slices.Sort(p.Roles)
+	}
+	// Group names in the database's order; a person placed in a group by two methods reads it
+	// twice, next to each other.
 	gin := strings.ReplaceAll(in, "e.user_id", "gm.user_id")
-	grows, err := db.QueryContext(ctx, `SELECT DISTINCT gm.user_id, cg.name FROM course_group_members gm
+	grows, err := db.QueryContext(ctx, `SELECT gm.user_id, cg.name FROM course_group_members gm
 		JOIN course_groups cg ON cg.id = gm.course_group_id WHERE cg.course_id = $1`+gin+` ORDER BY cg.name`, args...)
 	if err != nil {
 		return wrap(err, "course: participant groups")
@@ -537,17 +558,17 @@ func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Part
 	for grows.Next() {
 		var (
 			uid  int64
-			name string
+			name sql.RawBytes
 		)
 		if err := grows.Scan(&uid, &name); err != nil {
 			return wrap(err, "course: participant groups")
 		}
 		if i, ok := byID[uid]; ok {
-			items[i].Groups = append(items[i].Groups, name)
+			g := items[i].Groups
+			if len(g) == 0 || g[len(g)-1] != string(name) {
+				items[i].Groups = append(g, word(name))
+			}
 		}
-	}
-	for i := range items {
-		slices.Sort(items[i].Roles)
 	}
 	return wrap(grows.Err(), "course: participant groups")
 }
