@@ -11,9 +11,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -126,14 +124,14 @@ func benchImport(b *testing.B, db *store.DB, n int) time.Duration {
 		b.Fatalf("preview: %v %+v", err, rep.Summary)
 	}
 	preview := time.Since(start)
-	goCPU, pgCPU := processCPU(), backendCPU(b, db)
+	goCPU, pgCPU := storetest.ProcessCPU(), storetest.BackendCPU(b, db, benchApp)
 	start = time.Now()
 	rep, err = e.svc.Apply(admin, open, o)
 	if err != nil || rep.Summary.Created != n || rep.Summary.Enrolled != n {
 		b.Fatalf("apply: %v %+v", err, rep.Summary)
 	}
 	apply := time.Since(start)
-	goCPU, pgCPU = processCPU()-goCPU, backendCPU(b, db)-pgCPU
+	goCPU, pgCPU = storetest.ProcessCPU()-goCPU, storetest.BackendCPU(b, db, benchApp)-pgCPU
 	b.StopTimer()
 	close(stop)
 	b.ReportMetric(preview.Seconds(), "preview-s")
@@ -142,65 +140,19 @@ func benchImport(b *testing.B, db *store.DB, n int) time.Duration {
 	// The CPU the apply used, in this process and (PostgreSQL on this machine) in the
 	// backends of its connections: on a busy machine the wall time is mostly waiting for a
 	// core, these are not.
-	b.ReportMetric(goCPU, "apply-go-cpu-s")
+	b.ReportMetric(goCPU.Seconds(), "apply-go-cpu-s")
 	cpu := ""
 	if pgCPU > 0 {
-		b.ReportMetric(pgCPU, "apply-pg-cpu-s")
-		cpu = fmt.Sprintf(", backends %.2fs", pgCPU)
+		b.ReportMetric(pgCPU.Seconds(), "apply-pg-cpu-s")
+		cpu = fmt.Sprintf(", backends %.2fs", pgCPU.Seconds())
 	}
 	b.Logf("%s, %d rows: preview %s, apply %s (includes its own check pass; CPU: this process %.2fs%s), peak heap %d MB",
-		db.Dialect, n, preview, apply, goCPU, cpu, peak.Load()>>20)
+		db.Dialect, n, preview, apply, goCPU.Seconds(), cpu, peak.Load()>>20)
 	return apply
 }
 
-// benchApp names the connections of BenchmarkImport/postgres (see backendCPU).
+// benchApp names the connections of BenchmarkImport/postgres (see storetest.BackendCPU).
 const benchApp = "roster-bench-import"
-
-// processCPU returns the CPU seconds this process has used.
-func processCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
-
-// backendCPU returns the CPU seconds used so far by the live PostgreSQL backends of the
-// connections named benchApp, read from /proc: 0 on SQLite, or when the server is not on
-// this machine (or /proc cannot be read).
-func backendCPU(b *testing.B, db *store.DB) float64 {
-	if db.Dialect != store.Postgres {
-		return 0
-	}
-	rows, err := db.Query(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, benchApp)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rows.Close()
-	total := 0.0
-	for rows.Next() {
-		var pid int
-		if err := rows.Scan(&pid); err != nil {
-			b.Fatal(err)
-		}
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			return 0
-		}
-		// Fields 14 and 15 (utime, stime), in clock ticks, after the command's ")".
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(f) < 13 {
-			return 0
-		}
-		user, _ := strconv.ParseFloat(f[11], 64)
-		sys, _ := strconv.ParseFloat(f[12], 64)
-		total += (user + sys) / clockTicks
-	}
-	return total
-}
-
-// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat's times.
-const clockTicks = 100
 
 // rawFloor inserts, into a fresh SQLite database, the rows an import of n people (the
 // benchmark's file) leaves in users, course_enrolments and group_members, without Roster: one

@@ -1,15 +1,12 @@
 package oneroster_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -60,60 +57,6 @@ func seedPeople(b *testing.B, db *store.DB, n int) {
 	}
 }
 
-// openPostgres opens a fresh, migrated PostgreSQL schema whose connections carry a name of
-// their own, so that pgCPU can find their server processes.
-func openPostgres(b *testing.B) (*store.DB, string) {
-	name := "orbench" + strconv.Itoa(os.Getpid())
-	db, err := store.Open(context.Background(), testenv.PostgresURL(b)+"&application_name="+name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	return db, name
-}
-
-// pgCPU is the CPU time so far of the PostgreSQL server processes serving the connections
-// named app (0 where /proc cannot tell: another machine, another system).
-func pgCPU(b *testing.B, db *store.DB, app string) time.Duration {
-	if app == "" {
-		return 0
-	}
-	rows, err := db.QueryContext(context.Background(), `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, app)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rows.Close()
-	var sum time.Duration
-	for rows.Next() {
-		var pid int
-		if err := rows.Scan(&pid); err != nil {
-			b.Fatal(err)
-		}
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			return 0
-		}
-		// Fields after the command (in parentheses): utime and stime are the 12th and 13th, in
-		// clock ticks (100 a second on Linux).
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		s, _ := strconv.ParseInt(f[12], 10, 64)
-		sum += time.Duration(u+s) * 10 * time.Millisecond
-	}
-	return sum
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkUsersPaged: GET users over 100,000 people (ROSTER_BENCH_ROWS), every page of
 // 1,000 (limit=1000, offset 0 to 99,000), through the handler, for a platform-wide client
 // (handler-all) and for a client of the group they are all in (handler-group); beside the
@@ -142,7 +85,8 @@ func BenchmarkUsersPaged(b *testing.B) {
 			if name == "sqlite" {
 				db, _ = storetest.OpenSQLite(b)
 			} else {
-				db, app = openPostgres(b)
+				app = "orbench" + strconv.Itoa(os.Getpid())
+				db, _ = storetest.OpenPostgresNamed(b, app)
 			}
 			seedPeople(b, db, people)
 			grants := map[string]oneroster.Grant{
@@ -157,11 +101,11 @@ func BenchmarkUsersPaged(b *testing.B) {
 			}
 			mux := newMux()
 			cpu := func(b *testing.B, per float64, unit string, run func()) {
-				cpu0, pg0 := cpuTime(), pgCPU(b, db, app)
+				cpu0, pg0 := storetest.ProcessCPU(), storetest.BackendCPU(b, db, app)
 				run()
-				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/per/1000, "cpu-ms/"+unit)
+				b.ReportMetric(float64((storetest.ProcessCPU()-cpu0).Microseconds())/per/1000, "cpu-ms/"+unit)
 				if app != "" {
-					b.ReportMetric(float64((pgCPU(b, db, app)-pg0).Microseconds())/per/1000, "pg-cpu-ms/"+unit)
+					b.ReportMetric(float64((storetest.BackendCPU(b, db, app)-pg0).Microseconds())/per/1000, "pg-cpu-ms/"+unit)
 				}
 			}
 

@@ -3,9 +3,14 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"net/url"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,4 +76,49 @@ func open(t testing.TB, dsn string) (*store.DB, *Clock) {
 		t.Fatalf("migrate: %v", err)
 	}
 	return db, clock
+}
+
+// ProcessCPU is the CPU time this process has used so far (user and system).
+func ProcessCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BackendCPU is the CPU time used so far by the PostgreSQL server processes serving the live
+// connections named app (OpenPostgresNamed), read from /proc: 0 on SQLite, for app "", or
+// when the server is not on this machine. On a busy machine benchmarks report it beside the
+// wall time, which is mostly waiting for a core.
+func BackendCPU(t testing.TB, db *store.DB, app string) time.Duration {
+	if app == "" || db.Dialect != store.Postgres {
+		return 0
+	}
+	rows, err := db.QueryContext(context.Background(), `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var sum time.Duration
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return 0
+		}
+		// After the command (in parentheses): utime and stime are the 12th and 13th fields,
+		// in clock ticks (USER_HZ, 100 a second on Linux).
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) < 13 {
+			return 0
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		sum += time.Duration(u+s) * 10 * time.Millisecond
+	}
+	return sum
 }
