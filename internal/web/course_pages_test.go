@@ -132,9 +132,12 @@ func TestEnrolErrorKeepsThePeoplePicked(t *testing.T) {
 	c := newCoursePagesRig(t, nil)
 	lou := strconv.FormatInt(c.lou.ID, 10)
 	code, body, _ := c.call(c.tess, "POST", c.path+"/enrol?lang=fr", url.Values{
-		"role": {"student"}, "user": {lou, "999999"}, "starts_at": {"31/02/2027"}})
+		"role": {"student"}, "user": {lou, "999999"}, "starts_at": {"31/02/2027"}, "duration_days": {"30"}})
 	c.want(code, body, 422, `<p class="field-error">doit être une date, jj/mm/aaaa</p>`, `id="enrol-dialog" open`,
-		`<input type="checkbox" name="user" value="`+lou+`" checked> Lou Outside`)
+		`<input type="checkbox" name="user" value="`+lou+`" checked> Lou Outside`, `value="31/02/2027"`)
+	if !strings.Contains(body, `name="duration_days" type="number" min="0" placeholder="Sans fin" value="30"`) {
+		t.Error("the duration typed is not shown again")
+	}
 	if strings.Contains(body, `value="999999"`) {
 		t.Error("an id without an account is shown as picked")
 	}

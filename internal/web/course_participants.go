@@ -36,7 +36,9 @@ type participantsData struct {
 	EnrolRole   string
 	EnrolGroups []string
 	EnrolUsers  []int64 // the people ticked when the dialog came back with an error
-	Mailto      string  // after "send a message": the mailto link of the selection
+	EnrolStart  string  // and the start date and duration typed
+	EnrolDays   string
+	Mailto      string // after "send a message": the mailto link of the selection
 	Selected    int
 	// HiddenAddresses: selected people whose address the caller may not see (course.Participant.EmailHidden).
 	HiddenAddresses int
@@ -168,6 +170,7 @@ func (w *Web) participantsRender(rw http.ResponseWriter, r *http.Request, p *Pag
 		}
 		d.EnrolOpen = true
 		d.EnrolRole = formValue(r, "role")
+		d.EnrolStart, d.EnrolDays = formValue(r, "starts_at"), formValue(r, "duration_days")
 		for _, v := range r.PostForm["group"] {
 			d.EnrolGroups = append(d.EnrolGroups, v)
 		}

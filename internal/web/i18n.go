@@ -3,6 +3,7 @@ package web
 import (
 	"html/template"
 	"net/http"
+	"regexp"
 	"time"
 
 	"roster/internal/course"
@@ -201,11 +202,19 @@ func (l Localizer) DateInput() template.HTMLAttr {
 	return template.HTMLAttr(`type="date"`)
 }
 
-// DateValue writes a yyyy-mm-dd value for a date field of the page's language.
+// DateValue writes a yyyy-mm-dd value for a date field of the page's language. A value shaped
+// like a date that is not one (31/02 typed, refused, shown again) keeps its digits as typed.
 func (l Localizer) DateValue(iso string) string {
-	t, err := time.Parse(time.DateOnly, iso)
-	if err != nil || l.Lang != "fr" {
+	if l.Lang != "fr" {
 		return iso
 	}
-	return t.Format("02/01/2006")
+	if t, err := time.Parse(time.DateOnly, iso); err == nil {
+		return t.Format("02/01/2006")
+	}
+	if m := yearMonthDay.FindStringSubmatch(iso); m != nil {
+		return m[3] + "/" + m[2] + "/" + m[1]
+	}
+	return iso
 }
+
+var yearMonthDay = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})$`)
