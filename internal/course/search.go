@@ -47,12 +47,8 @@ func (s *Service) SearchUsers(ctx context.Context, courseID int64, q string) ([]
 	if len([]rune(q)) < SearchMinChars {
 		return []Candidate{}, nil
 	}
-	if p := authz.From(ctx); p != nil && !p.System {
-		if ok, wait := s.searches.Allow(strconv.FormatInt(p.UserID, 10) + "/" + strconv.FormatInt(p.TokenID, 10)); !ok {
-			e := errs.New(errs.TooMany, "too many searches: wait a moment")
-			e.RetryAfter = int(wait.Seconds()) + 1
-			return nil, e
-		}
+	if err := s.allowSearches(ctx, 1); err != nil {
+		return nil, err
 	}
 	show, err := account.ShowIdentity(ctx, s.db)
 	if err != nil {
@@ -74,7 +70,7 @@ func (s *Service) SearchUsers(ctx context.Context, courseID int64, q string) ([]
 // Candidates gives back, as the search shows them, the active accounts among ids (at most
 // SearchLimit × 25 of them): the people ticked in the "Enrol users" dialog, shown ticked
 // again when the dialog comes back with an error. Unknown, deleted or suspended ids are left
-// out. Errors: Unauthorized, Forbidden.
+// out. Errors: Unauthorized, Forbidden, TooMany.
 func (s *Service) Candidates(ctx context.Context, courseID int64, ids []int64) ([]Candidate, error) {
 	if err := authz.CanInCourse(ctx, s.db, authz.ManageParticipants, courseID, s.now()); err != nil {
 		return nil, err
@@ -84,6 +80,11 @@ func (s *Service) Candidates(ctx context.Context, courseID int64, ids []int64) (
 	}
 	if len(ids) > SearchLimit*25 {
 		ids = ids[:SearchLimit*25]
+	}
+	// Names by id are names a search would have shown: they spend the same budget, a search
+	// for every SearchLimit people, so that ids are no faster way through the directory.
+	if err := s.allowSearches(ctx, (len(ids)+SearchLimit-1)/SearchLimit); err != nil {
+		return nil, err
 	}
 	show, err := account.ShowIdentity(ctx, s.db)
 	if err != nil {
@@ -97,6 +98,24 @@ func (s *Service) Candidates(ctx context.Context, courseID int64, ids []int64) (
 	}
 	return s.candidates(ctx, show, `u.id IN (`+strings.Join(in, ", ")+`)
 		ORDER BY lower(u.last_name), lower(u.first_name), u.id`, args...)
+}
+
+// allowSearches spends n of the caller's people searches (searchPerMinute, searchBurst).
+// Errors: TooMany.
+func (s *Service) allowSearches(ctx context.Context, n int) error {
+	p := authz.From(ctx)
+	if p == nil || p.System {
+		return nil
+	}
+	key := strconv.FormatInt(p.UserID, 10) + "/" + strconv.FormatInt(p.TokenID, 10)
+	for range n {
+		if ok, wait := s.searches.Allow(key); !ok {
+			e := errs.New(errs.TooMany, "too many searches: wait a moment")
+			e.RetryAfter = int(wait.Seconds()) + 1
+			return e
+		}
+	}
+	return nil
 }
 
 // candidates reads the active accounts matching where (after "WHERE ... AND"), $1 being the
