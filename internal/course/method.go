@@ -261,15 +261,9 @@ func checkDuplicate(ctx context.Context, q store.Querier, m *Method) error {
 // they are active again. It needs authz.ManageCourse. Errors: Forbidden, NotFound.
 func (s *Service) SetMethodEnabled(ctx context.Context, courseID, methodID int64, enabled bool) error {
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
-		if err := authz.CanInCourse(ctx, tx, authz.ManageCourse, courseID, tx.Now); err != nil {
-			return err
-		}
-		m, err := getMethod(ctx, tx, methodID)
+		m, err := managedMethod(ctx, tx, courseID, methodID)
 		if err != nil {
 			return err
-		}
-		if m.CourseID != courseID {
-			return notFoundField("method_id", "no_such_method")
 		}
 		if m.Enabled == enabled {
 			return nil
@@ -374,6 +368,22 @@ func listMethods(ctx context.Context, q store.Querier, courseID int64) ([]Method
 	return out, wrap(rows.Err(), "course: methods")
 }
 
+// managedMethod is method methodID of course courseID, for someone who may manage the course
+// (authz.ManageCourse). Errors: Forbidden, NotFound (a method of another course too).
+func managedMethod(ctx context.Context, tx *store.Tx, courseID, methodID int64) (*Method, error) {
+	if err := authz.CanInCourse(ctx, tx, authz.ManageCourse, courseID, tx.Now); err != nil {
+		return nil, err
+	}
+	m, err := getMethod(ctx, tx, methodID)
+	if err != nil {
+		return nil, err
+	}
+	if m.CourseID != courseID {
+		return nil, notFoundField("method_id", "no_such_method")
+	}
+	return m, nil
+}
+
 func getMethod(ctx context.Context, q store.Querier, id int64) (*Method, error) {
 	var m Method
 	err := scanMethod(q.QueryRowContext(ctx, `SELECT `+methodColumns+` FROM course_methods m WHERE m.id = $1`, id), &m)
@@ -387,15 +397,9 @@ func getMethod(ctx context.Context, q store.Querier, id int64) (*Method, error) 
 // stay). It needs authz.ManageCourse. Errors: Forbidden, NotFound.
 func (s *Service) DeleteMethod(ctx context.Context, courseID, methodID int64) error {
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
-		if err := authz.CanInCourse(ctx, tx, authz.ManageCourse, courseID, tx.Now); err != nil {
-			return err
-		}
-		m, err := getMethod(ctx, tx, methodID)
+		m, err := managedMethod(ctx, tx, courseID, methodID)
 		if err != nil {
 			return err
-		}
-		if m.CourseID != courseID {
-			return notFoundField("method_id", "no_such_method")
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM course_group_members WHERE method_id = $1`, methodID); err != nil {
 			return wrap(err, "course: delete method")

@@ -86,15 +86,9 @@ type MethodUpdate struct {
 func (s *Service) UpdateMethod(ctx context.Context, courseID, methodID int64, u MethodUpdate) (*Method, error) {
 	var out *Method
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		if err := authz.CanInCourse(ctx, tx, authz.ManageCourse, courseID, tx.Now); err != nil {
-			return err
-		}
-		m, err := getMethod(ctx, tx, methodID)
+		m, err := managedMethod(ctx, tx, courseID, methodID)
 		if err != nil {
 			return err
-		}
-		if m.CourseID != courseID {
-			return notFoundField("method_id", "no_such_method")
 		}
 		if u.Name != nil {
 			m.Name = *u.Name

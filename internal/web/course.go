@@ -139,12 +139,8 @@ func (w *Web) coursePageRender(rw http.ResponseWriter, r *http.Request, p *Page,
 // courseSelfEnrol enrols the logged-in person by a self-enrolment method ("Enrol me"), with
 // its key when it has one, and shows the course; a wrong key shows beside the key field.
 func (w *Web) courseSelfEnrol(rw http.ResponseWriter, r *http.Request) {
-	id, ok := w.courseID(rw, r)
+	id, ok := w.courseForm(rw, r, false)
 	if !ok {
-		return
-	}
-	if err := parseForm(rw, r); err != nil {
-		w.badForm(rw, r)
 		return
 	}
 	if w.requireLogin(rw, r) == nil {
@@ -171,6 +167,24 @@ func (w *Web) courseID(rw http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		http.NotFound(rw, r)
+		return 0, false
+	}
+	return id, true
+}
+
+// courseForm opens the handler of a course's form: the course id from the path (else 404)
+// and the form read, parseBigForm's limits when big (else parseForm's), else the "unreadable
+// form" page. ok false: the answer is written.
+func (w *Web) courseForm(rw http.ResponseWriter, r *http.Request, big bool) (id int64, ok bool) {
+	if id, ok = w.courseID(rw, r); !ok {
+		return 0, false
+	}
+	parse := parseForm
+	if big {
+		parse = parseBigForm
+	}
+	if err := parse(rw, r); err != nil {
+		w.badForm(rw, r)
 		return 0, false
 	}
 	return id, true

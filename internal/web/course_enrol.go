@@ -51,12 +51,8 @@ func (w *Web) courseEnrolSearch(rw http.ResponseWriter, r *http.Request) {
 
 // courseEnrolSubmit enrols the ticked people and the current members of the ticked groups.
 func (w *Web) courseEnrolSubmit(rw http.ResponseWriter, r *http.Request) {
-	id, ok := w.courseID(rw, r)
+	id, ok := w.courseForm(rw, r, true)
 	if !ok {
-		return
-	}
-	if err := parseBigForm(rw, r); err != nil {
-		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "participants.title")

@@ -62,12 +62,8 @@ func (w *Web) courseInvitationsRender(rw http.ResponseWriter, r *http.Request, p
 // courseInviteSubmit invites the pasted addresses into the course and shows what became of
 // each; the same page with the error beside the field when there is nothing to send.
 func (w *Web) courseInviteSubmit(rw http.ResponseWriter, r *http.Request) {
-	id, ok := w.courseID(rw, r)
+	id, ok := w.courseForm(rw, r, true)
 	if !ok {
-		return
-	}
-	if err := parseBigForm(rw, r); err != nil {
-		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "course.invite")
@@ -97,12 +93,8 @@ func (w *Web) courseInviteSubmit(rw http.ResponseWriter, r *http.Request) {
 // courseInvitationAction re-sends or cancels one invitation of the course and goes back to
 // the course's invitations. An invitation of another course is not found here.
 func (w *Web) courseInvitationAction(rw http.ResponseWriter, r *http.Request) {
-	id, ok := w.courseID(rw, r)
+	id, ok := w.courseForm(rw, r, false)
 	if !ok {
-		return
-	}
-	if err := parseForm(rw, r); err != nil {
-		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "course.invite")

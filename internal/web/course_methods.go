@@ -121,12 +121,8 @@ func (w *Web) courseMethodsRender(rw http.ResponseWriter, r *http.Request, p *Pa
 
 // courseMethodAdd adds a method of the type the form names.
 func (w *Web) courseMethodAdd(rw http.ResponseWriter, r *http.Request) {
-	id, ok := w.courseID(rw, r)
+	id, ok := w.courseForm(rw, r, false)
 	if !ok {
-		return
-	}
-	if err := parseForm(rw, r); err != nil {
-		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "course.methods")

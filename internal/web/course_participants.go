@@ -245,12 +245,8 @@ func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 // courseParticipantsBulk applies an action to the selected people, then goes back to the list.
 func (w *Web) courseParticipantsBulk(rw http.ResponseWriter, r *http.Request) {
-	id, ok := w.courseID(rw, r)
+	id, ok := w.courseForm(rw, r, true)
 	if !ok {
-		return
-	}
-	if err := parseBigForm(rw, r); err != nil {
-		w.badForm(rw, r)
 		return
 	}
 	p := w.page(rw, r, "participants.title")
