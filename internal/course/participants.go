@@ -171,7 +171,24 @@ func identitySight(ctx context.Context, db *store.DB) (identity, error) {
 }
 
 func participants(ctx context.Context, db *store.DB, courseID int64, f ParticipantFilter, now time.Time, seen identity) (*Page, error) {
-	query, countQuery, args := participantsSQL(db.Dialect, courseID, f, now, seen)
+	built, total, err := ensureSummary(ctx, db, courseID, now)
+	if err != nil {
+		return nil, err
+	}
+	return listParticipants(ctx, db, courseID, f, now, seen, built, total)
+}
+
+// listParticipants reads the list from the course's summary (built) or from its enrolments.
+func listParticipants(ctx context.Context, db *store.DB, courseID int64, f ParticipantFilter, now time.Time, seen identity, built bool, builtRows int) (*Page, error) {
+	var (
+		query, countQuery string
+		args              []any
+	)
+	if built {
+		query, countQuery, args = summarySQL(courseID, f, now, seen, builtRows)
+	} else {
+		query, countQuery, args = participantsSQL(db.Dialect, courseID, f, now, seen)
+	}
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, wrap(err, "course: participants")

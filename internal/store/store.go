@@ -82,6 +82,24 @@ func (d Dialect) IntList(expr string) string {
 	return "COALESCE(group_concat(" + expr + "), '')"
 }
 
+// TextList is IntList for texts: an aggregate joining the texts expr of a group of rows with
+// commas, in no particular order (empty for none).
+func (d Dialect) TextList(expr string) string {
+	if d == Postgres {
+		return "COALESCE(string_agg(" + expr + ", ','), '')"
+	}
+	return "COALESCE(group_concat(" + expr + "), '')"
+}
+
+// SkipLocked is the clause that takes the rows a SELECT reads for update, skipping those another
+// transaction holds (PostgreSQL). SQLite's write transaction holds the whole database: "".
+func (d Dialect) SkipLocked() string {
+	if d == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
 // Querier is what both *sql.DB and *sql.Tx offer; read-only helpers take it.
 type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

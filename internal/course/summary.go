@@ -1,0 +1,273 @@
+package course
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"time"
+
+	"roster/internal/store"
+)
+
+// The participants summary (course_participants, migration 0035): one row per course and
+// person with what the participants list filters and sorts on, each sort's position
+// precomputed, so that a page reads a few rows by an index. Writes of enrolments, course
+// groups and their members, methods' types and people's names only mark the course stale
+// (course_participants_state, by triggers: a statement that changes nothing when the course
+// is already marked); the next list of a stale course rebuilds its rows in one statement. The
+// statuses fold the enrolments' dates at the time of the rebuild: they hold until the first
+// start or end after it (valid_until), when the list rebuilds again.
+
+// neverAccessed is the summary's last access of a person who never opened the course: after
+// every time, as the list sorts them (last ascending, first descending).
+const neverAccessed = "9223372036854775807"
+
+// ensureSummary makes the course's summary current at now, rebuilding it if it is stale. It
+// returns false when the list must read the enrolments instead: on PostgreSQL while a write
+// of the course is in progress (its trigger holds the state row), or for no such course.
+func ensureSummary(ctx context.Context, db *store.DB, courseID int64, now time.Time) (bool, int, error) {
+	const state = `SELECT stale, built_at, valid_until, total FROM course_participants_state WHERE course_id = $1`
+	total := 0
+	fresh := func(row *sql.Row) (bool, error) {
+		var (
+			stale bool
+			built int64
+			until sql.NullInt64
+		)
+		err := row.Scan(&stale, &built, &until, &total)
+		if err != nil {
+			return false, err
+		}
+		t := now.Unix()
+		return !stale && t >= built && (!until.Valid || t < until.Int64), nil
+	}
+	ok, err := fresh(db.QueryRowContext(ctx, state, courseID))
+	switch {
+	case store.IsNoRows(err):
+		return false, 0, nil
+	case err != nil:
+		return false, 0, wrap(err, "course: participants summary")
+	case ok:
+		return true, total, nil
+	}
+	built := false
+	err = db.Tx(ctx, func(tx *store.Tx) error {
+		ok, err := fresh(tx.QueryRowContext(ctx, state+db.Dialect.SkipLocked(), courseID))
+		switch {
+		case store.IsNoRows(err):
+			return nil // a write in progress holds it: read the enrolments
+		case err != nil:
+			return err
+		case ok:
+			built = true // rebuilt meanwhile
+			return nil
+		}
+		total, err = rebuildSummary(ctx, tx, courseID, now)
+		built = err == nil
+		return err
+	})
+	return built, total, wrap(err, "course: participants summary")
+}
+
+// rebuildSummary replaces the course's summary rows and clears its stale mark; the caller
+// holds the state row.
+func rebuildSummary(ctx context.Context, tx *store.Tx, courseID int64, now time.Time) (int, error) {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM course_participants WHERE course_id = $1`, courseID); err != nil {
+		return 0, err
+	}
+	d := tx.Dialect
+	// Each position: the sort's key, then last name, first name, and id in the sort's direction.
+	pos := func(key, dir string) string {
+		return `row_number() OVER (ORDER BY ` + key + `lower(u.last_name), lower(u.first_name), u.id` + dir + `)`
+	}
+	noGroup := `CASE WHEN g.name IS NULL THEN 1 ELSE 0 END`
+	res, err := tx.ExecContext(ctx, `INSERT INTO course_participants (course_id, user_id, st, pos, dpos, fpos, epos,
+			ra, rd, ma, md, ga, gd, sa, sd, access, ln, fn, email, username, roles, methods, mtypes, groups)
+		SELECT $1, p.user_id, p.st, `+pos("", "")+`, -`+pos("", " DESC")+`,
+			row_number() OVER (ORDER BY lower(u.first_name), lower(u.last_name), u.id),
+			row_number() OVER (ORDER BY u.email_norm, u.id),
+			`+pos("p.role_min, ", "")+`, `+pos("p.role_min DESC, ", " DESC")+`,
+			`+pos("p.method_min, ", "")+`, `+pos("p.method_min DESC, ", " DESC")+`,
+			`+pos(noGroup+`, g.name, `, "")+`, `+pos(noGroup+` DESC, g.name DESC, `, " DESC")+`,
+			`+pos("p.st, ", "")+`, `+pos("p.st DESC, ", " DESC")+`,
+			COALESCE(a.last_access_at, `+neverAccessed+`), lower(u.last_name), lower(u.first_name), u.email_norm, u.username,
+			',' || p.roles || ',', ',' || p.methods || ',', ',' || p.mtypes || ',', ',' || COALESCE(g.ids, '') || ','
+		FROM (SELECT e.user_id, `+stFold+`, MIN(e.role) AS role_min, `+d.TextList("e.role")+` AS roles,
+				MIN(e.method_id) AS method_min, `+d.IntList("e.method_id")+` AS methods, `+d.TextList("m.type")+` AS mtypes
+			FROM course_enrolments e JOIN course_methods m ON m.id = e.method_id WHERE e.course_id = $1 GROUP BY e.user_id) p
+		JOIN users u ON u.id = p.user_id
+		LEFT JOIN (SELECT gm.user_id, MIN(cg.name) AS name, `+d.IntList("cg.id")+` AS ids
+			FROM course_groups cg CROSS JOIN course_group_members gm
+			WHERE gm.course_group_id = cg.id AND cg.course_id = $1 GROUP BY gm.user_id) g ON g.user_id = p.user_id
+		LEFT JOIN course_access a ON a.course_id = $1 AND a.user_id = p.user_id`, courseID, now.Unix())
+	if err != nil {
+		return 0, err
+	}
+	total, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	var starts, ends sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT MIN(CASE WHEN starts_at > $2 THEN starts_at END), MIN(CASE WHEN ends_at > $2 THEN ends_at END)
+		FROM course_enrolments WHERE course_id = $1`, courseID, now.Unix()).Scan(&starts, &ends); err != nil {
+		return 0, err
+	}
+	until := starts
+	if ends.Valid && (!until.Valid || ends.Int64 < until.Int64) {
+		until = ends
+	}
+	if _, err = tx.ExecContext(ctx, `UPDATE course_participants_state SET stale = false, built_at = $2, valid_until = $3, total = $4
+		WHERE course_id = $1`, courseID, now.Unix(), until, total); err != nil {
+		return 0, err
+	}
+	return int(total), nil
+}
+
+// summarySQL is participantsSQL over the summary: the same rows, fields and order.
+// total is the course's rows.
+func summarySQL(courseID int64, f ParticipantFilter, now time.Time, seen identity, total int) (list, count string, args []any) {
+	args = []any{courseID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	// seen's condition reads the users row (u.id).
+	needUsers := false
+	reads := func(shown bool) bool {
+		h := seen.hidden(shown)
+		return h != "" && h != "1 = 1"
+	}
+	where := []string{`p.course_id = $1`}
+	if f.Role != "" {
+		where = append(where, `p.roles LIKE `+arg("%,"+escapeLike(f.Role)+",%")+` ESCAPE '\'`)
+	}
+	if f.Method != "" {
+		if id, err := strconv.ParseInt(f.Method, 10, 64); err == nil {
+			where = append(where, `p.methods LIKE `+arg("%,"+strconv.FormatInt(id, 10)+",%"))
+		} else {
+			where = append(where, `p.mtypes LIKE `+arg("%,"+escapeLike(f.Method)+",%")+` ESCAPE '\'`)
+		}
+	}
+	switch f.Status {
+	case Active:
+		where = append(where, `p.st = 2`)
+	case NotCurrent:
+		where = append(where, `p.st = 1`)
+	case Suspended:
+		where = append(where, `p.st = 0`)
+	}
+	if q := strings.TrimSpace(f.Q); q != "" {
+		n := arg("%" + escapeLike(strings.ToLower(q)) + "%")
+		match := []string{`p.ln LIKE ` + n + ` ESCAPE '\'`, `p.fn LIKE ` + n + ` ESCAPE '\'`,
+			`(p.fn || ' ' || p.ln) LIKE ` + n + ` ESCAPE '\'`}
+		if c := seen.visible(seen.email, `p.email LIKE `+n+` ESCAPE '\'`); c != "" {
+			match = append(match, c)
+			needUsers = needUsers || reads(seen.email)
+		}
+		if c := seen.visible(seen.username, `p.username LIKE `+n+` ESCAPE '\'`); c != "" {
+			match = append(match, c)
+			needUsers = needUsers || reads(seen.username)
+		}
+		where = append(where, `(`+strings.Join(match, " OR ")+`)`)
+	}
+	switch {
+	case f.GroupID == NoGroup:
+		where = append(where, `p.groups = ',,'`)
+	case f.GroupID > 0:
+		where = append(where, `p.groups LIKE `+arg("%,"+strconv.FormatInt(f.GroupID, 10)+",%"))
+	}
+	if f.InactiveDays > 0 {
+		// Never (neverAccessed) or before.
+		where = append(where, `(p.access < `+arg(now.Unix()-int64(f.InactiveDays)*86400)+` OR p.access = `+neverAccessed+`)`)
+	}
+	countUsers := needUsers
+	filtered := len(where) > 1
+	// A filtered list reads the course's rows that match, in the table's order, and sorts them
+	// (",+ 0" keeps the database from walking a position's index instead: a selective filter
+	// would then read every row of the course through the index); an unfiltered one reads
+	// the first rows of the position's index, from the offset (positions run from 1 to total
+	// without a gap, so the offset is a bound on the position).
+	plain := func(expr string) string {
+		if filtered {
+			return expr + ` + 0`
+		}
+		return expr
+	}
+	// Each sort reads its position (ascending, descending); the others break ties by last
+	// name, first name, and id in the sort's direction (pos ascending, dpos descending).
+	dir, tie := " ASC", plain(`p.pos`)
+	if f.Desc {
+		dir, tie = " DESC", plain(`p.dpos`)+` DESC`
+	}
+	offset := f.Offset
+	// position orders by col in direction desc, from the offset.
+	position := func(col string, desc bool) string {
+		if !filtered && effectiveLimit(f.Limit) > 0 && offset > 0 {
+			if desc {
+				where = append(where, `p.`+col+` <= `+strconv.Itoa(total-offset))
+			} else {
+				where = append(where, `p.`+col+` > `+strconv.Itoa(offset))
+			}
+			offset = 0
+		}
+		if desc {
+			return plain(`p.`+col) + ` DESC`
+		}
+		return plain(`p.` + col)
+	}
+	pair := func(asc, desc string) string {
+		if f.Desc {
+			return position(desc, false)
+		}
+		return position(asc, false)
+	}
+	var order string
+	switch f.Sort {
+	case "firstname":
+		order = position("fpos", f.Desc)
+	case "email":
+		if h := seen.hidden(seen.email); h != "" {
+			order = `(CASE WHEN ` + h + ` THEN '' ELSE p.email END)` + dir + `, ` + tie
+			needUsers = needUsers || reads(seen.email)
+		} else {
+			order = position("epos", f.Desc)
+		}
+	case "roles":
+		order = pair("ra", "rd")
+	case "methods":
+		order = pair("ma", "md")
+	case "groups":
+		order = pair("ga", "gd")
+	case "lastaccess":
+		order = plain(`p.access`) + dir + `, ` + tie
+	case "status":
+		order = pair("sa", "sd")
+	default:
+		order = position("pos", f.Desc)
+	}
+	cols := `, '', '', '', '', CAST(NULL AS BIGINT)`
+	if wideList(f) {
+		cols = `, u.username, u.email, u.first_name, u.last_name, CASE WHEN p.access = ` + neverAccessed + ` THEN NULL ELSE p.access END`
+		needUsers = true
+	}
+	users := ` JOIN users u ON u.id = p.user_id`
+	list = `SELECT p.user_id, p.st` + cols + `, -1 FROM course_participants p`
+	if needUsers {
+		list += users
+	}
+	list += ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order
+	if limit := effectiveLimit(f.Limit); limit > 0 {
+		list += ` LIMIT ` + strconv.Itoa(limit) + ` OFFSET ` + strconv.Itoa(offset)
+	}
+	if !filtered {
+		count = `SELECT total FROM course_participants_state WHERE course_id = $1`
+		return list, count, args
+	}
+	count = `SELECT count(*) FROM course_participants p`
+	if countUsers {
+		count += users
+	}
+	count += ` WHERE ` + strings.Join(where, " AND ")
+	return list, count, args
+}

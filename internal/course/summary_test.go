@@ -1,0 +1,124 @@
+package course_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"roster/internal/course"
+	"roster/internal/store"
+	"roster/internal/store/storetest"
+)
+
+// summaryFilters are the benchmark's combinations and every sort in both directions.
+func summaryFilters() []course.ParticipantFilter {
+	fs := append([]course.ParticipantFilter{}, filters...)
+	for _, col := range course.SortColumns {
+		fs = append(fs, course.ParticipantFilter{Sort: col, Offset: 25}, course.ParticipantFilter{Sort: col, Desc: true, Offset: 7, Limit: 50},
+			course.ParticipantFilter{Sort: col, Desc: true, Limit: course.All, Status: course.Active})
+	}
+	return append(fs, course.ParticipantFilter{Limit: course.All, Offset: 250}, course.ParticipantFilter{GroupID: 999},
+		course.ParticipantFilter{Method: "999"}, course.ParticipantFilter{Q: "u000_"}, course.ParticipantFilter{Role: "non_editing_teacher"})
+}
+
+// sameAsEnrolments checks that the list read from the summary equals the list read from the
+// enrolments for every filter, and that it was read from the summary.
+func sameAsEnrolments(t *testing.T, db *store.DB, s *course.Service, id int64, what string) {
+	t.Helper()
+	for _, f := range summaryFilters() {
+		got, err := s.Participants(admin, id, f)
+		if err != nil {
+			t.Fatalf("%s: %+v: %v", what, f, err)
+		}
+		want, err := course.LiveParticipants(admin, s, id, f)
+		if err != nil {
+			t.Fatalf("%s: %+v: %v", what, f, err)
+		}
+		if g, w := fmt.Sprintf("%d %+v", got.Total, got.Items), fmt.Sprintf("%d %+v", want.Total, want.Items); g != w {
+			t.Fatalf("%s: %+v: the summary's list differs from the enrolments'\n got %.600s\nwant %.600s", what, f, g, w)
+		}
+	}
+	var stale bool
+	if err := db.QueryRowContext(context.Background(), `SELECT stale FROM course_participants_state WHERE course_id = $1`, id).
+		Scan(&stale); err != nil || stale {
+		t.Fatalf("%s: state stale %v (%v), want built", what, stale, err)
+	}
+	if n, all := count(t, db, `SELECT count(*) FROM course_participants WHERE course_id = $1`, id),
+		count(t, db, `SELECT count(DISTINCT user_id) FROM course_enrolments WHERE course_id = $1`, id); n != all {
+		t.Fatalf("%s: %d summary rows for %d participants", what, n, all)
+	}
+}
+
+// TestSummaryFollowsWrites reads the participants list after each kind of write that changes
+// it: the list, read from the summary, equals the one read from the enrolments.
+func TestSummaryFollowsWrites(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		ctx := context.Background()
+		s := course.NewService(db, course.Config{})
+		id := buildFixture(t, db, fixture{Courses: 5, BigParticipants: 300, Enrolments: 500})
+		now := db.Now().Unix()
+		sameAsEnrolments(t, db, s, id, "first list")
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		writes := []struct {
+			what string
+			do   func()
+		}{
+			{"enrol", func() { mustEnrol(t, s, id, "teacher", 450, 451) }},
+			{"enrol by a second method", func() {
+				exec(`INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, created_at, updated_at)
+					VALUES (1, 6, 7, 'teacher', 'active', 0, 0)`)
+			}},
+			{"unenrol", func() { exec(`DELETE FROM course_enrolments WHERE course_id = 1 AND user_id IN (3, 10)`) }},
+			{"unenrol from one method", func() { exec(`DELETE FROM course_enrolments WHERE course_id = 1 AND user_id = 15 AND method_id = 6`) }},
+			{"change role", func() { exec(`UPDATE course_enrolments SET role = 'teacher' WHERE course_id = 1 AND user_id = 11`) }},
+			{"suspend", func() {
+				exec(`UPDATE course_enrolments SET status = 'suspended' WHERE course_id = 1 AND user_id IN (12, 13)`)
+			}},
+			{"end dates", func() { exec(`UPDATE course_enrolments SET ends_at = $1 WHERE course_id = 1 AND user_id = 14`, now-10) }},
+			{"start dates", func() {
+				exec(`UPDATE course_enrolments SET starts_at = $1 WHERE course_id = 1 AND user_id = 16`, now+86400)
+			}},
+			{"join a group", func() {
+				exec(`INSERT INTO course_group_members (course_group_id, user_id, method_id, created_at) VALUES (7, 17, 1, 0)`)
+			}},
+			{"leave a group", func() { exec(`DELETE FROM course_group_members WHERE user_id IN (18, 19)`) }},
+			{"rename a group", func() { exec(`UPDATE course_groups SET name = 'A first' WHERE id = 9`) }},
+			{"delete a group", func() { exec(`DELETE FROM course_groups WHERE id = 4`) }},
+			{"rename a person", func() { exec(`UPDATE users SET last_name = 'Aaron', first_name = 'Zoe' WHERE id = 20`) }},
+			{"change an address and a username", func() {
+				exec(`UPDATE users SET email = 'zz@example.org', email_norm = 'zz@example.org', username = 'aa' WHERE id = 21`)
+			}},
+			{"access the course", func() {
+				exec(`UPDATE course_access SET last_access_at = $1 WHERE course_id = 1 AND user_id = 22`, now+5)
+				exec(`INSERT INTO course_access (course_id, user_id, last_access_at) VALUES (1, 29, $1)`, now-400*86400)
+			}},
+			{"delete a person", func() { exec(`DELETE FROM users WHERE id = 23`) }},
+			{"time passes an end date", func() {
+				exec(`UPDATE course_enrolments SET ends_at = $1 WHERE course_id = 1 AND user_id = 24`, now+100)
+				sameAsEnrolments(t, db, s, id, "before the end date")
+				clock.Advance(200 * time.Second)
+			}},
+			{"time passes a start date", func() {
+				exec(`UPDATE course_enrolments SET starts_at = $1 WHERE course_id = 1 AND user_id = 26`, clock.Now().Unix()+100)
+				sameAsEnrolments(t, db, s, id, "before the start date")
+				clock.Advance(200 * time.Second)
+			}},
+		}
+		for _, w := range writes {
+			w.do()
+			sameAsEnrolments(t, db, s, id, w.what)
+		}
+		// A course deleted takes its summary with it.
+		exec(`DELETE FROM courses WHERE id = 1`)
+		if n := count(t, db, `SELECT count(*) FROM course_participants WHERE course_id = 1`) +
+			count(t, db, `SELECT count(*) FROM course_participants_state WHERE course_id = 1`); n != 0 {
+			t.Fatalf("%d summary rows left", n)
+		}
+	})
+}
