@@ -23,6 +23,10 @@ import (
 // every time, as the list sorts them (last ascending, first descending).
 const neverAccessed = "9223372036854775807"
 
+// searchSep separates the fields of the summary's search column: a search without it
+// cannot match across two fields.
+const searchSep = "\x01"
+
 // ensureSummary makes the course's summary current at now, rebuilding it if it is stale. It
 // returns false when the list must read the enrolments instead: on PostgreSQL while a write
 // of the course is in progress (its trigger holds the state row), or for no such course.
@@ -83,7 +87,7 @@ func rebuildSummary(ctx context.Context, tx *store.Tx, courseID int64, now time.
 	}
 	noGroup := `CASE WHEN g.name IS NULL THEN 1 ELSE 0 END`
 	res, err := tx.ExecContext(ctx, `INSERT INTO course_participants (course_id, user_id, st, pos, dpos, fpos, epos,
-			ra, rd, ma, md, ga, gd, sa, sd, access, ln, fn, email, username, roles, methods, mtypes, groups)
+			ra, rd, ma, md, ga, gd, sa, sd, access, ln, fn, email, username, search, roles, methods, mtypes, groups)
 		SELECT $1, p.user_id, p.st, `+pos("", "")+`, -`+pos("", " DESC")+`,
 			row_number() OVER (ORDER BY lower(u.first_name), lower(u.last_name), u.id),
 			row_number() OVER (ORDER BY u.email_norm, u.id),
@@ -92,6 +96,7 @@ func rebuildSummary(ctx context.Context, tx *store.Tx, courseID int64, now time.
 			`+pos(noGroup+`, g.name, `, "")+`, `+pos(noGroup+` DESC, g.name DESC, `, " DESC")+`,
 			`+pos("p.st, ", "")+`, `+pos("p.st DESC, ", " DESC")+`,
 			COALESCE(a.last_access_at, `+neverAccessed+`), lower(u.last_name), lower(u.first_name), u.email_norm, u.username,
+			lower(u.first_name) || ' ' || lower(u.last_name) || $3 || u.email_norm || $3 || u.username,
 			',' || p.roles || ',', ',' || p.methods || ',', ',' || p.mtypes || ',', ',' || COALESCE(g.ids, '') || ','
 		FROM (SELECT e.user_id, `+stFold+`, MIN(e.role) AS role_min, `+d.TextList("e.role")+` AS roles,
 				MIN(e.method_id) AS method_min, `+d.IntList("e.method_id")+` AS methods, `+d.TextList("m.type")+` AS mtypes
@@ -100,7 +105,7 @@ func rebuildSummary(ctx context.Context, tx *store.Tx, courseID int64, now time.
 		LEFT JOIN (SELECT gm.user_id, MIN(cg.name) AS name, `+d.IntList("cg.id")+` AS ids
 			FROM course_groups cg CROSS JOIN course_group_members gm
 			WHERE gm.course_group_id = cg.id AND cg.course_id = $1 GROUP BY gm.user_id) g ON g.user_id = p.user_id
-		LEFT JOIN course_access a ON a.course_id = $1 AND a.user_id = p.user_id`, courseID, now.Unix())
+		LEFT JOIN course_access a ON a.course_id = $1 AND a.user_id = p.user_id`, courseID, now.Unix(), searchSep)
 	if err != nil {
 		return 0, err
 	}
@@ -159,17 +164,23 @@ func summarySQL(courseID int64, f ParticipantFilter, now time.Time, seen identit
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		n := arg("%" + escapeLike(strings.ToLower(q)) + "%")
-		match := []string{`p.ln LIKE ` + n + ` ESCAPE '\'`, `p.fn LIKE ` + n + ` ESCAPE '\'`,
-			`(p.fn || ' ' || p.ln) LIKE ` + n + ` ESCAPE '\'`}
-		if c := seen.visible(seen.email, `p.email LIKE `+n+` ESCAPE '\'`); c != "" {
-			match = append(match, c)
-			needUsers = needUsers || reads(seen.email)
+		// A match in the first or the last name is one in "first last": one LIKE reads the
+		// names, address and username when all are seen.
+		if seen.hidden(seen.email) == "" && seen.hidden(seen.username) == "" && !strings.Contains(q, searchSep) {
+			where = append(where, `p.search LIKE `+n+` ESCAPE '\'`)
+		} else {
+			match := []string{`p.ln LIKE ` + n + ` ESCAPE '\'`, `p.fn LIKE ` + n + ` ESCAPE '\'`,
+				`(p.fn || ' ' || p.ln) LIKE ` + n + ` ESCAPE '\'`}
+			if c := seen.visible(seen.email, `p.email LIKE `+n+` ESCAPE '\'`); c != "" {
+				match = append(match, c)
+				needUsers = needUsers || reads(seen.email)
+			}
+			if c := seen.visible(seen.username, `p.username LIKE `+n+` ESCAPE '\'`); c != "" {
+				match = append(match, c)
+				needUsers = needUsers || reads(seen.username)
+			}
+			where = append(where, `(`+strings.Join(match, " OR ")+`)`)
 		}
-		if c := seen.visible(seen.username, `p.username LIKE `+n+` ESCAPE '\'`); c != "" {
-			match = append(match, c)
-			needUsers = needUsers || reads(seen.username)
-		}
-		where = append(where, `(`+strings.Join(match, " OR ")+`)`)
 	}
 	switch {
 	case f.GroupID == NoGroup:

@@ -45,6 +45,8 @@ CREATE TABLE course_participants (
     fn        TEXT    NOT NULL, -- lower(first_name)
     email     TEXT    NOT NULL, -- email_norm
     username  TEXT    NOT NULL,
+    -- What a search reads: fn || ' ' || ln, email and username, joined by the character 1.
+    search    TEXT    NOT NULL,
     roles     TEXT    NOT NULL, -- ',role,role,'
     methods   TEXT    NOT NULL, -- ',id,id,'
     mtypes    TEXT    NOT NULL, -- ',type,type,'
