@@ -185,6 +185,17 @@ func EnrolManyTx(ctx context.Context, tx *store.Tx, list []EnrolRow) ([]EnrolRow
 		added = append(added, e)
 		return nil
 	})
+	if err == nil && len(added) > 0 {
+		seen := map[int64]bool{}
+		var courses []int64
+		for _, e := range added {
+			if !seen[e.CourseID] {
+				seen[e.CourseID] = true
+				courses = append(courses, e.CourseID)
+			}
+		}
+		err = markStale(ctx, tx, courses)
+	}
 	return added, wrap(err, "course: enrol many")
 }
 

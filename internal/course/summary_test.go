@@ -71,8 +71,13 @@ func TestSummaryFollowsWrites(t *testing.T) {
 		}{
 			{"enrol", func() { mustEnrol(t, s, id, "teacher", 450, 451) }},
 			{"enrol by a second method", func() {
-				exec(`INSERT INTO course_enrolments (course_id, method_id, user_id, role, status, created_at, updated_at)
-					VALUES (1, 6, 7, 'teacher', 'active', 0, 0)`)
+				// As the nightly sync and imports enrol (SQLite: no trigger, EnrolManyTx marks).
+				if err := db.Tx(ctx, func(tx *store.Tx) error {
+					_, err := course.EnrolManyTx(ctx, tx, []course.EnrolRow{{CourseID: 1, MethodID: 6, UserID: 7, Role: "teacher"}})
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
 			}},
 			{"unenrol", func() { exec(`DELETE FROM course_enrolments WHERE course_id = 1 AND user_id IN (3, 10)`) }},
 			{"unenrol from one method", func() { exec(`DELETE FROM course_enrolments WHERE course_id = 1 AND user_id = 15 AND method_id = 6`) }},

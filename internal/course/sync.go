@@ -178,6 +178,11 @@ func reconcile(ctx context.Context, tx *store.Tx, methodID int64) (Diff, error) 
 	}
 	added, _ := r.RowsAffected()
 	d.Added = int(added)
+	if added > 0 {
+		if err := markStale(ctx, tx, []int64{m.CourseID}); err != nil {
+			return d, wrap(err, "course: sync add")
+		}
+	}
 	// 2. Everyone enrolled by it and no longer in the source leaves, or is suspended.
 	rem := append(args[:n:n], m.ID)
 	if m.Removal == RemovalSuspend {
