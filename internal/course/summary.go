@@ -15,9 +15,10 @@ import (
 // precomputed, so that a page reads a few rows by an index. Writes of enrolments, course
 // groups and their members, methods' types and people's names only mark the course stale
 // (course_participants_state, by triggers: a statement that changes nothing when the course
-// is already marked; on SQLite, enrolments added are marked by markStale); the next list of a stale course rebuilds its rows in one statement. The
-// statuses fold the enrolments' dates at the time of the rebuild: they hold until the first
-// start or end after it (valid_until), when the list rebuilds again.
+// is already marked; on SQLite, enrolments added are marked by markStale); the next list of
+// a stale course rebuilds its rows in one statement. The statuses fold the enrolments' dates
+// at the time of the rebuild: they hold until the first start or end after it (valid_until),
+// when the list rebuilds again. The last access alone is written into the rows as it changes.
 
 // markStale marks the courses' summaries stale after enrolments were added to them: the one
 // write the triggers leave to the code (EnrolManyTx, the sync of a method), because on SQLite
