@@ -48,10 +48,11 @@ const neverAccessed = "9223372036854775807"
 // cannot match across two fields.
 const searchSep = "\x01"
 
-// ensureSummary makes the course's summary current at now, rebuilding it if it is stale. It
-// returns false when the list must read the enrolments instead: on PostgreSQL while a write
-// of the course is in progress (its trigger holds the state row), or for no such course.
-func ensureSummary(ctx context.Context, db *store.DB, courseID int64, now time.Time) (bool, int, error) {
+// ensureSummary makes the course's summary current at now, rebuilding it if it is stale (and
+// rebuild allows). It returns false when the list must read the enrolments instead: stale
+// without rebuild, on PostgreSQL while a write of the course is in progress (its trigger holds
+// the state row), or for no such course.
+func ensureSummary(ctx context.Context, db *store.DB, courseID int64, now time.Time, rebuild bool) (bool, int, error) {
 	const state = `SELECT stale, built_at, valid_until, total FROM course_participants_state WHERE course_id = $1`
 	total := 0
 	fresh := func(row *sql.Row) (bool, error) {
@@ -75,6 +76,8 @@ func ensureSummary(ctx context.Context, db *store.DB, courseID int64, now time.T
 		return false, 0, wrap(err, "course: participants summary")
 	case ok:
 		return true, total, nil
+	case !rebuild:
+		return false, 0, nil
 	}
 	built := false
 	err = db.Tx(ctx, func(tx *store.Tx) error {
