@@ -113,6 +113,12 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 		var done []*applied
 		chains := group.Chains{}
 		err = s.db.Tx(ctx, func(tx *store.Tx) error {
+			// The run's last transaction (marking the batch applied) waits for the disk and
+			// makes these durable with it; a crash before leaves the batch applying, and
+			// Recover rolls back whatever of it survived.
+			if err := tx.CommitLater(ctx); err != nil {
+				return err
+			}
 			done = make([]*applied, len(plans))
 			var creates []*applied
 			for i, plan := range plans {
