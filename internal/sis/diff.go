@@ -3,14 +3,12 @@
 // the enrolments this source made through its `sis` enrolment methods, and applies it in
 // batches, recording each run and its report in sync_runs.
 //
-// The diff is a pure function (Diff) over compact keys, tested without a database; Run reads
+// The diff is a pure function (DiffSorted) over compact keys, tested without a database; Run reads
 // the database, calls it, and writes the result.
 package sis
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 
 	"roster/internal/errs"
 )
@@ -85,10 +83,8 @@ type Change struct {
 
 // Plan is the difference between a source and the enrolments it made.
 type Plan struct {
-	Add     []Key  // to enrol, by course then user
-	AddWant []Want // what Add[i] gets
-	// Want is AddWant by key, set by Diff (the form over maps) only.
-	Want       map[Key]Want
+	Add        []Key  // to enrol, by course then user
+	AddWant    []Want // what Add[i] gets
 	Change     []Change
 	Suspend    []Removal
 	Unenrol    []Removal
@@ -120,33 +116,12 @@ type HaveRow struct {
 	Have Have
 }
 
-// Diff computes what to do so that the source's enrolments (have) equal what it lists (want).
-// In delta mode, deleted lists the keys the source marks as gone. An empty full source removes
-// nothing (an empty export is far more often a broken export than an empty university). When
-// the removals exceed the threshold, the plan is Stopped and must not be applied. It is
-// DiffSorted over the maps' entries in key order.
-func Diff(want map[Key]Want, deleted map[Key]bool, have map[Key]Have, opt Options) *Plan {
-	ws := make([]WantRow, 0, len(want))
-	for k, w := range want {
-		ws = append(ws, WantRow{k, w})
-	}
-	slices.SortFunc(ws, func(a, b WantRow) int { return cmp.Compare(a.Key, b.Key) })
-	hs := make([]HaveRow, 0, len(have))
-	for k, h := range have {
-		hs = append(hs, HaveRow{k, h})
-	}
-	slices.SortFunc(hs, func(a, b HaveRow) int { return cmp.Compare(a.Key, b.Key) })
-	p := DiffSorted(ws, deleted, hs, opt)
-	p.Want = make(map[Key]Want, len(p.Add))
-	for i, k := range p.Add {
-		p.Want[k] = p.AddWant[i]
-	}
-	return p
-}
-
-// DiffSorted is Diff over the source's enrolments and the ones it made as two lists in key
-// order, each key at most once: one pass over both, as a merge. The plan's lists come out in
-// key order.
+// DiffSorted computes what to do so that the source's enrolments (want) equal the ones it made
+// (have), both lists in key order, each key at most once: one pass over both, as a merge. The
+// plan's lists come out in key order. In delta mode, deleted lists the keys the source marks as
+// gone. An empty full source removes nothing (an empty export is far more often a broken export
+// than an empty university). When the removals exceed the threshold, the plan is Stopped and
+// must not be applied.
 func DiffSorted(want []WantRow, deleted map[Key]bool, have []HaveRow, opt Options) *Plan {
 	action := opt.Action
 	if action == "" {

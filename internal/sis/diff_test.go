@@ -6,7 +6,7 @@ import (
 )
 
 // apply plays a plan onto have, as the database would, for pure tests of re-runs.
-func applyPlan(have map[Key]Have, p *Plan) {
+func applyPlan(have map[Key]Have, p *MapPlan) {
 	next := int64(1000)
 	for _, k := range p.Add {
 		w := p.Want[k]

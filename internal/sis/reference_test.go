@@ -66,12 +66,12 @@ func referenceResolve(src *Source, dir *Directory) *Resolved {
 	return r
 }
 
-func referenceDiff(want map[Key]Want, deleted map[Key]bool, have map[Key]Have, opt Options) *Plan {
+func referenceDiff(want map[Key]Want, deleted map[Key]bool, have map[Key]Have, opt Options) *MapPlan {
 	action := opt.Action
 	if action == "" {
 		action = ActionSuspend
 	}
-	p := &Plan{Want: want}
+	p := &MapPlan{Plan: &Plan{}, Want: want}
 	for k, w := range want {
 		h, ok := have[k]
 		if !ok {
@@ -187,8 +187,8 @@ func TestResolveAndDiffMatchReference(t *testing.T) {
 					t.Fatalf("iteration %d: AddWant[%d] = %+v, want %+v", iter, i, gp.AddWant[i], adds[k])
 				}
 			}
-			wp.Want, gp.Want, gp.AddWant = nil, nil, nil
-			if !reflect.DeepEqual(wp, gp) {
+			gp.AddWant = nil
+			if !reflect.DeepEqual(wp.Plan, gp.Plan) {
 				t.Fatalf("iteration %d, action %q: Diff\n got %+v\nwant %+v", iter, action, gp, wp)
 			}
 		}

@@ -158,27 +158,6 @@ func (d *Directory) user(s string) int64 {
 	return d.IDNumbers[s]
 }
 
-// Resolved is a source turned into keys.
-type Resolved struct {
-	Want      map[Key]Want
-	Deleted   map[Key]bool
-	Protected map[Key]bool
-	Issues    []Issue
-	Rows      int // rows read
-}
-
-// Resolve turns a source's rows into keys: unknown courses, people and roles and duplicate rows
-// become issues naming file and line. A skipped row whose course and person are known
-// protects that enrolment from removal. It is ResolveSorted with the enrolments in a map.
-func Resolve(src *Source, dir *Directory) *Resolved {
-	s := ResolveSorted(src, dir)
-	r := &Resolved{Want: make(map[Key]Want, len(s.Want)), Deleted: s.Deleted, Protected: s.Protected, Issues: s.Issues, Rows: s.Rows}
-	for _, w := range s.Want {
-		r.Want[w.Key] = w.Want
-	}
-	return r
-}
-
 // ResolvedSorted is a source turned into keys, its enrolments in key order.
 type ResolvedSorted struct {
 	Want      []WantRow // by key, each key once
@@ -188,7 +167,9 @@ type ResolvedSorted struct {
 	Rows      int // rows read
 }
 
-// ResolveSorted is Resolve with the source's enrolments as a list in key order. The keys
+// ResolveSorted turns a source's rows into keys: unknown courses, people and roles and
+// duplicate rows become issues naming file and line. A skipped row whose course and person are
+// known protects that enrolment from removal. The enrolments come out as a list in key order: the keys
 // of the rows are sorted once (with their row number, so that the first row of a key is
 // the one kept and later ones are its duplicates) rather than kept in maps.
 func ResolveSorted(src *Source, dir *Directory) *ResolvedSorted {
