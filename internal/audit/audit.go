@@ -50,13 +50,18 @@ func RecordMany(ctx context.Context, tx *store.Tx, events []Event) error {
 		actor = p.UserID
 	}
 	details := make([]string, len(events))
+	var buf []byte
 	for i, e := range events {
 		details[i] = "{}"
 		if len(e.Details) > 0 {
-			b, err := json.Marshal(e.Details)
-			if err != nil {
-				return fmt.Errorf("audit: %w", err)
+			b, ok := appendDetails(buf[:0], e.Details)
+			if !ok {
+				var err error
+				if b, err = json.Marshal(e.Details); err != nil {
+					return fmt.Errorf("audit: %w", err)
+				}
 			}
+			buf = b
 			details[i] = string(b)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 
 	"roster/internal/account"
@@ -113,6 +114,12 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 		var done []*applied
 		chains := group.Chains{}
 		err = s.db.Tx(ctx, func(tx *store.Tx) error {
+			// The run's last transaction (marking the batch applied) waits for the disk and
+			// makes these durable with it; a crash before leaves the batch applying, and
+			// Recover rolls back whatever of it survived.
+			if err := tx.CommitLater(ctx); err != nil {
+				return err
+			}
 			done = make([]*applied, len(plans))
 			var creates []*applied
 			for i, plan := range plans {
@@ -389,13 +396,57 @@ func (s *Service) unenrol(ctx context.Context, tx *store.Tx, a *applied, e Plann
 }
 
 var insertRows = store.Insert{Table: "import_rows",
-	Columns: []string{"batch_id", "line", "action", "user_id", "group_id", "before", "message", "codes"},
-	Types:   []store.ColType{store.Int, store.Int, store.Text, store.Int, store.Int, store.Text, store.Text, store.Text}}
+	Columns: []string{"batch_id", "line", "action", "user_id", "group_id", "before", "message", "codes", "packed"},
+	Types:   []store.ColType{store.Int, store.Int, store.Text, store.Int, store.Int, store.Text, store.Text, store.Text, store.Text}}
 
-// recordRows writes the batch's import_rows, many rows a statement.
+// plain says whether a's import_rows line would hold nothing but its line and the account it
+// created: such lines, one after the other, are written as one packed row.
+func plain(a *applied) bool {
+	p := a.plan
+	return p.Action == ActCreate && a.userID != 0 && a.groupID == 0 && a.before == "" && len(p.Errors) == 0 &&
+		len(p.Row.Notes) == 0 && len(p.Row.Remarks) == 0
+}
+
+// recordRows writes the batch's import_rows, many rows a statement: one a line, except that
+// a run of lines that only created an account is one row (see packed, migration 0037).
 func (s *Service) recordRows(ctx context.Context, tx *store.Tx, batchID int64, done []*applied) error {
-	err := tx.InsertMany(ctx, insertRows, len(done), func(i int, v []any) {
-		a := done[i]
+	type record struct {
+		a      *applied
+		packed []byte // a run of plain lines: [[line, user_id], ...]
+	}
+	records := make([]record, 0, 16)
+	for i := 0; i < len(done); {
+		j := i
+		for j < len(done) && plain(done[j]) {
+			j++
+		}
+		if j-i < 2 {
+			records = append(records, record{a: done[i]})
+			i++
+			continue
+		}
+		b := make([]byte, 0, (j-i)*16+2)
+		b = append(b, '[')
+		for k := i; k < j; k++ {
+			if k > i {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(done[k].plan.Row.Line), 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, done[k].userID, 10)
+			b = append(b, ']')
+		}
+		records = append(records, record{a: done[i], packed: append(b, ']')})
+		i = j
+	}
+	err := tx.InsertMany(ctx, insertRows, len(records), func(i int, v []any) {
+		a := records[i].a
+		if p := records[i].packed; p != nil {
+			v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8] = batchID, a.plan.Row.Line, a.plan.Action, nil, nil, "", "", "",
+				string(p)
+			return
+		}
 		var msg []string
 		// The errors and notes as codes too (the column codes): pages and reports write them
 		// in the reader's language; message keeps the English text.
@@ -412,10 +463,17 @@ func (s *Service) recordRows(ctx context.Context, tx *store.Tx, batchID int64, d
 				codes = string(b)
 			}
 		}
-		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7] = batchID, a.plan.Row.Line, a.plan.Action, nullID(a.userID), nullID(a.groupID),
-			a.before, strings.Join(msg, "\n"), codes
+		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8] = batchID, a.plan.Row.Line, a.plan.Action, nullID(a.userID),
+			nullID(a.groupID), a.before, strings.Join(msg, "\n"), codes, ""
 	}, nil)
 	return errs.Wrap(err, "bulk: record rows")
+}
+
+// unpackRows reads a packed import_rows value: its lines and the accounts they created.
+func unpackRows(packed string) ([][2]int64, error) {
+	var out [][2]int64
+	err := json.Unmarshal([]byte(packed), &out)
+	return out, errs.Wrap(err, "bulk: packed import rows")
 }
 
 func nullID(id int64) any {

@@ -210,12 +210,24 @@ func (s *Service) BatchRows(ctx context.Context, id int64, fn func(BatchRow) err
 	if err := authz.RequirePlatformAdmin(ctx); err != nil {
 		return err
 	}
-	return scanAll(ctx, s.db, `SELECT line, action, COALESCE(user_id, 0), before, message, codes FROM import_rows WHERE batch_id = $1
-		ORDER BY line`, []any{id}, func(r rowScanner) error {
+	return scanAll(ctx, s.db, `SELECT line, action, COALESCE(user_id, 0), before, message, codes, packed FROM import_rows
+		WHERE batch_id = $1 ORDER BY line`, []any{id}, func(r rowScanner) error {
 		var row BatchRow
-		var before, msg, codes string
-		if err := r.Scan(&row.Line, &row.Action, &row.UserID, &before, &msg, &codes); err != nil {
+		var before, msg, codes, packed string
+		if err := r.Scan(&row.Line, &row.Action, &row.UserID, &before, &msg, &codes, &packed); err != nil {
 			return err
+		}
+		if packed != "" { // a run of lines that each created an account, and say nothing else
+			lines, err := unpackRows(packed)
+			if err != nil {
+				return err
+			}
+			for _, l := range lines {
+				if err := fn(BatchRow{Line: int(l[0]), Action: row.Action, UserID: l[1]}); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 		if codes != "" {
 			if err := json.Unmarshal([]byte(codes), &row.Remarks); err != nil {

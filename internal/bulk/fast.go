@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"context"
+	"strconv"
 
 	"roster/internal/account"
 	"roster/internal/course"
@@ -116,18 +117,51 @@ type change struct {
 }
 
 var insertChanges = store.Insert{Table: "import_changes",
-	Columns: []string{"batch_id", "kind", "course_id", "ref_id", "user_id", "role", "status", "starts_at", "ends_at"},
-	Types:   []store.ColType{store.Int, store.Text, store.Int, store.Int, store.Int, store.Text, store.Text, store.Int, store.Int}}
+	Columns: []string{"batch_id", "kind", "course_id", "ref_id", "user_id", "role", "status", "starts_at", "ends_at", "user_ids"},
+	Types: []store.ColType{store.Int, store.Text, store.Int, store.Int, store.Int, store.Text, store.Text, store.Int, store.Int,
+		store.Text}}
 
-// writeChanges records changes of the batch.
+// writeChanges records changes of the batch: the changes that differ only by the person are
+// one row, whose user_ids lists the people (see migration 0037).
 func writeChanges(ctx context.Context, tx *store.Tx, batchID int64, list []change) error {
-	err := tx.InsertMany(ctx, insertChanges, len(list), func(i int, v []any) {
-		c := list[i]
+	type packed struct {
+		c     change
+		users []int64
+	}
+	var rows []*packed
+	byKey := map[change]*packed{}
+	for _, c := range list {
 		if c.status == "" {
 			c.status = course.Active
 		}
-		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8] = batchID, c.kind, c.course, c.ref, c.user, c.role, c.status,
-			nullTime(c.startsAt), nullTime(c.endsAt)
+		user := c.user
+		c.user = 0
+		p := byKey[c]
+		if p == nil {
+			p = &packed{c: c}
+			byKey[c] = p
+			rows = append(rows, p)
+		}
+		p.users = append(p.users, user)
+	}
+	err := tx.InsertMany(ctx, insertChanges, len(rows), func(i int, v []any) {
+		p := rows[i]
+		c, ids := p.c, ""
+		if len(p.users) == 1 {
+			c.user = p.users[0]
+		} else {
+			b := make([]byte, 0, len(p.users)*8+2)
+			b = append(b, '[')
+			for k, u := range p.users {
+				if k > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendInt(b, u, 10)
+			}
+			ids = string(append(b, ']'))
+		}
+		v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] = batchID, c.kind, c.course, c.ref, c.user, c.role, c.status,
+			nullTime(c.startsAt), nullTime(c.endsAt), ids
 	}, nil)
 	return errs.Wrap(err, "bulk: record changes")
 }

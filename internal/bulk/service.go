@@ -175,11 +175,33 @@ func (s *Service) preview(ctx context.Context, r io.Reader, o Options) (*Report,
 	rep := &Report{Rows: []RowResult{}}
 	nd := &needs{courses: map[int64]bool{}, courseGroups: map[int64][]string{}, seenCG: map[string]bool{}}
 	seen := NewSeen()
-	err = s.chunks(ctx, p, func(rows []*Row) error {
-		snap, err := s.withUsers(ctx, s.db, base, rows)
-		if err != nil {
-			return err
-		}
+	// Two stages, one chunk apart, on both cores: a reader parses the next chunk and looks up
+	// the accounts it names while the rows of the current one are planned, in file order.
+	type looked struct {
+		rows []*Row
+		snap *Snapshot
+	}
+	work := make(chan looked)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var readErr error
+	go func() {
+		defer close(work)
+		readErr = s.chunks(rctx, p, func(rows []*Row) error {
+			snap, err := s.withUsers(rctx, s.db, base, rows)
+			if err != nil {
+				return err
+			}
+			select {
+			case work <- looked{rows, snap}:
+				return nil
+			case <-rctx.Done():
+				return errs.Wrap(rctx.Err(), "bulk: cancelled")
+			}
+		})
+	}()
+	for w := range work {
+		rows, snap := w.rows, w.snap
 		for _, row := range rows {
 			plan := PlanRow(row, snap, seen, o)
 			n := 0
@@ -197,10 +219,9 @@ func (s *Service) preview(ctx context.Context, r io.Reader, o Options) (*Report,
 			}
 			rep.add(plan, n)
 		}
-		return nil
-	})
+	}
 	nd.groups = seen.NewGroups
-	return rep, nd, err
+	return rep, nd, readErr
 }
 
 // chunks reads the rows of p in batches.

@@ -180,13 +180,25 @@ func (s *Service) undoChanges(ctx context.Context, tx *store.Tx, batchID int64, 
 		starts, ends      sql.NullInt64
 	}
 	var list []c
-	if err := scanAll(ctx, tx, `SELECT kind, course_id, ref_id, user_id, role, status, starts_at, ends_at FROM import_changes
-		WHERE batch_id = $1`, []any{batchID}, func(r rowScanner) error {
+	if err := scanAll(ctx, tx, `SELECT kind, course_id, ref_id, user_id, role, status, starts_at, ends_at, user_ids
+		FROM import_changes WHERE batch_id = $1`, []any{batchID}, func(r rowScanner) error {
 		var x c
-		if err := r.Scan(&x.kind, &x.course, &x.ref, &x.user, &x.role, &x.status, &x.starts, &x.ends); err != nil {
+		var ids string
+		if err := r.Scan(&x.kind, &x.course, &x.ref, &x.user, &x.role, &x.status, &x.starts, &x.ends, &ids); err != nil {
 			return err
 		}
-		list = append(list, x)
+		if ids == "" {
+			list = append(list, x)
+			return nil
+		}
+		var users []int64 // the same change for each of these people
+		if err := json.Unmarshal([]byte(ids), &users); err != nil {
+			return errs.Wrap(err, "bulk: packed import changes")
+		}
+		for _, u := range users {
+			x.user = u
+			list = append(list, x)
+		}
 		return nil
 	}); err != nil {
 		return err
@@ -253,13 +265,25 @@ func (s *Service) undoUsers(ctx context.Context, tx *store.Tx, batchID int64, re
 		before string
 	}
 	var list []r
-	if err := scanAll(ctx, tx, `SELECT action, user_id, before FROM import_rows WHERE batch_id = $1 AND user_id IS NOT NULL
-		AND action IN ('create', 'update') AND user_id IN (SELECT id FROM users) ORDER BY line`, []any{batchID}, func(rows rowScanner) error {
+	if err := scanAll(ctx, tx, `SELECT action, COALESCE(user_id, 0), before, packed FROM import_rows WHERE batch_id = $1
+		AND action IN ('create', 'update') AND ((user_id IS NOT NULL AND user_id IN (SELECT id FROM users)) OR packed <> '')
+		ORDER BY line`, []any{batchID}, func(rows rowScanner) error {
 		var x r
-		if err := rows.Scan(&x.action, &x.user, &x.before); err != nil {
+		var packed string
+		if err := rows.Scan(&x.action, &x.user, &x.before, &packed); err != nil {
 			return err
 		}
-		list = append(list, x)
+		if packed == "" {
+			list = append(list, x)
+			return nil
+		}
+		lines, err := unpackRows(packed) // accounts created, some perhaps gone since: see below
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			list = append(list, r{action: x.action, user: l[1]})
+		}
 		return nil
 	}); err != nil {
 		return err
@@ -299,13 +323,16 @@ func (s *Service) undoUsers(ctx context.Context, tx *store.Tx, batchID int64, re
 			rep.Reverted++
 			continue
 		}
-		var used int
-		err := tx.QueryRowContext(ctx, `SELECT
+		var exists, used int
+		err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM users WHERE id = $1),
 			(SELECT COUNT(*) FROM users WHERE id = $1 AND (last_login_at IS NOT NULL OR deleted_at IS NOT NULL)) +
 			(SELECT COUNT(*) FROM group_members WHERE user_id = $1) +
-			(SELECT COUNT(*) FROM course_enrolments WHERE user_id = $1)`, x.user).Scan(&used)
+			(SELECT COUNT(*) FROM course_enrolments WHERE user_id = $1)`, x.user).Scan(&exists, &used)
 		if err != nil {
 			return errs.Wrap(err, "bulk: account in use")
+		}
+		if exists == 0 { // purged (a run that did not complete) or deleted for good since
+			continue
 		}
 		if used > 0 {
 			rep.Kept++

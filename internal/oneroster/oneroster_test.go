@@ -594,6 +594,60 @@ func TestSubtreeUsers(t *testing.T) {
 	})
 }
 
+// TestSubtreeMembers: a client of a sub-group (A1, under A) reads exactly the people with a
+// membership in A1 or below: a learner added to A1, a learner of A1's own sub-group (propagated
+// to A1 and A: one person, not two) and a trainer of that sub-group (not propagated: there
+// through the sub-group alone); not the people of A above it (though A holds every learner of
+// A1 through propagation) nor those of B. The same for both orders, with the right total, both
+// when the list is read from the memberships and through the general query (a filter every
+// account passes), and on every page.
+func TestSubtreeMembers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		w := newWorld(t, db)
+		w.ids["gA1a"] = w.group("Team A1a", w.ids["gA1"])
+		w.ids["deep"] = w.user("deep", "Eiffel", w.ids["gA1a"], group.Learner)
+		w.ids["coach"] = w.user("coach", "Fermi", w.ids["gA1a"], group.Trainer)
+		w.tokens["tokA1"] = oneroster.Grant{ClientID: "moodle-a1", GroupID: w.ids["gA1"], Scopes: []string{scope12}}
+		var propagated int
+		if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM group_members
+			WHERE user_id = $1 AND source_kind = 'propagated' AND group_id IN ($2, $3)`, w.ids["deep"], w.ids["gA1"], w.ids["gA"]).Scan(&propagated); err != nil || propagated != 2 {
+			t.Fatalf("deep's propagated memberships in A1 and A: %d %v", propagated, err)
+		}
+		ids := []int64{w.ids["s1"], w.ids["deep"], w.ids["coach"]}
+		slices.Sort(ids)
+		var want []string
+		for _, id := range ids {
+			want = append(want, "user-"+strconv.FormatInt(id, 10))
+		}
+		for _, desc := range []bool{false, true} {
+			exp := slices.Clone(want)
+			order := ""
+			if desc {
+				slices.Reverse(exp)
+				order = "&orderBy=desc"
+			}
+			for _, filter := range []string{"", "&filter=" + url.QueryEscape("sourcedId!='none'")} {
+				a := w.must("tokA1", "/users?limit=100"+order+filter)
+				if got := sids(list(a, "users")); !slices.Equal(got, exp) || a.hdr.Get("X-Total-Count") != "3" {
+					t.Errorf("A1's people (desc %v, filter %q): %v (total %s), want %v", desc, filter, got, a.hdr.Get("X-Total-Count"), exp)
+				}
+				var paged []string
+				for off := 0; off < 3; off++ {
+					paged = append(paged, sids(list(w.must("tokA1", "/users?limit=1&offset="+strconv.Itoa(off)+order+filter), "users"))...)
+				}
+				if !slices.Equal(paged, exp) {
+					t.Errorf("A1's people page by page (desc %v, filter %q): %v, want %v", desc, filter, paged, exp)
+				}
+			}
+		}
+		for _, who := range []string{"teacher", "s2", "admin", "out"} {
+			if a := w.get("tokA1", "/users/user-{"+who+"}"); a.code != http.StatusNotFound {
+				t.Errorf("%s (outside A1) read by A1's client: %d", who, a.code)
+			}
+		}
+	})
+}
+
 // TestContractCollections: each collection the contract lists answers, under both versions'
 // base paths, its list (with X-Total-Count and Link) and each of its members by sourcedId.
 func TestContractCollections(t *testing.T) {

@@ -150,6 +150,13 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// A checkpoint (copying the log into the database, with two fsyncs) every 40 MB of
 		// log rather than every 4 MB: a nightly sync's transactions otherwise each pay one.
 		q.Add("_pragma", "wal_autocheckpoint(10000)")
+		// Reads of the database file through a memory map (up to 1 GiB of it; pages past that,
+		// and those still in the log, are read as before): the connections share the system's
+		// copy of each page, where each connection's page cache otherwise reads and copies every
+		// page it touches once more. A connection new to the pool, or to a table, pays for
+		// that: reading 200,000 memberships cost three times as much on a connection that had
+		// not read them yet. Writes still go through the log.
+		q.Add("_pragma", "mmap_size(1073741824)")
 		q.Set("_txlock", "immediate")
 		db, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 		dialect = SQLite
