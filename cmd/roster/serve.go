@@ -51,6 +51,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	svc := newServices(db, cfg, m.Log)
+	// After the server has stopped (deferred calls run last): the rebuilds of participants
+	// summaries it started in the background end with it.
+	defer svc.courses.Close()
 	metrics := httpx.NewMetrics()
 	metrics.Gauge("roster_outbox_queued", func() float64 {
 		var n float64

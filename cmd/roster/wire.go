@@ -36,7 +36,7 @@ func newServices(db *store.DB, cfg *config.Config, log *slog.Logger) *services {
 	s := &services{
 		accounts: account.NewService(db, accountConfig(cfg)),
 		groups:   group.NewService(db),
-		courses:  course.NewService(db, course.Config{BaseURL: cfg.BaseURL}),
+		courses:  course.NewService(db, course.Config{BaseURL: cfg.BaseURL, Log: log}),
 	}
 	s.invites = invite.NewService(db, s.accounts, invite.Config{BaseURL: cfg.BaseURL})
 	s.sso = sso.NewService(db, s.accounts, sso.Config{BaseURL: cfg.BaseURL, Log: log})

@@ -190,7 +190,9 @@ func eachBenchDB(b *testing.B, fn func(b *testing.B, db *store.DB)) {
 func BenchmarkParticipantsPage(b *testing.B) {
 	eachBenchDB(b, func(b *testing.B, db *store.DB) {
 		s := course.NewService(db, course.Config{})
+		defer s.Close()
 		id := buildFixture(b, db, benchScale)
+		buildSummary(b, s, id)
 		b.ResetTimer()
 		measurePages(b, db, s, admin, id)
 	})
@@ -204,6 +206,7 @@ func BenchmarkParticipantsPageHiddenIdentity(b *testing.B) {
 	eachBenchDB(b, func(b *testing.B, db *store.DB) {
 		ctx := context.Background()
 		s := course.NewService(db, course.Config{})
+		defer s.Close()
 		id := buildFixture(b, db, benchScale)
 		caller := int64(benchScale.BigParticipants * 2)
 		for _, q := range []string{
@@ -220,9 +223,20 @@ func BenchmarkParticipantsPageHiddenIdentity(b *testing.B) {
 			}
 		}
 		mustEnrol(b, s, id, "teacher", caller)
+		buildSummary(b, s, id)
 		b.ResetTimer()
 		measurePages(b, db, s, as(caller), id)
 	})
+}
+
+// buildSummary lists the course's first page and waits for the rebuild of its participants
+// summary it starts in the background (a stale big course).
+func buildSummary(tb testing.TB, s *course.Service, id int64) {
+	tb.Helper()
+	if _, err := s.Participants(admin, id, course.ParticipantFilter{}); err != nil {
+		tb.Fatal(err)
+	}
+	s.WaitRebuilds()
 }
 
 // measurePages runs every combination in filters 20 times as ctx and reports the percentiles.
@@ -263,6 +277,7 @@ func measurePages(b *testing.B, db *store.DB, s *course.Service, ctx context.Con
 func BenchmarkExportCSV(b *testing.B) {
 	eachBenchDB(b, func(b *testing.B, db *store.DB) {
 		s := course.NewService(db, course.Config{})
+		defer s.Close()
 		id := buildFixture(b, db, benchScale)
 		b.ResetTimer()
 		var worst time.Duration
@@ -281,9 +296,7 @@ func BenchmarkExportCSV(b *testing.B) {
 		b.Logf("%s: CSV of 10,000 rows, worst of 5: %v", db.Dialect, worst)
 		// The same once a page has built the participants summary (an export of a stale course
 		// reads the enrolments, as above).
-		if _, err := s.Participants(admin, id, course.ParticipantFilter{}); err != nil {
-			b.Fatal(err)
-		}
+		buildSummary(b, s, id)
 		var built time.Duration
 		for i := 0; i < 5; i++ {
 			t0 := time.Now()
@@ -308,6 +321,7 @@ func BenchmarkGroupSync5000(b *testing.B) {
 	eachBenchDB(b, func(b *testing.B, db *store.DB) {
 		ctx := context.Background()
 		s := course.NewService(db, course.Config{})
+		defer s.Close()
 		buildFixture(b, db, benchScale)
 		if _, err := db.ExecContext(ctx, `INSERT INTO groups (id, name, created_at, updated_at) VALUES (1, 'Cohort', 0, 0)`); err != nil {
 			b.Fatal(err)
@@ -347,6 +361,7 @@ func BenchmarkGroupSync5000(b *testing.B) {
 func TestBenchFixtureQueries(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
 		s := course.NewService(db, course.Config{})
+		defer s.Close()
 		id := buildFixture(t, db, fixture{Courses: 5, BigParticipants: 300, Enrolments: 500})
 		for _, f := range filters {
 			p, err := s.Participants(admin, id, f)
@@ -380,14 +395,17 @@ func TestBenchFixtureQueries(t *testing.T) {
 }
 
 // BenchmarkParticipantsRebuild measures the first page of the 10,000-person course after a
-// write marked it stale (the summary's rebuild and the page), worst of 5, and a page after it.
+// write marked it stale (read from the enrolments while the summary is rebuilt in the
+// background), the rebuild (until it is done), and a page after it, worst of 5 each.
 func BenchmarkParticipantsRebuild(b *testing.B) {
 	eachBenchDB(b, func(b *testing.B, db *store.DB) {
 		ctx := context.Background()
 		s := course.NewService(db, course.Config{})
+		defer s.Close()
 		id := buildFixture(b, db, benchScale)
+		buildSummary(b, s, id)
 		b.ResetTimer()
-		var worst, page time.Duration
+		var first, rebuild, page time.Duration
 		for i := 0; i < 5; i++ {
 			if _, err := db.ExecContext(ctx, `UPDATE course_enrolments SET role = $1 WHERE course_id = 1 AND user_id = 1`,
 				[]string{"student", "teacher"}[i%2]); err != nil {
@@ -397,14 +415,18 @@ func BenchmarkParticipantsRebuild(b *testing.B) {
 			if _, err := s.Participants(admin, id, course.ParticipantFilter{}); err != nil {
 				b.Fatal(err)
 			}
-			worst = max(worst, time.Since(t0))
+			first = max(first, time.Since(t0))
+			s.WaitRebuilds()
+			rebuild = max(rebuild, time.Since(t0))
 			t0 = time.Now()
 			if _, err := s.Participants(admin, id, course.ParticipantFilter{}); err != nil {
 				b.Fatal(err)
 			}
 			page = max(page, time.Since(t0))
 		}
-		b.ReportMetric(float64(worst.Milliseconds()), "rebuild-ms")
-		b.Logf("%s: first page after a write, worst of 5: %v; the next page: %v", db.Dialect, worst, page)
+		b.ReportMetric(float64(first.Microseconds())/1000, "first-page-ms")
+		b.ReportMetric(float64(rebuild.Milliseconds()), "rebuild-ms")
+		b.Logf("%s: first page after a write, worst of 5: %v (summary rebuilt %v after it started); the next page: %v",
+			db.Dialect, first, rebuild, page)
 	})
 }

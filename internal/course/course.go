@@ -14,6 +14,7 @@ package course
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -87,19 +88,41 @@ type Update struct {
 // Config holds what the service needs to know about the deployment.
 type Config struct {
 	BaseURL string
+	// RebuildInBackgroundOver: the page of a stale course with more participants than this
+	// is read from the enrolments while the participants summary is rebuilt in the background
+	// (summary.go); a smaller course's summary is rebuilt before the page. 0:
+	// DefaultRebuildInBackgroundOver; negative: never in the background.
+	RebuildInBackgroundOver int
+	// Log receives the errors of background rebuilds (nil: discarded).
+	Log *slog.Logger
 }
+
+// DefaultRebuildInBackgroundOver is Config.RebuildInBackgroundOver's default: the summary of
+// 50 to 100 people is rebuilt in about 5 to 10 ms (a few pages' time), one of 500 in 30 to 50 ms
+// and one of 10,000 in half a second, where a page read from the enrolments costs 1 to 4 ms
+// for 500 people.
+const DefaultRebuildInBackgroundOver = 100
 
 // Service manages courses, methods and enrolments. Every method checks the caller's rights
 // through authz first and runs in one transaction with its audit events.
+//
+// Close stops the service's background work (summary rebuilds): a server closes its services
+// once it stops serving, and a test before its database closes.
 type Service struct {
 	db       *store.DB
 	cfg      Config
 	searches *httpx.Limiter // people searches per person (SearchUsers)
+	bg       background
 }
 
 // NewService returns a Service over db.
 func NewService(db *store.DB, cfg Config) *Service {
-	return &Service{db: db, cfg: cfg, searches: httpx.NewLimiter(searchPerMinute, searchBurst)}
+	if cfg.RebuildInBackgroundOver == 0 {
+		cfg.RebuildInBackgroundOver = DefaultRebuildInBackgroundOver
+	}
+	s := &Service{db: db, cfg: cfg, searches: httpx.NewLimiter(searchPerMinute, searchBurst)}
+	s.bg.ctx, s.bg.cancel = context.WithCancel(context.Background())
+	return s
 }
 
 // Create adds a course, with a manual method (every course has one) and, if c.GuestAccess, a

@@ -117,7 +117,11 @@ func (s *Service) Participants(ctx context.Context, courseID int64, f Participan
 	if err != nil {
 		return nil, err
 	}
-	return participants(ctx, s.db, courseID, f, now, seen)
+	built, total, err := s.summaryFor(ctx, courseID, now, f)
+	if err != nil {
+		return nil, err
+	}
+	return listParticipants(ctx, s.db, courseID, f, now, seen, built, total)
 }
 
 // identity is what the caller of the participants list sees of the participants' identity
@@ -168,16 +172,6 @@ func identitySight(ctx context.Context, db *store.DB) (identity, error) {
 		return strconv.FormatInt(v.(int64), 10)
 	})
 	return id, err
-}
-
-func participants(ctx context.Context, db *store.DB, courseID int64, f ParticipantFilter, now time.Time, seen identity) (*Page, error) {
-	// Every row (an export) reads the enrolments when the summary is stale: it reads every
-	// row anyway, and the rebuild would cost it more than it saves.
-	built, total, err := ensureSummary(ctx, db, courseID, now, !wideList(f))
-	if err != nil {
-		return nil, err
-	}
-	return listParticipants(ctx, db, courseID, f, now, seen, built, total)
 }
 
 // listParticipants reads the list from the course's summary (built) or from its enrolments.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"roster/internal/store"
@@ -48,47 +49,71 @@ const neverAccessed = "9223372036854775807"
 // cannot match across two fields.
 const searchSep = "\x01"
 
-// ensureSummary makes the course's summary current at now, rebuilding it if it is stale (and
-// rebuild allows). It returns false when the list must read the enrolments instead: stale
-// without rebuild, on PostgreSQL while a write of the course is in progress (its trigger holds
-// the state row), or for no such course.
-func ensureSummary(ctx context.Context, db *store.DB, courseID int64, now time.Time, rebuild bool) (bool, int, error) {
-	const state = `SELECT stale, built_at, valid_until, total FROM course_participants_state WHERE course_id = $1`
-	total := 0
-	fresh := func(row *sql.Row) (bool, error) {
-		var (
-			stale bool
-			built int64
-			until sql.NullInt64
-		)
-		err := row.Scan(&stale, &built, &until, &total)
-		if err != nil {
-			return false, err
-		}
-		t := now.Unix()
-		return !stale && t >= built && (!until.Valid || t < until.Int64), nil
+// summaryState reads the course's state row: whether its summary is current at now, and its
+// rows. found is false for no such course.
+func summaryState(ctx context.Context, q store.Querier, courseID int64, now time.Time, lock string) (fresh bool, total int, err error) {
+	var (
+		stale bool
+		built int64
+		until sql.NullInt64
+	)
+	err = q.QueryRowContext(ctx, `SELECT stale, built_at, valid_until, total FROM course_participants_state WHERE course_id = $1`+lock,
+		courseID).Scan(&stale, &built, &until, &total)
+	if err != nil {
+		return false, 0, err
 	}
-	ok, err := fresh(db.QueryRowContext(ctx, state, courseID))
+	t := now.Unix()
+	return !stale && t >= built && (!until.Valid || t < until.Int64), total, nil
+}
+
+// summaryFor tells whether the list of the course can be read from its summary (built) at
+// now, and its rows. A stale summary is rebuilt before the list for a small course; for a
+// course of more than cfg.RebuildInBackgroundOver people it is rebuilt in the background
+// (rebuildLater) while this list, and the next ones until it is done, read the enrolments,
+// so that a page never waits for a big rebuild. Every row (an export) reads the enrolments
+// when the summary is stale: it reads every row anyway, and the rebuild would cost it more
+// than it saves.
+func (s *Service) summaryFor(ctx context.Context, courseID int64, now time.Time, f ParticipantFilter) (bool, int, error) {
+	fresh, total, err := summaryState(ctx, s.db, courseID, now, "")
 	switch {
 	case store.IsNoRows(err):
 		return false, 0, nil
 	case err != nil:
 		return false, 0, wrap(err, "course: participants summary")
-	case ok:
+	case fresh:
 		return true, total, nil
-	case !rebuild:
+	case wideList(f):
 		return false, 0, nil
 	}
-	built := false
-	err = db.Tx(ctx, func(tx *store.Tx) error {
-		ok, err := fresh(tx.QueryRowContext(ctx, state+db.Dialect.SkipLocked(), courseID))
+	if over := s.cfg.RebuildInBackgroundOver; over > 0 {
+		// The course's people, counted up to the bound: an index range of at most a few
+		// hundred entries.
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT user_id FROM course_enrolments WHERE course_id = $1
+			GROUP BY user_id LIMIT `+strconv.Itoa(over+1)+`) x`, courseID).Scan(&n); err != nil {
+			return false, 0, wrap(err, "course: participants summary")
+		}
+		if n > over && s.rebuildLater(courseID) {
+			return false, 0, nil
+		}
+	}
+	return ensureSummary(ctx, s.db, courseID, now)
+}
+
+// ensureSummary makes the course's summary current at now, rebuilding it if it is stale. It
+// returns false when the list must read the enrolments instead: on PostgreSQL while a write of
+// the course is in progress (its trigger holds the state row), or for no such course.
+func ensureSummary(ctx context.Context, db *store.DB, courseID int64, now time.Time) (bool, int, error) {
+	built, total := false, 0
+	err := db.Tx(ctx, func(tx *store.Tx) error {
+		ok, n, err := summaryState(ctx, tx, courseID, now, db.Dialect.SkipLocked())
 		switch {
 		case store.IsNoRows(err):
 			return nil // a write in progress holds it: read the enrolments
 		case err != nil:
 			return err
 		case ok:
-			built = true // rebuilt meanwhile
+			built, total = true, n // rebuilt meanwhile
 			return nil
 		}
 		total, err = rebuildSummary(ctx, tx, courseID, now)
@@ -96,6 +121,74 @@ func ensureSummary(ctx context.Context, db *store.DB, courseID int64, now time.T
 		return err
 	})
 	return built, total, wrap(err, "course: participants summary")
+}
+
+// background is a Service's rebuilds of summaries in the background: they run with ctx,
+// which Close cancels, and Close and WaitRebuilds wait for them.
+type background struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// rebuildKey names one course of one database in rebuilding.
+type rebuildKey struct {
+	db     *store.DB
+	course int64
+}
+
+// rebuilding holds the courses whose summary is being rebuilt in the background, in this
+// process (whatever Service started it): one rebuild per course at a time. Another process's
+// concurrent rebuild waits for the state row, or is skipped (SKIP LOCKED), as any other.
+var rebuilding sync.Map
+
+// rebuildStarts, when set (tests), is called by each background rebuild before it starts.
+var rebuildStarts func(courseID int64)
+
+// rebuildLater starts rebuilding the course's summary in the background, unless it is being
+// rebuilt already. It returns false after Close: the caller then rebuilds it itself.
+func (s *Service) rebuildLater(courseID int64) bool {
+	b := &s.bg
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	key := rebuildKey{s.db, courseID}
+	if _, busy := rebuilding.LoadOrStore(key, true); busy {
+		return true
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer rebuilding.Delete(key)
+		if rebuildStarts != nil {
+			rebuildStarts(courseID)
+		}
+		// The state is read again in the transaction: a page's rebuild, or another
+		// process's, may have made it current meanwhile.
+		if _, _, err := ensureSummary(b.ctx, s.db, courseID, s.now()); err != nil && b.ctx.Err() == nil && s.cfg.Log != nil {
+			s.cfg.Log.Error("participants summary rebuild failed", "course", courseID, "err", err)
+		}
+	}()
+	return true
+}
+
+// WaitRebuilds waits for the summary rebuilds the service has started in the background.
+func (s *Service) WaitRebuilds() { s.bg.wg.Wait() }
+
+// Close stops the service's background work: the rebuilds in progress are cancelled (their
+// transactions roll back; the course stays stale) and waited for, and stale courses' lists are
+// rebuilt before the page from then on. It returns once nothing of the service runs.
+func (s *Service) Close() error {
+	s.bg.mu.Lock()
+	s.bg.closed = true
+	s.bg.mu.Unlock()
+	s.bg.cancel()
+	s.bg.wg.Wait()
+	return nil
 }
 
 // rebuildSummary replaces the course's summary rows and clears its stale mark; the caller

@@ -11,3 +11,13 @@ func LiveParticipants(ctx context.Context, s *Service, courseID int64, f Partici
 	}
 	return listParticipants(ctx, s.db, courseID, f, s.now(), seen, false, 0)
 }
+
+// HoldRebuilds makes the background rebuilds of summaries call started and wait for release
+// before they start, until the test ends.
+func HoldRebuilds(t interface{ Cleanup(func()) }, started func(courseID int64), release <-chan struct{}) {
+	rebuildStarts = func(id int64) {
+		started(id)
+		<-release
+	}
+	t.Cleanup(func() { rebuildStarts = nil })
+}

@@ -23,9 +23,15 @@ func summaryFilters() []course.ParticipantFilter {
 }
 
 // sameAsEnrolments checks that the list read from the summary equals the list read from the
-// enrolments for every filter, and that it was read from the summary.
+// enrolments for every filter, and that it was read from the summary. A first page starts the
+// summary's rebuild (in the background for a course of more than
+// course.DefaultRebuildInBackgroundOver people), which it waits for.
 func sameAsEnrolments(t *testing.T, db *store.DB, s *course.Service, id int64, what string) {
 	t.Helper()
+	if _, err := s.Participants(admin, id, course.ParticipantFilter{}); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	s.WaitRebuilds()
 	for _, f := range summaryFilters() {
 		got, err := s.Participants(admin, id, f)
 		if err != nil {
@@ -56,6 +62,7 @@ func TestSummaryFollowsWrites(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
 		ctx := context.Background()
 		s := course.NewService(db, course.Config{})
+		t.Cleanup(func() { s.Close() })
 		id := buildFixture(t, db, fixture{Courses: 5, BigParticipants: 300, Enrolments: 500})
 		now := db.Now().Unix()
 		sameAsEnrolments(t, db, s, id, "first list")
@@ -124,6 +131,78 @@ func TestSummaryFollowsWrites(t *testing.T) {
 		if n := count(t, db, `SELECT count(*) FROM course_participants WHERE course_id = 1`) +
 			count(t, db, `SELECT count(*) FROM course_participants_state WHERE course_id = 1`); n != 0 {
 			t.Fatalf("%d summary rows left", n)
+		}
+	})
+}
+
+// TestStaleBigCourseRebuildsInBackground: the page of a stale course of more people than
+// Config.RebuildInBackgroundOver is read from the enrolments without waiting for the summary's
+// rebuild, which runs in the background, once at a time; the lists after it read the summary.
+func TestStaleBigCourseRebuildsInBackground(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, clock *storetest.Clock) {
+		s := course.NewService(db, course.Config{RebuildInBackgroundOver: 100})
+		t.Cleanup(func() { s.Close() })
+		id := buildFixture(t, db, fixture{Courses: 5, BigParticipants: 300, Enrolments: 500})
+		stale := func() bool {
+			t.Helper()
+			return count(t, db, `SELECT count(*) FROM course_participants_state WHERE course_id = $1 AND stale`, id) == 1
+		}
+		if !stale() {
+			t.Fatal("the fixture's course is not stale")
+		}
+		started := make(chan int64, 10)
+		release := make(chan struct{})
+		course.HoldRebuilds(t, func(c int64) { started <- c }, release)
+		filters := []course.ParticipantFilter{{}, {Sort: "roles", Desc: true, Offset: 40}, {Q: "u00", Limit: 10}}
+		for _, f := range filters {
+			got, err := s.Participants(admin, id, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := course.LiveParticipants(admin, s, id, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := fmt.Sprintf("%d %+v", got.Total, got.Items), fmt.Sprintf("%d %+v", want.Total, want.Items); g != w || got.Total == 0 {
+				t.Fatalf("%+v: page while stale\n got %.300s\nwant %.300s", f, g, w)
+			}
+		}
+		// One rebuild started, held: the pages above answered without it.
+		if c := <-started; c != id {
+			t.Fatalf("rebuild of course %d, want %d", c, id)
+		}
+		if !stale() || count(t, db, `SELECT count(*) FROM course_participants WHERE course_id = $1`, id) != 0 {
+			t.Fatal("the summary was rebuilt before the pages")
+		}
+		close(release)
+		s.WaitRebuilds()
+		if len(started) != 0 {
+			t.Fatalf("%d more rebuilds of the course started", len(started))
+		}
+		if stale() {
+			t.Fatal("still stale after the background rebuild")
+		}
+		sameAsEnrolments(t, db, s, id, "after the background rebuild")
+
+		// A write marks it stale again: the next page rebuilds it in the background again.
+		mustEnrol(t, s, id, "teacher", 450)
+		if p, err := s.Participants(admin, id, course.ParticipantFilter{}); err != nil || p.Total != 301 {
+			t.Fatalf("after enrolling: %v, %+v", err, p)
+		}
+		s.WaitRebuilds()
+		if len(started) != 1 || stale() {
+			t.Fatalf("%d rebuilds after the write, stale %v; want 1, built", len(started), stale())
+		}
+		<-started
+
+		// Closed, the service rebuilds before the page (nothing runs after Close).
+		s.Close()
+		mustEnrol(t, s, id, "teacher", 451)
+		if _, err := s.Participants(admin, id, course.ParticipantFilter{}); err != nil {
+			t.Fatal(err)
+		}
+		if len(started) != 0 || stale() {
+			t.Fatalf("after Close: %d background rebuilds, stale %v", len(started), stale())
 		}
 	})
 }

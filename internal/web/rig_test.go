@@ -50,6 +50,7 @@ func newRigOn(t *testing.T, db *store.DB, clock *storetest.Clock) *rig {
 	accounts := account.NewService(db, account.Config{BaseURL: cfg.BaseURL})
 	invites := invite.NewService(db, accounts, invite.Config{BaseURL: cfg.BaseURL})
 	courses := course.NewService(db, course.Config{BaseURL: cfg.BaseURL})
+	t.Cleanup(func() { courses.Close() })
 	invites.SetCourseHooks(func(ctx context.Context, q store.Querier, id int64) (string, error) {
 		if err := authz.CanInCourse(ctx, q, authz.ManageParticipants, id, db.Now()); err != nil {
 			return "", err
