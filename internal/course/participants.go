@@ -181,7 +181,7 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 		args              []any
 	)
 	if built {
-		query, countQuery, args = summarySQL(courseID, f, now, seen, builtRows)
+		query, countQuery, args = summarySQL(db.Dialect, courseID, f, now, seen, builtRows)
 	} else {
 		query, countQuery, args = participantsSQL(db.Dialect, courseID, f, now, seen)
 	}
@@ -223,6 +223,8 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 	// second, narrower query (it skips the sort and the joins no filter needs).
 	if total >= 0 {
 		page.Total = total
+	} else if countQuery == "" {
+		page.Total = builtRows
 	} else if f.Offset == 0 && (f.Limit == All || len(page.Items) < effectiveLimit(f.Limit)) {
 		page.Total = len(page.Items)
 	} else if err := db.QueryRowContext(ctx, countQuery, args...).Scan(&page.Total); err != nil {
@@ -232,9 +234,7 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 		return page, nil
 	}
 	if !wideList(f) {
-		if err := fillPeople(ctx, db, page.Items, courseID, byID); err != nil {
-			return nil, err
-		}
+		return page, fillPage(ctx, db, courseID, page.Items, byID, seen)
 	}
 	if err := hideIdentity(ctx, db, courseID, page.Items, seen); err != nil {
 		return nil, err
@@ -246,40 +246,106 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 }
 
 // wideList tells whether the list query reads the people's names, addresses and last access
-// itself (every row, or long pages) rather than fillPeople.
+// itself (every row, or long pages) rather than fillPage.
 func wideList(f ParticipantFilter) bool { return f.Limit == All || f.Limit > 500 }
 
-// fillPeople reads the names, addresses and last access of the people of a page (at most a
-// few hundred): the list query only finds and orders them.
-func fillPeople(ctx context.Context, db *store.DB, items []Participant, courseID int64, byID map[int64]int) error {
-	args := []any{courseID}
-	for _, p := range items {
-		args = append(args, p.UserID)
+// fillPage reads what a page shows of its people (at most a few hundred) in one statement:
+// their names, addresses and last access, whether the caller sees their identity fields
+// (as hideIdentity), their enrolments and their course groups (as fillDetails), each a kind
+// of row of one UNION ALL. The ids are one array argument (store.Dialect.InIDs), and the
+// enrolments are read by person (course_id + 0): PostgreSQL's generic plan of a prepared
+// statement otherwise read every enrolment of the course.
+func fillPage(ctx context.Context, db *store.DB, courseID int64, items []Participant, byID map[int64]int, seen identity) error {
+	ids := make([]int64, len(items))
+	for i, p := range items {
+		ids[i] = p.UserID
 	}
-	rows, err := db.QueryContext(ctx, `SELECT u.id, u.username, u.email, u.first_name, u.last_name, a.last_access_at
-		FROM users u LEFT JOIN course_access a ON a.course_id = $1 AND a.user_id = u.id
-		WHERE u.id IN (`+store.Placeholders(2, len(items))+`)`, args...)
+	in, idArgs := db.Dialect.InIDs(2, ids)
+	args := append([]any{courseID}, idArgs...)
+	visible := "1"
+	hide := !(seen.email && seen.username || seen.seen == "")
+	switch {
+	case !hide:
+	case seen.seen == "1 = 0":
+		visible = "0"
+	default:
+		visible = `CASE WHEN ` + seen.seen + ` THEN 1 ELSE 0 END`
+	}
+	rows, err := db.QueryContext(ctx, `SELECT 0, u.id, u.username, u.email, u.first_name, u.last_name, a.last_access_at, `+visible+`,
+			CAST(NULL AS BIGINT)
+		FROM users u LEFT JOIN course_access a ON a.course_id = $1 AND a.user_id = u.id WHERE u.id`+in+`
+		UNION ALL SELECT 1, e.user_id, m.type, m.name, e.role, e.status, e.starts_at, e.ends_at, e.method_id
+		FROM course_enrolments e JOIN course_methods m ON m.id = e.method_id WHERE e.user_id`+in+` AND e.course_id + 0 = $1
+		UNION ALL SELECT 2, gm.user_id, cg.name, '', '', '', NULL, NULL, NULL
+		FROM course_group_members gm JOIN course_groups cg ON cg.id = gm.course_group_id WHERE cg.course_id = $1 AND gm.user_id`+in+`
+		ORDER BY 1, 3`, args...)
 	if err != nil {
-		return wrap(err, "course: participants people")
+		return wrap(err, "course: participants page")
 	}
 	defer rows.Close()
+	words := map[string]string{}
+	word := func(b sql.RawBytes) string {
+		if w, ok := words[string(b)]; ok {
+			return w
+		}
+		w := string(b)
+		words[w] = w
+		return w
+	}
 	for rows.Next() {
 		var (
-			id     int64
-			q      Participant
-			access sql.NullInt64
+			kind       int
+			uid        int64
+			a, b, c, d sql.RawBytes
+			x, y, z    sql.NullInt64
 		)
-		if err := rows.Scan(&id, &q.Username, &q.Email, &q.FirstName, &q.LastName, &access); err != nil {
-			return wrap(err, "course: participants people")
+		if err := rows.Scan(&kind, &uid, &a, &b, &c, &d, &x, &y, &z); err != nil {
+			return wrap(err, "course: participants page")
 		}
-		i, ok := byID[id]
+		i, ok := byID[uid]
 		if !ok {
 			continue
 		}
 		p := &items[i]
-		p.Username, p.Email, p.FirstName, p.LastName, p.LastAccess = q.Username, q.Email, q.FirstName, q.LastName, store.NullTime(access)
+		switch kind {
+		case 0: // the person: username, email, first and last name, last access, visible
+			p.Username, p.Email, p.FirstName, p.LastName, p.LastAccess = string(a), string(b), string(c), string(d), store.NullTime(x)
+			if hide && y.Int64 == 0 {
+				if !seen.email {
+					p.Email, p.EmailHidden = "", true
+				}
+				if !seen.username {
+					p.Username, p.UsernameHidden = "", true
+				}
+			}
+		case 1: // an enrolment: method type and name, role, status, dates, method
+			p.Enrolments = append(p.Enrolments, Enrolment{MethodID: z.Int64, MethodType: word(a), MethodName: word(b), Role: word(c),
+				Status: word(d), StartsAt: store.NullTime(x), EndsAt: store.NullTime(y)})
+		case 2: // a course group, by name; a person placed in it by two methods reads it twice
+			if g := p.Groups; len(g) == 0 || g[len(g)-1] != string(a) {
+				p.Groups = append(g, word(a))
+			}
+		}
 	}
-	return wrap(rows.Err(), "course: participants people")
+	if err := rows.Err(); err != nil {
+		return wrap(err, "course: participants page")
+	}
+	sortEnrolments(items)
+	return nil
+}
+
+// sortEnrolments orders each person's enrolments by method and lists their roles.
+func sortEnrolments(items []Participant) {
+	for i := range items {
+		p := &items[i]
+		slices.SortFunc(p.Enrolments, func(a, b Enrolment) int { return cmp.Compare(a.MethodID, b.MethodID) })
+		for _, e := range p.Enrolments {
+			if !slices.Contains(p.Roles, e.Role) {
+				p.Roles = append(p.Roles, e.Role)
+			}
+		}
+		slices.Sort(p.Roles)
+	}
 }
 
 // hideIdentity blanks the fields the caller may not see. The people whose account the caller
@@ -468,7 +534,7 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 		total = `, count(*) OVER ()`
 	}
 	// A page reads the people's names, addresses and last access for its rows alone
-	// (fillPeople); every row (an export) reads them here, in one pass.
+	// (fillPage); every row (an export) reads them here, in one pass.
 	listAccess, cols := "", `, '', '', '', '', CAST(NULL AS BIGINT)`
 	if wideList(f) {
 		cols = `, u.username, u.email, u.first_name, u.last_name, a.last_access_at`
@@ -549,16 +615,7 @@ func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Part
 		return wrap(err, "course: participant enrolments")
 	}
 	rows.Close()
-	for i := range items {
-		p := &items[i]
-		slices.SortFunc(p.Enrolments, func(a, b Enrolment) int { return cmp.Compare(a.MethodID, b.MethodID) })
-		for _, e := range p.Enrolments {
-			if !slices.Contains(p.Roles, e.Role) {
-				p.Roles = append(p.Roles, e.Role)
-			}
-		}
-		slices.Sort(p.Roles)
-	}
+	sortEnrolments(items)
 	// Group names in the database's order; a person placed in a group by two methods reads it
 	// twice, next to each other.
 	gin := strings.ReplaceAll(in, "e.user_id", "gm.user_id")

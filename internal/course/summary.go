@@ -248,8 +248,7 @@ func rebuildSummary(ctx context.Context, tx *store.Tx, courseID int64, now time.
 
 // summarySQL is participantsSQL over the summary: the same rows, fields and order.
 // total is the course's rows.
-func summarySQL(courseID int64, f ParticipantFilter, now time.Time, seen identity, total int) (list, count string, args []any) {
-	args = []any{courseID}
+func summarySQL(d store.Dialect, courseID int64, f ParticipantFilter, now time.Time, seen identity, total int) (list, count string, args []any) {
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
@@ -260,7 +259,10 @@ func summarySQL(courseID int64, f ParticipantFilter, now time.Time, seen identit
 		h := seen.hidden(shown)
 		return h != "" && h != "1 = 1"
 	}
-	where := []string{`p.course_id = $1`}
+	// The course as a number, not an argument: PostgreSQL's generic plan of a prepared
+	// statement (after five runs) otherwise expects a few rows per course, and read and sorted
+	// the whole course for an unfiltered page instead of walking the position's index.
+	where := []string{`p.course_id = ` + strconv.FormatInt(courseID, 10)}
 	if f.Role != "" {
 		where = append(where, `p.roles LIKE `+arg("%,"+escapeLike(f.Role)+",%")+` ESCAPE '\'`)
 	}
@@ -380,7 +382,13 @@ func summarySQL(courseID int64, f ParticipantFilter, now time.Time, seen identit
 		needUsers = true
 	}
 	users := ` JOIN users u ON u.id = p.user_id`
-	list = `SELECT p.user_id, p.st` + cols + `, -1 FROM course_participants p`
+	// A filtered list reads every matching row anyway: PostgreSQL counts them on the way for
+	// less than a second pass costs (SQLite's window count costs more than its second query).
+	window := `, -1`
+	if filtered && d == store.Postgres {
+		window = `, count(*) OVER ()`
+	}
+	list = `SELECT p.user_id, p.st` + cols + window + ` FROM course_participants p`
 	if needUsers {
 		list += users
 	}
@@ -389,8 +397,7 @@ func summarySQL(courseID int64, f ParticipantFilter, now time.Time, seen identit
 		list += ` LIMIT ` + strconv.Itoa(limit) + ` OFFSET ` + strconv.Itoa(offset)
 	}
 	if !filtered {
-		count = `SELECT total FROM course_participants_state WHERE course_id = $1`
-		return list, count, args
+		return list, "", args // the course's rows: total
 	}
 	count = `SELECT count(*) FROM course_participants p`
 	if countUsers {
