@@ -438,13 +438,8 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 				arg(f.Method)+`) THEN 1 ELSE 0 END) > 0`)
 		}
 	}
-	switch f.Status {
-	case Active:
-		where = append(where, `p.st = 2`)
-	case NotCurrent:
-		where = append(where, `p.st = 1`)
-	case Suspended:
-		where = append(where, `p.st = 0`)
+	if c := stCondition(f.Status); c != "" {
+		where = append(where, c)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		n := arg("%" + escapeLike(strings.ToLower(q)) + "%")
@@ -641,4 +636,19 @@ func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Part
 		}
 	}
 	return wrap(grows.Err(), "course: participant groups")
+}
+
+// stCondition is the condition on a person's folded status (st: 2 active, 1 not current, 0
+// suspended, in the list read from the enrolments and in the summary alike) that a status
+// filter sets; "" for no filter.
+func stCondition(status string) string {
+	switch status {
+	case Active:
+		return `p.st = 2`
+	case NotCurrent:
+		return `p.st = 1`
+	case Suspended:
+		return `p.st = 0`
+	}
+	return ""
 }

@@ -273,13 +273,8 @@ func summarySQL(d store.Dialect, courseID int64, f ParticipantFilter, now time.T
 			where = append(where, `p.mtypes LIKE `+arg("%,"+escapeLike(f.Method)+",%")+` ESCAPE '\'`)
 		}
 	}
-	switch f.Status {
-	case Active:
-		where = append(where, `p.st = 2`)
-	case NotCurrent:
-		where = append(where, `p.st = 1`)
-	case Suspended:
-		where = append(where, `p.st = 0`)
+	if c := stCondition(f.Status); c != "" {
+		where = append(where, c)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		n := arg("%" + escapeLike(strings.ToLower(q)) + "%")
