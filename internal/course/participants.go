@@ -283,15 +283,7 @@ func fillPage(ctx context.Context, db *store.DB, courseID int64, items []Partici
 		return wrap(err, "course: participants page")
 	}
 	defer rows.Close()
-	words := map[string]string{}
-	word := func(b sql.RawBytes) string {
-		if w, ok := words[string(b)]; ok {
-			return w
-		}
-		w := string(b)
-		words[w] = w
-		return w
-	}
+	word := interner()
 	for rows.Next() {
 		var (
 			kind       int
@@ -580,15 +572,7 @@ func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Part
 		return wrap(err, "course: participant enrolments")
 	}
 	defer rows.Close()
-	words := map[string]string{}
-	word := func(b sql.RawBytes) string {
-		if w, ok := words[string(b)]; ok {
-			return w
-		}
-		w := string(b)
-		words[w] = w
-		return w
-	}
+	word := interner()
 	for rows.Next() {
 		var (
 			uid, mid                int64
@@ -651,4 +635,18 @@ func stCondition(status string) string {
 		return `p.st = 0`
 	}
 	return ""
+}
+
+// interner returns a function giving a string for the bytes of a column, one string for each
+// distinct value (roles, method types and names repeat on thousands of rows).
+func interner() func(sql.RawBytes) string {
+	words := map[string]string{}
+	return func(b sql.RawBytes) string {
+		if w, ok := words[string(b)]; ok {
+			return w
+		}
+		w := string(b)
+		words[w] = w
+		return w
+	}
 }
