@@ -71,35 +71,6 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 		hashes map[int]string
 		shared bool
 	}
-	// Unbuffered: the reader plans one chunk while the writer writes the previous one, and no
-	// more (each chunk's plans are megabytes for a large file).
-	work := make(chan prepared)
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var readErr error
-	go func() {
-		defer close(work)
-		readErr = s.chunks(rctx, p, func(rows []*Row) error {
-			snap, err := s.withUsers(rctx, s.db, base, rows)
-			if err != nil {
-				return err
-			}
-			plans := make([]*Plan, len(rows))
-			for i, row := range rows {
-				plans[i] = PlanRow(row, snap, seen, o)
-			}
-			hashes, err := s.hashAll(rctx, plans)
-			if err != nil {
-				return err
-			}
-			select {
-			case work <- prepared{plans, hashes, snap.SharedEmail}:
-				return nil
-			case <-rctx.Done():
-				return errs.Wrap(rctx.Err(), "bulk: cancelled")
-			}
-		})
-	}()
 	write := func(plans []*Plan, hashes map[int]string, shared bool) error {
 		if o.Format == FormatGroups || o.Format == FormatMethods {
 			apply := s.applyGroups
@@ -193,7 +164,24 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 		}
 		return nil
 	}
-	for w := range work {
+	var useErr error // a batch that failed to be written, rather than the file
+	err = ahead(ctx, func(ctx context.Context, emit func(prepared) error) error {
+		return s.chunks(ctx, p, func(rows []*Row) error {
+			snap, err := s.withUsers(ctx, s.db, base, rows)
+			if err != nil {
+				return err
+			}
+			plans := make([]*Plan, len(rows))
+			for i, row := range rows {
+				plans[i] = PlanRow(row, snap, seen, o)
+			}
+			hashes, err := s.hashAll(ctx, plans)
+			if err != nil {
+				return err
+			}
+			return emit(prepared{plans, hashes, snap.SharedEmail})
+		})
+	}, func(w prepared) error {
 		err := write(w.plans, w.hashes, w.shared)
 		if err == nil && rep.Summary.Errors > 0 && !o.ValidOnly {
 			// A row the check passed failed when written (someone took a name meanwhile, the
@@ -203,17 +191,13 @@ func (s *Service) apply(ctx context.Context, r io.Reader, o Options, batchID int
 		if err == nil && s.afterBatch != nil {
 			err = s.afterBatch(batchID)
 		}
-		if err != nil {
-			cancel()
-			for range work { // let the reader stop
-			}
-			if err == errRowsFailed {
-				return rep, err
-			}
-			return nil, err
-		}
+		useErr = err
+		return err
+	})
+	if useErr != nil && useErr != errRowsFailed {
+		return nil, useErr
 	}
-	return rep, readErr
+	return rep, err // the rows that failed, or the file's error, with the report so far
 }
 
 // errRowsFailed stops an apply whose rows failed when written, unless the person chose to

@@ -181,29 +181,17 @@ func (s *Service) preview(ctx context.Context, r io.Reader, o Options) (*Report,
 		rows []*Row
 		snap *Snapshot
 	}
-	work := make(chan looked)
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var readErr error
-	go func() {
-		defer close(work)
-		readErr = s.chunks(rctx, p, func(rows []*Row) error {
-			snap, err := s.withUsers(rctx, s.db, base, rows)
+	err = ahead(ctx, func(ctx context.Context, emit func(looked) error) error {
+		return s.chunks(ctx, p, func(rows []*Row) error {
+			snap, err := s.withUsers(ctx, s.db, base, rows)
 			if err != nil {
 				return err
 			}
-			select {
-			case work <- looked{rows, snap}:
-				return nil
-			case <-rctx.Done():
-				return errs.Wrap(rctx.Err(), "bulk: cancelled")
-			}
+			return emit(looked{rows, snap})
 		})
-	}()
-	for w := range work {
-		rows, snap := w.rows, w.snap
-		for _, row := range rows {
-			plan := PlanRow(row, snap, seen, o)
+	}, func(w looked) error {
+		for _, row := range w.rows {
+			plan := PlanRow(row, w.snap, seen, o)
 			n := 0
 			if plan.Action != ActError {
 				for _, e := range plan.Enrols {
@@ -219,9 +207,41 @@ func (s *Service) preview(ctx context.Context, r io.Reader, o Options) (*Report,
 			}
 			rep.add(plan, n)
 		}
-	}
+		return nil
+	})
 	nd.groups = seen.NewGroups
-	return rep, nd, readErr
+	return rep, nd, err
+}
+
+// ahead runs produce in a goroutine one result ahead of use, which takes the results in
+// order: the two stages of a file's chunks on both cores, holding one chunk in hand and no
+// more (a chunk's plans are megabytes for a large file). produce hands each result to emit;
+// when use fails, produce's context is cancelled and its error is use's.
+func ahead[T any](ctx context.Context, produce func(ctx context.Context, emit func(T) error) error, use func(T) error) error {
+	work := make(chan T) // unbuffered: one result in hand, the next one in the making
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var produceErr error
+	go func() {
+		defer close(work)
+		produceErr = produce(pctx, func(v T) error {
+			select {
+			case work <- v:
+				return nil
+			case <-pctx.Done():
+				return errs.Wrap(pctx.Err(), "bulk: cancelled")
+			}
+		})
+	}()
+	for v := range work {
+		if err := use(v); err != nil {
+			cancel()
+			for range work { // let the producer stop
+			}
+			return err
+		}
+	}
+	return produceErr
 }
 
 // chunks reads the rows of p in batches.
