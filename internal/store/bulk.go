@@ -328,14 +328,11 @@ func (d Dialect) In(from int, keys []string) (string, []any) {
 // InIDs is In for ids (bigint on PostgreSQL). A list of bind parameters also cost PostgreSQL
 // a generic plan (after five runs of a prepared statement) that read whole tables.
 func (d Dialect) InIDs(from int, ids []int64) (string, []any) {
-	if d == Postgres {
-		if ids == nil {
-			ids = []int64{}
-		}
-		return " = ANY($" + strconv.Itoa(from) + "::bigint[])", []any{ids}
-	}
 	if ids == nil {
-		ids = []int64{}
+		ids = []int64{} // "[]" and '{}', not "null" and NULL
+	}
+	if d == Postgres {
+		return " = ANY($" + strconv.Itoa(from) + "::bigint[])", []any{ids}
 	}
 	b, _ := json.Marshal(ids) // numbers: it cannot fail
 	return " IN (SELECT value FROM json_each($" + strconv.Itoa(from) + "))", []any{string(b)}
