@@ -18,10 +18,17 @@ import (
 
 // seedPeople inserts n accounts, all learners of group 1 (spread over its ten sub-groups
 // 2..11), and one course where one person in a hundred is a teacher and the others students:
-// the world of a platform with 100,000 people, written in a few statements.
+// the world of a platform with 100,000 people, written in a few statements. The sub-groups are
+// public, so each learner is also a learner of group 1 (a propagated membership, as the group
+// package writes it: 200,000 memberships); ROSTER_BENCH_GROUPS=private makes them private,
+// without propagated memberships (100,000).
 func seedPeople(b *testing.B, db *store.DB, n int) {
 	b.Helper()
 	ctx := context.Background()
+	visibility := "public"
+	if os.Getenv("ROSTER_BENCH_GROUPS") == "private" {
+		visibility = "private"
+	}
 	for _, q := range []string{
 		`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ` + strconv.Itoa(n) + `)
 		INSERT INTO users (id, username, email, email_norm, first_name, last_name, created_at, updated_at, activated_at)
@@ -29,11 +36,11 @@ func seedPeople(b *testing.B, db *store.DB, n int) {
 			'Last' || (i % 1000), 0, 1764000000 + i, 0 FROM seq`,
 		`INSERT INTO groups (id, parent_id, name, visibility, created_at, updated_at) VALUES (1, NULL, 'Top', 'private', 0, 0)`,
 		`WITH RECURSIVE seq(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM seq WHERE i < 11)
-		INSERT INTO groups (id, parent_id, name, visibility, created_at, updated_at) SELECT i, 1, 'Sub' || i, 'private', 0, 0 FROM seq`,
+		INSERT INTO groups (id, parent_id, name, visibility, created_at, updated_at) SELECT i, 1, 'Sub' || i, '` + visibility + `', 0, 0 FROM seq`,
 		`INSERT INTO group_paths (ancestor_id, descendant_id, depth) SELECT id, id, 0 FROM groups`,
 		`INSERT INTO group_paths (ancestor_id, descendant_id, depth) SELECT 1, id, 1 FROM groups WHERE id > 1`,
 		`INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at) SELECT 2 + id % 10, id, 'learner', 'manual', 0, 0 FROM users`,
-		`INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at) SELECT 1, id, 'learner', 'propagated', 2 + id % 10, 0 FROM users`,
+		`INSERT INTO group_members (group_id, user_id, role, source_kind, source_ref, created_at) SELECT 1, id, 'learner', 'propagated', 2 + id % 10, 0 FROM users WHERE '` + visibility + `' = 'public'`,
 		`INSERT INTO courses (id, shortname, fullname, created_at, updated_at) VALUES (1, 'big', 'Big course', 0, 0)`,
 		`INSERT INTO course_methods (id, course_id, type, created_at, updated_at) VALUES (1, 1, 'manual', 0, 0)`,
 		`INSERT INTO course_enrolments (course_id, method_id, user_id, role, created_at, updated_at)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"roster/internal/account"
 	"roster/internal/authz"
 	"roster/internal/course"
+	"roster/internal/errs"
 	"roster/internal/group"
 	"roster/internal/oneroster"
 	"roster/internal/store"
@@ -76,7 +78,12 @@ func newWorld(t *testing.T, db *store.DB) *world {
 
 func (w *world) group(name string, parent int64) int64 {
 	w.t.Helper()
-	g, err := w.grp.Create(w.sys, group.Group{Name: name, ParentID: parent, Visibility: "public"})
+	return w.groupVis(name, parent, group.Public)
+}
+
+func (w *world) groupVis(name string, parent int64, visibility string) int64 {
+	w.t.Helper()
+	g, err := w.grp.Create(w.sys, group.Group{Name: name, ParentID: parent, Visibility: visibility})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -595,54 +602,170 @@ func TestSubtreeUsers(t *testing.T) {
 }
 
 // TestSubtreeMembers: a client of a sub-group (A1, under A) reads exactly the people with a
-// membership in A1 or below: a learner added to A1, a learner of A1's own sub-group (propagated
-// to A1 and A: one person, not two) and a trainer of that sub-group (not propagated: there
-// through the sub-group alone); not the people of A above it (though A holds every learner of
-// A1 through propagation) nor those of B. The same for both orders, with the right total, both
-// when the list is read from the memberships and through the general query (a filter every
-// account passes), and on every page.
+// membership in A1 or below: a learner added to A1, a learner of A1's public sub-group A1a
+// (propagated to A1 and A: one person, not two), a trainer of A1a (not propagated: there
+// through A1a alone), a learner of A1's private sub-group A1p (not propagated: there through
+// A1p alone) and a learner of A1p's public sub-group A1pq (propagated to A1p, not above); not
+// the people of A above it (though A holds every learner of A1 through propagation) nor those
+// of B. The same for both orders, with the right total, both when the list is read from the
+// memberships (the page read from the people's keys, or beside them) and through the general
+// query (a filter every account passes), and on every page.
 func TestSubtreeMembers(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
 		w := newWorld(t, db)
 		w.ids["gA1a"] = w.group("Team A1a", w.ids["gA1"])
 		w.ids["deep"] = w.user("deep", "Eiffel", w.ids["gA1a"], group.Learner)
 		w.ids["coach"] = w.user("coach", "Fermi", w.ids["gA1a"], group.Trainer)
+		w.ids["gA1p"] = w.groupVis("Team A1p", w.ids["gA1"], group.Private)
+		w.ids["gA1pq"] = w.group("Team A1pq", w.ids["gA1p"])
+		w.ids["hidden"] = w.user("hidden", "Gauss", w.ids["gA1p"], group.Learner)
+		w.ids["deeper"] = w.user("deeper", "Hilbert", w.ids["gA1pq"], group.Learner)
 		w.tokens["tokA1"] = oneroster.Grant{ClientID: "moodle-a1", GroupID: w.ids["gA1"], Scopes: []string{scope12}}
-		var propagated int
-		if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM group_members
-			WHERE user_id = $1 AND source_kind = 'propagated' AND group_id IN ($2, $3)`, w.ids["deep"], w.ids["gA1"], w.ids["gA"]).Scan(&propagated); err != nil || propagated != 2 {
-			t.Fatalf("deep's propagated memberships in A1 and A: %d %v", propagated, err)
+		for _, c := range []struct {
+			who  string
+			in   []string // the groups of the sub-tree where the person is a propagated learner
+			want int
+		}{{"deep", []string{"gA1", "gA"}, 2}, {"deeper", []string{"gA1p", "gA1"}, 1}, {"hidden", []string{"gA1", "gA"}, 0}} {
+			var propagated int
+			if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM group_members
+				WHERE user_id = $1 AND source_kind = 'propagated' AND group_id IN ($2, $3)`, w.ids[c.who], w.ids[c.in[0]], w.ids[c.in[1]]).Scan(&propagated); err != nil || propagated != c.want {
+				t.Fatalf("%s's propagated memberships in %v: %d %v, want %d", c.who, c.in, propagated, err, c.want)
+			}
 		}
-		ids := []int64{w.ids["s1"], w.ids["deep"], w.ids["coach"]}
+		ids := []int64{w.ids["s1"], w.ids["deep"], w.ids["coach"], w.ids["hidden"], w.ids["deeper"]}
 		slices.Sort(ids)
 		var want []string
 		for _, id := range ids {
 			want = append(want, "user-"+strconv.FormatInt(id, 10))
 		}
-		for _, desc := range []bool{false, true} {
-			exp := slices.Clone(want)
-			order := ""
-			if desc {
-				slices.Reverse(exp)
-				order = "&orderBy=desc"
-			}
-			for _, filter := range []string{"", "&filter=" + url.QueryEscape("sourcedId!='none'")} {
-				a := w.must("tokA1", "/users?limit=100"+order+filter)
-				if got := sids(list(a, "users")); !slices.Equal(got, exp) || a.hdr.Get("X-Total-Count") != "3" {
-					t.Errorf("A1's people (desc %v, filter %q): %v (total %s), want %v", desc, filter, got, a.hdr.Get("X-Total-Count"), exp)
+		total := strconv.Itoa(len(want))
+		for _, overlap := range []bool{true, false} {
+			oneroster.SetOverlap(overlap)
+			for _, desc := range []bool{false, true} {
+				exp := slices.Clone(want)
+				order := ""
+				if desc {
+					slices.Reverse(exp)
+					order = "&orderBy=desc"
 				}
-				var paged []string
-				for off := 0; off < 3; off++ {
-					paged = append(paged, sids(list(w.must("tokA1", "/users?limit=1&offset="+strconv.Itoa(off)+order+filter), "users"))...)
-				}
-				if !slices.Equal(paged, exp) {
-					t.Errorf("A1's people page by page (desc %v, filter %q): %v, want %v", desc, filter, paged, exp)
+				for _, filter := range []string{"", "&filter=" + url.QueryEscape("sourcedId!='none'")} {
+					a := w.must("tokA1", "/users?limit=100"+order+filter)
+					if got := sids(list(a, "users")); !slices.Equal(got, exp) || a.hdr.Get("X-Total-Count") != total {
+						t.Errorf("A1's people (overlap %v, desc %v, filter %q): %v (total %s), want %v", overlap, desc, filter, got, a.hdr.Get("X-Total-Count"), exp)
+					}
+					var paged []string
+					for off := 0; off < len(want); off++ {
+						paged = append(paged, sids(list(w.must("tokA1", "/users?limit=1&offset="+strconv.Itoa(off)+order+filter), "users"))...)
+					}
+					if !slices.Equal(paged, exp) {
+						t.Errorf("A1's people page by page (overlap %v, desc %v, filter %q): %v, want %v", overlap, desc, filter, paged, exp)
+					}
 				}
 			}
 		}
+		oneroster.SetOverlap(true)
 		for _, who := range []string{"teacher", "s2", "admin", "out"} {
 			if a := w.get("tokA1", "/users/user-{"+who+"}"); a.code != http.StatusNotFound {
 				t.Errorf("%s (outside A1) read by A1's client: %d", who, a.code)
+			}
+		}
+	})
+}
+
+// TestSubtreeMembersRandom: for random small trees of public and private groups, built and
+// changed through the group package (memberships of every role added and removed, visibility
+// switched, groups moved: the propagated memberships are what its rule makes), the people a
+// client of each group reads are the members of every group of its sub-tree, each once: the
+// learners of its public groups below the top found through the memberships propagated to
+// their parents. In both orders, the page read from the people's keys and beside them.
+func TestSubtreeMembersRandom(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB, _ *storetest.Clock) {
+		ctx := context.Background()
+		w := newWorld(t, db)
+		defer oneroster.SetOverlap(true)
+		for seed := range uint64(3) {
+			r := rand.New(rand.NewPCG(seed, 7))
+			vis := func() string { return []string{group.Public, group.Private}[r.IntN(2)] }
+			groups := []int64{}
+			for i := range 10 {
+				parent := int64(0)
+				if i > 0 && r.IntN(5) > 0 {
+					parent = groups[r.IntN(len(groups))]
+				}
+				groups = append(groups, w.groupVis(fmt.Sprintf("R%d-%d", seed, i), parent, vis()))
+			}
+			pick := func() int64 { return groups[r.IntN(len(groups))] }
+			var people []int64
+			for i := range 30 {
+				role := group.Learner // one in two, else any role
+				if r.IntN(2) == 0 {
+					role = group.Roles[r.IntN(len(group.Roles))]
+				}
+				people = append(people, w.user(fmt.Sprintf("r%d-%d", seed, i), "R", pick(), role))
+			}
+			for range 40 {
+				if err := w.grp.AddMember(w.sys, pick(), people[r.IntN(len(people))], group.Roles[r.IntN(len(group.Roles))], ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 4 {
+				g := pick()
+				v := vis()
+				if _, err := w.grp.Update(w.sys, g, group.Update{Visibility: &v}); err != nil {
+					t.Fatal(err)
+				}
+				g, parent := pick(), pick()
+				var under int
+				if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM group_paths WHERE ancestor_id = $1 AND descendant_id = $2`, g, parent).Scan(&under); err != nil {
+					t.Fatal(err)
+				}
+				if under == 0 {
+					if _, err := w.grp.Move(w.sys, g, parent); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for range 10 {
+				// Every role a person holds in a group by hand (their learner memberships
+				// propagated from there go too), if any.
+				if err := w.grp.RemoveMember(w.sys, pick(), people[r.IntN(len(people))], "", ""); err != nil && !errs.Is(err, errs.NotFound) {
+					t.Fatal(err)
+				}
+			}
+			for _, g := range groups {
+				rows, err := db.QueryContext(ctx, `SELECT DISTINCT m.user_id FROM group_members m JOIN group_paths p ON p.descendant_id = m.group_id
+					WHERE p.ancestor_id = $1 ORDER BY m.user_id`, g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want []string
+				for rows.Next() {
+					var id int64
+					if err := rows.Scan(&id); err != nil {
+						t.Fatal(err)
+					}
+					want = append(want, "user-"+strconv.FormatInt(id, 10))
+				}
+				if err := rows.Close(); err != nil {
+					t.Fatal(err)
+				}
+				tok := "tokR" + strconv.FormatInt(g, 10)
+				w.tokens[tok] = oneroster.Grant{ClientID: tok, GroupID: g, Scopes: []string{scope12}}
+				for _, overlap := range []bool{true, false} {
+					oneroster.SetOverlap(overlap)
+					for _, desc := range []bool{false, true} {
+						exp, order := slices.Clone(want), ""
+						if desc {
+							slices.Reverse(exp)
+							order = "&orderBy=desc"
+						}
+						a := w.must(tok, "/users?limit=1000"+order)
+						if got := sids(list(a, "users")); !slices.Equal(got, exp) || a.hdr.Get("X-Total-Count") != strconv.Itoa(len(want)) {
+							t.Errorf("seed %d, group %d (overlap %v, desc %v): %v (total %s), want the members of its sub-tree %v",
+								seed, g, overlap, desc, got, a.hdr.Get("X-Total-Count"), exp)
+						}
+					}
+				}
 			}
 		}
 	})

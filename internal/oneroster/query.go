@@ -616,16 +616,23 @@ func parseIDs(s string, out []int64) ([]int64, int64, error) {
 }
 
 // subtreeUsers returns, in id order (desc: reversed), the people of a scope: the members of
-// its groups. Each group's members come from the membership key (group, person), as the
-// index gives them and without a sort (store.IntList); the lists are joined and ordered here,
-// through a bitmap of ids (or a sort when ids are too sparse for one). This costs a few milliseconds, where the database would test,
-// person by person, whether one of their memberships lies in the sub-tree (twice as long on
-// SQLite for 100,000 people, more on PostgreSQL). Anonymised accounts have no memberships
-// left (account removes them), so none is counted; nor would their rows be read (byKeys goes
-// through the users base, which leaves them out).
+// its groups. By the propagation rule (see package group), a learner of a public group is
+// also a learner of its parent (a propagated membership, kept in step when a visibility
+// changes or a group moves); so the scope's top group and its private groups give all their
+// members, and a public group below the top only those who are not learners there (trainers,
+// administrators: through the index group_members_not_learners), its learners being found in
+// its parent. Each group gives its list of ids in one text (store.IntList), from the index in
+// its order and without a sort; the lists are joined and ordered here, through a bitmap of ids
+// (or a sort when ids are too sparse for one). This costs a few milliseconds, where the
+// database would test, person by person, whether one of their memberships lies in the
+// sub-tree (twice as long on SQLite for 100,000 people, more on PostgreSQL). Anonymised
+// accounts have no memberships left (account removes them), so none is counted; nor would
+// their rows be read (byKeys goes through the users base, which leaves them out).
 func subtreeUsers(ctx context.Context, db *store.DB, sc scope, desc bool) (keyList, error) {
-	rs, err := db.QueryContext(ctx, "SELECT (SELECT "+db.Dialect.IntList("m.user_id")+" FROM group_members m WHERE m.group_id = p.descendant_id)"+
-		" FROM group_paths p WHERE p.ancestor_id = $1", sc.group)
+	members := db.Dialect.IntList("m.user_id") + " FROM group_members m WHERE m.group_id = p.descendant_id"
+	rs, err := db.QueryContext(ctx, "SELECT CASE WHEN p.depth = 0 OR g.visibility <> 'public' THEN (SELECT "+members+")"+
+		" ELSE (SELECT "+members+" AND m.role <> 'learner') END"+
+		" FROM group_paths p JOIN groups g ON g.id = p.descendant_id WHERE p.ancestor_id = $1", sc.group)
 	if err != nil {
 		return keyList{}, err
 	}
