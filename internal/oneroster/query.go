@@ -747,10 +747,10 @@ func byKeys(ctx context.Context, db *store.DB, e *entity, sc scope, keys []any) 
 // userRows reads the rows of the given people in the scope, in their order (missing keys
 // left out), as the users base has them, each with its orgs ("orgs": the ids of the groups
 // of the scope the person is a member of, in order). Two statements over the page's keys: the
-// accounts (with whether each teaches in some course), then their memberships in the scope,
-// which give their orgs, their role (userRole) and, for a client of a sub-tree, whether they
-// are in it at all; the base would test each person's memberships in three subqueries, and
-// their orgs in a fourth read.
+// accounts (with whether each teaches in some course), then their memberships, each marked in
+// the scope or not: those in it give their orgs, their role (userRole) and, for a client of a
+// sub-tree, whether they are in it at all. The base would test each person's memberships in
+// three subqueries, and their orgs in a fourth read.
 func userRows(ctx context.Context, db *store.DB, sc scope, keys []any) ([]row, error) {
 	var q query
 	q.w("SELECT ", userCols, ", u.is_admin, CASE WHEN ")
@@ -800,24 +800,32 @@ func userRows(ctx context.Context, db *store.DB, sc scope, keys []any) ([]row, e
 		return nil, nil
 	}
 
+	// The people's memberships, each with whether its group is in the scope: tested row by row
+	// (one lookup in group_paths each) rather than joined, which PostgreSQL's generic plan of
+	// the prepared statement (its choice after five runs) would turn into probing each group of
+	// the sub-tree for the whole page (13 ms for 11 groups and 1,000 people, against 2).
 	var m query
-	m.w("SELECT m.user_id, m.group_id, m.role FROM group_members m WHERE m.user_id")
-	m.in(db.Dialect, keys, true)
+	m.w("SELECT m.user_id, m.group_id, m.role, ")
 	if sc.group > 0 {
-		m.w(" AND m.group_id IN (SELECT p.descendant_id FROM group_paths p WHERE p.ancestor_id = ", m.arg(sc.group), ")")
+		m.w("CASE WHEN EXISTS (SELECT 1 FROM group_paths p WHERE p.ancestor_id = ", m.arg(sc.group),
+			" AND p.descendant_id = m.group_id) THEN 1 ELSE 0 END")
+	} else {
+		m.w("1")
 	}
+	m.w(" FROM group_members m WHERE m.user_id")
+	m.in(db.Dialect, keys, true)
 	ms, err := db.QueryContext(ctx, m.b.String(), m.args...)
 	if err != nil {
 		return nil, err
 	}
 	defer ms.Close()
 	for ms.Next() {
-		var u, g int64
+		var u, g, in int64
 		var role string
-		if err := ms.Scan(&u, &g, &role); err != nil {
+		if err := ms.Scan(&u, &g, &role, &in); err != nil {
 			return nil, err
 		}
-		if p := found[u]; p != nil {
+		if p := found[u]; p != nil && in == 1 {
 			p.roles = append(p.roles, role)
 			p.groups = append(p.groups, g)
 		}
