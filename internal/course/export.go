@@ -59,6 +59,7 @@ func (s *Service) ExportIn(ctx context.Context, courseID int64, f ParticipantFil
 		return errs.FieldCode("format", "bad_export_format")
 	}
 	f.Limit, f.Offset = All, 0
+	f.brief = format != JSON // a spreadsheet's row shows method types, roles and group names only
 	page, err := s.Participants(ctx, courseID, f)
 	if err != nil {
 		return err

@@ -1,9 +1,12 @@
 package course
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
+	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,6 +67,11 @@ type ParticipantFilter struct {
 	Desc         bool
 	Limit        int // 20 by default; All for every row
 	Offset       int
+	// brief: every row (Limit All) with what a spreadsheet row shows of each person's
+	// enrolments and groups (method types, roles, group names), read by the list's own
+	// statement as lists of ids and codes (listWords) rather than enrolment by enrolment
+	// (fillDetails). Set by the export of spreadsheet formats.
+	brief bool
 }
 
 // NoGroup as ParticipantFilter.GroupID selects the people in no course group; All as Limit
@@ -185,6 +193,13 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 	} else {
 		query, countQuery, args = participantsSQL(db.Dialect, courseID, f, now, seen)
 	}
+	var words *listWords
+	if f.brief {
+		var err error
+		if words, err = readListWords(ctx, db, courseID); err != nil {
+			return nil, err
+		}
+	}
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, wrap(err, "course: participants")
@@ -197,13 +212,19 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 	if f.Limit == All {
 		skip = f.Offset // every row from an offset: the query cannot say it the same way on both databases
 	}
+	var (
+		p                     Participant
+		st                    int
+		access                sql.NullInt64
+		roles, methods, group sql.RawBytes
+	)
+	dest := []any{&p.UserID, &st, &p.Username, &p.Email, &p.FirstName, &p.LastName, &access, &total}
+	if f.brief {
+		dest = append(dest, &roles, &methods, &group)
+	}
 	for rows.Next() {
-		var (
-			p      Participant
-			st     int
-			access sql.NullInt64
-		)
-		if err := rows.Scan(&p.UserID, &st, &p.Username, &p.Email, &p.FirstName, &p.LastName, &access, &total); err != nil {
+		p = Participant{}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, wrap(err, "course: participants")
 		}
 		if skip > 0 {
@@ -212,6 +233,11 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 		}
 		p.Status = [...]string{Suspended, NotCurrent, Active}[st]
 		p.LastAccess = store.NullTime(access)
+		if f.brief {
+			if err := words.fill(&p, roles, methods, group); err != nil {
+				return nil, err
+			}
+		}
 		byID[p.UserID] = len(page.Items)
 		page.Items = append(page.Items, p)
 	}
@@ -238,6 +264,10 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 	}
 	if err := hideIdentity(ctx, db, courseID, page.Items, seen); err != nil {
 		return nil, err
+	}
+	if f.brief {
+		sortEnrolments(page.Items)
+		return page, nil
 	}
 	if err := fillDetails(ctx, db, courseID, page.Items, byID); err != nil {
 		return nil, err
@@ -499,6 +529,13 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 		order = `lower(u.last_name)` + dir + `, lower(u.first_name)` + dir
 	}
 	order += `, u.id` + dir
+	// briefLists: the lists a brief list reads of each person (see listWords); the count
+	// leaves them out.
+	briefLists := ""
+	if f.brief {
+		briefLists = `, ` + d.TextList("e.role") + ` AS roles, ` + d.IntList("e.method_id") + ` AS methods`
+		extra += briefLists
+	}
 	cte := `WITH p AS (SELECT e.user_id, ` + stFold + extra + `
 		FROM course_enrolments e WHERE e.course_id = $1`
 	for _, c := range pre {
@@ -526,10 +563,16 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 	if wideList(f) {
 		cols = `, u.username, u.email, u.first_name, u.last_name, a.last_access_at`
 	}
+	tail := ""
+	if f.brief {
+		tail = `, p.roles, p.methods, COALESCE(gl.ids, '')`
+		join += ` LEFT JOIN (SELECT gm.user_id, ` + d.IntList("cg.id") + ` AS ids FROM course_groups cg CROSS JOIN course_group_members gm
+			WHERE gm.course_group_id = cg.id AND cg.course_id = $1 GROUP BY gm.user_id) gl ON gl.user_id = p.user_id`
+	}
 	if needAccess || f.Sort == "lastaccess" || wideList(f) {
 		listAccess = accessJoin
 	}
-	list = cte + `SELECT p.user_id, p.st` + cols + total + `
+	list = cte + `SELECT p.user_id, p.st` + cols + total + tail + `
 		FROM p JOIN users u ON u.id = p.user_id` + listAccess + join + filter + ` ORDER BY ` + order
 	// Every row (All) from an offset is skipped in Go (participants): LIMIT is needed before
 	// OFFSET on SQLite and cannot say "no limit" the same way on PostgreSQL.
@@ -538,9 +581,9 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 	}
 	// The count folds only what its filters read: without a status filter, not the status
 	// ($2 stays named: PostgreSQL wants a type for every argument).
-	countCTE := cte
+	countCTE := strings.Replace(cte, briefLists, "", 1)
 	if f.Status == "" {
-		countCTE = strings.Replace(cte, stFold, `CAST($2 AS BIGINT) AS st`, 1)
+		countCTE = strings.Replace(countCTE, stFold, `CAST($2 AS BIGINT) AS st`, 1)
 	}
 	count = countCTE + `SELECT count(*) FROM p`
 	if needUsers {
@@ -620,6 +663,108 @@ func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Part
 		}
 	}
 	return wrap(grows.Err(), "course: participant groups")
+}
+
+// listWords turns the lists a brief list reads of each person (the roles and method ids of
+// their enrolments, one each in the same order, and the ids of their course groups) into
+// their enrolments (method and type, role) and group names: it holds the course's method
+// types and group names by id, each group with its place in the database's order of names.
+type listWords struct {
+	types  map[int64]string
+	groups map[int64]int // place in names
+	names  []string
+	roles  func(sql.RawBytes) string
+}
+
+func readListWords(ctx context.Context, db *store.DB, courseID int64) (*listWords, error) {
+	rows, err := db.QueryContext(ctx, `SELECT 0, id, type FROM course_methods WHERE course_id = $1
+		UNION ALL SELECT 1, id, name FROM course_groups WHERE course_id = $1 ORDER BY 1, 3`, courseID)
+	if err != nil {
+		return nil, wrap(err, "course: participants words")
+	}
+	defer rows.Close()
+	w := &listWords{types: map[int64]string{}, groups: map[int64]int{}, roles: interner()}
+	for rows.Next() {
+		var (
+			kind int
+			id   int64
+			word string
+		)
+		if err := rows.Scan(&kind, &id, &word); err != nil {
+			return nil, wrap(err, "course: participants words")
+		}
+		if kind == 0 {
+			w.types[id] = word
+		} else {
+			w.groups[id] = len(w.names)
+			w.names = append(w.names, word)
+		}
+	}
+	return w, wrap(rows.Err(), "course: participants words")
+}
+
+// fill sets p's enrolments (method, type and role: what sortEnrolments orders and lists the
+// roles from) and groups (by name, a name once) from its lists, each joined by commas
+// (the summary's lists also begin and end with one).
+func (w *listWords) fill(p *Participant, roles, methods, groups sql.RawBytes) error {
+	bad := false
+	each(methods, func(b []byte) {
+		id, ok := atoi(b)
+		bad = bad || !ok
+		p.Enrolments = append(p.Enrolments, Enrolment{MethodID: id, MethodType: w.types[id]})
+	})
+	i := 0
+	each(roles, func(b []byte) {
+		if i < len(p.Enrolments) {
+			p.Enrolments[i].Role = w.roles(b)
+		}
+		i++
+	})
+	if bad || i != len(p.Enrolments) {
+		return fmt.Errorf("course: participants lists of %d: roles %q, methods %q", p.UserID, roles, methods)
+	}
+	var places []int
+	each(groups, func(b []byte) {
+		if id, ok := atoi(b); ok {
+			if at, ok := w.groups[id]; ok {
+				places = append(places, at)
+			}
+		}
+	})
+	slices.Sort(places)
+	for _, at := range places {
+		if g := p.Groups; len(g) == 0 || g[len(g)-1] != w.names[at] {
+			p.Groups = append(g, w.names[at])
+		}
+	}
+	return nil
+}
+
+// each calls fn with each non-empty item of a list joined by commas.
+func each(list []byte, fn func([]byte)) {
+	for len(list) > 0 {
+		item := list
+		if i := bytes.IndexByte(list, ','); i >= 0 {
+			item, list = list[:i], list[i+1:]
+		} else {
+			list = nil
+		}
+		if len(item) > 0 {
+			fn(item)
+		}
+	}
+}
+
+// atoi reads a positive decimal id.
+func atoi(b []byte) (int64, bool) {
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' || n > (math.MaxInt64-9)/10 {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, len(b) > 0
 }
 
 // stCondition is the condition on a person's folded status (st: 2 active, 1 not current, 0

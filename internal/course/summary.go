@@ -369,6 +369,10 @@ func summarySQL(d store.Dialect, courseID int64, f ParticipantFilter, now time.T
 		cols = `, u.username, u.email, u.first_name, u.last_name, CASE WHEN p.access = ` + neverAccessed + ` THEN NULL ELSE p.access END`
 		needUsers = true
 	}
+	tail := ""
+	if f.brief {
+		tail = `, p.roles, p.methods, p.groups`
+	}
 	users := ` JOIN users u ON u.id = p.user_id`
 	// A filtered list reads every matching row anyway: PostgreSQL counts them on the way for
 	// less than a second pass costs (SQLite's window count costs more than its second query).
@@ -376,7 +380,7 @@ func summarySQL(d store.Dialect, courseID int64, f ParticipantFilter, now time.T
 	if filtered && d == store.Postgres {
 		window = `, count(*) OVER ()`
 	}
-	list = `SELECT p.user_id, p.st` + cols + window + ` FROM course_participants p`
+	list = `SELECT p.user_id, p.st` + cols + window + tail + ` FROM course_participants p`
 	if needUsers {
 		list += users
 	}

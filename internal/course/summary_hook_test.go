@@ -21,3 +21,14 @@ func HoldRebuilds(t interface{ Cleanup(func()) }, started func(courseID int64), 
 	}
 	t.Cleanup(func() { rebuildStarts = nil })
 }
+
+// BriefParticipants is the list as a spreadsheet export reads it (every row, each person's
+// enrolments and groups from the list's own statement): read from the summary when it is
+// built, or, live, from the enrolments.
+func BriefParticipants(ctx context.Context, s *Service, courseID int64, f ParticipantFilter, live bool) (*Page, error) {
+	f.Limit, f.Offset, f.brief = All, 0, true
+	if !live {
+		return s.Participants(ctx, courseID, f)
+	}
+	return LiveParticipants(ctx, s, courseID, f)
+}

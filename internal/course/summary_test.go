@@ -45,6 +45,7 @@ func sameAsEnrolments(t *testing.T, db *store.DB, s *course.Service, id int64, w
 			t.Fatalf("%s: %+v: the summary's list differs from the enrolments'\n got %.600s\nwant %.600s", what, f, g, w)
 		}
 	}
+	sameBrief(t, s, id, what)
 	var stale bool
 	if err := db.QueryRowContext(context.Background(), `SELECT stale FROM course_participants_state WHERE course_id = $1`, id).
 		Scan(&stale); err != nil || stale {
@@ -53,6 +54,47 @@ func sameAsEnrolments(t *testing.T, db *store.DB, s *course.Service, id int64, w
 	if n, all := count(t, db, `SELECT count(*) FROM course_participants WHERE course_id = $1`, id),
 		count(t, db, `SELECT count(DISTINCT user_id) FROM course_enrolments WHERE course_id = $1`, id); n != all {
 		t.Fatalf("%s: %d summary rows for %d participants", what, n, all)
+	}
+}
+
+// sameBrief checks that the list a spreadsheet export reads (each person's roles, methods and
+// groups as lists of the list's own statement), from the summary and from the enrolments,
+// shows what the full list does: names, status, roles, groups, and each enrolment's method,
+// type and role in the same order.
+func sameBrief(t *testing.T, s *course.Service, id int64, what string) {
+	t.Helper()
+	brief := func(p course.Participant) string {
+		var es []string
+		for _, e := range p.Enrolments {
+			es = append(es, fmt.Sprintf("%d/%s/%s", e.MethodID, e.MethodType, e.Role))
+		}
+		return fmt.Sprintf("%d %s %s %s %s %s %v %q %q %v %v%v\n", p.UserID, p.FirstName, p.LastName, p.Email, p.Username,
+			p.Status, p.LastAccess, p.Roles, p.Groups, es, p.EmailHidden, p.UsernameHidden)
+	}
+	for _, f := range []course.ParticipantFilter{{}, {Sort: "groups", Desc: true, Status: course.Active}, {Q: "u00"}} {
+		f.Limit = course.All
+		full, err := course.LiveParticipants(admin, s, id, f)
+		if err != nil {
+			t.Fatalf("%s: %+v: %v", what, f, err)
+		}
+		var want string
+		for _, p := range full.Items {
+			want += brief(p)
+		}
+		for _, live := range []bool{false, true} {
+			got, err := course.BriefParticipants(admin, s, id, f, live)
+			if err != nil {
+				t.Fatalf("%s: %+v (live %v): %v", what, f, live, err)
+			}
+			var g string
+			for _, p := range got.Items {
+				g += brief(p)
+			}
+			if g != want || got.Total != full.Total {
+				t.Fatalf("%s: %+v (live %v): the export's list differs from the full list\n got %d %.900s\nwant %d %.900s",
+					what, f, live, got.Total, g, full.Total, want)
+			}
+		}
 	}
 }
 
@@ -98,6 +140,10 @@ func TestSummaryFollowsWrites(t *testing.T) {
 			}},
 			{"join a group", func() {
 				exec(`INSERT INTO course_group_members (course_group_id, user_id, method_id, created_at) VALUES (7, 17, 1, 0)`)
+			}},
+			{"join groups by two methods", func() {
+				// 17 is in 8 (the fixture), 7 (above), 9 (renamed below to sort first), and in 8 by a second method.
+				exec(`INSERT INTO course_group_members (course_group_id, user_id, method_id, created_at) VALUES (9, 17, 0, 0), (8, 17, 1, 0)`)
 			}},
 			{"leave a group", func() { exec(`DELETE FROM course_group_members WHERE user_id IN (18, 19)`) }},
 			{"rename a group", func() { exec(`UPDATE course_groups SET name = 'A first' WHERE id = 9`) }},
