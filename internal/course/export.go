@@ -82,7 +82,6 @@ func (s *Service) ExportIn(ctx context.Context, courseID int64, f ParticipantFil
 	case JSON:
 		return writeJSON(w, items)
 	}
-	rows := make([][]string, 0, len(items)+1)
 	header := exportHeader
 	if words != nil {
 		header = make([]string, len(exportHeader))
@@ -90,14 +89,15 @@ func (s *Service) ExportIn(ctx context.Context, courseID int64, f ParticipantFil
 			header[i] = words.Header(col)
 		}
 	}
-	rows = append(rows, header)
-	for _, p := range items {
-		rows = append(rows, safeRow(exportRow(p, words)))
-	}
-	switch format {
-	case XLSX:
-		return writeXLSX(w, rows)
-	case ODS:
+	if format == XLSX || format == ODS {
+		rows := make([][]string, 0, len(items)+1)
+		rows = append(rows, header)
+		for i := range items {
+			rows = append(rows, safeRow(exportRow(nil, &items[i], words)))
+		}
+		if format == XLSX {
+			return writeXLSX(w, rows)
+		}
 		return writeODS(w, rows)
 	}
 	if words != nil {
@@ -105,24 +105,26 @@ func (s *Service) ExportIn(ctx context.Context, courseID int64, f ParticipantFil
 			return wrap(err, "course: csv")
 		}
 	}
+	// Line by line, in one row's cells reused.
 	cw := csv.NewWriter(w)
-	if err := cw.WriteAll(rows); err != nil {
+	if err := cw.Write(header); err != nil {
 		return wrap(err, "course: csv")
 	}
-	return nil
+	row := make([]string, 0, len(exportHeader))
+	for i := range items {
+		if err := cw.Write(safeRow(exportRow(row[:0], &items[i], words))); err != nil {
+			return wrap(err, "course: csv")
+		}
+	}
+	cw.Flush()
+	return wrap(cw.Error(), "course: csv")
 }
 
-func exportRow(p Participant, words *Words) []string {
+// exportRow appends p's cells to row.
+func exportRow(row []string, p *Participant, words *Words) []string {
 	value := func(_, v string) string { return v }
 	if words != nil {
 		value = words.Value
-	}
-	var methods, roles []string
-	for _, e := range p.Enrolments {
-		methods = append(methods, value("methods", e.MethodType))
-	}
-	for _, r := range p.Roles {
-		roles = append(roles, value("roles", r))
 	}
 	access := ""
 	if p.LastAccess != nil {
@@ -131,8 +133,26 @@ func exportRow(p Participant, words *Words) []string {
 			access = words.Time(*p.LastAccess)
 		}
 	}
-	return []string{p.FirstName, p.LastName, p.Email, p.Username, strings.Join(roles, ", "), strings.Join(p.Groups, ", "),
-		strings.Join(methods, ", "), value("status", p.Status), access}
+	return append(row, p.FirstName, p.LastName, p.Email, p.Username,
+		joined(len(p.Roles), func(i int) string { return value("roles", p.Roles[i]) }),
+		joined(len(p.Groups), func(i int) string { return p.Groups[i] }),
+		joined(len(p.Enrolments), func(i int) string { return value("methods", p.Enrolments[i].MethodType) }),
+		value("status", p.Status), access)
+}
+
+// joined joins the n words at gives with ", " (one word is itself: no copy).
+func joined(n int, at func(int) string) string {
+	if n == 1 {
+		return at(0)
+	}
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(at(i))
+	}
+	return b.String()
 }
 
 // SafeCell keeps a spreadsheet from reading a cell as a formula.

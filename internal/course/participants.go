@@ -183,13 +183,15 @@ func identitySight(ctx context.Context, db *store.DB) (identity, error) {
 }
 
 // listParticipants reads the list from the course's summary (built) or from its enrolments.
-func listParticipants(ctx context.Context, db *store.DB, courseID int64, f ParticipantFilter, now time.Time, seen identity, built bool, builtRows int) (*Page, error) {
+// summaryRows are the summary's: the course's rows when built; otherwise those of its last
+// build, if any, which size a long list before it is read.
+func listParticipants(ctx context.Context, db *store.DB, courseID int64, f ParticipantFilter, now time.Time, seen identity, built bool, summaryRows int) (*Page, error) {
 	var (
 		query, countQuery string
 		args              []any
 	)
 	if built {
-		query, countQuery, args = summarySQL(db.Dialect, courseID, f, now, seen, builtRows)
+		query, countQuery, args = summarySQL(db.Dialect, courseID, f, now, seen, summaryRows)
 	} else {
 		query, countQuery, args = participantsSQL(db.Dialect, courseID, f, now, seen)
 	}
@@ -205,8 +207,11 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 		return nil, wrap(err, "course: participants")
 	}
 	defer rows.Close()
-	page := &Page{}
-	byID := map[int64]int{}
+	page := &Page{Items: make([]Participant, 0, min(summaryRows, 200_000))}
+	if !wideList(f) {
+		page.Items = make([]Participant, 0, effectiveLimit(f.Limit))
+	}
+	byID := map[int64]int{} // for the details read after the list (not for a brief one)
 	total := -1
 	skip := 0
 	if f.Limit == All {
@@ -238,7 +243,9 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 				return nil, err
 			}
 		}
-		byID[p.UserID] = len(page.Items)
+		if !f.brief {
+			byID[p.UserID] = len(page.Items)
+		}
 		page.Items = append(page.Items, p)
 	}
 	if err := rows.Err(); err != nil {
@@ -250,7 +257,7 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 	if total >= 0 {
 		page.Total = total
 	} else if countQuery == "" {
-		page.Total = builtRows
+		page.Total = summaryRows
 	} else if f.Offset == 0 && (f.Limit == All || len(page.Items) < effectiveLimit(f.Limit)) {
 		page.Total = len(page.Items)
 	} else if err := db.QueryRowContext(ctx, countQuery, args...).Scan(&page.Total); err != nil {

@@ -76,7 +76,7 @@ func (s *Service) summaryFor(ctx context.Context, courseID int64, now time.Time,
 	case fresh:
 		return true, total, nil
 	case wideList(f):
-		return false, 0, nil
+		return false, total, nil // the rows of the last build: a capacity for the list
 	}
 	if over := s.cfg.RebuildInBackgroundOver; over > 0 {
 		// The course's people, counted up to the bound: an index range of at most a few
