@@ -70,7 +70,8 @@ type ParticipantFilter struct {
 	// brief: every row (Limit All) with what a spreadsheet row shows of each person's
 	// enrolments and groups (method types, roles, group names), read by the list's own
 	// statement as lists of ids and codes (listWords) rather than enrolment by enrolment
-	// (fillDetails). Set by the export of spreadsheet formats.
+	// (fillDetails); the groups too from the summary, by fillGroups from the enrolments. Set
+	// by the export of spreadsheet formats.
 	brief bool
 }
 
@@ -211,7 +212,7 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 	if !wideList(f) {
 		page.Items = make([]Participant, 0, effectiveLimit(f.Limit))
 	}
-	byID := map[int64]int{} // for the details read after the list (not for a brief one)
+	byID := map[int64]int{} // for the details read after the list (a brief one's groups when read from the enrolments)
 	total := -1
 	skip := 0
 	if f.Limit == All {
@@ -243,7 +244,7 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 				return nil, err
 			}
 		}
-		if !f.brief {
+		if !f.brief || !built {
 			byID[p.UserID] = len(page.Items)
 		}
 		page.Items = append(page.Items, p)
@@ -274,6 +275,9 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 	}
 	if f.brief {
 		sortEnrolments(page.Items)
+		if !built { // the groups: not folded with the enrolments (reading them apart costs less)
+			return page, fillGroups(ctx, db, courseID, page.Items, byID)
+		}
 		return page, nil
 	}
 	if err := fillDetails(ctx, db, courseID, page.Items, byID); err != nil {
@@ -572,9 +576,7 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 	}
 	tail := ""
 	if f.brief {
-		tail = `, p.roles, p.methods, COALESCE(gl.ids, '')`
-		join += ` LEFT JOIN (SELECT gm.user_id, ` + d.IntList("cg.id") + ` AS ids FROM course_groups cg CROSS JOIN course_group_members gm
-			WHERE gm.course_group_id = cg.id AND cg.course_id = $1 GROUP BY gm.user_id) gl ON gl.user_id = p.user_id`
+		tail = `, p.roles, p.methods, ''` // the groups: fillGroups
 	}
 	if needAccess || f.Sort == "lastaccess" || wideList(f) {
 		listAccess = accessJoin
@@ -645,15 +647,28 @@ func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Part
 	}
 	rows.Close()
 	sortEnrolments(items)
-	// Group names in the database's order; a person placed in a group by two methods reads it
-	// twice, next to each other.
-	gin := strings.ReplaceAll(in, "e.user_id", "gm.user_id")
+	return fillGroups(ctx, db, courseID, items, byID)
+}
+
+// fillGroups reads the course group names of the listed people (by an id list for a page, by
+// course for a long list), in the database's order of names; a person placed in a group by
+// two methods reads it twice, next to each other, and lists it once.
+func fillGroups(ctx context.Context, db *store.DB, courseID int64, items []Participant, byID map[int64]int) error {
+	args := []any{courseID}
+	in := ""
+	if len(items) <= 500 {
+		for _, p := range items {
+			args = append(args, p.UserID)
+		}
+		in = ` AND gm.user_id IN (` + store.Placeholders(2, len(items)) + `)`
+	}
 	grows, err := db.QueryContext(ctx, `SELECT gm.user_id, cg.name FROM course_group_members gm
-		JOIN course_groups cg ON cg.id = gm.course_group_id WHERE cg.course_id = $1`+gin+` ORDER BY cg.name`, args...)
+		JOIN course_groups cg ON cg.id = gm.course_group_id WHERE cg.course_id = $1`+in+` ORDER BY cg.name`, args...)
 	if err != nil {
 		return wrap(err, "course: participant groups")
 	}
 	defer grows.Close()
+	word := interner()
 	for grows.Next() {
 		var (
 			uid  int64
@@ -673,7 +688,8 @@ func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Part
 }
 
 // listWords turns the lists a brief list reads of each person (the roles and method ids of
-// their enrolments, one each in the same order, and the ids of their course groups) into
+// their enrolments, one each in the same order, and, from the summary, the ids of their
+// course groups) into
 // their enrolments (method and type, role) and group names: it holds the course's method
 // types and group names by id, each group with its place in the database's order of names.
 type listWords struct {
