@@ -610,14 +610,7 @@ func participantsSQL(d store.Dialect, courseID int64, f ParticipantFilter, now t
 // and are ordered by method per person in Go; their few distinct words (method types and
 // names, roles, statuses) are read as bytes and shared, not allocated per row.
 func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Participant, byID map[int64]int) error {
-	args := []any{courseID}
-	in := ""
-	if len(items) <= 500 {
-		for _, p := range items {
-			args = append(args, p.UserID)
-		}
-		in = ` AND e.user_id IN (` + store.Placeholders(2, len(items)) + `)`
-	}
+	in, args := listed(courseID, items, "e.user_id")
 	rows, err := db.QueryContext(ctx, `SELECT e.user_id, e.method_id, m.type, m.name, e.role, e.status, e.starts_at, e.ends_at
 		FROM course_enrolments e JOIN course_methods m ON m.id = e.method_id WHERE e.course_id = $1`+in, args...)
 	if err != nil {
@@ -650,18 +643,24 @@ func fillDetails(ctx context.Context, db *store.DB, courseID int64, items []Part
 	return fillGroups(ctx, db, courseID, items, byID)
 }
 
+// listed is the condition that the person col is one of items, for a page (by an id list),
+// with its arguments after the course's ($1); none for a long list, read by course.
+func listed(courseID int64, items []Participant, col string) (string, []any) {
+	args := []any{courseID}
+	if len(items) > 500 {
+		return "", args
+	}
+	for _, p := range items {
+		args = append(args, p.UserID)
+	}
+	return ` AND ` + col + ` IN (` + store.Placeholders(2, len(items)) + `)`, args
+}
+
 // fillGroups reads the course group names of the listed people (by an id list for a page, by
 // course for a long list), in the database's order of names; a person placed in a group by
 // two methods reads it twice, next to each other, and lists it once.
 func fillGroups(ctx context.Context, db *store.DB, courseID int64, items []Participant, byID map[int64]int) error {
-	args := []any{courseID}
-	in := ""
-	if len(items) <= 500 {
-		for _, p := range items {
-			args = append(args, p.UserID)
-		}
-		in = ` AND gm.user_id IN (` + store.Placeholders(2, len(items)) + `)`
-	}
+	in, args := listed(courseID, items, "gm.user_id")
 	grows, err := db.QueryContext(ctx, `SELECT gm.user_id, cg.name FROM course_group_members gm
 		JOIN course_groups cg ON cg.id = gm.course_group_id WHERE cg.course_id = $1`+in+` ORDER BY cg.name`, args...)
 	if err != nil {

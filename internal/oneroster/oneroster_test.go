@@ -642,12 +642,7 @@ func TestSubtreeMembers(t *testing.T) {
 		for _, overlap := range []bool{true, false} {
 			oneroster.SetOverlap(overlap)
 			for _, desc := range []bool{false, true} {
-				exp := slices.Clone(want)
-				order := ""
-				if desc {
-					slices.Reverse(exp)
-					order = "&orderBy=desc"
-				}
+				exp, order := ordered(want, desc)
 				for _, filter := range []string{"", "&filter=" + url.QueryEscape("sourcedId!='none'")} {
 					a := w.must("tokA1", "/users?limit=100"+order+filter)
 					if got := sids(list(a, "users")); !slices.Equal(got, exp) || a.hdr.Get("X-Total-Count") != total {
@@ -754,11 +749,7 @@ func TestSubtreeMembersRandom(t *testing.T) {
 				for _, overlap := range []bool{true, false} {
 					oneroster.SetOverlap(overlap)
 					for _, desc := range []bool{false, true} {
-						exp, order := slices.Clone(want), ""
-						if desc {
-							slices.Reverse(exp)
-							order = "&orderBy=desc"
-						}
+						exp, order := ordered(want, desc)
 						a := w.must(tok, "/users?limit=1000"+order)
 						if got := sids(list(a, "users")); !slices.Equal(got, exp) || a.hdr.Get("X-Total-Count") != strconv.Itoa(len(want)) {
 							t.Errorf("seed %d, group %d (overlap %v, desc %v): %v (total %s), want the members of its sub-tree %v",
@@ -891,12 +882,7 @@ func TestPagesMakeTheList(t *testing.T) {
 			}
 			for token, all := range want {
 				for _, desc := range []bool{false, true} {
-					exp := slices.Clone(all)
-					order := ""
-					if desc {
-						slices.Reverse(exp)
-						order = "&orderBy=desc"
-					}
+					exp, order := ordered(all, desc)
 					for _, limit := range []int{1, 2, 3, 100} {
 						var got []string
 						total := strconv.Itoa(len(exp))
@@ -928,4 +914,15 @@ func TestPagesMakeTheList(t *testing.T) {
 			}
 		}
 	})
+}
+
+// ordered is a list in ascending sourcedId order as a client reads it in the direction desc
+// asks for, with the query parameter that asks for it.
+func ordered(ids []string, desc bool) ([]string, string) {
+	if !desc {
+		return ids, ""
+	}
+	exp := slices.Clone(ids)
+	slices.Reverse(exp)
+	return exp, "&orderBy=desc"
 }
