@@ -208,10 +208,11 @@ func listParticipants(ctx context.Context, db *store.DB, courseID int64, f Parti
 		return nil, wrap(err, "course: participants")
 	}
 	defer rows.Close()
-	page := &Page{Items: make([]Participant, 0, min(summaryRows, 200_000))}
-	if !wideList(f) {
-		page.Items = make([]Participant, 0, effectiveLimit(f.Limit))
+	size := effectiveLimit(f.Limit)
+	if wideList(f) {
+		size = min(summaryRows, 200_000)
 	}
+	page := &Page{Items: make([]Participant, 0, size)}
 	byID := map[int64]int{} // for the details read after the list (a brief one's groups when read from the enrolments)
 	total := -1
 	skip := 0

@@ -43,7 +43,8 @@ const neverAccessed = "9223372036854775807"
 const searchSep = "\x01"
 
 // summaryState reads the course's state row: whether its summary is current at now, and its
-// rows. found is false for no such course.
+// rows. The error is sql.ErrNoRows for no such course (and, with lock, for a row another
+// transaction holds).
 func summaryState(ctx context.Context, q store.Querier, courseID int64, now time.Time, lock string) (fresh bool, total int, err error) {
 	var (
 		stale bool

@@ -291,27 +291,28 @@ func (r row) num(c string) (int64, bool) {
 	return 0, false
 }
 
-// in writes " IN (...)" of keys (int64, or strings for text keys) as one parameter: a JSON
-// array read by json_each on SQLite, an array on PostgreSQL.
+// in writes " IN (...)" of keys (int64, or strings for text keys) as one parameter
+// (store.Dialect.InIDs, store.Dialect.In).
 func (q *query) in(d store.Dialect, keys []any, numeric bool) {
-	if d == store.Postgres {
-		if numeric {
-			ns := make([]int64, len(keys))
-			for i, k := range keys {
-				ns[i], _ = row{"k": k}.num("k")
-			}
-			q.w(" = ANY(CAST(", q.arg(ns), " AS BIGINT[]))")
-			return
+	var (
+		frag string
+		args []any
+	)
+	if numeric {
+		ns := make([]int64, len(keys))
+		for i, k := range keys {
+			ns[i], _ = row{"k": k}.num("k")
 		}
+		frag, args = d.InIDs(len(q.args)+1, ns)
+	} else {
 		ss := make([]string, len(keys))
 		for i, k := range keys {
 			ss[i] = row{"k": k}.str("k")
 		}
-		q.w(" = ANY(CAST(", q.arg(ss), " AS TEXT[]))")
-		return
+		frag, args = d.In(len(q.args)+1, ss)
 	}
-	b, _ := json.Marshal(keys)
-	q.w(" IN (SELECT value FROM json_each(", q.arg(string(b)), "))")
+	q.args = append(q.args, args...)
+	q.w(frag)
 }
 
 // restriction narrows a list: a raw condition over t written by the caller.

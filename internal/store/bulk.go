@@ -314,27 +314,22 @@ func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 // so parsing it costs nothing (a list of hundreds of bind parameters took SQLite longer to
 // parse than to answer), and each key is still looked up through the column's index. InSize
 // is how many keys one call should take.
-func (d Dialect) In(from int, keys []string) (string, []any) {
-	if d == Postgres {
-		return " = ANY($" + strconv.Itoa(from) + "::text[])", []any{keys}
-	}
-	if keys == nil {
-		keys = []string{} // "[]", not "null"
-	}
-	b, _ := json.Marshal(keys) // strings: it cannot fail
-	return " IN (SELECT value FROM json_each($" + strconv.Itoa(from) + "))", []any{string(b)}
-}
+func (d Dialect) In(from int, keys []string) (string, []any) { return inArray(d, from, keys, "text") }
 
 // InIDs is In for ids (bigint on PostgreSQL). A list of bind parameters also cost PostgreSQL
 // a generic plan (after five runs of a prepared statement) that read whole tables.
-func (d Dialect) InIDs(from int, ids []int64) (string, []any) {
-	if ids == nil {
-		ids = []int64{} // "[]" and '{}', not "null" and NULL
+func (d Dialect) InIDs(from int, ids []int64) (string, []any) { return inArray(d, from, ids, "bigint") }
+
+// inArray is In and InIDs: keys as one array argument of PostgreSQL's type pgType, or one JSON
+// array on SQLite.
+func inArray[K string | int64](d Dialect, from int, keys []K, pgType string) (string, []any) {
+	if keys == nil {
+		keys = []K{} // "[]" and '{}', not "null" and NULL
 	}
 	if d == Postgres {
-		return " = ANY($" + strconv.Itoa(from) + "::bigint[])", []any{ids}
+		return " = ANY($" + strconv.Itoa(from) + "::" + pgType + "[])", []any{keys}
 	}
-	b, _ := json.Marshal(ids) // numbers: it cannot fail
+	b, _ := json.Marshal(keys) // strings or numbers: it cannot fail
 	return " IN (SELECT value FROM json_each($" + strconv.Itoa(from) + "))", []any{string(b)}
 }
 
